@@ -1,0 +1,109 @@
+"""The `flowmaestro` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowmaestro", description="Durable AI-agent workflows on an event log."
+    )
+    parser.add_argument(
+        "--nats",
+        help="NATS URL (default: FLOWMAESTRO_NATS_URL or the running stack's state folder)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the whole stack in the foreground")
+    up.add_argument(
+        "--durable-sync", action="store_true", help="have JetStream sync every write to disk"
+    )
+
+    run = sub.add_parser("run", help="run a workflow file and follow it")
+    run.add_argument("file", type=Path)
+    run.add_argument("--input", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--inputs", type=Path, metavar="FILE", help="JSON object of inputs")
+    run.add_argument("--detach", action="store_true", help="print the id and return")
+
+    export = sub.add_parser("export", help="write an execution's log as JSON Lines")
+    export.add_argument("execution_id")
+
+    replay = sub.add_parser("replay", help="fold an execution's log and print its timeline")
+    replay.add_argument("execution_id", nargs="?")
+    replay.add_argument("--file", type=Path, help="an exported .jsonl log")
+
+    cancel = sub.add_parser("cancel", help="cancel a running execution")
+    cancel.add_argument("execution_id")
+    cancel.add_argument("--reason")
+
+    executions = sub.add_parser("executions", help="list recent executions")
+    executions.add_argument("--limit", type=int, default=20)
+
+    sub.add_parser("scheduler", help="run the scheduler (used by `up`)")
+    executors = sub.add_parser("executors", help="run executor pools (used by `up`)")
+    executors.add_argument("--types", nargs="*", help="node types (default: all)")
+    return parser
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    from flowmaestro.cli import commands
+    from flowmaestro.cli.stack import StackNotFoundError, find_nats_url, up
+
+    from flowmaestro.runtime.logs import configure_logging
+
+    service = args.command in ("up", "scheduler", "executors")
+    configure_logging("INFO" if service else "WARNING")
+    _use_uvloop()
+    try:
+        if args.command == "up":
+            return up(sync_always=args.durable_sync)
+        if args.command == "replay":
+            if (args.execution_id is None) == (args.file is None):
+                raise commands.CommandError("give an execution id or --file, not both")
+            url = find_nats_url(args.nats) if args.file is None else None
+            return asyncio.run(commands.replay_cmd(url, args.execution_id, args.file))
+        url = find_nats_url(args.nats)
+        if args.command == "scheduler":
+            from flowmaestro.cli.services import run_scheduler
+
+            asyncio.run(run_scheduler(url))
+            return 0
+        if args.command == "executors":
+            from flowmaestro.cli.services import run_executors
+
+            asyncio.run(run_executors(url, args.types))
+            return 0
+        if args.command == "run":
+            return asyncio.run(commands.run(url, args.file, args.input, args.inputs, args.detach))
+        if args.command == "export":
+            return asyncio.run(commands.export(url, args.execution_id))
+        if args.command == "cancel":
+            return asyncio.run(commands.cancel(url, args.execution_id, args.reason))
+        if args.command == "executions":
+            return asyncio.run(commands.executions(url, args.limit))
+    except (commands.CommandError, StackNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 2)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""`decide(state, now)`: what must happen next for an execution, as idempotent decisions.
+
+Every decision carries a key that is stable across replays (execution, node, attempt,
+kind); the scheduler uses it as the `Nats-Msg-Id`, so re-issuing a decision after a crash
+is a no-op. Keys already issued can be passed in `issued` to skip building them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from flowmaestro.events.catalogue import node_spec
+from flowmaestro.events.commands import ExecuteNode
+from flowmaestro.events.errors import ReferenceResolutionError
+from flowmaestro.events.events import (
+    ErrorInfo,
+    Event,
+    ExecutionCancelled,
+    ExecutionCompleted,
+    ExecutionFailed,
+    NodeFailed,
+    NodeRetryDue,
+    NodeRetrying,
+    NodeScheduled,
+    NodeSkipped,
+)
+from flowmaestro.events.references import Scope, resolve
+from flowmaestro.events.retry import (
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT_SECONDS,
+    RetryPolicy,
+    backoff_seconds,
+)
+from flowmaestro.events.state import ExecutionState, NodeState, NodeStatus
+
+__all__ = [
+    "Append",
+    "Decision",
+    "Dispatch",
+    "StartTimer",
+    "StopExecution",
+    "decide",
+    "node_retry_policy",
+    "readiness",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """Append `event` to the execution's log."""
+
+    key: str
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """Publish `command` to its node type's work queue."""
+
+    key: str
+    command: ExecuteNode
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """At `at`, write `event` into the execution's log (a durable JetStream schedule)."""
+
+    key: str
+    timer_id: str
+    at: datetime
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class StopExecution:
+    """Tell executors to abandon the execution's running nodes and drop its timers."""
+
+    key: str
+
+
+Decision = Append | Dispatch | StartTimer | StopExecution
+
+_DONE = (NodeStatus.COMPLETED, NodeStatus.SKIPPED)
+_hash_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def node_retry_policy(state: ExecutionState, node_id: str) -> RetryPolicy:
+    """The node's retry policy, or the default."""
+    raw = state.definition.nodes[node_id].data.get("retry")
+    if raw is None:
+        return DEFAULT_RETRY
+    try:
+        return msgspec.convert(raw, RetryPolicy)
+    except msgspec.ValidationError:
+        return DEFAULT_RETRY
+
+
+def _will_retry(state: ExecutionState, node_id: str, node: NodeState) -> bool:
+    error = node.error
+    if error is None or error.terminal:
+        return False
+    policy = node_retry_policy(state, node_id)
+    return error.kind not in policy.non_retryable and node.attempt < policy.max_attempts
+
+
+def readiness(state: ExecutionState, node_id: str) -> str:
+    """`run`, `skip` or `wait` for a pending node, by dead-path elimination."""
+    incoming = state.graph.incoming[node_id]
+    if not incoming:
+        return "run"
+    taken = False
+    for edge in incoming:
+        source = state.nodes[edge.source]
+        if source.status is NodeStatus.COMPLETED:
+            if edge.source not in state.graph.branching or edge.source_handle in (
+                source.handles or ()
+            ):
+                taken = True
+        elif source.status is not NodeStatus.SKIPPED:
+            return "wait"
+    return "run" if taken else "skip"
+
+
+def _scope(state: ExecutionState) -> Scope:
+    outputs = {n: s.output for n, s in state.nodes.items() if s.status is NodeStatus.COMPLETED}
+    skipped = frozenset(n for n, s in state.nodes.items() if s.status is NodeStatus.SKIPPED)
+    return Scope(inputs=state.inputs, vars=state.vars, outputs=outputs, skipped=skipped)
+
+
+def _command(state: ExecutionState, node_id: str, attempt: int, now: datetime) -> ExecuteNode:
+    node = state.definition.nodes[node_id]
+    spec = node_spec(node.type)
+    assert spec is not None, "validated definitions only hold catalogued types"
+    config = resolve(node.data, _scope(state))
+    upstream = {
+        u: state.nodes[u].output
+        for u in state.graph.upstream(node_id)
+        if state.nodes[u].status is NodeStatus.COMPLETED
+    }
+    timeout = config.get("timeout_seconds")
+    return ExecuteNode(
+        execution_id=state.execution_id,
+        node_id=node_id,
+        node_type=node.type,
+        attempt=attempt,
+        config=config,
+        upstream=upstream,
+        inputs=state.inputs if "inputs" in spec.receives else None,
+        vars=state.vars if "vars" in spec.receives else None,
+        timeout_seconds=float(timeout)
+        if isinstance(timeout, int | float) and timeout > 0
+        else DEFAULT_TIMEOUT_SECONDS,
+        scheduled_at=now,
+        idempotency_key=f"{state.execution_id}:{node_id}:{attempt}",
+    )
+
+
+def input_hash(command: ExecuteNode) -> str:
+    """Hash of what feeds a node attempt: type, resolved config, upstream, inputs, vars."""
+    material = [command.node_type, command.config, command.upstream, command.inputs, command.vars]
+    return hashlib.sha256(_hash_encoder.encode(material)).hexdigest()
+
+
+def _schedule(
+    state: ExecutionState, node_id: str, attempt: int, now: datetime, issued: Container[str]
+) -> list[Decision]:
+    eid = state.execution_id
+    scheduled_key = f"{eid}:{node_id}:{attempt}:scheduled"
+    execute_key = f"{eid}:{node_id}:{attempt}:execute"
+    if scheduled_key in issued and execute_key in issued:
+        return []
+    try:
+        command = _command(state, node_id, attempt, now)
+    except ReferenceResolutionError as exc:
+        error = ErrorInfo(message=str(exc), kind="reference", terminal=True)
+        return [
+            Append(
+                f"{eid}:{node_id}:{attempt}:result",
+                NodeFailed(node_id=node_id, attempt=attempt, failed_at=now, error=error),
+            )
+        ]
+    scheduled = NodeScheduled(
+        node_id=node_id, attempt=attempt, scheduled_at=now, input_hash=input_hash(command)
+    )
+    return [Append(scheduled_key, scheduled), Dispatch(execute_key, command)]
+
+
+def _redispatch(
+    state: ExecutionState, node_id: str, node: NodeState, now: datetime, issued: Container[str]
+) -> list[Decision]:
+    key = f"{state.execution_id}:{node_id}:{node.attempt}:execute"
+    if key in issued:
+        return []
+    try:
+        command = _command(state, node_id, node.attempt, node.scheduled_at or now)
+    except ReferenceResolutionError:
+        return []
+    return [Dispatch(key, command)]
+
+
+def _stop(state: ExecutionState, event: Event) -> list[Decision]:
+    eid = state.execution_id
+    return [Append(f"{eid}:end", event), StopExecution(f"{eid}:stop")]
+
+
+def decide(
+    state: ExecutionState, now: datetime, issued: Container[str] = frozenset()
+) -> list[Decision]:
+    """The decisions that move `state` forward; empty when there is nothing to do now."""
+    if state.status.terminal:
+        return []
+    eid = state.execution_id
+    if state.cancel_requested:
+        return _stop(state, ExecutionCancelled(cancelled_at=now, reason=state.cancel_reason))
+
+    decisions: list[Decision] = []
+    all_done = True
+    for node_id in state.graph.order:
+        node = state.nodes[node_id]
+        status = node.status
+        if status not in _DONE:
+            all_done = False
+        if status is NodeStatus.PENDING:
+            verdict = readiness(state, node_id)
+            if verdict == "run":
+                decisions.extend(_schedule(state, node_id, 1, now, issued))
+            elif verdict == "skip":
+                decisions.append(Append(f"{eid}:{node_id}:skipped", NodeSkipped(node_id=node_id)))
+        elif status is NodeStatus.SCHEDULED:
+            decisions.extend(_redispatch(state, node_id, node, now, issued))
+        elif status is NodeStatus.FAILED:
+            if not _will_retry(state, node_id, node):
+                error = node.error or ErrorInfo(message="failed")
+                return _stop(state, ExecutionFailed(failed_at=now, node_id=node_id, error=error))
+            policy = node_retry_policy(state, node_id)
+            delay = backoff_seconds(policy, node.attempt, f"{eid}:{node_id}")
+            if node.error is not None and node.error.retry_after_seconds:
+                delay = max(delay, node.error.retry_after_seconds)
+            base = node.ended_at or now
+            decisions.append(
+                Append(
+                    f"{eid}:{node_id}:{node.attempt + 1}:retrying",
+                    NodeRetrying(
+                        node_id=node_id,
+                        attempt=node.attempt + 1,
+                        retry_at=base + timedelta(seconds=delay),
+                    ),
+                )
+            )
+        elif status is NodeStatus.RETRYING:
+            assert node.retry_at is not None
+            decisions.append(
+                StartTimer(
+                    f"{eid}:{node_id}:{node.attempt}:retry-timer",
+                    f"{node_id}-{node.attempt}-retry",
+                    node.retry_at,
+                    NodeRetryDue(node_id=node_id, attempt=node.attempt),
+                )
+            )
+        elif status is NodeStatus.RETRY_DUE:
+            decisions.extend(_schedule(state, node_id, node.attempt, now, issued))
+    if all_done:
+        outputs = _outputs(state)
+        return [Append(f"{eid}:end", ExecutionCompleted(completed_at=now, outputs=outputs))]
+    return [d for d in decisions if d.key not in issued]
+
+
+def _outputs(state: ExecutionState) -> dict[str, Any]:
+    return {
+        node_id: state.nodes[node_id].output
+        for node_id, node in state.definition.nodes.items()
+        if node.type == "output" and state.nodes[node_id].status is NodeStatus.COMPLETED
+    }

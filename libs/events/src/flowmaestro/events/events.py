@@ -1,0 +1,200 @@
+"""Execution events: one tagged union, past tense, stable dotted tags.
+
+Each execution's log is a sequence of these on its own subject. An incompatible change
+gets a new tag (for example `node.completed.v2`) and an upcaster in the codec.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import msgspec
+from flowmaestro.events.definition import WorkflowDefinition
+
+__all__ = [
+    "TERMINAL_EVENTS",
+    "ErrorInfo",
+    "Event",
+    "ExecutionCancelRequested",
+    "ExecutionCancelled",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionStarted",
+    "NodeCompleted",
+    "NodeFailed",
+    "NodeRetryDue",
+    "NodeRetrying",
+    "NodeScheduled",
+    "NodeSkipped",
+    "NodeWaiting",
+    "ParentRef",
+]
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
+    pass
+
+
+class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What went wrong: a message, a machine-readable kind, and whether retrying can help."""
+
+    message: str
+    kind: str = "error"
+    terminal: bool = False
+    retry_after_seconds: float | None = None
+
+
+class ParentRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The execution and node that started a child execution."""
+
+    execution_id: str
+    node_id: str
+
+
+class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started"):
+    """An execution began; it carries the whole definition so the log replays by itself."""
+
+    execution_id: str
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    definition: WorkflowDefinition
+    inputs: dict[str, Any] = {}
+    started_at: datetime
+    test: bool = False
+    owner_id: str | None = None
+    parent: ParentRef | None = None
+
+
+class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):
+    """Someone asked to stop the execution."""
+
+    requested_at: datetime
+    reason: str | None = None
+
+
+class NodeScheduled(_Event, frozen=True, kw_only=True, tag="node.scheduled"):
+    """A node attempt was dispatched; `input_hash` covers its type, config and inputs."""
+
+    node_id: str
+    attempt: int
+    scheduled_at: datetime
+    input_hash: str
+
+
+class NodeCompleted(_Event, frozen=True, kw_only=True, tag="node.completed"):
+    """A node attempt finished; `handles` names the branches taken, `vars` the variables set.
+
+    When the output was too large for an event, `output` is None and `output_ref` names the
+    object holding it.
+    """
+
+    node_id: str
+    attempt: int
+    completed_at: datetime
+    output: Any = None
+    output_ref: str | None = None
+    handles: list[str] | None = None
+    vars: dict[str, Any] | None = None
+    duration_ms: float | None = None
+
+
+class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):
+    """A node attempt failed."""
+
+    node_id: str
+    attempt: int
+    failed_at: datetime
+    error: ErrorInfo
+    duration_ms: float | None = None
+
+
+class NodeWaiting(_Event, frozen=True, kw_only=True, tag="node.waiting"):
+    """A node attempt is parked until a durable timer (or, later, a person) completes it."""
+
+    node_id: str
+    attempt: int
+    waiting_since: datetime
+    until: datetime | None = None
+
+
+class NodeRetrying(_Event, frozen=True, kw_only=True, tag="node.retrying"):
+    """A failed node will run again as `attempt` once its back-off timer fires at `retry_at`."""
+
+    node_id: str
+    attempt: int
+    retry_at: datetime
+
+
+class NodeRetryDue(_Event, frozen=True, kw_only=True, tag="node.retry_due"):
+    """The back-off timer of a retry fired (written by the JetStream schedule)."""
+
+    node_id: str
+    attempt: int
+
+
+class NodeSkipped(_Event, frozen=True, kw_only=True, tag="node.skipped"):
+    """A node on an untaken branch will not run (dead-path elimination)."""
+
+    node_id: str
+
+
+class ExecutionCompleted(_Event, frozen=True, kw_only=True, tag="execution.completed"):
+    """Every node is done or skipped; outputs are keyed by output node id."""
+
+    completed_at: datetime
+    outputs: dict[str, Any] = {}
+
+    status: ClassVar[str] = "completed"
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the execution ended."""
+        return self.completed_at
+
+
+class ExecutionFailed(_Event, frozen=True, kw_only=True, tag="execution.failed"):
+    """A node failed for good; the execution stops."""
+
+    failed_at: datetime
+    node_id: str | None = None
+    error: ErrorInfo
+
+    status: ClassVar[str] = "failed"
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the execution ended."""
+        return self.failed_at
+
+
+class ExecutionCancelled(_Event, frozen=True, kw_only=True, tag="execution.cancelled"):
+    """The execution stopped at a cancel request."""
+
+    cancelled_at: datetime
+    reason: str | None = None
+
+    status: ClassVar[str] = "cancelled"
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the execution ended."""
+        return self.cancelled_at
+
+
+Event = (
+    ExecutionStarted
+    | ExecutionCancelRequested
+    | NodeScheduled
+    | NodeCompleted
+    | NodeFailed
+    | NodeWaiting
+    | NodeRetrying
+    | NodeRetryDue
+    | NodeSkipped
+    | ExecutionCompleted
+    | ExecutionFailed
+    | ExecutionCancelled
+)
+
+TERMINAL_EVENTS = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled)

@@ -1,0 +1,125 @@
+"""Every stream, subject, consumer, bucket and header name FlowMaestro uses.
+
+No other module spells these strings; services build them through the functions here.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+__all__ = [
+    "CMD_STREAM",
+    "EXEC_STREAM",
+    "OUTPUT_BUCKET",
+    "SCHEDULER_CONSUMER",
+    "Header",
+    "cancel_subject",
+    "cancel_wildcard",
+    "command_subject",
+    "command_wildcard",
+    "exec_subject",
+    "exec_wildcard",
+    "executor_consumer",
+    "is_valid_token",
+    "live_subject",
+    "live_wildcard",
+    "timer_subject",
+    "timer_wildcard",
+]
+
+EXEC_STREAM = "FM_EXEC"
+"""Stream holding every execution log (one subject per execution) and its timers."""
+
+CMD_STREAM = "FM_CMD"
+"""Work-queue stream of node commands, one subject per node type."""
+
+OUTPUT_BUCKET = "FM_OUTPUTS"
+"""Object store bucket for node outputs too large to travel inside an event."""
+
+SCHEDULER_CONSUMER = "scheduler"
+
+_PREFIX = "fm"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class Header(StrEnum):
+    """NATS header names used on appends and commands."""
+
+    MSG_ID = "Nats-Msg-Id"
+    EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
+    SCHEDULE = "Nats-Schedule"
+    SCHEDULE_TARGET = "Nats-Schedule-Target"
+    STATUS = "Status"
+    DESCRIPTION = "Description"
+    SEQUENCE = "Nats-Sequence"
+    SUBJECT = "Nats-Subject"
+    NUM_PENDING = "Nats-Num-Pending"
+    PENDING_MESSAGES = "Nats-Pending-Messages"
+    TRACEPARENT = "traceparent"
+
+
+def is_valid_token(value: str) -> bool:
+    """True when `value` can stand as one subject token (no dots, spaces or wildcards)."""
+    return bool(_TOKEN.match(value))
+
+
+def _token(value: str) -> str:
+    if not is_valid_token(value):
+        raise ValueError(f"not a valid subject token: {value!r}")
+    return value
+
+
+def exec_subject(execution_id: str) -> str:
+    """The subject holding one execution's log."""
+    return f"{_PREFIX}.exec.{_token(execution_id)}"
+
+
+def exec_wildcard() -> str:
+    """Matches every execution log subject."""
+    return f"{_PREFIX}.exec.*"
+
+
+def timer_subject(execution_id: str, timer_id: str) -> str:
+    """The schedule subject of one timer; purging it cancels the timer."""
+    return f"{_PREFIX}.timer.{_token(execution_id)}.{_token(timer_id)}"
+
+
+def timer_wildcard(execution_id: str | None = None) -> str:
+    """Matches the timer subjects of one execution, or of every execution."""
+    return f"{_PREFIX}.timer.{_token(execution_id) if execution_id else '*'}.*"
+
+
+def command_subject(node_type: str) -> str:
+    """The work-queue subject of one node type's commands."""
+    return f"{_PREFIX}.cmd.{_token(node_type)}"
+
+
+def command_wildcard() -> str:
+    """Matches every command subject."""
+    return f"{_PREFIX}.cmd.*"
+
+
+def executor_consumer(node_type: str) -> str:
+    """The durable pull consumer shared by one node type's executor pool."""
+    return f"exec-{_token(node_type)}"
+
+
+def live_subject(execution_id: str, node_id: str) -> str:
+    """Plain (not durable) subject for live chunks such as LLM tokens."""
+    return f"{_PREFIX}.live.{_token(execution_id)}.{_token(node_id)}"
+
+
+def live_wildcard(execution_id: str) -> str:
+    """Matches every live chunk subject of one execution."""
+    return f"{_PREFIX}.live.{_token(execution_id)}.*"
+
+
+def cancel_subject(execution_id: str) -> str:
+    """Plain subject telling executors to stop work for a cancelled execution."""
+    return f"{_PREFIX}.ctl.cancel.{_token(execution_id)}"
+
+
+def cancel_wildcard() -> str:
+    """Matches every cancel notice."""
+    return f"{_PREFIX}.ctl.cancel.*"

@@ -1,0 +1,338 @@
+"""Execution state and the fold: `evolve(state, event)` one step, `fold(events)` many.
+
+Pure and order-tolerant: a `node.completed` that lands before its `node.scheduled` is
+accepted, duplicates and stale attempts are ignored, and nothing after the terminal event
+changes the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, assert_never
+
+from flowmaestro.events.definition import WorkflowDefinition
+from flowmaestro.events.errors import FoldError
+from flowmaestro.events.events import (
+    ErrorInfo,
+    Event,
+    ExecutionCancelled,
+    ExecutionCancelRequested,
+    ExecutionCompleted,
+    ExecutionFailed,
+    ExecutionStarted,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetryDue,
+    NodeRetrying,
+    NodeScheduled,
+    NodeSkipped,
+    NodeWaiting,
+    ParentRef,
+)
+from flowmaestro.events.graph import Graph, build_graph
+
+__all__ = [
+    "AttemptRecord",
+    "ExecutionState",
+    "ExecutionStatus",
+    "NodeState",
+    "NodeStatus",
+    "evolve",
+    "fold",
+]
+
+
+class ExecutionStatus(StrEnum):
+    """Where an execution stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        """True once nothing more will happen."""
+        return self is not ExecutionStatus.RUNNING
+
+
+class NodeStatus(StrEnum):
+    """Where one node stands; `scheduled` means dispatched to (or running in) an executor."""
+
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RETRYING = "retrying"
+    RETRY_DUE = "retry_due"
+    SKIPPED = "skipped"
+
+
+_RANK = {
+    NodeStatus.SCHEDULED: 1,
+    NodeStatus.WAITING: 2,
+    NodeStatus.COMPLETED: 3,
+    NodeStatus.FAILED: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt's timeline entry."""
+
+    attempt: int
+    status: NodeStatus
+    scheduled_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_ms: float | None = None
+    error: ErrorInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """One node's folded state; `attempt` is the latest attempt the log speaks of."""
+
+    status: NodeStatus = NodeStatus.PENDING
+    attempt: int = 0
+    output: Any = None
+    output_ref: str | None = None
+    handles: tuple[str, ...] | None = None
+    error: ErrorInfo | None = None
+    scheduled_at: datetime | None = None
+    ended_at: datetime | None = None
+    retry_at: datetime | None = None
+    waiting_until: datetime | None = None
+    attempts: tuple[AttemptRecord, ...] = ()
+
+    def record(self, attempt: int, **changes: Any) -> tuple[AttemptRecord, ...]:
+        """The attempts timeline with `attempt`'s entry created or updated."""
+        for i, rec in enumerate(self.attempts):
+            if rec.attempt == attempt:
+                return (*self.attempts[:i], replace(rec, **changes), *self.attempts[i + 1 :])
+        return (*self.attempts, AttemptRecord(attempt=attempt, **changes))
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionState:
+    """Everything the fold knows about one execution."""
+
+    execution_id: str
+    definition: WorkflowDefinition
+    graph: Graph
+    started_at: datetime
+    inputs: dict[str, Any]
+    nodes: dict[str, NodeState]
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    test: bool = False
+    owner_id: str | None = None
+    parent: ParentRef | None = None
+    status: ExecutionStatus = ExecutionStatus.RUNNING
+    vars: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: ErrorInfo | None = None
+    failed_node: str | None = None
+    ended_at: datetime | None = None
+    cancel_requested: bool = False
+    cancel_reason: str | None = None
+    last_seq: int = 0
+    event_count: int = 0
+
+
+def _start(event: ExecutionStarted) -> ExecutionState:
+    return ExecutionState(
+        execution_id=event.execution_id,
+        definition=event.definition,
+        graph=build_graph(event.definition),
+        started_at=event.started_at,
+        inputs=dict(event.inputs),
+        nodes={node_id: NodeState() for node_id in event.definition.nodes},
+        workflow_id=event.workflow_id,
+        workflow_version=event.workflow_version,
+        test=event.test,
+        owner_id=event.owner_id,
+        parent=event.parent,
+    )
+
+
+def _with_node(
+    state: ExecutionState, node_id: str, node: NodeState, **changes: Any
+) -> ExecutionState:
+    nodes = dict(state.nodes)
+    nodes[node_id] = node
+    return replace(state, nodes=nodes, **changes)
+
+
+def _node_step(node: NodeState, event: Event) -> NodeState | None:
+    """The node's next state, or None when the event changes nothing (stale or duplicate)."""
+    match event:
+        case NodeScheduled(attempt=attempt, scheduled_at=at):
+            if attempt < node.attempt:
+                return None
+            if attempt == node.attempt and _RANK.get(node.status, 0) >= 1:
+                if node.scheduled_at is not None:
+                    return None
+                return replace(
+                    node,
+                    scheduled_at=at,
+                    attempts=node.record(attempt, status=node.status, scheduled_at=at),
+                )
+            return replace(
+                node,
+                status=NodeStatus.SCHEDULED,
+                attempt=attempt,
+                scheduled_at=at,
+                error=None,
+                retry_at=None,
+                attempts=node.record(attempt, status=NodeStatus.SCHEDULED, scheduled_at=at),
+            )
+        case NodeWaiting(attempt=attempt, until=until):
+            if attempt < node.attempt or (
+                _RANK.get(node.status, 0) >= 2 and (attempt == node.attempt)
+            ):
+                return None
+            return replace(
+                node,
+                status=NodeStatus.WAITING,
+                attempt=attempt,
+                waiting_until=until,
+                attempts=node.record(attempt, status=NodeStatus.WAITING),
+            )
+        case NodeCompleted(attempt=attempt):
+            if attempt < node.attempt or (
+                attempt == node.attempt and _RANK.get(node.status, 0) >= 3
+            ):
+                return None
+            return replace(
+                node,
+                status=NodeStatus.COMPLETED,
+                attempt=attempt,
+                output=event.output,
+                output_ref=event.output_ref,
+                handles=tuple(event.handles) if event.handles is not None else None,
+                ended_at=event.completed_at,
+                error=None,
+                attempts=node.record(
+                    attempt,
+                    status=NodeStatus.COMPLETED,
+                    ended_at=event.completed_at,
+                    duration_ms=event.duration_ms,
+                ),
+            )
+        case NodeFailed(attempt=attempt):
+            if attempt < node.attempt or (
+                attempt == node.attempt and _RANK.get(node.status, 0) >= 3
+            ):
+                return None
+            return replace(
+                node,
+                status=NodeStatus.FAILED,
+                attempt=attempt,
+                error=event.error,
+                ended_at=event.failed_at,
+                attempts=node.record(
+                    attempt,
+                    status=NodeStatus.FAILED,
+                    ended_at=event.failed_at,
+                    duration_ms=event.duration_ms,
+                    error=event.error,
+                ),
+            )
+        case NodeRetrying(attempt=attempt, retry_at=retry_at):
+            if node.status is not NodeStatus.FAILED or attempt != node.attempt + 1:
+                return None
+            return replace(node, status=NodeStatus.RETRYING, attempt=attempt, retry_at=retry_at)
+        case NodeRetryDue(attempt=attempt):
+            if node.status is not NodeStatus.RETRYING or attempt != node.attempt:
+                return None
+            return replace(node, status=NodeStatus.RETRY_DUE)
+        case NodeSkipped():
+            if node.status is not NodeStatus.PENDING:
+                return None
+            return replace(node, status=NodeStatus.SKIPPED)
+        case _:
+            raise FoldError(f"not a node event: {type(event).__name__}")
+
+
+def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> ExecutionState:
+    """Apply one event. `seq` is its stream sequence, recorded as `last_seq` when given."""
+    if state is None:
+        if not isinstance(event, ExecutionStarted):
+            raise FoldError(f"a log must begin with execution.started, not {type(event).__name__}")
+        new = _start(event)
+        return replace(new, last_seq=seq, event_count=1)
+    bookkeeping: dict[str, Any] = {"event_count": state.event_count + 1}
+    if seq:
+        bookkeeping["last_seq"] = seq
+    if state.status.terminal:
+        return replace(state, **bookkeeping)
+    match event:
+        case ExecutionStarted():
+            if event.execution_id != state.execution_id:
+                raise FoldError(f"event for {event.execution_id} folded into {state.execution_id}")
+            return replace(state, **bookkeeping)
+        case ExecutionCancelRequested(reason=reason):
+            return replace(state, cancel_requested=True, cancel_reason=reason, **bookkeeping)
+        case ExecutionCompleted(outputs=outputs, completed_at=at):
+            return replace(
+                state,
+                status=ExecutionStatus.COMPLETED,
+                outputs=dict(outputs),
+                ended_at=at,
+                **bookkeeping,
+            )
+        case ExecutionFailed(error=error, node_id=node_id, failed_at=at):
+            return replace(
+                state,
+                status=ExecutionStatus.FAILED,
+                error=error,
+                failed_node=node_id,
+                ended_at=at,
+                **bookkeeping,
+            )
+        case ExecutionCancelled(cancelled_at=at, reason=reason):
+            return replace(
+                state,
+                status=ExecutionStatus.CANCELLED,
+                ended_at=at,
+                cancel_reason=reason or state.cancel_reason,
+                **bookkeeping,
+            )
+        case (
+            NodeScheduled()
+            | NodeWaiting()
+            | NodeCompleted()
+            | NodeFailed()
+            | NodeRetrying()
+            | NodeRetryDue()
+            | NodeSkipped()
+        ):
+            current = state.nodes.get(event.node_id)
+            if current is None:
+                raise FoldError(f"{event.node_id!r} is not a node of this execution")
+            updated = _node_step(current, event)
+            if updated is None:
+                return replace(state, **bookkeeping)
+            if isinstance(event, NodeCompleted) and event.vars:
+                bookkeeping["vars"] = {**state.vars, **event.vars}
+            return _with_node(state, event.node_id, updated, **bookkeeping)
+        case _:
+            assert_never(event)
+
+
+def fold(
+    events: Iterable[Event | tuple[int, Event]], state: ExecutionState | None = None
+) -> ExecutionState:
+    """Fold events (or `(seq, event)` pairs) into a state, from scratch or from `state`."""
+    for item in events:
+        if isinstance(item, tuple):
+            state = evolve(state, item[1], item[0])
+        else:
+            state = evolve(state, item)
+    if state is None:
+        raise FoldError("an empty log has no state")
+    return state

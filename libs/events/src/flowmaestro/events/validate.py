@@ -1,0 +1,294 @@
+"""The workflow validator and the execution-input validator.
+
+Every problem names the node and the field at fault, so the API and the canvas can point
+at it.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import msgspec
+from flowmaestro.events.catalogue import CATALOGUE, InputField, NodeConfig, node_spec
+from flowmaestro.events.definition import WorkflowDefinition
+from flowmaestro.events.errors import (
+    DefinitionError,
+    InputValidationError,
+    Problem,
+    ReferenceResolutionError,
+)
+from flowmaestro.events.graph import build_graph, find_cycle
+from flowmaestro.events.names import is_valid_token
+from flowmaestro.events.references import INPUTS_ROOT, RESERVED_ROOTS, find_references
+
+__all__ = [
+    "check_definition",
+    "check_inputs",
+    "config_problems",
+    "declared_inputs",
+    "parse_definition",
+    "validate_definition",
+    "validate_inputs",
+]
+
+_WHOLE_REFERENCE = re.compile(r"^\$\{[^}]*\}$")
+
+
+def parse_definition(raw: bytes | str | Mapping[str, Any]) -> WorkflowDefinition:
+    """Decode a definition document and validate it; raise `DefinitionError` on any problem."""
+    try:
+        if isinstance(raw, bytes | str):
+            definition = msgspec.json.decode(raw, type=WorkflowDefinition)
+        else:
+            definition = msgspec.convert(raw, WorkflowDefinition)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        field = _field_from_msgspec(str(exc))
+        node_id = None
+        if field and field.startswith("nodes."):
+            node_id, _, field = field[len("nodes.") :].partition(".")
+        raise DefinitionError(
+            [Problem(str(exc), node_id=node_id, field=field or None, code="malformed")]
+        ) from exc
+    return check_definition(definition)
+
+
+def _field_from_msgspec(message: str) -> str | None:
+    match = re.search(r"at `\$\.?([^`]*)`", message)
+    return match.group(1) if match else None
+
+
+@cache
+def _field_types(config: type[NodeConfig]) -> dict[str, tuple[Any, bool]]:
+    hints = typing.get_type_hints(config)
+    info = msgspec.inspect.type_info(config)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {f.encode_name: (hints[f.name], f.required) for f in info.fields}
+
+
+def config_problems(node_id: str, node_type: str, data: Mapping[str, Any]) -> list[Problem]:
+    """Type problems of one node's `data`; a whole `${...}` reference stands for any type."""
+    spec = node_spec(node_type)
+    if spec is None:
+        return [Problem(f"unknown node type {node_type!r}", node_id, "type", "unknown_type")]
+    problems: list[Problem] = []
+    for name, (annotation, required) in _field_types(spec.config).items():
+        if name not in data:
+            if required:
+                problems.append(
+                    Problem(f"'{name}' is required", node_id, f"data.{name}", "required")
+                )
+            continue
+        value = data[name]
+        if isinstance(value, str) and _WHOLE_REFERENCE.match(value):
+            continue
+        try:
+            msgspec.convert(value, annotation)
+        except msgspec.ValidationError as exc:
+            sub = _field_from_msgspec(str(exc))
+            field = f"data.{name}" + (f".{sub}" if sub else "")
+            message = re.sub(r" - at `[^`]*`$", "", str(exc))
+            problems.append(Problem(message, node_id, field, "type"))
+    for field, message in spec.checks(data):
+        problems.append(Problem(message, node_id, f"data.{field}", "invalid"))
+    return problems
+
+
+def declared_inputs(definition: WorkflowDefinition) -> dict[str, InputField]:
+    """Every input declared by the definition's input nodes, by name."""
+    declared: dict[str, InputField] = {}
+    for node in definition.nodes.values():
+        if node.type == "input":
+            schema = node.data.get("schema")
+            if isinstance(schema, Mapping):
+                for name, field in schema.items():
+                    try:
+                        declared[name] = msgspec.convert(field, InputField)
+                    except msgspec.ValidationError:
+                        continue
+    return declared
+
+
+def validate_definition(definition: WorkflowDefinition) -> list[Problem]:
+    """Every problem in `definition`; an empty list means it can run."""
+    problems: list[Problem] = []
+    for key, node in definition.nodes.items():
+        if node.id != key:
+            problems.append(
+                Problem(f"id {node.id!r} differs from its key {key!r}", key, "id", "id_mismatch")
+            )
+        if not is_valid_token(key) or key in RESERVED_ROOTS:
+            problems.append(
+                Problem(
+                    "node ids use letters, digits, '_' and '-', and are not 'inputs' or 'vars'",
+                    key,
+                    "id",
+                    "bad_id",
+                )
+            )
+        if node.type not in CATALOGUE:
+            problems.append(
+                Problem(f"unknown node type {node.type!r}", key, "type", "unknown_type")
+            )
+        else:
+            problems.extend(config_problems(key, node.type, node.data))
+
+    seen_edges: set[str] = set()
+    for i, edge in enumerate(definition.edges):
+        where = f"edges[{i}]"
+        if edge.id in seen_edges:
+            problems.append(
+                Problem(f"duplicate edge id {edge.id!r}", None, f"{where}.id", "duplicate_id")
+            )
+        seen_edges.add(edge.id)
+        for end in ("source", "target"):
+            if getattr(edge, end) not in definition.nodes:
+                problems.append(
+                    Problem(
+                        f"edge {edge.id!r} {end} {getattr(edge, end)!r} is not a node",
+                        None,
+                        f"{where}.{end}",
+                        "dangling_edge",
+                    )
+                )
+        source = definition.nodes.get(edge.source)
+        spec = node_spec(source.type) if source else None
+        if source is not None and spec is not None:
+            handles = spec.branch_handles(source.data)
+            if handles and edge.source_handle not in handles:
+                problems.append(
+                    Problem(
+                        f"edge {edge.id!r} leaves through handle {edge.source_handle!r}; "
+                        f"{source.type} node has {list(handles)}",
+                        edge.source,
+                        f"{where}.sourceHandle",
+                        "bad_handle",
+                    )
+                )
+            elif not handles and edge.source_handle is not None:
+                problems.append(
+                    Problem(
+                        f"edge {edge.id!r} names handle {edge.source_handle!r}; "
+                        f"{source.type} node has no branch handles",
+                        edge.source,
+                        f"{where}.sourceHandle",
+                        "bad_handle",
+                    )
+                )
+
+    cycle = find_cycle(definition)
+    if cycle:
+        problems.append(Problem("cycle: " + " → ".join(cycle), cycle[0], "edges", "cycle"))
+        return problems
+
+    problems.extend(_reference_problems(definition))
+    return problems
+
+
+def _reference_problems(definition: WorkflowDefinition) -> list[Problem]:
+    graph = build_graph(definition)
+    declared = declared_inputs(definition)
+    has_input_nodes = any(n.type == "input" for n in definition.nodes.values())
+    problems: list[Problem] = []
+    for key, node in definition.nodes.items():
+        for name, value in node.data.items():
+            field = f"data.{name}"
+            try:
+                references = find_references(value)
+            except ReferenceResolutionError as exc:
+                problems.append(Problem(str(exc), key, field, "bad_reference"))
+                continue
+            ancestors = None
+            for ref in references:
+                if ref.node_id is not None:
+                    if ref.node_id not in definition.nodes:
+                        problems.append(
+                            Problem(f"{ref.text} names no node", key, field, "unknown_reference")
+                        )
+                        continue
+                    ancestors = graph.ancestors(key) if ancestors is None else ancestors
+                    if ref.node_id not in ancestors:
+                        problems.append(
+                            Problem(
+                                f"{ref.text}: {ref.node_id!r} is not upstream of {key!r}",
+                                key,
+                                field,
+                                "not_upstream",
+                            )
+                        )
+                elif (
+                    ref.root == INPUTS_ROOT
+                    and has_input_nodes
+                    and isinstance(ref.path[0], str)
+                    and ref.path[0] not in declared
+                ):
+                    problems.append(
+                        Problem(
+                            f"{ref.text}: no input node declares {ref.path[0]!r}",
+                            key,
+                            field,
+                            "unknown_reference",
+                        )
+                    )
+    return problems
+
+
+def check_definition(definition: WorkflowDefinition) -> WorkflowDefinition:
+    """Return `definition` when valid; raise `DefinitionError` listing every problem."""
+    problems = validate_definition(definition)
+    if problems:
+        raise DefinitionError(problems)
+    return definition
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def validate_inputs(
+    definition: WorkflowDefinition, inputs: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Inputs with defaults applied, and the problems against the declared inputs.
+
+    Inputs nobody declared pass through unchanged.
+    """
+    result = dict(inputs)
+    problems: list[Problem] = []
+    for name, field in declared_inputs(definition).items():
+        if name not in result or result[name] is None:
+            if field.default is not msgspec.UNSET:
+                result[name] = field.default
+            elif field.required:
+                problems.append(
+                    Problem(f"input {name!r} is required", None, f"inputs.{name}", "required")
+                )
+            continue
+        value = result[name]
+        expected = _PYTHON_TYPES[field.type]
+        if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
+            problems.append(
+                Problem(
+                    f"input {name!r} must be a {field.type}, got {type(value).__name__}",
+                    None,
+                    f"inputs.{name}",
+                    "type",
+                )
+            )
+    return result, problems
+
+
+def check_inputs(definition: WorkflowDefinition, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated inputs with defaults; raise `InputValidationError` on any problem."""
+    result, problems = validate_inputs(definition, inputs)
+    if problems:
+        raise InputValidationError(problems)
+    return result

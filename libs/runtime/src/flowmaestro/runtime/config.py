@@ -1,0 +1,44 @@
+"""Runtime settings read from the environment, with the defaults of a local stack."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Settings", "state_dir"]
+
+
+def state_dir() -> Path:
+    """The state folder: `FLOWMAESTRO_HOME`, or `.flowmaestro/` in the current directory."""
+    return Path(os.environ.get("FLOWMAESTRO_HOME") or Path.cwd() / ".flowmaestro").resolve()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Tunables shared by the services; every field has an environment variable."""
+
+    duplicate_window_s: float = 3600.0
+    """`FLOWMAESTRO_DEDUPE_WINDOW_S`: how long a repeated append id is recognised."""
+    command_ack_wait_s: float = 30.0
+    """`FLOWMAESTRO_ACK_WAIT_S`: redelivery delay of an unacknowledged command or event."""
+    inline_output_limit: int = 256 * 1024
+    """`FLOWMAESTRO_INLINE_OUTPUT_LIMIT`: outputs larger than this go to the object store."""
+    max_deliveries: int = 5
+    """`FLOWMAESTRO_MAX_DELIVERIES`: a command delivered more often fails its node."""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings with each field overridden by its environment variable when set."""
+        env = os.environ
+        d = cls()
+        return cls(
+            duplicate_window_s=float(
+                env.get("FLOWMAESTRO_DEDUPE_WINDOW_S", d.duplicate_window_s)
+            ),
+            command_ack_wait_s=float(env.get("FLOWMAESTRO_ACK_WAIT_S", d.command_ack_wait_s)),
+            inline_output_limit=int(
+                env.get("FLOWMAESTRO_INLINE_OUTPUT_LIMIT", d.inline_output_limit)
+            ),
+            max_deliveries=int(env.get("FLOWMAESTRO_MAX_DELIVERIES", d.max_deliveries)),
+        )

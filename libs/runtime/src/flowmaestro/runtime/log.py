@@ -1,0 +1,204 @@
+"""The execution log on JetStream: append (deduplicated), read back, timers, listing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import nats.errors
+from flowmaestro.events import Event, ExecutionStarted, decode_event, encode
+from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.events.names import (
+    EXEC_STREAM,
+    Header,
+    exec_subject,
+    exec_wildcard,
+    timer_subject,
+    timer_wildcard,
+)
+from flowmaestro.runtime.errors import AppendConflictError, ExecutionNotFoundError
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
+from nats.js.errors import APIError, BadRequestError, NotFoundError
+
+__all__ = ["ExecutionLog", "RawRecord", "tail"]
+
+_WRONG_LAST_SEQUENCE = 10071
+_READ_BATCH = 5000
+
+RawRecord = tuple[int, bytes]
+
+
+def _at(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ExecutionLog:
+    """Appends to and reads from execution logs; one instance per NATS connection."""
+
+    def __init__(self, nc: Client) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+
+    async def start(self, started: ExecutionStarted) -> int:
+        """Append the first event of a new execution; refuses an id that already has a log.
+
+        A retried start (same id, same event) is recognised and returns the first sequence.
+        """
+        subject = exec_subject(started.execution_id)
+        payload = encode(started)
+        headers: dict[str, str] = {
+            Header.MSG_ID: f"{started.execution_id}:started",
+            Header.EXPECTED_LAST_SUBJECT_SEQUENCE: "0",
+        }
+        try:
+            ack = await self.js.publish(subject, payload, headers=headers)
+        except BadRequestError as exc:
+            if exc.err_code != _WRONG_LAST_SEQUENCE:
+                raise
+            records = await self.read_raw(started.execution_id, limit=1)
+            if records and records[0][1] == payload:
+                return records[0][0]
+            raise AppendConflictError(f"execution {started.execution_id} already exists") from exc
+        return ack.seq
+
+    async def append(self, execution_id: str, event: Event, key: str | None = None) -> PubAck:
+        """Append one event; a repeated `key` within the dedupe window is a no-op."""
+        headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
+        return await self.js.publish(exec_subject(execution_id), encode(event), headers=headers)
+
+    async def append_async(
+        self, execution_id: str, event: Event, key: str | None = None
+    ) -> asyncio.Future[PubAck]:
+        """Start an append and return the future of its acknowledgement."""
+        headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
+        return await self.js.publish_async(
+            exec_subject(execution_id), encode(event), headers=headers
+        )
+
+    async def schedule(
+        self, execution_id: str, timer_id: str, at: datetime, event: Event
+    ) -> asyncio.Future[PubAck]:
+        """Have JetStream write `event` into the log at `at`; replaces a timer of the same id."""
+        headers = {
+            Header.SCHEDULE: f"@at {_at(at)}",
+            Header.SCHEDULE_TARGET: exec_subject(execution_id),
+        }
+        return await self.js.publish_async(
+            timer_subject(execution_id, timer_id), encode(event), headers=headers
+        )
+
+    async def cancel_timers(self, execution_id: str) -> None:
+        """Drop every pending timer of the execution."""
+        await self.js.purge_stream(EXEC_STREAM, subject=timer_wildcard(execution_id))
+
+    async def read_raw(
+        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[RawRecord]:
+        """Every stored `(seq, payload)` of the execution after `after_seq`, in order.
+
+        Uses batched direct gets: one request returns up to a few thousand messages.
+        """
+        subject = exec_subject(execution_id)
+        records: list[RawRecord] = []
+        next_seq = after_seq + 1
+        while True:
+            batch = _READ_BATCH if limit is None else min(_READ_BATCH, limit - len(records))
+            got, more = await self._direct_batch(subject, next_seq, batch)
+            records.extend(got)
+            if not got or not more or (limit is not None and len(records) >= limit):
+                return records
+            next_seq = got[-1][0] + 1
+
+    async def _direct_batch(
+        self, subject: str, seq: int, batch: int
+    ) -> tuple[list[RawRecord], bool]:
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        try:
+            request = json.dumps({"seq": seq, "next_by_subj": subject, "batch": batch}).encode()
+            await self.nc.publish(f"$JS.API.DIRECT.GET.{EXEC_STREAM}", request, reply=inbox)
+            records: list[RawRecord] = []
+            pending = 0
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=5.0)
+                except nats.errors.TimeoutError:
+                    raise TimeoutError(f"reading {subject} timed out") from None
+                headers = msg.headers or {}
+                status = headers.get(Header.STATUS)
+                if status == "404":
+                    return records, False
+                if status == "204":
+                    return records, pending > 0
+                if status:
+                    raise APIError(
+                        description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"
+                    )
+                records.append((int(headers[Header.SEQUENCE]), msg.data))
+                pending = int(headers.get(Header.NUM_PENDING, "0") or 0)
+        finally:
+            await sub.unsubscribe()
+
+    async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
+        """The execution's decoded events after `after_seq`."""
+        return [
+            (seq, decode_event(data)) for seq, data in await self.read_raw(execution_id, after_seq)
+        ]
+
+    async def read_existing(self, execution_id: str) -> list[tuple[int, Event]]:
+        """Like `read`, but raises `ExecutionNotFoundError` when there is no log."""
+        records = await self.read(execution_id)
+        if not records:
+            raise ExecutionNotFoundError(execution_id)
+        return records
+
+    async def last(self, execution_id: str) -> tuple[int, Event] | None:
+        """The execution's latest event, or None when it has no log."""
+        try:
+            msg = await self.js.get_last_msg(EXEC_STREAM, exec_subject(execution_id), direct=True)
+        except NotFoundError:
+            return None
+        assert msg.seq is not None and msg.data is not None
+        return msg.seq, decode_event(msg.data)
+
+    async def execution_ids(self) -> list[str]:
+        """Every execution with a log, oldest first (ids sort by start time)."""
+        info = await self.js.stream_info(EXEC_STREAM, subjects_filter=exec_wildcard())
+        subjects = info.state.subjects or {}
+        return sorted(s.rsplit(".", 1)[1] for s in subjects)
+
+
+async def tail(
+    nc: Client, execution_id: str, after_seq: int = 0, idle_timeout: float | None = None
+) -> AsyncIterator[tuple[int, Event]]:
+    """Yield the execution's events after `after_seq`, then live ones, until the terminal one.
+
+    Uses an ordered consumer, so nothing is missed or repeated between history and live.
+    """
+    js = nc.jetstream()
+    deliver = DeliverPolicy.BY_START_SEQUENCE if after_seq else DeliverPolicy.ALL
+    sub = await js.subscribe(
+        exec_subject(execution_id),
+        ordered_consumer=True,
+        deliver_policy=deliver,
+        config=ConsumerConfig(opt_start_seq=after_seq + 1 if after_seq else None),
+    )
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=idle_timeout or 3600.0)
+            except nats.errors.TimeoutError:
+                if idle_timeout is not None:
+                    raise TimeoutError(f"no event for {idle_timeout}s") from None
+                continue
+            event = decode_event(msg.data)
+            yield msg.metadata.sequence.stream, event
+            if isinstance(event, TERMINAL_EVENTS):
+                return
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()

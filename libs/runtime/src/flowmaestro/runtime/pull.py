@@ -1,0 +1,122 @@
+"""A continuous pull from a durable JetStream consumer.
+
+nats-py's `fetch(n)` waits for the batch to fill, which costs latency. Here pull requests
+are kept outstanding so up to `max_in_flight` messages flow as soon as they exist; the
+caller processes whatever has arrived and reports finished messages with `done()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+from flowmaestro.events.names import Header
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+__all__ = ["ContinuousPull"]
+
+_EXPIRES_S = 30.0
+_HEARTBEAT_S = 5.0
+
+
+class ContinuousPull:
+    """Keeps pull requests outstanding on one consumer and hands over arrived messages."""
+
+    def __init__(self, nc: Client, stream: str, consumer: str, max_in_flight: int = 100) -> None:
+        self.nc = nc
+        self.stream = stream
+        self.consumer = consumer
+        self.max_in_flight = max_in_flight
+        self._outstanding = 0
+        self._in_flight = 0
+        self._arrived: list[Msg] = []
+        self._ready = asyncio.Event()
+        self._sub: Subscription | None = None
+        self._inbox = ""
+        self._last_signal = time.monotonic()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Subscribe to the delivery inbox and send the first pull request."""
+        self._inbox = self.nc.new_inbox()
+        self._sub = await self.nc.subscribe(self._inbox, cb=self._on_message)
+        self._watchdog = asyncio.create_task(self._watch())
+        await self._request_more()
+
+    async def stop(self) -> None:
+        """Stop receiving; unacknowledged messages are redelivered by the server."""
+        if self._watchdog:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    async def _on_message(self, msg: Msg) -> None:
+        self._last_signal = time.monotonic()
+        status = msg.headers.get(Header.STATUS) if msg.headers else None
+        if status is None and msg.reply:
+            self._outstanding = max(0, self._outstanding - 1)
+            self._in_flight += 1
+            self._arrived.append(msg)
+            self._ready.set()
+            return
+        if status == "100":  # idle heartbeat
+            return
+        # 404/408/409: a request ended; what it did not deliver is no longer outstanding.
+        headers = msg.headers or {}
+        pending = headers.get(Header.PENDING_MESSAGES)
+        if pending is not None:
+            self._outstanding = max(0, self._outstanding - int(pending))
+        else:
+            self._outstanding = 0
+        await self._request_more()
+
+    async def _request_more(self) -> None:
+        want = self.max_in_flight - self._in_flight - self._outstanding
+        if want < max(1, self.max_in_flight // 4) or self._sub is None:
+            return
+        request = {
+            "batch": want,
+            "expires": int(_EXPIRES_S * 1e9),
+            "idle_heartbeat": int(_HEARTBEAT_S * 1e9),
+        }
+        self._outstanding += want
+        try:
+            await self.nc.publish(
+                f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.consumer}",
+                json.dumps(request).encode(),
+                reply=self._inbox,
+            )
+        except Exception:
+            self._outstanding -= want
+            raise
+
+    async def _watch(self) -> None:
+        """Forget requests the server lost (restart, reconnect) and ask again."""
+        while True:
+            await asyncio.sleep(_HEARTBEAT_S)
+            if time.monotonic() - self._last_signal > 3 * _HEARTBEAT_S:
+                self._outstanding = 0
+                self._last_signal = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await self._request_more()
+
+    async def next_batch(self) -> list[Msg]:
+        """Wait until at least one message has arrived, then return all that have."""
+        while not self._arrived:
+            self._ready.clear()
+            await self._ready.wait()
+        batch, self._arrived = self._arrived, []
+        return batch
+
+    async def done(self, count: int = 1) -> None:
+        """Report `count` messages finished (acked or nacked), freeing room to pull more."""
+        self._in_flight = max(0, self._in_flight - count)
+        await self._request_more()

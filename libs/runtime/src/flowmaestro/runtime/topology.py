@@ -1,0 +1,91 @@
+"""Creates or updates the streams, consumers and buckets FlowMaestro needs, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flowmaestro.events import names
+from flowmaestro.runtime.config import Settings
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+__all__ = ["ensure_topology", "exec_stream_config"]
+
+
+def exec_stream_config(settings: Settings) -> StreamConfig:
+    """The execution log stream: one subject per execution, plus timer schedules."""
+    return StreamConfig(
+        name=names.EXEC_STREAM,
+        subjects=[names.exec_wildcard(), names.timer_wildcard()],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        allow_direct=True,
+        allow_msg_schedules=True,
+        duplicate_window=settings.duplicate_window_s,
+        max_msg_size=1024 * 1024,
+    )
+
+
+def _cmd_stream_config(settings: Settings) -> StreamConfig:
+    return StreamConfig(
+        name=names.CMD_STREAM,
+        subjects=[names.command_wildcard()],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        duplicate_window=settings.duplicate_window_s,
+        max_msg_size=1024 * 1024,
+    )
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
+        await js.stream_info(config.name or "")
+    except NotFoundError:
+        await js.add_stream(config)
+        return
+    await js.update_stream(config)
+
+
+async def ensure_topology(
+    js: JetStreamContext, node_types: Iterable[str], settings: Settings | None = None
+) -> None:
+    """Streams, the scheduler's consumer, one consumer per node type, the output bucket."""
+    settings = settings or Settings.from_env()
+    await _ensure_stream(js, exec_stream_config(settings))
+    await _ensure_stream(js, _cmd_stream_config(settings))
+    await js.add_consumer(
+        names.EXEC_STREAM,
+        ConsumerConfig(
+            durable_name=names.SCHEDULER_CONSUMER,
+            filter_subject=names.exec_wildcard(),
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=settings.command_ack_wait_s,
+            max_ack_pending=20_000,
+            max_deliver=-1,
+        ),
+    )
+    for node_type in node_types:
+        await js.add_consumer(
+            names.CMD_STREAM,
+            ConsumerConfig(
+                durable_name=names.executor_consumer(node_type),
+                filter_subject=names.command_subject(node_type),
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=settings.command_ack_wait_s,
+                max_ack_pending=10_000,
+                max_deliver=-1,
+            ),
+        )
+    try:
+        await js.object_store(names.OUTPUT_BUCKET)
+    except NotFoundError:
+        await js.create_object_store(names.OUTPUT_BUCKET)

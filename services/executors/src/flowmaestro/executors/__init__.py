@@ -1,0 +1,18 @@
+"""FlowMaestro executor pools, one per node type."""
+
+from flowmaestro.executors.context import Deferred, Executor, NodeContext, NodeResult
+from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
+from flowmaestro.executors.registry import EXECUTORS
+from flowmaestro.executors.runtime import ExecutorWorker
+
+__all__ = [
+    "EXECUTORS",
+    "Deferred",
+    "Executor",
+    "ExecutorWorker",
+    "NodeContext",
+    "NodeError",
+    "NodeResult",
+    "RetryableNodeError",
+    "TerminalNodeError",
+]

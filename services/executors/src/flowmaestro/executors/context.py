@@ -1,0 +1,86 @@
+"""The small interface an executor sees: the command's data and a few capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flowmaestro.events import ExecuteNode, NodeSpec
+
+__all__ = ["Deferred", "Executor", "NodeContext", "NodeResult", "upstream_document"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResult:
+    """A finished node: its output, the branch handles it took, variables it set."""
+
+    output: Any = None
+    handles: list[str] | None = None
+    vars: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """The node's completion will arrive later (a durable timer, a person's answer)."""
+
+    until: datetime | None = None
+
+
+class NodeContext:
+    """One node attempt as its executor sees it."""
+
+    def __init__(
+        self,
+        command: ExecuteNode,
+        spec: NodeSpec,
+        heartbeat: Callable[[], Awaitable[None]],
+        stream: Callable[[str], Awaitable[None]],
+        complete_at: Callable[[datetime, Any], Awaitable[None]],
+    ) -> None:
+        self.command = command
+        self.spec = spec
+        self._heartbeat = heartbeat
+        self._stream = stream
+        self._complete_at = complete_at
+
+    @property
+    def execution_id(self) -> str:
+        """The execution this attempt belongs to."""
+        return self.command.execution_id
+
+    @property
+    def node_id(self) -> str:
+        """The node being run."""
+        return self.command.node_id
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across redeliveries of this attempt; pass it to far sides that accept one."""
+        return self.command.idempotency_key
+
+    async def heartbeat(self) -> None:
+        """Tell JetStream this attempt is alive (the runtime also does so periodically)."""
+        await self._heartbeat()
+
+    async def stream(self, chunk: str) -> None:
+        """Send a live chunk (for example LLM tokens) to watchers; not durable."""
+        await self._stream(chunk)
+
+    async def complete_at(self, at: datetime, output: Any) -> Deferred:
+        """Arrange for this attempt to complete with `output` at `at`, durably."""
+        await self._complete_at(at, output)
+        return Deferred(until=at)
+
+
+def upstream_document(ctx: NodeContext) -> Any:
+    """What upstream nodes produced: the single output, or outputs by node id."""
+    upstream = ctx.command.upstream
+    if len(upstream) == 1:
+        return next(iter(upstream.values()))
+    return dict(upstream) if upstream else None
+
+
+Executor = Callable[[NodeContext, Any], Awaitable[NodeResult | Deferred]]
+"""Runs one node type; `config` is the node's data converted to its config Struct."""

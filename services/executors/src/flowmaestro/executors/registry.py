@@ -1,0 +1,19 @@
+"""The one explicit table of executors, keyed by node type (the catalogue's names)."""
+
+from __future__ import annotations
+
+from flowmaestro.executors.context import Executor
+from flowmaestro.executors.nodes import core
+
+__all__ = ["EXECUTORS"]
+
+EXECUTORS: dict[str, Executor] = {
+    "input": core.run_input,
+    "output": core.run_output,
+    "echo": core.run_echo,
+    "transform": core.run_transform,
+    "conditional": core.run_conditional,
+    "switch": core.run_switch,
+    "variable": core.run_variable,
+    "wait": core.run_wait,
+}

@@ -1,0 +1,271 @@
+"""The executor runtime: pull a node type's commands, run them, append the result, ack.
+
+Delivery is at least once; the result of an attempt is appended once (its `Nats-Msg-Id`
+is derived from execution, node and attempt), so a redelivered command that already ran
+changes nothing in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import structlog
+from flowmaestro.events import (
+    CATALOGUE,
+    CodecError,
+    ErrorInfo,
+    Event,
+    ExecuteNode,
+    NodeCompleted,
+    NodeFailed,
+    NodeWaiting,
+    decode_command,
+)
+from flowmaestro.events.names import (
+    CMD_STREAM,
+    cancel_wildcard,
+    executor_consumer,
+    live_subject,
+)
+from flowmaestro.executors.context import Deferred, Executor, NodeContext, NodeResult
+from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
+from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
+from flowmaestro.runtime.outputs import OutputStore
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+__all__ = ["ExecutorPool", "ExecutorWorker"]
+
+log = structlog.get_logger("flowmaestro.executors")
+_encoder = msgspec.json.Encoder()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Cancelled(BaseException):
+    """Raised into a node task whose execution was cancelled (not an error of the node)."""
+
+
+class ExecutorPool:
+    """One node type's pull loop; several pools share an `ExecutorWorker`."""
+
+    def __init__(
+        self, worker: ExecutorWorker, node_type: str, executor: Executor, concurrency: int = 256
+    ) -> None:
+        self.worker = worker
+        self.node_type = node_type
+        self.spec = CATALOGUE[node_type]
+        self.executor = executor
+        self.pull = ContinuousPull(worker.nc, CMD_STREAM, executor_consumer(node_type), concurrency)
+
+    async def run(self) -> None:
+        """Pull and run commands until cancelled."""
+        await self.pull.start()
+        try:
+            while True:
+                for msg in await self.pull.next_batch():
+                    self.worker.spawn(self._handle(msg))
+        finally:
+            await self.pull.stop()
+
+    async def _handle(self, msg: Msg) -> None:
+        try:
+            await self.worker.run_command(self, msg)
+        finally:
+            await self.pull.done()
+
+
+class ExecutorWorker:
+    """Runs executor pools in one process and appends their results to the log."""
+
+    def __init__(
+        self,
+        nc: Client,
+        executors: dict[str, Executor],
+        settings: Settings | None = None,
+        concurrency: int = 256,
+    ) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.log = ExecutionLog(nc)
+        self.outputs = OutputStore(self.js)
+        self.settings = settings or Settings.from_env()
+        self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[str, set[asyncio.Task[Any]]] = {}
+        self._cancelled: OrderedDict[str, None] = OrderedDict()
+        self.completed = 0
+
+    def spawn(self, coro: Any) -> None:
+        """Run a command handler in the background, keeping a reference to it."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run every pool until `stop` is set; running commands are left to redelivery."""
+        stop = stop or asyncio.Event()
+        sub = await self.nc.subscribe(cancel_wildcard(), cb=self._on_cancel)
+        loops = [asyncio.ensure_future(p.run()) for p in self.pools]
+        log.info("executors.started", types=[p.node_type for p in self.pools])
+        try:
+            await stop.wait()
+        finally:
+            for task in (*loops, *self._tasks):
+                task.cancel()
+            await asyncio.gather(*loops, *self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _on_cancel(self, msg: Msg) -> None:
+        execution_id = msg.subject.rsplit(".", 1)[1]
+        self._cancelled[execution_id] = None
+        while len(self._cancelled) > 10_000:
+            self._cancelled.popitem(last=False)
+        for task in self._running.get(execution_id, ()):
+            task.cancel(msg="execution cancelled")
+
+    async def run_command(self, pool: ExecutorPool, msg: Msg) -> None:
+        """Run one delivered command to an appended result, then acknowledge it."""
+        try:
+            command = decode_command(msg.data)
+        except CodecError as exc:
+            log.error("executors.bad_command", error=str(exc))
+            await msg.term()
+            return
+        if command.execution_id in self._cancelled:
+            await msg.ack()
+            return
+        deliveries = msg.metadata.num_delivered
+        started = time.monotonic()
+        if deliveries > self.settings.max_deliveries:
+            error = ErrorInfo(
+                message=f"command delivered {deliveries} times; the executor "
+                "kept stopping before finishing it",
+                kind="poison",
+                terminal=True,
+            )
+            event: Event = NodeFailed(
+                node_id=command.node_id, attempt=command.attempt, failed_at=_utcnow(), error=error
+            )
+        else:
+            task = asyncio.ensure_future(self._execute(pool, command, msg))
+            running = self._running.setdefault(command.execution_id, set())
+            running.add(task)
+            try:
+                event = await task
+            except asyncio.CancelledError:
+                if task.cancelled() and command.execution_id in self._cancelled:
+                    await msg.ack()
+                    return
+                raise
+            finally:
+                running.discard(task)
+                if not running:
+                    self._running.pop(command.execution_id, None)
+        if isinstance(event, NodeCompleted | NodeFailed):
+            event = msgspec.structs.replace(
+                event, duration_ms=round((time.monotonic() - started) * 1000, 3)
+            )
+        event = await self._offload(command, event)
+        await self.log.append(command.execution_id, event, f"{command.idempotency_key}:result")
+        self.completed += 1
+        await msg.ack()
+
+    async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: Msg) -> Event:
+        beat_every = max(0.5, self.settings.command_ack_wait_s / 3)
+        heartbeat = asyncio.ensure_future(self._beat(msg, beat_every))
+        ctx = NodeContext(
+            command,
+            pool.spec,
+            heartbeat=msg.in_progress,
+            stream=lambda chunk: self._stream(command, chunk),
+            complete_at=lambda at, output: self._complete_at(command, at, output),
+        )
+        try:
+            try:
+                config = msgspec.convert(command.config, pool.spec.config)
+            except msgspec.ValidationError as exc:
+                raise TerminalNodeError(f"invalid config: {exc}", kind="invalid_config") from exc
+            async with asyncio.timeout(command.timeout_seconds):
+                result = await pool.executor(ctx, config)
+        except TimeoutError:
+            return self._failed(
+                command,
+                ErrorInfo(message=f"timed out after {command.timeout_seconds:g}s", kind="timeout"),
+            )
+        except NodeError as exc:
+            retry_after = exc.retry_after if isinstance(exc, RetryableNodeError) else None
+            return self._failed(
+                command,
+                ErrorInfo(
+                    message=exc.message,
+                    kind=exc.kind,
+                    terminal=exc.terminal,
+                    retry_after_seconds=retry_after,
+                ),
+            )
+        except Exception as exc:
+            log.warning("executors.node_exception", node_type=command.node_type, error=repr(exc))
+            return self._failed(
+                command, ErrorInfo(message=f"{type(exc).__name__}: {exc}", kind="exception")
+            )
+        finally:
+            heartbeat.cancel()
+        if isinstance(result, Deferred):
+            return NodeWaiting(
+                node_id=command.node_id,
+                attempt=command.attempt,
+                waiting_since=_utcnow(),
+                until=result.until,
+            )
+        assert isinstance(result, NodeResult)
+        return NodeCompleted(
+            node_id=command.node_id,
+            attempt=command.attempt,
+            completed_at=_utcnow(),
+            output=result.output,
+            handles=result.handles,
+            vars=result.vars,
+        )
+
+    @staticmethod
+    def _failed(command: ExecuteNode, error: ErrorInfo) -> NodeFailed:
+        return NodeFailed(
+            node_id=command.node_id, attempt=command.attempt, failed_at=_utcnow(), error=error
+        )
+
+    async def _offload(self, command: ExecuteNode, event: Event) -> Event:
+        if not isinstance(event, NodeCompleted) or event.output is None:
+            return event
+        encoded = _encoder.encode(event.output)
+        if len(encoded) <= self.settings.inline_output_limit:
+            return event
+        ref = f"{command.execution_id}/{command.node_id}/{command.attempt}"
+        await self.outputs.put(ref, encoded)
+        return msgspec.structs.replace(event, output=None, output_ref=ref)
+
+    @staticmethod
+    async def _beat(msg: Msg, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    async def _stream(self, command: ExecuteNode, chunk: str) -> None:
+        await self.nc.publish(live_subject(command.execution_id, command.node_id), chunk.encode())
+
+    async def _complete_at(self, command: ExecuteNode, at: datetime, output: Any) -> None:
+        event = NodeCompleted(
+            node_id=command.node_id, attempt=command.attempt, completed_at=at, output=output
+        )
+        timer_id = f"{command.node_id}-{command.attempt}-wait"
+        await (await self.log.schedule(command.execution_id, timer_id, at, event))

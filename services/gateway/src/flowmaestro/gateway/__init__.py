@@ -1,0 +1,1 @@
+"""FlowMaestro package."""

@@ -1,0 +1,191 @@
+"""The scheduler: consume every execution log, fold, decide, and carry out the decisions.
+
+An input event is acknowledged only after every decision it led to is stored in
+JetStream, so a crash at any point is followed by a redelivery that decides again; the
+decision keys make the repeats no-ops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from flowmaestro.events import (
+    Append,
+    CodecError,
+    Decision,
+    Dispatch,
+    ExecutionStarted,
+    ExecutionState,
+    FoldError,
+    StartTimer,
+    StopExecution,
+    decide,
+    decode_event,
+    encode,
+    evolve,
+)
+from flowmaestro.events.names import (
+    EXEC_STREAM,
+    SCHEDULER_CONSUMER,
+    Header,
+    cancel_subject,
+    command_subject,
+)
+from flowmaestro.runtime import ContinuousPull, ExecutionLog
+from flowmaestro.runtime.outputs import OutputStore
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+__all__ = ["Scheduler"]
+
+log = structlog.get_logger("flowmaestro.scheduler")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Scheduler:
+    """Folds execution logs into states and acts on `decide`."""
+
+    def __init__(
+        self,
+        nc: Client,
+        clock: Callable[[], datetime] = _utcnow,
+        max_in_flight: int = 1000,
+        max_cached: int = 50_000,
+    ) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.log = ExecutionLog(nc)
+        self.outputs = OutputStore(self.js)
+        self.clock = clock
+        self.max_in_flight = max_in_flight
+        self.max_cached = max_cached
+        self.states: OrderedDict[str, ExecutionState] = OrderedDict()
+        self.issued: dict[str, set[str]] = {}
+        self.finished: OrderedDict[str, None] = OrderedDict()
+        self.processed = 0
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Process events until `stop` is set (or forever)."""
+        stop = stop or asyncio.Event()
+        pull = ContinuousPull(self.nc, EXEC_STREAM, SCHEDULER_CONSUMER, self.max_in_flight)
+        await pull.start()
+        log.info("scheduler.started")
+        try:
+            while not stop.is_set():
+                batch_task = asyncio.ensure_future(pull.next_batch())
+                stop_task = asyncio.ensure_future(stop.wait())
+                done, _ = await asyncio.wait(
+                    {batch_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
+                )
+                stop_task.cancel()
+                if batch_task not in done:
+                    batch_task.cancel()
+                    break
+                msgs = batch_task.result()
+                await self.handle(msgs)
+                await pull.done(len(msgs))
+        finally:
+            await pull.stop()
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        """Fold a batch, carry out the decisions, then acknowledge the batch."""
+        touched: dict[str, ExecutionState] = {}
+        for msg in msgs:
+            execution_id = msg.subject.rsplit(".", 1)[1]
+            if execution_id in self.finished:
+                continue
+            state = await self._apply(execution_id, msg)
+            if state is not None:
+                touched[execution_id] = state
+        await self._carry_out(touched)
+        self.processed += len(msgs)
+        # The consumer acknowledges all up to the last message of the batch.
+        with contextlib.suppress(Exception):
+            await msgs[-1].ack()
+
+    async def _apply(self, execution_id: str, msg: Msg) -> ExecutionState | None:
+        seq = msg.metadata.sequence.stream
+        state = self.states.get(execution_id)
+        try:
+            if state is None:
+                event = decode_event(msg.data)
+                if isinstance(event, ExecutionStarted):
+                    state = evolve(None, event, seq)
+                else:
+                    state = await self._load(execution_id)
+            elif seq > state.last_seq:
+                event = await self.outputs.hydrate(decode_event(msg.data))
+                state = evolve(state, event, seq)
+        except (CodecError, FoldError) as exc:
+            log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
+            return None
+        if state is None:
+            return None
+        self.states[execution_id] = state
+        self.states.move_to_end(execution_id)
+        return state
+
+    async def _load(self, execution_id: str) -> ExecutionState | None:
+        state: ExecutionState | None = None
+        for seq, event in await self.log.read(execution_id):
+            state = evolve(state, await self.outputs.hydrate(event), seq)
+        return state
+
+    async def _carry_out(self, touched: dict[str, ExecutionState]) -> None:
+        while True:
+            pending: list[tuple[str, str, Any]] = []
+            for execution_id, state in touched.items():
+                issued = self.issued.setdefault(execution_id, set())
+                for decision in decide(state, self.clock(), issued):
+                    pending.append(
+                        (execution_id, decision.key, await self._start(execution_id, decision))
+                    )
+            results = await asyncio.gather(*(p[2] for p in pending), return_exceptions=True)
+            failed = False
+            for (execution_id, key, _), result in zip(pending, results, strict=True):
+                if isinstance(result, BaseException):
+                    failed = True
+                    log.warning("scheduler.effect_failed", key=key, error=repr(result))
+                else:
+                    self.issued[execution_id].add(key)
+            if not failed:
+                break
+            await asyncio.sleep(0.5)
+        for execution_id, state in touched.items():
+            if state.status.terminal:
+                self._forget(execution_id)
+        while len(self.states) > self.max_cached:
+            self._forget(next(iter(self.states)), finished=False)
+
+    def _forget(self, execution_id: str, finished: bool = True) -> None:
+        self.states.pop(execution_id, None)
+        self.issued.pop(execution_id, None)
+        if finished:
+            self.finished[execution_id] = None
+            while len(self.finished) > self.max_cached:
+                self.finished.popitem(last=False)
+
+    async def _start(self, execution_id: str, decision: Decision) -> Any:
+        match decision:
+            case Append(key=key, event=event):
+                return await self.log.append_async(execution_id, event, key)
+            case Dispatch(key=key, command=command):
+                return await self.js.publish_async(
+                    command_subject(command.node_type),
+                    encode(command),
+                    headers={Header.MSG_ID: key},
+                )
+            case StartTimer(timer_id=timer_id, at=at, event=event):
+                return await self.log.schedule(execution_id, timer_id, at, event)
+            case StopExecution():
+                await self.nc.publish(cancel_subject(execution_id), b"")
+                return asyncio.ensure_future(self.log.cancel_timers(execution_id))
