@@ -23,9 +23,25 @@ from flowmaestro.events.codec import parse_jsonl, record_to_json
 from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.replay import replay
 from flowmaestro.events.validate import declared_inputs
-from flowmaestro.runtime import ExecutionLog, connect, new_execution_id, tail
+from flowmaestro.runtime import (
+    ExecutionLog,
+    ExecutionNotFoundError,
+    connect,
+    new_execution_id,
+    tail,
+)
+from flowmaestro.runtime.answers import submit_answer
 
-__all__ = ["CommandError", "cancel", "executions", "export", "parse_inputs", "replay_cmd", "run"]
+__all__ = [
+    "CommandError",
+    "answer",
+    "cancel",
+    "executions",
+    "export",
+    "parse_inputs",
+    "replay_cmd",
+    "run",
+]
 
 EXIT_FOR_STATUS = {
     ExecutionStatus.COMPLETED: 0,
@@ -206,6 +222,28 @@ async def cancel(
     finally:
         await nc.close()
     print(f"cancel requested for {execution_id}", file=out)
+    return 0
+
+
+async def answer(
+    nats_url: str, execution_id: str, node_id: str, data: str, out: TextIO = sys.stdout
+) -> int:
+    """Answer a waiting human-input node with the JSON object `data`."""
+    try:
+        value = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise CommandError(f"--data is not valid JSON: {exc}") from exc
+    nc = await connect(nats_url, name="flowmaestro-cli")
+    try:
+        await submit_answer(ExecutionLog(nc), execution_id, node_id, value)
+    except ExecutionNotFoundError as exc:
+        raise CommandError(str(exc), exit_code=4) from exc
+    except InputValidationError as exc:
+        lines = "\n".join(f"  - {p}" for p in exc.problems)
+        raise CommandError(f"answer rejected:\n{lines}") from exc
+    finally:
+        await nc.close()
+    print(f"answered {node_id} of {execution_id}", file=out)
     return 0
 
 

@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("execution_id")
     cancel.add_argument("--reason")
 
+    answer = sub.add_parser("input", help="answer a waiting human-input node")
+    answer.add_argument("execution_id")
+    answer.add_argument("node_id")
+    answer.add_argument("--data", required=True, help="the answer as a JSON object")
+
     executions = sub.add_parser("executions", help="list recent executions")
     executions.add_argument("--limit", type=int, default=20)
 
@@ -64,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from flowmaestro.cli import commands
     from flowmaestro.cli.stack import StackNotFoundError, find_nats_url, up
-
     from flowmaestro.runtime.logs import configure_logging
 
     service = args.command in ("up", "scheduler", "executors")
@@ -95,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.export(url, args.execution_id))
         if args.command == "cancel":
             return asyncio.run(commands.cancel(url, args.execution_id, args.reason))
+        if args.command == "input":
+            return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
     except (commands.CommandError, StackNotFoundError) as exc:

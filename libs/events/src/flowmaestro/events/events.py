@@ -116,6 +116,8 @@ class NodeWaiting(_Event, frozen=True, kw_only=True, tag="node.waiting"):
     attempt: int
     waiting_since: datetime
     until: datetime | None = None
+    request: dict[str, Any] | None = None
+    """What the node asks of a person (prompt, form schema, mode), for UIs."""
 
 
 class NodeRetrying(_Event, frozen=True, kw_only=True, tag="node.retrying"):

@@ -24,6 +24,7 @@ __all__ = [
     "is_valid_token",
     "live_subject",
     "live_wildcard",
+    "node_timer_id",
     "timer_subject",
     "timer_wildcard",
 ]
@@ -88,6 +89,11 @@ def timer_subject(execution_id: str, timer_id: str) -> str:
 def timer_wildcard(execution_id: str | None = None) -> str:
     """Matches the timer subjects of one execution, or of every execution."""
     return f"{_PREFIX}.timer.{_token(execution_id) if execution_id else '*'}.*"
+
+
+def node_timer_id(node_id: str, attempt: int) -> str:
+    """The timer that completes (or fails) a parked node attempt: wait, deadlines."""
+    return f"{_token(node_id)}-{attempt}-wait"
 
 
 def command_subject(node_type: str) -> str:

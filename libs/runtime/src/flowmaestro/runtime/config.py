@@ -33,9 +33,7 @@ class Settings:
         env = os.environ
         d = cls()
         return cls(
-            duplicate_window_s=float(
-                env.get("FLOWMAESTRO_DEDUPE_WINDOW_S", d.duplicate_window_s)
-            ),
+            duplicate_window_s=float(env.get("FLOWMAESTRO_DEDUPE_WINDOW_S", d.duplicate_window_s)),
             command_ack_wait_s=float(env.get("FLOWMAESTRO_ACK_WAIT_S", d.command_ack_wait_s)),
             inline_output_limit=int(
                 env.get("FLOWMAESTRO_INLINE_OUTPUT_LIMIT", d.inline_output_limit)

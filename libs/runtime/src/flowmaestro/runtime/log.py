@@ -91,6 +91,10 @@ class ExecutionLog:
             timer_subject(execution_id, timer_id), encode(event), headers=headers
         )
 
+    async def cancel_timer(self, execution_id: str, timer_id: str) -> None:
+        """Drop one pending timer."""
+        await self.js.purge_stream(EXEC_STREAM, subject=timer_subject(execution_id, timer_id))
+
     async def cancel_timers(self, execution_id: str) -> None:
         """Drop every pending timer of the execution."""
         await self.js.purge_stream(EXEC_STREAM, subject=timer_wildcard(execution_id))

@@ -13,8 +13,9 @@ __all__ = ["configure_logging"]
 
 def configure_logging(default_level: str = "INFO") -> None:
     """Log key=value lines to stderr at `FLOWMAESTRO_LOG_LEVEL` (or `default_level`)."""
-    level = getattr(logging, os.environ.get("FLOWMAESTRO_LOG_LEVEL", default_level).upper(),
-                    logging.INFO)
+    level = getattr(
+        logging, os.environ.get("FLOWMAESTRO_LOG_LEVEL", default_level).upper(), logging.INFO
+    )
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

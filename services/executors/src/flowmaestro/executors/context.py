@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flowmaestro.events import ExecuteNode, NodeSpec
+from flowmaestro.events import ErrorInfo, Event, ExecuteNode, NodeCompleted, NodeFailed, NodeSpec
 
 __all__ = ["Deferred", "Executor", "NodeContext", "NodeResult", "upstream_document"]
 
@@ -23,9 +23,13 @@ class NodeResult:
 
 @dataclass(frozen=True, slots=True)
 class Deferred:
-    """The node's completion will arrive later (a durable timer, a person's answer)."""
+    """The node's completion will arrive later (a durable timer, a person's answer).
+
+    `request` tells watchers what is awaited (for a person: prompt and form).
+    """
 
     until: datetime | None = None
+    request: dict[str, Any] | None = None
 
 
 class NodeContext:
@@ -37,7 +41,7 @@ class NodeContext:
         spec: NodeSpec,
         heartbeat: Callable[[], Awaitable[None]],
         stream: Callable[[str], Awaitable[None]],
-        complete_at: Callable[[datetime, Any], Awaitable[None]],
+        complete_at: Callable[[datetime, Event], Awaitable[None]],
     ) -> None:
         self.command = command
         self.spec = spec
@@ -68,10 +72,26 @@ class NodeContext:
         """Send a live chunk (for example LLM tokens) to watchers; not durable."""
         await self._stream(chunk)
 
-    async def complete_at(self, at: datetime, output: Any) -> Deferred:
+    async def complete_at(
+        self, at: datetime, output: Any, handles: list[str] | None = None
+    ) -> None:
         """Arrange for this attempt to complete with `output` at `at`, durably."""
-        await self._complete_at(at, output)
-        return Deferred(until=at)
+        event = NodeCompleted(
+            node_id=self.node_id,
+            attempt=self.command.attempt,
+            completed_at=at,
+            output=output,
+            handles=handles,
+        )
+        await self._complete_at(at, event)
+
+    async def fail_at(self, at: datetime, message: str, kind: str = "deadline") -> None:
+        """Arrange for this attempt to fail (terminally) at `at`, durably."""
+        error = ErrorInfo(message=message, kind=kind, terminal=True)
+        event = NodeFailed(
+            node_id=self.node_id, attempt=self.command.attempt, failed_at=at, error=error
+        )
+        await self._complete_at(at, event)
 
 
 def upstream_document(ctx: NodeContext) -> Any:

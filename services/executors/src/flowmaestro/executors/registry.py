@@ -16,4 +16,5 @@ EXECUTORS: dict[str, Executor] = {
     "switch": core.run_switch,
     "variable": core.run_variable,
     "wait": core.run_wait,
+    "user_input": core.run_user_input,
 }

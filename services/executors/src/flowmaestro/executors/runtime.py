@@ -32,6 +32,7 @@ from flowmaestro.events.names import (
     cancel_wildcard,
     executor_consumer,
     live_subject,
+    node_timer_id,
 )
 from flowmaestro.executors.context import Deferred, Executor, NodeContext, NodeResult
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
@@ -188,7 +189,7 @@ class ExecutorWorker:
             pool.spec,
             heartbeat=msg.in_progress,
             stream=lambda chunk: self._stream(command, chunk),
-            complete_at=lambda at, output: self._complete_at(command, at, output),
+            complete_at=lambda at, event: self._complete_at(command, at, event),
         )
         try:
             try:
@@ -226,6 +227,7 @@ class ExecutorWorker:
                 attempt=command.attempt,
                 waiting_since=_utcnow(),
                 until=result.until,
+                request=result.request,
             )
         assert isinstance(result, NodeResult)
         return NodeCompleted(
@@ -263,9 +265,6 @@ class ExecutorWorker:
     async def _stream(self, command: ExecuteNode, chunk: str) -> None:
         await self.nc.publish(live_subject(command.execution_id, command.node_id), chunk.encode())
 
-    async def _complete_at(self, command: ExecuteNode, at: datetime, output: Any) -> None:
-        event = NodeCompleted(
-            node_id=command.node_id, attempt=command.attempt, completed_at=at, output=output
-        )
-        timer_id = f"{command.node_id}-{command.attempt}-wait"
+    async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
+        timer_id = node_timer_id(command.node_id, command.attempt)
         await (await self.log.schedule(command.execution_id, timer_id, at, event))

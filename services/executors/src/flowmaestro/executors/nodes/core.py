@@ -16,6 +16,7 @@ from flowmaestro.events.catalogue import (
     OutputConfig,
     SwitchConfig,
     TransformConfig,
+    UserInputConfig,
     VariableConfig,
     WaitConfig,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "run_output",
     "run_switch",
     "run_transform",
+    "run_user_input",
     "run_variable",
     "run_wait",
 ]
@@ -64,8 +66,11 @@ async def run_echo(ctx: NodeContext, config: EchoConfig) -> NodeResult:
     if config.delay_seconds > 0:
         await asyncio.sleep(config.delay_seconds)
     if ctx.command.attempt <= config.fail_first_attempts:
-        raise RetryableNodeError(f"failing attempt {ctx.command.attempt} of the first "
-                                 f"{config.fail_first_attempts} on purpose", kind="staged")
+        raise RetryableNodeError(
+            f"failing attempt {ctx.command.attempt} of the first "
+            f"{config.fail_first_attempts} on purpose",
+            kind="staged",
+        )
     return NodeResult(output=_value_or_upstream(ctx, config.value))
 
 
@@ -119,4 +124,26 @@ async def run_wait(ctx: NodeContext, config: WaitConfig) -> Deferred:
             )
     else:
         until = ctx.command.scheduled_at + timedelta(seconds=config.seconds or 0)
-    return await ctx.complete_at(until, {"waited_until": until.isoformat()})
+    await ctx.complete_at(until, {"waited_until": until.isoformat()})
+    return Deferred(until=until)
+
+
+async def run_user_input(ctx: NodeContext, config: UserInputConfig) -> Deferred:
+    """Park the node until a person answers; arm the deadline timer when there is one."""
+    until = None
+    if config.deadline_seconds is not None:
+        until = ctx.command.scheduled_at + timedelta(seconds=config.deadline_seconds)
+        if config.default is not msgspec.UNSET:
+            handles = None
+            if config.mode == "approval":
+                approved = isinstance(config.default, dict) and config.default.get("approved")
+                handles = ["approved" if approved else "rejected"]
+            await ctx.complete_at(until, config.default, handles)
+        else:
+            await ctx.fail_at(until, f"no answer within {config.deadline_seconds:g}s")
+    request = {
+        "prompt": config.prompt,
+        "mode": config.mode,
+        "schema": msgspec.to_builtins(config.schema),
+    }
+    return Deferred(until=until, request=request)

@@ -1,0 +1,53 @@
+"""The node catalogue: each node type's config Struct, handles, category and description.
+
+Shared by the validator, the scheduler, the executors, the gateway and the UI (through
+the generated schemas). A node type's name is the same word everywhere: here, in its
+command subject, in the executor table and in the canvas's `nodeTypes`. Each family of
+node types lives in its own module and is listed once below.
+"""
+
+from __future__ import annotations
+
+from flowmaestro.events.catalogue import core
+from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, no_handles
+from flowmaestro.events.catalogue.core import (
+    ConditionalConfig,
+    EchoConfig,
+    InputConfig,
+    InputField,
+    OutputConfig,
+    SwitchCase,
+    SwitchConfig,
+    TransformConfig,
+    UserInputConfig,
+    VariableConfig,
+    WaitConfig,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "ConditionalConfig",
+    "EchoConfig",
+    "InputConfig",
+    "InputField",
+    "NodeConfig",
+    "NodeSpec",
+    "OutputConfig",
+    "SwitchCase",
+    "SwitchConfig",
+    "TransformConfig",
+    "UserInputConfig",
+    "VariableConfig",
+    "WaitConfig",
+    "no_handles",
+    "node_spec",
+]
+
+_FAMILIES = (core.SPECS,)
+
+CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
+
+
+def node_spec(node_type: str) -> NodeSpec | None:
+    """The spec of `node_type`, or None when the catalogue has no such type."""
+    return CATALOGUE.get(node_type)

@@ -1,0 +1,47 @@
+"""The building blocks of the node catalogue: the common config and the spec of a type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from flowmaestro.events.retry import RetryPolicy
+
+__all__ = ["NodeConfig", "NodeSpec", "no_handles"]
+
+
+class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Settings every node accepts beside its own: a label, retry policy and timeout."""
+
+    label: str | None = None
+    retry: RetryPolicy | None = None
+    timeout_seconds: float | None = None
+
+
+def no_handles(_data: Mapping[str, Any]) -> tuple[str, ...]:
+    """For node types without branches: every out-edge is taken."""
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """Everything known about one node type before anything runs."""
+
+    type: str
+    name: str
+    category: str
+    description: str
+    config: type[NodeConfig]
+    outputs: str
+    handles: Callable[[Mapping[str, Any]], tuple[str, ...]] = no_handles
+    """Branch handles the node can take; empty means every out-edge is taken."""
+    receives: frozenset[str] = frozenset()
+    """Execution data the command carries beyond config and upstream: `inputs`, `vars`."""
+    checks: Callable[[Mapping[str, Any]], list[tuple[str, str]]] = field(default=lambda _data: [])
+    """Extra (field, message) problems beyond field types."""
+
+    def branch_handles(self, data: Mapping[str, Any]) -> tuple[str, ...]:
+        """The handles of a node of this type configured with `data`."""
+        return self.handles(data)

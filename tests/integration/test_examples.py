@@ -1,0 +1,88 @@
+"""The example workflows run to their expected outputs on a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nats.aio.client import Client
+
+from flowmaestro.events import ExecutionCancelRequested, ExecutionStatus, NodeStatus
+from flowmaestro.runtime import ExecutionLog
+from tests.support.engine import load_example, run, start, wait_for_end
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize(
+    ("amount", "taken", "skipped"), [(150, "big", "small"), (20, "small", "big")]
+)
+async def test_branch_takes_one_side_and_joins(
+    engine: Client, amount: int, taken: str, skipped: str
+) -> None:
+    state, _ = await run(engine, load_example("branch"), {"amount": amount})
+    assert state.status is ExecutionStatus.COMPLETED
+    size = "large" if taken == "big" else "small"
+    assert state.outputs == {"result": f"{size} order of {amount}"}
+    assert state.nodes[taken].status is NodeStatus.COMPLETED
+    assert state.nodes[skipped].status is NodeStatus.SKIPPED
+
+
+@pytest.mark.parametrize(
+    ("tier", "output_node", "value"),
+    [
+        ("gold", "gold", "20% off"),
+        ("silver", "silver", "10% off"),
+        ("iron", "other", "no discount"),
+    ],
+)
+async def test_switch_routes_by_value(
+    engine: Client, tier: str, output_node: str, value: str
+) -> None:
+    state, _ = await run(engine, load_example("switch"), {"tier": tier})
+    assert state.outputs == {output_node: value}
+    assert sum(n.status is NodeStatus.SKIPPED for n in state.nodes.values()) == 2
+
+
+async def test_transform_chain_with_variables(engine: Client) -> None:
+    orders = [{"name": "a", "price": 5}, {"name": "b", "price": 20}, {"name": "c", "price": 30}]
+    state, _ = await run(engine, load_example("transform-chain"), {"orders": orders})
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    assert state.outputs == {"result": "b, c cost 55"}
+    assert state.vars == {"total": 55}
+
+
+async def test_wait_uses_a_durable_timer(engine: Client) -> None:
+    state, records = await run(engine, load_example("wait"), {"seconds": 1})
+    assert state.status is ExecutionStatus.COMPLETED
+    waited = (state.nodes["pause"].ended_at - state.nodes["pause"].scheduled_at).total_seconds()
+    assert 0.9 <= waited < 3
+    assert "node.waiting" in [e.__struct_config__.tag for _, e in records]
+
+
+async def test_retry_succeeds_on_the_third_attempt(engine: Client) -> None:
+    state, records = await run(engine, load_example("retry"))
+    assert state.status is ExecutionStatus.COMPLETED
+    assert state.outputs == {"result": "worked on the third attempt"}
+    flaky = state.nodes["flaky"]
+    assert flaky.attempt == 3
+    assert [a.status for a in flaky.attempts] == ["failed", "failed", "completed"]
+    tags = [e.__struct_config__.tag for _, e in records]
+    assert tags.count("node.retrying") == 2
+    assert tags.count("node.retry_due") == 2
+
+
+async def test_cancel_stops_a_waiting_execution(engine: Client) -> None:
+    execution_id = await start(engine, load_example("cancel"))
+    log = ExecutionLog(engine)
+    for _ in range(200):
+        last = await log.last(execution_id)
+        if last and last[1].__struct_config__.tag == "node.waiting":
+            break
+        await asyncio.sleep(0.02)
+    await log.append(
+        execution_id, ExecutionCancelRequested(requested_at=last[1].waiting_since, reason="test")
+    )
+    state, _ = await wait_for_end(engine, execution_id)
+    assert state.status is ExecutionStatus.CANCELLED
+    assert state.cancel_reason == "test"

@@ -1,0 +1,103 @@
+"""Start executions against a real nats-server and wait for their outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client
+
+from flowmaestro.events import (
+    Event,
+    ExecutionStarted,
+    ExecutionState,
+    WorkflowDefinition,
+    fold,
+    parse_definition,
+)
+from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.executors import EXECUTORS, ExecutorWorker
+from flowmaestro.runtime import ExecutionLog, connect, new_execution_id
+from flowmaestro.scheduler import Scheduler
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def load_example(name: str) -> WorkflowDefinition:
+    """A workflow from `examples/`, validated."""
+    return parse_definition((EXAMPLES / f"{name}.json").read_bytes())
+
+
+async def start(
+    nc: Client,
+    definition: WorkflowDefinition | dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+) -> str:
+    """Append an `execution.started` and return the new execution id."""
+    if not isinstance(definition, WorkflowDefinition):
+        definition = parse_definition(json.dumps(definition))
+    execution_id = new_execution_id()
+    await ExecutionLog(nc).start(
+        ExecutionStarted(
+            execution_id=execution_id,
+            definition=definition,
+            inputs=inputs or {},
+            started_at=datetime.now(UTC),
+        )
+    )
+    return execution_id
+
+
+async def wait_for_end(
+    nc: Client, execution_id: str, timeout: float = 20.0
+) -> tuple[ExecutionState, list[tuple[int, Event]]]:
+    """Poll the log until it holds a terminal event; return the folded state and the log."""
+    log = ExecutionLog(nc)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        last = await log.last(execution_id)
+        if last is not None and isinstance(last[1], TERMINAL_EVENTS):
+            records = await log.read(execution_id)
+            return fold(records), records
+        if asyncio.get_running_loop().time() > deadline:
+            records = await log.read(execution_id)
+            raise TimeoutError(
+                f"{execution_id} did not end; log: {[type(e).__name__ for _, e in records]}"
+            )
+        await asyncio.sleep(0.02)
+
+
+async def run(
+    nc: Client,
+    definition: WorkflowDefinition | dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    timeout: float = 20.0,
+) -> tuple[ExecutionState, list[tuple[int, Event]]]:
+    """Start and wait for the end."""
+    return await wait_for_end(nc, await start(nc, definition, inputs), timeout)
+
+
+@contextlib.asynccontextmanager
+async def running_engine(url: str) -> AsyncIterator[None]:
+    """A scheduler and every executor pool in this process, each on its own connection."""
+    stop = asyncio.Event()
+    scheduler_nc = await connect(url, name="test-scheduler")
+    executor_nc = await connect(url, name="test-executors")
+    tasks = [
+        asyncio.ensure_future(Scheduler(scheduler_nc).run(stop)),
+        asyncio.ensure_future(ExecutorWorker(executor_nc, dict(EXECUTORS)).run(stop)),
+    ]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait(tasks, timeout=5)
+        for task in tasks:
+            task.cancel()
+        await scheduler_nc.close()
+        await executor_nc.close()
