@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from nats.aio.client import Client
-
 from flowmaestro.events import ExecutionCancelRequested, ExecutionStatus, NodeStatus
 from flowmaestro.runtime import ExecutionLog
-from tests.support.engine import load_example, run, start, wait_for_end
+from nats.aio.client import Client
+
+from tests.support.engine import load_example, run, start, wait_for_end, wait_for_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +53,9 @@ async def test_transform_chain_with_variables(engine: Client) -> None:
 async def test_wait_uses_a_durable_timer(engine: Client) -> None:
     state, records = await run(engine, load_example("wait"), {"seconds": 1})
     assert state.status is ExecutionStatus.COMPLETED
-    waited = (state.nodes["pause"].ended_at - state.nodes["pause"].scheduled_at).total_seconds()
+    pause = state.nodes["pause"]
+    assert pause.ended_at is not None and pause.scheduled_at is not None
+    waited = (pause.ended_at - pause.scheduled_at).total_seconds()
     assert 0.9 <= waited < 3
     assert "node.waiting" in [e.__struct_config__.tag for _, e in records]
 
@@ -74,14 +74,9 @@ async def test_retry_succeeds_on_the_third_attempt(engine: Client) -> None:
 
 async def test_cancel_stops_a_waiting_execution(engine: Client) -> None:
     execution_id = await start(engine, load_example("cancel"))
-    log = ExecutionLog(engine)
-    for _ in range(200):
-        last = await log.last(execution_id)
-        if last and last[1].__struct_config__.tag == "node.waiting":
-            break
-        await asyncio.sleep(0.02)
-    await log.append(
-        execution_id, ExecutionCancelRequested(requested_at=last[1].waiting_since, reason="test")
+    waiting = await wait_for_waiting(engine, execution_id, "pause")
+    await ExecutionLog(engine).append(
+        execution_id, ExecutionCancelRequested(requested_at=waiting.waiting_since, reason="test")
     )
     state, _ = await wait_for_end(engine, execution_id)
     assert state.status is ExecutionStatus.CANCELLED

@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nats.aio.client import Client
-
 from flowmaestro.events import (
     Event,
     ExecutionStarted,
     ExecutionState,
+    NodeWaiting,
     WorkflowDefinition,
     fold,
     parse_definition,
@@ -24,6 +23,7 @@ from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.runtime import ExecutionLog, connect, new_execution_id
 from flowmaestro.scheduler import Scheduler
+from nats.aio.client import Client
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -101,3 +101,17 @@ async def running_engine(url: str) -> AsyncIterator[None]:
             task.cancel()
         await scheduler_nc.close()
         await executor_nc.close()
+
+
+async def wait_for_waiting(
+    nc: Client, execution_id: str, node_id: str, timeout: float = 10.0
+) -> NodeWaiting:
+    """Poll the log until `node_id` is parked; return its `node.waiting` event."""
+    log = ExecutionLog(nc)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for _, event in await log.read(execution_id):
+            if isinstance(event, NodeWaiting) and event.node_id == node_id:
+                return event
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"{node_id} of {execution_id} never waited")

@@ -36,6 +36,8 @@ class ExecuteNode(
     timeout_seconds: float
     scheduled_at: datetime
     idempotency_key: str
+    owner_id: str | None = None
+    """The execution's owner: integrations are only opened for their owner."""
 
 
 Command = ExecuteNode

@@ -157,6 +157,7 @@ def _command(state: ExecutionState, node_id: str, attempt: int, now: datetime) -
         else DEFAULT_TIMEOUT_SECONDS,
         scheduled_at=now,
         idempotency_key=f"{state.execution_id}:{node_id}:{attempt}",
+        owner_id=state.owner_id,
     )
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 __all__ = [
     "CMD_STREAM",
     "EXEC_STREAM",
+    "INTEGRATION_BUCKET",
     "OUTPUT_BUCKET",
     "SCHEDULER_CONSUMER",
     "Header",
@@ -37,6 +38,9 @@ CMD_STREAM = "FM_CMD"
 
 OUTPUT_BUCKET = "FM_OUTPUTS"
 """Object store bucket for node outputs too large to travel inside an event."""
+
+INTEGRATION_BUCKET = "FM_INTEGRATIONS"
+"""Key-value bucket mirroring integrations (credentials sealed) for executors."""
 
 SCHEDULER_CONSUMER = "scheduler"
 

@@ -1,6 +1,6 @@
 """FlowMaestro executor pools, one per node type."""
 
-from flowmaestro.executors.context import Deferred, Executor, NodeContext, NodeResult
+from flowmaestro.executors.context import Deferred, Executor, Integration, NodeContext, NodeResult
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.executors.registry import EXECUTORS
 from flowmaestro.executors.runtime import ExecutorWorker
@@ -10,6 +10,7 @@ __all__ = [
     "Deferred",
     "Executor",
     "ExecutorWorker",
+    "Integration",
     "NodeContext",
     "NodeError",
     "NodeResult",

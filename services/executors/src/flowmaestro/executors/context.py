@@ -9,7 +9,7 @@ from typing import Any
 
 from flowmaestro.events import ErrorInfo, Event, ExecuteNode, NodeCompleted, NodeFailed, NodeSpec
 
-__all__ = ["Deferred", "Executor", "NodeContext", "NodeResult", "upstream_document"]
+__all__ = ["Deferred", "Executor", "Integration", "NodeContext", "NodeResult", "upstream_document"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,17 @@ class NodeResult:
     output: Any = None
     handles: list[str] | None = None
     vars: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """An integration opened for one command: its config and decrypted credentials."""
+
+    id: str
+    type: str
+    name: str
+    config: dict[str, Any]
+    credentials: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +53,14 @@ class NodeContext:
         heartbeat: Callable[[], Awaitable[None]],
         stream: Callable[[str], Awaitable[None]],
         complete_at: Callable[[datetime, Event], Awaitable[None]],
+        integration: Callable[[str], Awaitable[Integration]],
     ) -> None:
         self.command = command
         self.spec = spec
         self._heartbeat = heartbeat
         self._stream = stream
         self._complete_at = complete_at
+        self._integration = integration
 
     @property
     def execution_id(self) -> str:
@@ -63,6 +76,14 @@ class NodeContext:
     def idempotency_key(self) -> str:
         """Stable across redeliveries of this attempt; pass it to far sides that accept one."""
         return self.command.idempotency_key
+
+    async def integration(self, integration_id: str) -> Integration:
+        """Open the named integration (config and credentials) for this command.
+
+        Raises `TerminalNodeError` when it does not exist, is disabled, or belongs to
+        someone other than the execution's owner.
+        """
+        return await self._integration(integration_id)
 
     async def heartbeat(self) -> None:
         """Tell JetStream this attempt is alive (the runtime also does so periodically)."""

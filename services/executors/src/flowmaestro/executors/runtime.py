@@ -34,10 +34,17 @@ from flowmaestro.events.names import (
     live_subject,
     node_timer_id,
 )
-from flowmaestro.executors.context import Deferred, Executor, NodeContext, NodeResult
+from flowmaestro.executors.context import (
+    Deferred,
+    Executor,
+    Integration,
+    NodeContext,
+    NodeResult,
+)
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
 from flowmaestro.runtime.outputs import OutputStore
+from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -98,6 +105,8 @@ class ExecutorWorker:
         self.js = nc.jetstream()
         self.log = ExecutionLog(nc)
         self.outputs = OutputStore(self.js)
+        self.integrations = IntegrationDirectory(self.js)
+        self.keys = KeyRing.from_env()
         self.settings = settings or Settings.from_env()
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
         self._tasks: set[asyncio.Task[None]] = set()
@@ -190,6 +199,7 @@ class ExecutorWorker:
             heartbeat=msg.in_progress,
             stream=lambda chunk: self._stream(command, chunk),
             complete_at=lambda at, event: self._complete_at(command, at, event),
+            integration=lambda integration_id: self._integration(command, integration_id),
         )
         try:
             try:
@@ -264,6 +274,28 @@ class ExecutorWorker:
 
     async def _stream(self, command: ExecuteNode, chunk: str) -> None:
         await self.nc.publish(live_subject(command.execution_id, command.node_id), chunk.encode())
+
+    async def _integration(self, command: ExecuteNode, integration_id: str) -> Integration:
+        record = await self.integrations.get(integration_id)
+        if record is None or (command.owner_id is not None and record.owner_id != command.owner_id):
+            raise TerminalNodeError(f"no integration {integration_id!r}", kind="integration")
+        if not record.enabled:
+            raise TerminalNodeError(f"integration {record.name!r} is disabled", kind="integration")
+        try:
+            credentials = (
+                self.keys.open(record.credentials, record.id) if record.credentials else {}
+            )
+        except SecretError as exc:
+            raise TerminalNodeError(
+                f"integration {record.name!r}: {exc}", kind="integration"
+            ) from exc
+        return Integration(
+            id=record.id,
+            type=record.type,
+            name=record.name,
+            config=dict(record.config),
+            credentials=dict(credentials),
+        )
 
     async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
         timer_id = node_timer_id(command.node_id, command.attempt)
