@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeEvent, evolve, fold, parseLog } from "./executionState";
+import { describeEvent, evolve, fold, parseLog, type ExecutionView } from "./executionState";
 
 const recorded = (name: string) => parseLog(readFileSync(join(__dirname, "fixtures", name), "utf8"));
 
@@ -45,7 +45,7 @@ describe("execution-state reducer fed with recorded logs", () => {
   it("ignores duplicates, unknown nodes and anything after the end", () => {
     const log = recorded("branch.jsonl");
     let state = fold(log)!;
-    const again = log.reduce((s, r) => evolve(s, r.event, r.seq), state)!;
+    const again = log.reduce<ExecutionView | null>((s, r) => evolve(s, r.event, r.seq), state)!;
     expect(again.nodes).toEqual(state.nodes);
     state = evolve(state, { type: "node.skipped", node_id: "nope" })!;
     expect(state.status).toBe("completed");

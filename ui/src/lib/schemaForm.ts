@@ -171,3 +171,7 @@ export function inputFieldsToForm(schema: Record<string, { type?: string; requir
     return field;
   });
 }
+
+/** Start values for a form: each field's default. */
+export const defaults = (fields: FormField[]): Record<string, unknown> =>
+  Object.fromEntries(fields.filter((f) => f.default !== undefined).map((f) => [f.name, f.default]));
