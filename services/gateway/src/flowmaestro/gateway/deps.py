@@ -9,12 +9,25 @@ from flowmaestro.gateway.security import TokenClaims
 from flowmaestro.gateway.services import Services
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
-__all__ = ["AUTHENTICATED", "Principal", "provide_principal", "provide_services"]
+__all__ = [
+    "AUTHENTICATED",
+    "CurrentUser",
+    "Principal",
+    "ServicesDep",
+    "provide_principal",
+    "provide_services",
+]
 
 Principal = TokenClaims
 """The user a request acts for."""
+
+CurrentUser = NamedDependency[Principal]
+"""A handler parameter `user: CurrentUser` receives the authenticated principal."""
+
+ServicesDep = NamedDependency[Services]
+"""A handler parameter `services: ServicesDep` receives the shared services."""
 
 
 def provide_services(state: State) -> Services:
@@ -22,7 +35,7 @@ def provide_services(state: State) -> Services:
     return state.services
 
 
-def provide_principal(request: Request[Any, Any, Any], services: Services) -> Principal:
+def provide_principal(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
     """The bearer token's user; `AuthenticationError` when missing or invalid."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -15,7 +15,7 @@ def uvicorn_server(settings: GatewaySettings, run_projector: bool = True) -> uvi
         create_app(settings, run_projector),
         host=settings.host,
         port=settings.port,
-        ws="websockets",
+        ws="websockets-sansio",
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.errors import AuthenticationError
 from flowmaestro.gateway.models import (
@@ -15,7 +16,6 @@ from flowmaestro.gateway.models import (
     VerifyResult,
 )
 from flowmaestro.gateway.security import check_password_strength, hash_password, verify_password
-from flowmaestro.gateway.services import Services
 from litestar import Controller, Request, post
 
 __all__ = ["AuthController"]
@@ -28,7 +28,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", status_code=201)
-    async def register(self, data: RegisterRequest, services: Services) -> Envelope[AuthResult]:
+    async def register(self, data: RegisterRequest, services: ServicesDep) -> Envelope[AuthResult]:
         """Create an account and return a token for it."""
         check_password_strength(data.password)
         user = await services.users.create(
@@ -39,7 +39,7 @@ class AuthController(Controller):
 
     @post("/login", status_code=200)
     async def login(
-        self, data: LoginRequest, services: Services, request: Request[Any, Any, Any]
+        self, data: LoginRequest, services: ServicesDep, request: Request[Any, Any, Any]
     ) -> Envelope[AuthResult]:
         """Exchange email and password for a token (rate-limited per email and address)."""
         address = request.client.host if request.client else "unknown"
@@ -51,7 +51,7 @@ class AuthController(Controller):
         return ok(AuthResult(user=user.public(), token=services.signer.issue(user.id, user.email)))
 
     @post("/verify", status_code=200)
-    async def verify(self, data: VerifyRequest, services: Services) -> Envelope[VerifyResult]:
+    async def verify(self, data: VerifyRequest, services: ServicesDep) -> Envelope[VerifyResult]:
         """Whether a token is valid (signature, expiry, and the user still exists)."""
         try:
             claims = services.signer.verify(data.token)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from flowmaestro.events import fold
-from flowmaestro.gateway.deps import AUTHENTICATED, Principal
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok, page
 from flowmaestro.gateway.errors import ValidationFailedError
 from flowmaestro.gateway.live import live_tail
@@ -21,7 +21,6 @@ from flowmaestro.gateway.models import (
 )
 from flowmaestro.gateway.projection import EXECUTION_COLUMNS, execution_row
 from flowmaestro.gateway.runs import answer, cancel, owned_start
-from flowmaestro.gateway.services import Services
 from litestar import Controller, get, post
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -38,7 +37,9 @@ class CancelRequest(msgspec.Struct, kw_only=True):
     reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
 
-async def _detail_from_log(services: Services, owner_id: str, execution_id: str) -> ExecutionDetail:
+async def _detail_from_log(
+    services: ServicesDep, owner_id: str, execution_id: str
+) -> ExecutionDetail:
     """The run folded straight from its log, for when the projector has not caught up."""
     await owned_start(services.log, owner_id, execution_id)
     row = dict(
@@ -76,8 +77,8 @@ class ExecutionController(Controller):
     @get("/")
     async def list_executions(
         self,
-        user: Principal,
-        services: Services,
+        user: CurrentUser,
+        services: ServicesDep,
         workflow_id: Annotated[str | None, Parameter(max_length=100)] = None,
         status: Status | None = None,
         test: bool = False,
@@ -92,7 +93,7 @@ class ExecutionController(Controller):
 
     @get("/{execution_id:str}")
     async def get_execution(
-        self, execution_id: str, user: Principal, services: Services
+        self, execution_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionDetail]:
         """Status, inputs, outputs, each node's state with attempts and timings."""
         detail = await services.executions.get(user.user_id, execution_id)
@@ -104,8 +105,8 @@ class ExecutionController(Controller):
     async def get_logs(
         self,
         execution_id: str,
-        user: Principal,
-        services: Services,
+        user: CurrentUser,
+        services: ServicesDep,
         level: Level | None = None,
         node_id: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> Envelope[list[LogEntry]]:
@@ -118,8 +119,8 @@ class ExecutionController(Controller):
     async def cancel_execution(
         self,
         execution_id: str,
-        user: Principal,
-        services: Services,
+        user: CurrentUser,
+        services: ServicesDep,
         data: CancelRequest | None = None,
     ) -> Envelope[dict[str, Any]]:
         """Ask the run to stop."""
@@ -132,8 +133,8 @@ class ExecutionController(Controller):
         execution_id: str,
         node_id: str,
         data: InputAnswer,
-        user: Principal,
-        services: Services,
+        user: CurrentUser,
+        services: ServicesDep,
     ) -> Envelope[dict[str, Any]]:
         """Answer a waiting human-input node (validated against its form)."""
         result = await answer(services.log, user.user_id, execution_id, node_id, data.input)
@@ -143,8 +144,8 @@ class ExecutionController(Controller):
     async def events(
         self,
         execution_id: str,
-        user: Principal,
-        services: Services,
+        user: CurrentUser,
+        services: ServicesDep,
         last_event_id: Annotated[
             str | None, Parameter(header="Last-Event-ID", max_length=20)
         ] = None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import Envelope
-from flowmaestro.gateway.services import Services
 from litestar import Response, get
 
 __all__ = ["health", "ready"]
@@ -19,7 +19,7 @@ async def health() -> Envelope[dict[str, str]]:
 
 
 @get("/ready", tags=["health"])
-async def ready(services: Services) -> Response[dict[str, Any]]:
+async def ready(services: ServicesDep) -> Response[dict[str, Any]]:
     """200 when NATS and PostgreSQL are reachable, else 503 naming what is not."""
     checks = {
         "nats": services.nc.is_connected,

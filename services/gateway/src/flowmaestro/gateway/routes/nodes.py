@@ -6,7 +6,7 @@ from functools import cache
 
 from flowmaestro.events import CATALOGUE
 from flowmaestro.events.schema import node_config_schema
-from flowmaestro.gateway.deps import AUTHENTICATED, Principal
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import Envelope, NodeTypeOut
 from litestar import Controller, get
@@ -49,7 +49,7 @@ class NodeController(Controller):
     dependencies = AUTHENTICATED
 
     @get("/")
-    async def list_nodes(self, user: Principal) -> Envelope[list[NodeTypeOut]]:
+    async def list_nodes(self, user: CurrentUser) -> Envelope[list[NodeTypeOut]]:
         """Every node type with its handles and config JSON Schema."""
         del user  # the catalogue is the same for everyone, but only for signed-in users
         return ok(list(node_types()))

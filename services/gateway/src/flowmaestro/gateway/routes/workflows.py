@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from flowmaestro.events import DefinitionError, parse_definition
-from flowmaestro.gateway.deps import AUTHENTICATED, Principal
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok, page
 from flowmaestro.gateway.errors import ValidationFailedError
 from flowmaestro.gateway.models import (
@@ -21,7 +21,6 @@ from flowmaestro.gateway.models import (
     WorkflowUpdate,
 )
 from flowmaestro.gateway.runs import start_execution
-from flowmaestro.gateway.services import Services
 from litestar import Controller, delete, get, post, put
 from litestar.params import Parameter
 
@@ -53,8 +52,8 @@ class WorkflowController(Controller):
     @get("/")
     async def list_workflows(
         self,
-        user: Principal,
-        services: Services,
+        user: CurrentUser,
+        services: ServicesDep,
         page_number: PageNumber = 1,
         limit: Limit = 20,
         sort: Literal["name", "created_at", "updated_at"] = "updated_at",
@@ -66,7 +65,7 @@ class WorkflowController(Controller):
 
     @post("/", status_code=201)
     async def create_workflow(
-        self, data: WorkflowCreate, user: Principal, services: Services
+        self, data: WorkflowCreate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """A new workflow at version 1."""
         definition = checked_definition(data.definition)
@@ -76,14 +75,14 @@ class WorkflowController(Controller):
 
     @get("/{workflow_id:str}")
     async def get_workflow(
-        self, workflow_id: str, user: Principal, services: Services
+        self, workflow_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """One workflow at its current version."""
         return ok(await services.workflows.get(user.user_id, workflow_id))
 
     @put("/{workflow_id:str}")
     async def update_workflow(
-        self, workflow_id: str, data: WorkflowUpdate, user: Principal, services: Services
+        self, workflow_id: str, data: WorkflowUpdate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """Change name, description or definition; a new definition is a new version."""
         definition = checked_definition(data.definition) if data.definition is not None else None
@@ -95,7 +94,7 @@ class WorkflowController(Controller):
 
     @delete("/{workflow_id:str}", status_code=200)
     async def delete_workflow(
-        self, workflow_id: str, user: Principal, services: Services
+        self, workflow_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[dict[str, Any]]:
         """Soft-delete the workflow."""
         await services.workflows.delete(user.user_id, workflow_id)
@@ -103,35 +102,35 @@ class WorkflowController(Controller):
 
     @get("/{workflow_id:str}/versions")
     async def list_versions(
-        self, workflow_id: str, user: Principal, services: Services
+        self, workflow_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[list[VersionOut]]:
         """Every version, newest first."""
         return ok(await services.workflows.versions(user.user_id, workflow_id))
 
     @get("/{workflow_id:str}/versions/{version:int}")
     async def get_version(
-        self, workflow_id: str, version: Version, user: Principal, services: Services
+        self, workflow_id: str, version: Version, user: CurrentUser, services: ServicesDep
     ) -> Envelope[VersionOut]:
         """One version."""
         return ok(await services.workflows.version(user.user_id, workflow_id, version))
 
     @post("/{workflow_id:str}/versions/{version:int}/restore", status_code=201)
     async def restore_version(
-        self, workflow_id: str, version: Version, user: Principal, services: Services
+        self, workflow_id: str, version: Version, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """Roll back: a new version equal to `version`."""
         return ok(await services.workflows.restore(user.user_id, workflow_id, version))
 
     @post("/execute", status_code=202)
     async def execute(
-        self, data: ExecuteRequest, user: Principal, services: Services
+        self, data: ExecuteRequest, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionStart]:
         """Start a run; inputs are validated against the input nodes."""
         return ok(await self._start(services, user, data.workflow_id, data.version, data.inputs))
 
     @post("/{workflow_id:str}/test", status_code=202)
     async def test_run(
-        self, workflow_id: str, data: TestRequest, user: Principal, services: Services
+        self, workflow_id: str, data: TestRequest, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionStart]:
         """Start a test run (listed apart from ordinary runs)."""
         return ok(
@@ -140,8 +139,8 @@ class WorkflowController(Controller):
 
     @staticmethod
     async def _start(
-        services: Services,
-        user: Principal,
+        services: ServicesDep,
+        user: CurrentUser,
         workflow_id: str,
         version: int | None,
         inputs: dict[str, Any],

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.errors import AuthenticationError, GatewayError
 from flowmaestro.gateway.live import live_tail
 from flowmaestro.gateway.runs import answer, owned_start
 from flowmaestro.gateway.security import TokenClaims
-from flowmaestro.gateway.services import Services
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
@@ -28,7 +28,7 @@ def _now() -> str:
 class LiveSession:
     """One WebSocket connection: its subscriptions and the messages it handles."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], services: Services, user: TokenClaims):
+    def __init__(self, socket: WebSocket[Any, Any, Any], services: ServicesDep, user: TokenClaims):
         self.socket = socket
         self.services = services
         self.user = user
@@ -132,7 +132,7 @@ class LiveSession:
 
 
 @websocket("/ws")
-async def live_socket(socket: WebSocket[Any, Any, Any], services: Services) -> None:
+async def live_socket(socket: WebSocket[Any, Any, Any], services: ServicesDep) -> None:
     """The WebSocket endpoint; an invalid token closes with code 1008 (policy violation)."""
     await socket.accept()
     try:
