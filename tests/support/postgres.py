@@ -63,7 +63,9 @@ class PrivatePostgres:
         """Stop the server (fast shutdown: sessions are cut)."""
         from pgserver._commands import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user
+        )
 
     def start(self) -> None:
         """Start it again on the same socket and data."""
