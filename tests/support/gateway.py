@@ -106,11 +106,13 @@ async def sse_events(
     path: str,
     headers: dict[str, str],
     stop_after: Callable[[dict[str, Any]], bool] | None = None,
+    on_first_heartbeat: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Read an SSE stream: returns its events (`id`, `event`, `data`) and heartbeat count.
 
     Stops at the end of the stream, or right after an event for which `stop_after` is true
-    (closing the connection, as a dropped client would).
+    (closing the connection, as a dropped client would). `on_first_heartbeat` runs once the
+    stream is known to be live.
     """
     events: list[dict[str, Any]] = []
     heartbeats = 0
@@ -120,13 +122,16 @@ async def sse_events(
         async for line in response.aiter_lines():
             if line.startswith(":"):
                 heartbeats += 1
+                if heartbeats == 1 and on_first_heartbeat is not None:
+                    await on_first_heartbeat()
             elif line.startswith("id: "):
                 current["id"] = int(line[4:])
             elif line.startswith("event: "):
                 current["event"] = line[7:]
             elif line.startswith("data: "):
-                current["data"] = msgspec.json.decode(line[6:])
+                current["raw"] = current.get("raw", []) + [line[6:]]
             elif line == "" and current:
+                current["data"] = msgspec.json.decode("\n".join(current.pop("raw", [])))
                 events.append(current)
                 current = {}
                 if stop_after is not None and stop_after(events[-1]):

@@ -159,7 +159,7 @@ class ExecutionController(Controller):
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             async for item in live_tail(services.nc, execution_id, after_seq, heartbeat):
                 if item.message is None:
-                    yield ServerSentEventMessage(comment="heartbeat")
+                    yield ServerSentEventMessage(data=None, comment="heartbeat")
                     continue
                 yield ServerSentEventMessage(
                     data=msgspec.json.encode(item.message).decode(),
