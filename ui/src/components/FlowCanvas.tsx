@@ -73,6 +73,7 @@ export function FlowCanvas() {
         multiSelectionKeyCode={["Meta", "Control", "Shift"]}
         selectionOnDrag={false}
         fitView
+        fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
         proOptions={{ hideAttribution: true }}
       >
         <Background />

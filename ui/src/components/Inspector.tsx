@@ -27,9 +27,9 @@ export function Inspector({ nodeId, detail }: { nodeId: string; detail?: Record<
         {node.durationMs !== undefined && <span className="muted text-xs">{node.durationMs.toFixed(1)} ms</span>}
       </div>
       {node.handles && node.handles.length > 0 && <div className="text-xs">Branch taken: <b>{node.handles.join(", ")}</b></div>}
-      {node.streamed && node.status !== "completed" && (
+      {node.streamed && (
         <section>
-          <h4 className="muted text-xs font-semibold uppercase">Streaming</h4>
+          <h4 className="muted text-xs font-semibold uppercase">{node.status === "running" ? "Streaming" : "Streamed"}</h4>
           <pre data-testid="inspector-stream" className="whitespace-pre-wrap rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{node.streamed}</pre>
         </section>
       )}

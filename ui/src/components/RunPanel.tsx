@@ -1,5 +1,5 @@
 /** Run and Test with an inputs form, live status, human-input forms, Cancel, and history. */
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Link } from "react-router";
 import { api } from "../api/client";
 import { useExecutions } from "../api/hooks";
@@ -37,6 +37,14 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState(false);
   const inputs = { ...defaults(fields), ...values };
+  const ended = !!live && isTerminal(live.status);
+  const { refetch } = history;
+  useEffect(() => {
+    // The history is a read model that trails the log a little; look again once it ends.
+    if (!ended) return;
+    const timer = setTimeout(() => void refetch(), 800);
+    return () => clearTimeout(timer);
+  }, [ended, refetch]);
 
   const start = async (test: boolean) => {
     setTried(true);

@@ -51,13 +51,15 @@ describe("execution-state reducer fed with recorded logs", () => {
     expect(state.status).toBe("completed");
   });
 
-  it("appends streamed tokens to a running node and drops them once completed", () => {
+  it("appends streamed tokens to a node, including those landing just after it completed", () => {
     const log = recorded("branch.jsonl");
     let state = fold(log, 2)!;
     state = evolve(state, { type: "node:stream", node_id: "start", text: "Hel" })!;
     state = evolve(state, { type: "node:stream", node_id: "start", token: "lo" })!;
     expect(state.nodes.start.streamed).toBe("Hello");
-    expect(evolve(state, log[2].event, log[2].seq)!.nodes.start.status).toBe("completed");
+    state = evolve(state, log[2].event, log[2].seq)!;
+    expect(evolve(state, { type: "node:stream", node_id: "start", text: "!" })!.nodes.start.streamed).toBe("Hello!");
+    expect(evolve(state, { type: "node:stream", node_id: "small", text: "x" })!.nodes.small.streamed).toBe("");
   });
 
   it("describes events for the timeline", () => {

@@ -195,7 +195,8 @@ export function evolve(state: ExecutionView | null, event: ExecutionEvent | Stre
 function applyChunk(state: ExecutionView, chunk: StreamChunk): ExecutionView {
   const node = state.nodes[chunk.node_id];
   const text = chunk.text ?? chunk.token ?? chunk.delta ?? "";
-  if (!node || !text || node.status === "completed") return state;
+  // Chunks travel apart from the log, so some may land just after `node.completed`.
+  if (!node || !text || node.status === "pending" || node.status === "skipped") return state;
   return { ...state, nodes: { ...state.nodes, [chunk.node_id]: { ...node, streamed: node.streamed + text } } };
 }
 

@@ -13,5 +13,6 @@ describe("branch handles", () => {
   it("falls back to the handles the catalogue lists", () => {
     const info = { type: "router", name: "", category: "", description: "", config: {}, outputs: { handles: ["x", "y"] } };
     expect(branchHandles("router", {}, info)).toEqual(["x", "y"]);
+    expect(branchHandles("echo", {}, { ...info, outputs: { handles: ["default"] } })).toEqual([]);
   });
 });

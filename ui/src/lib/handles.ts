@@ -15,7 +15,9 @@ export function branchHandles(type: string | undefined, data: Record<string, unk
   }
   const outputs = info?.outputs as { handles?: unknown } | undefined;
   const listed = info?.handles ?? outputs?.handles;
-  return Array.isArray(listed) ? listed.filter((h): h is string => typeof h === "string") : [];
+  const names = Array.isArray(listed) ? listed.filter((h): h is string => typeof h === "string") : [];
+  // A lone "default" handle is the plain out-handle of a non-branching type.
+  return names.length === 1 && names[0] === "default" ? [] : names;
 }
 
 /** Node types with no incoming edges (sources) and none going out (sinks). */

@@ -88,10 +88,10 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
           break;
         case "layout":
           g.layout();
-          setTimeout(() => fitView({ duration: 200 }), 50);
+          setTimeout(() => fitView({ duration: 200, maxZoom: 1, padding: 0.2 }), 50);
           break;
         case "fit":
-          void fitView({ duration: 200 });
+          void fitView({ duration: 200, maxZoom: 1, padding: 0.2 });
           break;
         case "escape":
           g.select(null);
@@ -109,7 +109,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
       g.checkpoint();
       g.load({ id: g.workflowId, name: g.name, version: g.version, definition });
       useGraphStore.setState({ dirty: true });
-      setTimeout(() => fitView(), 50);
+      setTimeout(() => fitView({ maxZoom: 1, padding: 0.2 }), 50);
     } catch (e) {
       setNotice({ text: `Import failed: ${e instanceof Error ? e.message : String(e)}`, error: true });
     }
@@ -134,8 +134,8 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
         />
         <button className="btn" onClick={graph.undo} disabled={!graph.past.length} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
         <button className="btn" onClick={graph.redo} disabled={!graph.future.length} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
-        <button className="btn" onClick={() => { graph.layout(); setTimeout(() => fitView({ duration: 200 }), 50); }} title="Auto-layout (Shift+L)">Layout</button>
-        <button className="btn" onClick={() => fitView({ duration: 200 })} title="Zoom to fit (Shift+F)">Fit</button>
+        <button className="btn" onClick={() => { graph.layout(); setTimeout(() => fitView({ duration: 200, maxZoom: 1, padding: 0.2 }), 50); }} title="Auto-layout (Shift+L)">Layout</button>
+        <button className="btn" onClick={() => fitView({ duration: 200, maxZoom: 1, padding: 0.2 })} title="Zoom to fit (Shift+F)">Fit</button>
         <button className="btn" onClick={() => download(`${graph.name || "workflow"}.json`, workflowFile(graph.name, graph.definition()))}>Export</button>
         <button className="btn" onClick={() => fileInput.current?.click()}>Import</button>
         <input ref={fileInput} type="file" accept=".json,application/json" hidden onChange={(e) => e.target.files?.[0] && importFile(e.target.files[0])} />

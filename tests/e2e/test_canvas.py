@@ -1,0 +1,187 @@
+"""The canvas UI end to end: build, configure, save, run, watch, answer, and step back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flowmaestro.events import CATALOGUE
+from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import Shot
+from tests.e2e.ui import (
+    configure,
+    connect,
+    drag_node,
+    log_in,
+    new_email,
+    new_workflow,
+    node,
+    register,
+    save,
+    select,
+)
+
+try:  # the `llm` node and its fake provider come with the AI node family
+    from tests.fakes.openai_server import FakeOpenAI
+except ImportError:  # pragma: no cover - until the AI nodes are on this branch
+    FakeOpenAI = None
+
+LLM_READY = "llm" in CATALOGUE and FakeOpenAI is not None
+
+
+@pytest.fixture(scope="module")
+def fake_llm():  # noqa: ANN201
+    """An OpenAI-compatible fake model server, when the `llm` node exists."""
+    if not LLM_READY:
+        yield None
+        return
+    assert FakeOpenAI is not None
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm) -> None:  # noqa: ANN001
+    email = new_email("Ada")
+    await register(page, "Ada", email)
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    await log_in(page, email)
+    await shot("library")
+
+    await new_workflow(page, "Ideas")
+    # input → model → if/else → two outputs, all dragged from the palette.
+    model_type = "llm" if LLM_READY else "echo"
+    await drag_node(page, "input", 90, 200)
+    await drag_node(page, model_type, 275, 200)
+    await drag_node(page, "conditional", 460, 200)
+    await drag_node(page, "output", 650, 90)
+    await drag_node(page, "output", 650, 330)
+    await expect(page.locator(".react-flow__node")).to_have_count(5)
+    await shot("dropped")
+    await page.get_by_role("button", name="Fit", exact=True).click()
+    await page.wait_for_timeout(500)  # let the zoom animation settle before aiming at handles
+    await connect(page, "input", model_type)
+    await connect(page, model_type, "conditional")
+    await connect(page, "conditional", "output", handle="true")
+    await connect(page, "conditional", "output-2", handle="false")
+    await shot("built")
+    await expect(page.locator(".react-flow__edge")).to_have_count(4)
+
+    # Saving before the if/else has its expression: the server names the node and field.
+    await page.locator("[data-action=save]").click()
+    await expect(node(page, "conditional").get_by_test_id("node-errors-conditional")).to_contain_text(
+        "expression"
+    )
+    await select(page, "conditional")
+    await expect(page.locator("[data-field-error=expression]")).to_be_visible()
+    await shot("server-validation-error")
+
+    await configure(page, "input", {"schema": '{"topic": {"type": "string", "required": true}}'})
+    if LLM_READY:
+        assert fake_llm is not None
+        await configure(
+            page,
+            "llm",
+            {
+                "provider": "openai_compatible",
+                "model": "fake-model",
+                "base_url": fake_llm.base_url,
+                "prompt": "Tell me about ${inputs.topic}",
+            },
+        )
+    else:
+        await configure(page, "echo", {"value": '{"text": "echo: ${inputs.topic}"}'})
+    await configure(page, "conditional", {"expression": '$contains(text, "big")'})
+    # The reference autocomplete offers what is upstream; Enter picks the first match.
+    await select(page, "output")
+    box = page.locator("#cfg-output-output")
+    await box.click()
+    await box.type(f"${{{model_type}.out")
+    await expect(page.get_by_role("option").first).to_contain_text(f"${{{model_type}.output}}")
+    await shot("reference-autocomplete")
+    await box.press("Enter")
+    await expect(box).to_have_value(f"${{{model_type}.output}}")
+    await configure(page, "output-2", {"output": "not big enough"})
+    await page.get_by_role("button", name="Layout").click()
+    await page.wait_for_timeout(400)
+    await save(page)
+    await shot("saved")
+
+    # Run with an input from the inputs form; watch the right branch run and the other skip.
+    await page.get_by_role("tab", name="Run").click()
+    await page.locator("#run-input-topic").fill("a big idea")
+    await page.get_by_role("button", name="▶ Run").click()
+    await expect(node(page, "output")).to_have_attribute("data-node-status", "completed")
+    await expect(node(page, "output-2")).to_have_attribute("data-node-status", "skipped")
+    await expect(node(page, "conditional")).to_have_attribute("data-node-status", "completed")
+    outputs = json.loads(await page.get_by_test_id("run-outputs").inner_text())
+    assert outputs["output"]["text"].startswith("echo:"), outputs
+    assert "a big idea" in outputs["output"]["text"]
+    await shot("run-completed")
+
+    await select(page, model_type)
+    await page.get_by_role("tab", name="Inspect").click()
+    await expect(page.get_by_test_id("inspector-output")).to_contain_text("a big idea")
+    if LLM_READY:
+        await expect(page.get_by_test_id("inspector-stream")).to_contain_text("echo:")
+    await shot("inspector")
+
+    # Reopen the execution from the history and step back to an earlier event.
+    await page.get_by_role("tab", name="Run").click()
+    await page.locator("[data-execution]").first.click()
+    await expect(page.get_by_test_id("timeline")).to_be_visible()
+    await expect(node(page, "output")).to_have_attribute("data-node-status", "completed")
+    await shot("execution")
+    await page.get_by_test_id("timeline").fill("3")
+    await expect(page.get_by_test_id("timeline-label")).to_contain_text("input completed")
+    await expect(node(page, "input")).to_have_attribute("data-node-status", "completed")
+    await expect(node(page, model_type)).to_have_attribute("data-node-status", "pending")
+    await expect(node(page, "output-2")).to_have_attribute("data-node-status", "pending")
+    await shot("scrubbed-back")
+    await page.get_by_role("button", name="Next event").click()
+    await expect(node(page, model_type)).to_have_attribute("data-node-status", "running")
+    await shot("scrubbed-forward")
+
+
+async def test_human_input_answered_in_the_form(
+    page: Page, shot: Shot, tmp_path: Path
+) -> None:
+    await register(page, "Grace", new_email("Grace"))
+    workflow = {
+        "name": "Ask a person",
+        "definition": {
+            "nodes": {
+                "start": {"id": "start", "type": "input", "position": {"x": 0, "y": 100},
+                          "data": {"schema": {"name": {"type": "string", "required": True}}}},
+                "ask": {"id": "ask", "type": "user_input", "position": {"x": 260, "y": 100},
+                        "data": {"prompt": "Which colour for ${inputs.name}?",
+                                 "schema": {"colour": {"type": "string", "required": True}}}},
+                "done": {"id": "done", "type": "output", "position": {"x": 520, "y": 100},
+                         "data": {"output": "${ask.output.colour}"}},
+            },
+            "edges": [
+                {"id": "e1", "source": "start", "target": "ask"},
+                {"id": "e2", "source": "ask", "target": "done"},
+            ],
+        },
+    }
+    file = tmp_path / "ask.json"
+    file.write_text(json.dumps(workflow))
+    await page.locator("input[type=file]").set_input_files(str(file))
+    await expect(node(page, "ask")).to_be_visible()
+    await page.get_by_role("tab", name="Run").click()
+    await page.locator("#run-input-name").fill("Grace")
+    await page.get_by_role("button", name="▶ Run").click()
+
+    form = page.get_by_test_id("human-input-ask")
+    await expect(form).to_contain_text("Which colour for Grace?")
+    await expect(node(page, "ask")).to_have_attribute("data-node-status", "waiting")
+    await shot("waiting-for-a-person")
+    await form.locator("#answer-ask-colour").fill("teal")
+    await form.get_by_role("button", name="Submit answer").click()
+    await expect(node(page, "done")).to_have_attribute("data-node-status", "completed")
+    await expect(page.get_by_test_id("run-outputs")).to_contain_text("teal")
+    await shot("answered")
