@@ -2,7 +2,7 @@
 
 The stack: a nats-server of our own (the session fixture), the scheduler and executors in
 this process, a fresh PostgreSQL database, and the gateway serving the built UI from
-`ui/dist`. Each test gets a 1280×800 page and a `shot(name)` helper that saves screenshots
+`ui/dist`. Each test gets a 1280x800 page and a `shot(name)` helper that saves screenshots
 to a folder printed at the start of the run.
 """
 
@@ -12,12 +12,13 @@ import os
 import re
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flowmaestro.runtime import EmbeddedNats
 from nats.aio.client import Client
+from playwright.async_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 UI_DIST = ROOT / "ui" / "dist"
@@ -79,9 +80,9 @@ async def app_url(
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless, driven by Playwright."""
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+    if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.async_api import async_playwright
 
@@ -92,8 +93,10 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest.fixture
-async def page(browser, app_url: str, request: pytest.FixtureRequest):  # noqa: ANN001, ANN201
-    """A fresh 1280×800 page on the app; console errors are printed when the test fails."""
+async def page(
+    browser: Browser, app_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Page]:
+    """A fresh 1280x800 page on the app; console errors are printed when the test fails."""
     context = await browser.new_context(
         base_url=app_url, viewport={"width": 1280, "height": 800}, accept_downloads=True
     )
@@ -109,7 +112,7 @@ async def page(browser, app_url: str, request: pytest.FixtureRequest):  # noqa: 
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Keep each phase's report on the item, so fixtures can tell a failed test."""
     outcome = yield
     report = outcome.get_result()
@@ -117,7 +120,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 
 
 @pytest.fixture
-def shot(page, screenshots_dir: Path, request: pytest.FixtureRequest) -> Shot:  # noqa: ANN001
+def shot(page: Page, screenshots_dir: Path, request: pytest.FixtureRequest) -> Shot:
     """`await shot("name")` saves a numbered screenshot of the page for this test."""
     test = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name)
     counter = iter(range(1, 1000))

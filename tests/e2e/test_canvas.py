@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flowmaestro.events import CATALOGUE
@@ -23,16 +26,18 @@ from tests.e2e.ui import (
     select,
 )
 
-try:  # the `llm` node and its fake provider come with the AI node family
-    from tests.fakes.openai_server import FakeOpenAI
-except ImportError:  # pragma: no cover - until the AI nodes are on this branch
+# The `llm` node and its fake provider come with the AI node family; until that is on this
+# branch the model step is an `echo` node shaped like the model's answer.
+try:
+    FakeOpenAI: Any = importlib.import_module("tests.fakes.openai_server").FakeOpenAI
+except ImportError:
     FakeOpenAI = None
 
 LLM_READY = "llm" in CATALOGUE and FakeOpenAI is not None
 
 
 @pytest.fixture(scope="module")
-def fake_llm():  # noqa: ANN201
+def fake_llm() -> Iterator[Any]:
     """An OpenAI-compatible fake model server, when the `llm` node exists."""
     if not LLM_READY:
         yield None
@@ -43,7 +48,7 @@ def fake_llm():  # noqa: ANN201
     server.stop()
 
 
-async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm) -> None:  # noqa: ANN001
+async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: Any) -> None:
     email = new_email("Ada")
     await register(page, "Ada", email)
     await page.get_by_role("button", name="Sign out").click()
@@ -72,9 +77,8 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm) ->
 
     # Saving before the if/else has its expression: the server names the node and field.
     await page.locator("[data-action=save]").click()
-    await expect(node(page, "conditional").get_by_test_id("node-errors-conditional")).to_contain_text(
-        "expression"
-    )
+    errors = node(page, "conditional").get_by_test_id("node-errors-conditional")
+    await expect(errors).to_contain_text("expression")
     await select(page, "conditional")
     await expect(page.locator("[data-field-error=expression]")).to_be_visible()
     await shot("server-validation-error")
@@ -146,21 +150,33 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm) ->
     await shot("scrubbed-forward")
 
 
-async def test_human_input_answered_in_the_form(
-    page: Page, shot: Shot, tmp_path: Path
-) -> None:
+async def test_human_input_answered_in_the_form(page: Page, shot: Shot, tmp_path: Path) -> None:
     await register(page, "Grace", new_email("Grace"))
     workflow = {
         "name": "Ask a person",
         "definition": {
             "nodes": {
-                "start": {"id": "start", "type": "input", "position": {"x": 0, "y": 100},
-                          "data": {"schema": {"name": {"type": "string", "required": True}}}},
-                "ask": {"id": "ask", "type": "user_input", "position": {"x": 260, "y": 100},
-                        "data": {"prompt": "Which colour for ${inputs.name}?",
-                                 "schema": {"colour": {"type": "string", "required": True}}}},
-                "done": {"id": "done", "type": "output", "position": {"x": 520, "y": 100},
-                         "data": {"output": "${ask.output.colour}"}},
+                "start": {
+                    "id": "start",
+                    "type": "input",
+                    "position": {"x": 0, "y": 100},
+                    "data": {"schema": {"name": {"type": "string", "required": True}}},
+                },
+                "ask": {
+                    "id": "ask",
+                    "type": "user_input",
+                    "position": {"x": 260, "y": 100},
+                    "data": {
+                        "prompt": "Which colour for ${inputs.name}?",
+                        "schema": {"colour": {"type": "string", "required": True}},
+                    },
+                },
+                "done": {
+                    "id": "done",
+                    "type": "output",
+                    "position": {"x": 520, "y": 100},
+                    "data": {"output": "${ask.output.colour}"},
+                },
             },
             "edges": [
                 {"id": "e1", "source": "start", "target": "ask"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 PASSWORD = "e2e-passw0rd!"
 
@@ -48,7 +48,7 @@ async def drag_node(page: Page, node_type: str, x: int, y: int) -> None:
     )
 
 
-def node(page: Page, node_id: str):  # noqa: ANN201
+def node(page: Page, node_id: str) -> Locator:
     """The canvas node with this id."""
     return page.get_by_test_id(f"node-{node_id}")
 
