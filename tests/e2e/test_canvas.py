@@ -201,3 +201,105 @@ async def test_human_input_answered_in_the_form(page: Page, shot: Shot, tmp_path
     await expect(node(page, "done")).to_have_attribute("data-node-status", "completed")
     await expect(page.get_by_test_id("run-outputs")).to_contain_text("teal")
     await shot("answered")
+
+
+def _waiting_workflow(seconds: float) -> dict[str, Any]:
+    return {
+        "name": f"Pause {seconds}s",
+        "definition": {
+            "nodes": {
+                "pause": {"id": "pause", "type": "wait", "position": {"x": 0, "y": 0},
+                          "data": {"seconds": seconds}},
+                "done": {"id": "done", "type": "output", "position": {"x": 260, "y": 0},
+                         "data": {"output": "${pause.output}"}},
+            },
+            "edges": [{"id": "e1", "source": "pause", "target": "done"}],
+        },
+    }  # fmt: skip
+
+
+async def _import(page: Page, tmp_path: Path, workflow: dict[str, Any]) -> None:
+    await page.goto("/")
+    file = tmp_path / "workflow.json"
+    file.write_text(json.dumps(workflow))
+    await page.locator("input[type=file]").set_input_files(str(file))
+    await expect(page.get_by_test_id("canvas")).to_be_visible()
+
+
+async def test_live_status_survives_a_network_drop_and_cancel_stops_a_run(
+    page: Page, shot: Shot, tmp_path: Path
+) -> None:
+    await register(page, "Linus", new_email("Linus"))
+    await _import(page, tmp_path, _waiting_workflow(3))
+    await page.get_by_role("tab", name="Run").click()
+    await page.get_by_role("button", name="▶ Run").click()
+    await expect(node(page, "pause")).to_have_attribute("data-node-status", "waiting")
+    await page.context.set_offline(True)
+    run = page.get_by_label("Current run")
+    await expect(run).to_have_attribute("data-connection", "reconnecting")
+    await shot("offline")
+    await page.wait_for_timeout(1000)
+    await page.context.set_offline(False)
+    await expect(node(page, "done")).to_have_attribute(
+        "data-node-status", "completed", timeout=20_000
+    )
+    await expect(run).to_have_attribute("data-connection", "ended")
+    await shot("resumed-and-completed")
+    # Every event arrived exactly once: the page holds as many as the server's log.
+    execution_id = await page.get_by_test_id("execution-id").inner_text()
+    detail = await page.evaluate(
+        """async (id) => {
+            const token = localStorage.getItem("fm.token");
+            const headers = {Authorization: `Bearer ${token}`};
+            const r = await fetch(`/api/executions/${id}`, {headers});
+            return (await r.json()).data;
+        }""",
+        execution_id,
+    )
+    assert await run.get_attribute("data-events") == str(detail["event_count"]), detail
+
+    await _import(page, tmp_path, _waiting_workflow(3600))
+    await page.get_by_role("tab", name="Run").click()
+    await page.get_by_role("button", name="▶ Run").click()
+    await expect(node(page, "pause")).to_have_attribute("data-node-status", "waiting")
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_label("Current run")).to_contain_text("cancelled")
+    await shot("cancelled")
+
+
+async def test_versions_undo_copy_paste_and_dark_mode(
+    page: Page, shot: Shot, tmp_path: Path
+) -> None:
+    await register(page, "Barbara", new_email("Barbara"))
+    await _import(page, tmp_path, _waiting_workflow(1))
+    nodes = page.locator(".react-flow__node")
+    await expect(nodes).to_have_count(2)
+
+    # Copy and paste a node, undo the paste, redo it; save makes version 2.
+    await select(page, "pause")
+    await page.keyboard.press("Control+c")
+    await page.keyboard.press("Control+v")
+    await expect(nodes).to_have_count(3)
+    await page.keyboard.press("Control+z")
+    await expect(nodes).to_have_count(2)
+    await page.keyboard.press("Control+Shift+z")
+    await expect(nodes).to_have_count(3)
+    await page.keyboard.press("Control+s")
+    await expect(page.get_by_role("status")).to_contain_text("Saved version 2")
+
+    # Delete the copy and save again (version 3), then restore version 2.
+    await select(page, "wait")
+    await page.keyboard.press("Delete")
+    await expect(nodes).to_have_count(2)
+    await save(page)
+    await page.get_by_role("button", name="Versions").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog.locator("[data-version]")).to_have_count(3)
+    await shot("versions")
+    await dialog.locator("[data-version='2']").get_by_role("button", name="Restore").click()
+    await expect(nodes).to_have_count(3)
+    await expect(page.get_by_role("button", name="Versions")).to_contain_text("v4")
+
+    await page.keyboard.press("Shift+D")
+    await expect(page.locator("html")).to_have_class("dark")
+    await shot("dark-mode")

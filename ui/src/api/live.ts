@@ -42,60 +42,81 @@ export function followExecution(
   onStatus: (status: "connecting" | "live" | "reconnecting" | "ended") => void = () => {},
   fromSeq = 0,
 ): TailHandle {
-  const controller = new AbortController();
+  const stopped = new AbortController();
+  let attempt: AbortController | null = null;
+  let wake: (() => void) | null = null;
   let lastSeq = fromSeq;
   let ended = false;
   let delay = 500;
 
-  const run = async () => {
-    while (!controller.signal.aborted && !ended) {
-      onStatus(lastSeq ? "reconnecting" : "connecting");
-      try {
-        const headers: Record<string, string> = { Accept: "text/event-stream" };
-        const token = getToken();
-        if (token) headers.Authorization = `Bearer ${token}`;
-        if (lastSeq) headers["Last-Event-ID"] = String(lastSeq);
-        const response = await fetch(`/api/executions/${encodeURIComponent(executionId)}/events`, {
-          headers,
-          signal: controller.signal,
-        });
-        if (!response.ok || !response.body) throw new Error(`tail answered ${response.status}`);
-        onStatus("live");
-        delay = 500;
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        const feed = sseParser();
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          for (const message of feed(value)) {
-            let parsed: ClientMessage;
-            try {
-              parsed = JSON.parse(message.data) as ClientMessage;
-            } catch {
-              continue;
-            }
-            if (!parsed.type && message.event) parsed.type = message.event;
-            const item = fromMessage(parsed, message.id);
-            if (!item) continue;
-            if (item.seq) {
-              if (item.seq <= lastSeq) continue;
-              lastSeq = item.seq;
-            }
-            onItem(item);
-            if (/^execution\.(completed|failed|cancelled)$/.test(item.event.type)) ended = true;
-          }
+  // When the browser knows the network is gone, drop the stream at once; when it is
+  // back, resume without waiting for the back-off.
+  const onOffline = () => attempt?.abort();
+  const onOnline = () => wake?.();
+  window.addEventListener("offline", onOffline);
+  window.addEventListener("online", onOnline);
+
+  const readOnce = async (signal: AbortSignal) => {
+    const headers: Record<string, string> = { Accept: "text/event-stream" };
+    const token = getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (lastSeq) headers["Last-Event-ID"] = String(lastSeq);
+    const response = await fetch(`/api/executions/${encodeURIComponent(executionId)}/events`, { headers, signal });
+    if (!response.ok || !response.body) throw new Error(`tail answered ${response.status}`);
+    onStatus("live");
+    delay = 500;
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    const feed = sseParser();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      for (const message of feed(value)) {
+        let parsed: ClientMessage;
+        try {
+          parsed = JSON.parse(message.data) as ClientMessage;
+        } catch {
+          continue;
         }
-      } catch (error) {
-        if (controller.signal.aborted) return;
-        console.warn("live tail dropped; resuming", error);
-      }
-      if (!ended && !controller.signal.aborted) {
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
+        if (!parsed.type && message.event) parsed.type = message.event;
+        const item = fromMessage(parsed, message.id);
+        if (!item) continue;
+        if (item.seq) {
+          if (item.seq <= lastSeq) continue; // already seen before a reconnect
+          lastSeq = item.seq;
+        }
+        onItem(item);
+        if (/^execution\.(completed|failed|cancelled)$/.test(item.event.type)) ended = true;
       }
     }
+  };
+
+  const run = async () => {
+    while (!stopped.signal.aborted && !ended) {
+      onStatus(lastSeq ? "reconnecting" : "connecting");
+      attempt = new AbortController();
+      const stop = () => attempt?.abort();
+      stopped.signal.addEventListener("abort", stop);
+      try {
+        if (navigator.onLine !== false) await readOnce(attempt.signal);
+      } catch (error) {
+        if (stopped.signal.aborted) break;
+        console.warn("live tail dropped; resuming", error);
+      } finally {
+        stopped.signal.removeEventListener("abort", stop);
+      }
+      if (ended || stopped.signal.aborted) break;
+      onStatus("reconnecting");
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, navigator.onLine === false ? 60_000 : delay);
+      });
+      wake = null;
+      delay = Math.min(delay * 2, 5000);
+    }
+    window.removeEventListener("offline", onOffline);
+    window.removeEventListener("online", onOnline);
     onStatus("ended");
   };
   void run();
-  return { close: () => controller.abort() };
+  return { close: () => stopped.abort() };
 }

@@ -70,7 +70,7 @@ export function FlowCanvas() {
         nodesConnectable={!readOnly}
         nodesDraggable={!readOnly}
         deleteKeyCode={null}
-        multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+        multiSelectionKeyCode={["Meta", "Control"]}
         selectionOnDrag={false}
         fitView
         fitViewOptions={{ maxZoom: 1, padding: 0.2 }}

@@ -23,6 +23,7 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
   const live = useExecutionStore((s) => s.live);
   const executionId = useExecutionStore((s) => s.executionId);
   const connection = useExecutionStore((s) => s.connection);
+  const eventCount = useExecutionStore((s) => s.records.length);
   const follow = useExecutionStore((s) => s.follow);
   const history = useExecutions(workflowId, !!live && !isTerminal(live.status));
 
@@ -93,7 +94,7 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
       </section>
 
       {live && (
-        <section aria-label="Current run" className="flex flex-col gap-2">
+        <section aria-label="Current run" className="flex flex-col gap-2" data-connection={connection} data-events={eventCount}>
           <div className="flex items-center gap-2">
             <h3 className="font-semibold">Run</h3>
             <StatusBadge status={live.status} />

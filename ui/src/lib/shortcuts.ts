@@ -40,5 +40,6 @@ export const SHORTCUTS: [string, string][] = [
   ["Shift L", "auto-layout"],
   ["Shift F", "zoom to fit"],
   ["Shift D", "dark mode"],
-  ["Shift / Ctrl + click", "multi-select"],
+  ["Ctrl/⌘ + click", "add to the selection"],
+  ["Shift + drag", "select with a box"],
 ];
