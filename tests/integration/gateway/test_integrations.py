@@ -25,11 +25,14 @@ async def test_integration_lifecycle(
     created = data_of(await client.post("/api/integrations", json=body, headers=alice.headers), 201)
     iid = created["id"]
     assert created["credentials"] == {"api_key": "********"} and created["enabled"] is True
-    assert "sk-very-secret" not in (await client.get("/api/integrations", headers=alice.headers)).text
+    listed = await client.get("/api/integrations", headers=alice.headers)
+    assert "sk-very-secret" not in listed.text
 
     conn = await asyncpg.connect(database_url)
     try:
-        stored = await conn.fetchval("SELECT credentials::text FROM integrations WHERE id = $1", iid)
+        stored = await conn.fetchval(
+            "SELECT credentials::text FROM integrations WHERE id = $1", iid
+        )
     finally:
         await conn.close()
     assert "sk-very-secret" not in stored and '"key_id"' in stored
@@ -39,9 +42,7 @@ async def test_integration_lifecycle(
     assert KeyRing.from_env().open(record.credentials, iid) == {"api_key": "sk-very-secret"}
 
     updated = data_of(
-        await client.put(
-            f"/api/integrations/{iid}", json={"enabled": False}, headers=alice.headers
-        )
+        await client.put(f"/api/integrations/{iid}", json={"enabled": False}, headers=alice.headers)
     )
     assert updated["enabled"] is False and updated["credentials"] == {"api_key": "********"}
     record = await IntegrationDirectory(engine.jetstream()).get(iid)
