@@ -29,7 +29,9 @@ unavailable_errors: tuple[type[BaseException], ...] = (
 )
 """Errors that mean "PostgreSQL is not reachable right now", not "the query is wrong"."""
 
-_unstorable_text = (
+_unstorable_values = (
+    asyncpg.DataError,  # SQLSTATE class 22: out of range, bad text
+    asyncpg.exceptions._base.DataError,  # a bad query argument, caught before it is sent
     asyncpg.exceptions.UntranslatableCharacterError,
     asyncpg.exceptions.CharacterNotInRepertoireError,
 )
@@ -81,10 +83,10 @@ class Database:
         try:
             async with self._pool.acquire(timeout=self.timeout_s) as conn:
                 yield conn
-        except _unstorable_text as exc:
+        except _unstorable_values as exc:
             raise ValidationFailedError(
-                "text cannot contain NUL characters or invalid Unicode",
-                [{"field": None, "code": "invalid_text", "message": str(exc)}],
+                "a value cannot be stored (out of range, NUL character or invalid Unicode)",
+                [{"field": None, "code": "unstorable", "message": str(exc)}],
             ) from exc
         except unavailable_errors as exc:
             raise DatabaseUnavailableError(
