@@ -107,11 +107,12 @@ def _prepare_gateway(nats_url: str, home: Path) -> tuple[dict[str, str], str, An
     from flowmaestro.gateway.commands import ensure_dev_user, migrate_database
     from flowmaestro.gateway.config import DEV_USER_EMAIL, DEV_USER_PASSWORD
 
+    # production refuses the default JWT secret before the database starts
+    GatewaySettings.from_env(nats_url, "postgresql://unchecked").check()
     database_url, database = _start_database(home)
     port = _gateway_port()
     env = {"FLOWMAESTRO_DATABASE_URL": database_url, "FLOWMAESTRO_GATEWAY_PORT": str(port)}
     settings = GatewaySettings.from_env(nats_url, database_url)
-    settings.check()  # production refuses the default JWT secret before anything starts
     asyncio.run(migrate_database(database_url))
     if not settings.production:
         asyncio.run(ensure_dev_user(database_url))
