@@ -47,6 +47,6 @@ async def test_no_generated_request_gets_a_server_error(
         str(tmp_path),
     ]
     result = await asyncio.to_thread(
-        subprocess.run, command, capture_output=True, text=True, timeout=110
+        subprocess.run, command, capture_output=True, text=True, timeout=110, cwd=tmp_path
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
