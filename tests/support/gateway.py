@@ -129,7 +129,7 @@ async def sse_events(
             elif line.startswith("event: "):
                 current["event"] = line[7:]
             elif line.startswith("data: "):
-                current["raw"] = current.get("raw", []) + [line[6:]]
+                current["raw"] = [*current.get("raw", []), line[6:]]
             elif line == "" and current:
                 current["data"] = msgspec.json.decode("\n".join(current.pop("raw", [])))
                 events.append(current)

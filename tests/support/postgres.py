@@ -50,9 +50,9 @@ class PrivatePostgres:
     """A PostgreSQL of our own (pgserver wheel), on a Unix socket in a temp folder."""
 
     def __init__(self, folder: Path) -> None:
-        import pgserver
+        from pgserver.postgres_server import get_server
 
-        self._server = pgserver.get_server(folder, cleanup_mode="delete")
+        self._server = get_server(folder, cleanup_mode="delete")
 
     @property
     def url(self) -> str:
@@ -61,8 +61,9 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: sessions are cut)."""
-        from pgserver._commands import pg_ctl
+        from pgserver import _commands
 
+        pg_ctl = _commands.__dict__["pg_ctl"]  # made at import time, one per binary
         pg_ctl(
             ["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user
         )

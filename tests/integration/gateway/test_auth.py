@@ -76,13 +76,14 @@ async def test_protected_routes_need_a_valid_token(client: httpx.AsyncClient) ->
 
 
 async def test_login_is_rate_limited_per_email(client: httpx.AsyncClient, alice: User) -> None:
-    statuses = []
-    for _ in range(11):
-        response = await client.post(
+    responses = [
+        await client.post(
             "/api/auth/login", json={"email": alice.email, "password": "wrong-pass-1"}
         )
-        statuses.append(response.status_code)
-    assert statuses[:10] == [401] * 10
+        for _ in range(11)
+    ]
+    assert [r.status_code for r in responses[:10]] == [401] * 10
+    response = responses[-1]
     limited = error_of(response, 429)
     assert limited["code"] == "RATE_LIMITED" and "retry-after" in response.headers
     # the limit holds even with the right password, until the window passes

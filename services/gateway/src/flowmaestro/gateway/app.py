@@ -50,8 +50,9 @@ def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
         stop = asyncio.Event()
         projector_task = None
         if run_projector:
-            await ensure_projector_consumer(nc)
-            projector_task = asyncio.ensure_future(Projector(nc, db).run(stop))
+            await ensure_projector_consumer(nc, settings.projector_name)
+            projector = Projector(nc, db, settings.projector_name)
+            projector_task = asyncio.ensure_future(projector.run(stop))
         try:
             yield
         finally:

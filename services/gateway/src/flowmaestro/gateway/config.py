@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
@@ -38,6 +39,7 @@ class GatewaySettings:
     login_limit_per_address: int = 50
     login_window_s: float = 60.0
     heartbeat_s: float = 15.0
+    projector_name: str = PROJECTOR_CONSUMER
 
     @property
     def production(self) -> bool:
@@ -79,4 +81,5 @@ class GatewaySettings:
             ),
             login_window_s=float(env.get("FLOWMAESTRO_LOGIN_WINDOW_S", d.login_window_s)),
             heartbeat_s=float(env.get("FLOWMAESTRO_SSE_HEARTBEAT_S", d.heartbeat_s)),
+            projector_name=env.get("FLOWMAESTRO_PROJECTOR_CONSUMER", d.projector_name),
         )

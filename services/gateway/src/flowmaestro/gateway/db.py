@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 import msgspec
-from flowmaestro.gateway.errors import DatabaseUnavailableError
+from flowmaestro.gateway.errors import DatabaseUnavailableError, ValidationFailedError
 
 __all__ = ["Connection", "Database", "unavailable_errors"]
 
@@ -28,6 +28,13 @@ unavailable_errors: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,
 )
 """Errors that mean "PostgreSQL is not reachable right now", not "the query is wrong"."""
+
+_unstorable_values = (
+    asyncpg.DataError,  # SQLSTATE class 22: out of range, bad text
+    asyncpg.exceptions._base.DataError,  # a bad query argument, caught before it is sent
+    asyncpg.exceptions.UntranslatableCharacterError,
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -76,6 +83,11 @@ class Database:
         try:
             async with self._pool.acquire(timeout=self.timeout_s) as conn:
                 yield conn
+        except _unstorable_values as exc:
+            raise ValidationFailedError(
+                "a value cannot be stored (out of range, NUL character or invalid Unicode)",
+                [{"field": None, "code": "unstorable", "message": str(exc)}],
+            ) from exc
         except unavailable_errors as exc:
             raise DatabaseUnavailableError(
                 "the database is unavailable; try again shortly"

@@ -153,14 +153,14 @@ class ExecuteRequest(msgspec.Struct, kw_only=True):
 
     workflow_id: Id
     inputs: dict[str, Any] = {}
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)] | None = None
 
 
 class TestRequest(msgspec.Struct, kw_only=True):
     """Start a test run of a workflow."""
 
     inputs: dict[str, Any] = {}
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)] | None = None
 
 
 class ExecutionStart(msgspec.Struct, kw_only=True):

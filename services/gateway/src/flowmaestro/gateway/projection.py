@@ -37,6 +37,7 @@ __all__ = [
     "event_time",
     "execution_row",
     "log_rows",
+    "storable",
 ]
 
 EXECUTION_COLUMNS = (
@@ -131,11 +132,22 @@ def event_message(event: Event) -> str:
     return event_tag(event)
 
 
+def storable(value: Any) -> Any:
+    """`value` with NUL characters (which PostgreSQL text cannot hold) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def _metadata(event: Event) -> dict[str, Any]:
     data = event_to_dict(event)
     data.pop("type", None)
     data.pop("definition", None)  # the whole workflow; kept in the log, not in every row
-    return data
+    return storable(data)
 
 
 def log_rows(execution_id: str, records: list[tuple[int, Event]]) -> list[tuple[Any, ...]]:
@@ -152,7 +164,7 @@ def log_rows(execution_id: str, records: list[tuple[int, Event]]) -> list[tuple[
                 getattr(event, "node_id", None),
                 event_level(event),
                 event_tag(event),
-                event_message(event),
+                storable(event_message(event)),
                 _metadata(event),
                 last_time,
             )
@@ -199,15 +211,15 @@ def execution_row(state: ExecutionState) -> tuple[Any, ...]:
     return (
         state.execution_id,
         state.owner_id,
-        state.workflow_id,
+        storable(state.workflow_id),
         state.workflow_version,
         state.test,
         str(state.status),
-        msgspec.to_builtins(state.inputs),
-        msgspec.to_builtins(state.outputs),
-        msgspec.to_builtins(state.error) if state.error else None,
+        storable(msgspec.to_builtins(state.inputs)),
+        storable(msgspec.to_builtins(state.outputs)),
+        storable(msgspec.to_builtins(state.error)) if state.error else None,
         state.failed_node,
-        _nodes(state),
+        storable(_nodes(state)),
         state.started_at,
         state.ended_at,
         duration,

@@ -46,12 +46,14 @@ _CHECKPOINT = (
 )
 
 
-async def ensure_projector_consumer(nc: Client, ack_wait_s: float = 30.0) -> None:
-    """Create (or keep) the projector's durable consumer."""
+async def ensure_projector_consumer(
+    nc: Client, name: str = PROJECTOR_CONSUMER, ack_wait_s: float = 30.0
+) -> None:
+    """Create (or keep) a projector's durable consumer (one per read-model database)."""
     await nc.jetstream().add_consumer(
         EXEC_STREAM,
         ConsumerConfig(
-            durable_name=PROJECTOR_CONSUMER,
+            durable_name=name,
             filter_subject=exec_wildcard(),
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
@@ -65,8 +67,15 @@ async def ensure_projector_consumer(nc: Client, ack_wait_s: float = 30.0) -> Non
 class Projector:
     """Applies execution logs to PostgreSQL."""
 
-    def __init__(self, nc: Client, db: Database, max_in_flight: int = 500) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        db: Database,
+        name: str = PROJECTOR_CONSUMER,
+        max_in_flight: int = 500,
+    ) -> None:
         self.nc = nc
+        self.name = name
         self.db = db
         self.log = ExecutionLog(nc)
         self.max_in_flight = max_in_flight
@@ -91,16 +100,14 @@ class Projector:
             for execution, logs, _ in rows:
                 await conn.execute(_UPSERT_EXECUTION, *execution)
                 await conn.executemany(_INSERT_LOG, logs)
-            await conn.execute(_CHECKPOINT, PROJECTOR_CONSUMER, last_seq)
+            await conn.execute(_CHECKPOINT, self.name, last_seq)
         return last_seq
 
     async def rebuild(self) -> int:
         """Drop the projection and recompute it from every log; returns executions written."""
         async with self.db.transaction() as conn:
             await conn.execute("TRUNCATE executions, execution_logs")
-            await conn.execute(
-                "DELETE FROM projector_checkpoints WHERE name = $1", PROJECTOR_CONSUMER
-            )
+            await conn.execute("DELETE FROM projector_checkpoints WHERE name = $1", self.name)
         ids = await self.log.execution_ids()
         for start in range(0, len(ids), 100):
             await self.project(ids[start : start + 100])
@@ -109,7 +116,7 @@ class Projector:
     async def checkpoint(self) -> int:
         """The last stream sequence applied (0 before the first)."""
         value = await self.db.fetchval(
-            "SELECT last_seq FROM projector_checkpoints WHERE name = $1", PROJECTOR_CONSUMER
+            "SELECT last_seq FROM projector_checkpoints WHERE name = $1", self.name
         )
         return int(value or 0)
 
@@ -131,7 +138,7 @@ class Projector:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Project until `stop` is set."""
-        pull = ContinuousPull(self.nc, EXEC_STREAM, PROJECTOR_CONSUMER, self.max_in_flight)
+        pull = ContinuousPull(self.nc, EXEC_STREAM, self.name, self.max_in_flight)
         await pull.start()
         try:
             while not stop.is_set():
