@@ -9,8 +9,9 @@ function usageOf(output: unknown): Record<string, unknown> | null {
   if (!output || typeof output !== "object") return null;
   const o = output as Record<string, unknown>;
   const usage = (o.usage ?? o.tokens ?? null) as Record<string, unknown> | null;
-  if (!usage && o.cost === undefined) return null;
-  return { ...(typeof usage === "object" ? usage : { tokens: usage }), ...(o.cost !== undefined ? { cost: o.cost } : {}) };
+  const cost = o.cost_usd ?? o.cost;
+  if (!usage && cost == null) return null;
+  return { ...(typeof usage === "object" ? usage : { tokens: usage }), ...(cost != null ? { cost_usd: cost } : {}) };
 }
 
 export function Inspector({ nodeId, detail }: { nodeId: string; detail?: Record<string, unknown> }) {

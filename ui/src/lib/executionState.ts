@@ -147,6 +147,9 @@ function nodeStep(node: NodeView, event: NodeEvent): NodeView | null {
       return null; // still retrying until the next attempt is scheduled
     case "node.skipped":
       return node.status === "pending" ? { ...node, status: "skipped" } : null;
+    default:
+      // A node event this UI does not know yet (from a newer server) changes no status.
+      return null;
   }
 }
 
@@ -251,6 +254,10 @@ export function describeEvent(event: ExecutionEvent): string {
       return `${event.node_id} retry due`;
     case "node.skipped":
       return `${event.node_id} skipped`;
+    default: {
+      const other = event as { type: string; node_id?: string };
+      return `${other.node_id ? `${other.node_id} ` : ""}${other.type}`;
+    }
   }
 }
 
