@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { ExecutionEvent } from "../api/types";
 import { describeEvent, evolve, fold, parseLog, type ExecutionView } from "./executionState";
 
 const recorded = (name: string) => parseLog(readFileSync(join(__dirname, "fixtures", name), "utf8"));
@@ -60,6 +61,16 @@ describe("execution-state reducer fed with recorded logs", () => {
     state = evolve(state, log[2].event, log[2].seq)!;
     expect(evolve(state, { type: "node:stream", node_id: "start", text: "!" })!.nodes.start.streamed).toBe("Hello!");
     expect(evolve(state, { type: "node:stream", node_id: "small", text: "x" })!.nodes.small.streamed).toBe("");
+  });
+
+  it("lets node events from a newer server pass without changing any status", () => {
+    const log = recorded("branch.jsonl");
+    const before = fold(log, 2)!;
+    const progress = { type: "node.progress", node_id: "start", attempt: 1, key: "k" } as unknown as ExecutionEvent;
+    const after = evolve(before, progress, 99)!;
+    expect(after.nodes).toEqual(before.nodes);
+    expect(after.lastSeq).toBe(99);
+    expect(describeEvent(progress)).toBe("start node.progress");
   });
 
   it("describes events for the timeline", () => {
