@@ -128,6 +128,7 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: An
 
     await select(page, model_type)
     await page.get_by_role("tab", name="Inspect").click()
+    await expect(page.get_by_test_id("inspector-input")).to_contain_text("a big idea")
     await expect(page.get_by_test_id("inspector-output")).to_contain_text("a big idea")
     if LLM_READY:
         await expect(page.get_by_test_id("inspector-stream")).to_contain_text("echo:")

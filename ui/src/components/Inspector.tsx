@@ -1,4 +1,6 @@
 /** What one node did in the shown execution: status, attempts, input, output, error, usage. */
+import { completedOutputs } from "../lib/executionState";
+import { resolveReferences } from "../lib/references";
 import { useExecutionStore } from "../stores/executionStore";
 import { StatusBadge } from "./StatusBadge";
 
@@ -15,10 +17,18 @@ function usageOf(output: unknown): Record<string, unknown> | null {
 }
 
 export function Inspector({ nodeId, detail }: { nodeId: string; detail?: Record<string, unknown> }) {
-  const node = useExecutionStore((s) => s.shown?.nodes[nodeId]);
-  if (!node) return <p className="muted p-3">No run data for {nodeId} yet. Run the workflow to see it here.</p>;
+  const shown = useExecutionStore((s) => s.shown);
+  const node = shown?.nodes[nodeId];
+  if (!shown || !node) return <p className="muted p-3">No run data for {nodeId} yet. Run the workflow to see it here.</p>;
   const recorded = ((detail?.nodes as Record<string, Record<string, unknown>> | undefined) ?? {})[nodeId];
-  const input = recorded?.input ?? recorded?.resolved_input ?? recorded?.inputs;
+  // The server records only a hash of a node's resolved input; resolve its recorded config
+  // against what had happened when it was scheduled (references to inputs, vars, outputs).
+  const config = shown.definition.nodes?.[nodeId]?.data;
+  const input =
+    recorded?.input ??
+    (node.status !== "pending" && node.status !== "skipped" && config && Object.keys(config).length
+      ? resolveReferences(config, { inputs: shown.inputs, vars: shown.vars, outputs: completedOutputs(shown) })
+      : undefined);
   const usage = usageOf(node.output) ?? (recorded?.usage as Record<string, unknown> | undefined) ?? null;
   return (
     <div className="flex flex-col gap-3 p-3" data-testid={`inspector-${nodeId}`}>
@@ -37,7 +47,7 @@ export function Inspector({ nodeId, detail }: { nodeId: string; detail?: Record<
       {input !== undefined && (
         <section>
           <h4 className="muted text-xs font-semibold uppercase">Resolved input</h4>
-          <pre className="max-h-40 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{json(input)}</pre>
+          <pre data-testid="inspector-input" className="max-h-40 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">{json(input)}</pre>
         </section>
       )}
       {node.status === "completed" && (

@@ -45,6 +45,8 @@ export interface ExecutionView {
   test: boolean;
   nodes: Record<string, NodeView>;
   outputs: Record<string, unknown>;
+  /** Execution variables set so far (by `variable` nodes). */
+  vars: Record<string, unknown>;
   error?: ErrorInfo;
   failedNode?: string | null;
   endedAt?: string;
@@ -168,6 +170,7 @@ export function evolve(state: ExecutionView | null, event: ExecutionEvent | Stre
       test: event.test ?? false,
       nodes: Object.fromEntries(Object.keys(event.definition.nodes ?? {}).map((id) => [id, emptyNode()])),
       outputs: {},
+      vars: {},
       cancelRequested: false,
       lastSeq: seq,
       eventCount: 1,
@@ -190,7 +193,9 @@ export function evolve(state: ExecutionView | null, event: ExecutionEvent | Stre
       const current = state.nodes[event.node_id];
       if (!current) return base;
       const updated = nodeStep(current, event);
-      return updated ? { ...base, nodes: { ...state.nodes, [event.node_id]: updated } } : base;
+      if (!updated) return base;
+      const vars = event.type === "node.completed" && event.vars ? { ...state.vars, ...event.vars } : state.vars;
+      return { ...base, vars, nodes: { ...state.nodes, [event.node_id]: updated } };
     }
   }
 }
@@ -259,6 +264,11 @@ export function describeEvent(event: ExecutionEvent): string {
       return `${other.node_id ? `${other.node_id} ` : ""}${other.type}`;
     }
   }
+}
+
+/** Node id → output of every completed node, for resolving references. */
+export function completedOutputs(state: ExecutionView): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(state.nodes).filter(([, n]) => n.status === "completed").map(([id, n]) => [id, n.output]));
 }
 
 /** True once the execution has ended. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import branch from "../../../examples/branch.json";
 import type { WorkflowDefinition } from "../api/types";
-import { applyCompletion, availableReferences, completeReference, upstreamNodes } from "./references";
+import { applyCompletion, availableReferences, completeReference, resolveReferences, upstreamNodes } from "./references";
 
 const definition = branch as WorkflowDefinition;
 
@@ -48,5 +48,21 @@ describe("reference autocomplete", () => {
     expect(c.options.length).toBe(options.length);
     const d = completeReference("${output", 8, options)!;
     expect(d.options[0].text).toBe("${big.output}");
+  });
+});
+
+describe("resolving references for the inspector", () => {
+  const scope = { inputs: { amount: 250 }, vars: { total: 3 }, outputs: { check: { result: true, items: [{ name: "a" }] } } };
+
+  it("keeps the type of a whole reference and stringifies embedded ones", () => {
+    expect(resolveReferences("${inputs.amount}", scope)).toBe(250);
+    expect(resolveReferences("large order of ${inputs.amount}", scope)).toBe("large order of 250");
+    expect(resolveReferences({ a: ["${check.output.items[0].name}", "${vars.total}"] }, scope)).toEqual({ a: ["a", 3] });
+    expect(resolveReferences("x ${check.output} y", scope)).toBe('x {"result":true,"items":[{"name":"a"}]} y');
+  });
+
+  it("leaves what cannot be resolved yet, and literal $${", () => {
+    expect(resolveReferences("${later.output}", scope)).toBe("${later.output}");
+    expect(resolveReferences("$${inputs.amount}", scope)).toBe("${inputs.amount}");
   });
 });

@@ -87,3 +87,59 @@ export function applyCompletion(text: string, completion: Completion, option: Re
   const next = text.slice(0, completion.from) + option.text + text.slice(completion.to);
   return { text: next, caret: completion.from + option.text.length };
 }
+
+/** What references resolve against: execution inputs, variables and node outputs. */
+export interface Scope {
+  inputs: Record<string, unknown>;
+  vars: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+}
+
+const TEMPLATE = /\$\$\{|\$\{([^}]*)\}/g;
+const STEP = /\.([A-Za-z0-9_-]+)|\[(\d+)\]|\["([^"]*)"\]/g;
+
+/** The value `${body}` names, or undefined when it cannot be resolved (yet). */
+function lookup(body: string, scope: Scope): unknown {
+  const match = /^([A-Za-z0-9_-]+)((?:\.[A-Za-z0-9_-]+|\[\d+\]|\["[^"]*"\])*)$/.exec(body.trim());
+  if (!match) return undefined;
+  const [, root, rest] = match;
+  const path: (string | number)[] = [];
+  for (const step of rest.matchAll(STEP)) path.push(step[2] !== undefined ? Number(step[2]) : (step[1] ?? step[3]));
+  let current: unknown;
+  if (root === "inputs") current = scope.inputs;
+  else if (root === "vars") current = scope.vars;
+  else {
+    if (path[0] !== "output" || !(root in scope.outputs)) return undefined;
+    current = scope.outputs[root];
+    path.shift();
+  }
+  for (const step of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string | number, unknown>)[step];
+  }
+  return current;
+}
+
+/**
+ * A node's config with its references resolved, as the engine resolves them: a string that
+ * is exactly one reference keeps the value's type; embedded references are stringified.
+ * Unresolvable references are left as written. Shown by the inspector as the resolved input.
+ */
+export function resolveReferences(value: unknown, scope: Scope): unknown {
+  if (typeof value === "string") {
+    const whole = /^\$\{([^}]*)\}$/.exec(value);
+    if (whole) {
+      const found = lookup(whole[1], scope);
+      return found === undefined ? value : found;
+    }
+    return value.replace(TEMPLATE, (m, body: string | undefined) => {
+      if (body === undefined) return "${";
+      const found = lookup(body, scope);
+      return found === undefined ? m : typeof found === "string" ? found : JSON.stringify(found);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveReferences(v, scope));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveReferences(v, scope)]));
+  return value;
+}
