@@ -43,7 +43,9 @@ export function HumanInputForm({ executionId, nodeId, request }: Props) {
         void send();
       }}
     >
-      <div className="text-xs font-semibold uppercase text-amber-700 dark:text-amber-300">{nodeId} is waiting for you</div>
+      <div className="text-xs font-semibold text-amber-700 dark:text-amber-300">
+        Waiting for you · <span className="font-mono">{nodeId}</span>
+      </div>
       {typeof request.prompt === "string" && request.prompt && <p className="font-medium">{request.prompt}</p>}
       <ValueForm idPrefix={`answer-${nodeId}`} fields={fields} values={values} onChange={setValues} showErrors={tried} />
       {error && <p className="field-error" role="alert">{error}</p>}
