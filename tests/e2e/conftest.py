@@ -45,16 +45,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+_SCREENSHOTS = Path(
+    os.environ.get("FLOWMAESTRO_SCREENSHOTS")
+    or ROOT / "test-artifacts" / "e2e" / time.strftime("%Y%m%d-%H%M%S")
+)
+
+
 @pytest.fixture(scope="session")
 def screenshots_dir() -> Path:
     """Where screenshots go: `test-artifacts/e2e/<time>` (or FLOWMAESTRO_SCREENSHOTS)."""
-    folder = Path(
-        os.environ.get("FLOWMAESTRO_SCREENSHOTS")
-        or ROOT / "test-artifacts" / "e2e" / time.strftime("%Y%m%d-%H%M%S")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\n[e2e] screenshots are saved to {folder}", flush=True)
-    return folder
+    _SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\n[e2e] screenshots are saved to {_SCREENSHOTS}", flush=True)
+    return _SCREENSHOTS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the screenshot folder at the end of the run, whatever the output capture."""
+    if _SCREENSHOTS.is_dir():
+        terminalreporter.write_line(f"e2e screenshots: {_SCREENSHOTS}")
 
 
 @pytest.fixture(scope="session")
