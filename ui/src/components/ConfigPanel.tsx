@@ -27,8 +27,11 @@ export function ConfigPanel({ node }: { node: CanvasNode }) {
     const id = `cfg-${node.id}-${field.name}`;
     const value = node.data[field.name];
     const draftKey = `${node.id}:${field.name}`;
-    const text = drafts[draftKey] ?? fieldText(value);
-    const problem = serverErrors?.[field.name] ?? validateField(field, value ?? (drafts[draftKey] ? drafts[draftKey] : undefined));
+    // Keep what was typed (e.g. "1.50") while it still means the stored value; after an
+    // undo or a paste the stored value wins.
+    const draft = drafts[draftKey];
+    const text = draft !== undefined && JSON.stringify(parseFieldText(field, draft)) === JSON.stringify(value) ? draft : fieldText(value);
+    const problem = serverErrors?.[field.name] ?? validateField(field, value);
     const setText = (t: string) => {
       setDrafts((d) => ({ ...d, [draftKey]: t }));
       update(node.id, field.name, parseFieldText(field, t));
