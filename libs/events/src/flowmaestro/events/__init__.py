@@ -18,6 +18,8 @@ from flowmaestro.events.errors import (
     ReferenceResolutionError,
 )
 from flowmaestro.events.events import (
+    ChildFinished,
+    ChildStarted,
     ErrorInfo,
     Event,
     ExecutionCancelled,
@@ -47,6 +49,8 @@ from flowmaestro.events.validate import check_definition, check_inputs, parse_de
 __all__ = [
     "CATALOGUE",
     "Append",
+    "ChildFinished",
+    "ChildStarted",
     "CodecError",
     "Command",
     "Decision",
