@@ -8,7 +8,7 @@ node types lives in its own module and is listed once below.
 
 from __future__ import annotations
 
-from flowmaestro.events.catalogue import core
+from flowmaestro.events.catalogue import ai, core
 from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, no_handles
 from flowmaestro.events.catalogue.core import (
     ConditionalConfig,
@@ -43,7 +43,7 @@ __all__ = [
     "node_spec",
 ]
 
-_FAMILIES = (core.SPECS,)
+_FAMILIES = (core.SPECS, ai.SPECS)
 
 CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
 
