@@ -133,7 +133,7 @@ class VisionConfig(ModelAccess, frozen=True, kw_only=True):
 
 
 class AudioConfig(ModelAccess, frozen=True, kw_only=True):
-    """`audio`: speech to text (`transcribe`) or text to speech (`speak`, kept in the file store)."""
+    """`audio`: speech to text (`transcribe`), or text to speech (`speak`) into the file store."""
 
     operation: Literal["transcribe", "speak"] = "transcribe"
     audio_url: str | None = None
