@@ -23,7 +23,7 @@ ENV_KEYS = {
 DEFAULT_MODELS = {
     ("chat", "openai"): "gpt-4o-mini",
     ("chat", "openai_compatible"): "llama3.1",
-    ("chat", "anthropic"): "claude-sonnet-4-5",
+    ("chat", "anthropic"): "claude-sonnet-5-5",
     ("chat", "google"): "gemini-2.0-flash",
     ("chat", "cohere"): "command-r-plus",
     ("embed", "openai"): "text-embedding-3-small",

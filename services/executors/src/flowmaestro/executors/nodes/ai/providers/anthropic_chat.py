@@ -93,7 +93,8 @@ def _body(access: Access, request: ChatRequest) -> dict[str, Any]:
     if request.system:
         body["system"] = request.system
     if request.temperature is not None:
-        body["temperature"] = request.temperature
+        # This SDK's signature no longer names `temperature`; the field still travels.
+        body["extra_body"] = {"temperature": request.temperature}
     if request.stop:
         body["stop_sequences"] = request.stop
     if request.tools:
