@@ -69,7 +69,7 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def toy_vector(text: str, dimensions: int = 32) -> list[float]:
+def toy_vector(text: str, dimensions: int = 256) -> list[float]:
     """A deterministic bag-of-words vector: texts sharing words point the same way."""
     vector = [0.0] * dimensions
     for word in words(text):

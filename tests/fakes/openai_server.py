@@ -126,7 +126,7 @@ class FakeOpenAI(FakeServer):
     def _embeddings(self, body: dict[str, Any]) -> Response:
         texts = body.get("input")
         texts = [texts] if isinstance(texts, str) else list(texts or [])
-        dimensions = int(body.get("dimensions") or 32)
+        dimensions = int(body.get("dimensions") or 256)
         data = [
             {"object": "embedding", "index": i, "embedding": toy_vector(t, dimensions)}
             for i, t in enumerate(texts)
