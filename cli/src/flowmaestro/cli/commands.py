@@ -58,15 +58,15 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def _coerce(kind: str | None, raw: str) -> Any:
+def _coerce(key: str, kind: str | None, raw: str) -> Any:
     if kind == "string":
         return raw
     try:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        if kind in (None,):
+        if kind is None:
             return raw
-        raise CommandError(f"input value {raw!r} is not a valid {kind}") from None
+        raise CommandError(f"input {key!r}: {raw!r} is not a valid {kind}") from None
 
 
 def parse_inputs(
@@ -87,7 +87,7 @@ def parse_inputs(
         if not sep or not key:
             raise CommandError(f"--input expects key=value, got {pair!r}")
         field = definition_inputs.get(key)
-        inputs[key] = _coerce(field.type if field else None, raw)
+        inputs[key] = _coerce(key, field.type if field else None, raw)
     return inputs
 
 

@@ -90,6 +90,9 @@ class ExecutorPool:
     async def _handle(self, msg: Msg) -> None:
         try:
             await self.worker.run_command(self, msg)
+        except Exception as exc:
+            # Unacknowledged, the command is redelivered and its result appended once.
+            log.warning("executors.command_failed", node_type=self.node_type, error=repr(exc))
         finally:
             await self.pull.done()
 
@@ -159,7 +162,10 @@ class ExecutorWorker:
         if command.execution_id in self._cancelled:
             await msg.ack()
             return
-        deliveries = msg.metadata.num_delivered
+        deliveries = msg.metadata.num_delivered or 1
+        if deliveries > 1 and await self._already_answered(command):
+            await msg.ack()
+            return
         started = time.monotonic()
         if deliveries > self.settings.max_deliveries:
             error = ErrorInfo(
@@ -256,6 +262,21 @@ class ExecutorWorker:
             handles=result.handles,
             vars=result.vars,
         )
+
+    async def _already_answered(self, command: ExecuteNode) -> bool:
+        """True when the log already holds this attempt's result (a redelivery after a crash).
+
+        Checked on redeliveries only: it keeps a crashed attempt's side effects and durable
+        timers from being started twice.
+        """
+        for _, event in await self.log.read(command.execution_id):
+            if (
+                isinstance(event, NodeCompleted | NodeFailed | NodeWaiting)
+                and event.node_id == command.node_id
+                and event.attempt == command.attempt
+            ):
+                return True
+        return False
 
     @staticmethod
     def _failed(command: ExecuteNode, error: ErrorInfo) -> NodeFailed:
