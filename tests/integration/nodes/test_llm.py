@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from flowmaestro.events import ExecutionStatus
 from nats.aio.client import Client
@@ -12,6 +13,7 @@ from tests.fakes.cohere_server import FakeCohere
 from tests.fakes.google_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.ai import one_node, run_watching
+from tests.support.engine import load_example
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +143,14 @@ async def test_llm_auth_and_bad_request_fail_without_retry(
     assert state.error is not None and state.error.kind == kind
     assert state.nodes["ai"].attempt == 1
     assert len(fake_openai.requests) == 1
+
+
+async def test_the_llm_chat_example_runs(engine: Client, fake_openai: FakeOpenAI) -> None:
+    definition = msgspec.to_builtins(load_example("llm-chat"))
+    definition["nodes"]["chat"]["data"]["base_url"] = fake_openai.base_url
+    state, _, chunks = await run_watching(
+        engine, definition, {"message": "What is NATS?"}, node_id="chat"
+    )
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    assert state.outputs == {"reply": "echo: What is NATS?"}
+    assert "".join(chunks) == "echo: What is NATS?"
