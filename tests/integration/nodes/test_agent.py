@@ -78,6 +78,8 @@ async def test_agent_calls_a_tool_then_answers(
     (tool_request,) = fake_tools.requests
     assert tool_request.headers["idempotency-key"].endswith(f":ai:1:tool-1-{call['id']}")
     assert "sunny in Paris" in fake.requests[1].body.decode()
+    first_key, second_key = (r.headers["idempotency-key"] for r in fake.requests)
+    assert second_key == f"{first_key}:turn-2"
     assert len(_progress(records)) == 3
     assert "".join(chunks).endswith("It is sunny in Paris.")
 

@@ -4,7 +4,7 @@ integration or, for local use, from the environment."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flowmaestro.executors.context import NodeContext
 from flowmaestro.executors.errors import TerminalNodeError
@@ -50,6 +50,14 @@ class Access:
     base_url: str | None
     idempotency_key: str
     timeout: float = 120.0
+
+    def for_call(self, suffix: str) -> Access:
+        """The same access with a distinct idempotency key for another call of the attempt.
+
+        A far side that honours the key would otherwise answer a later call (the agent's
+        next turn, a JSON repair) with the first call's cached response.
+        """
+        return replace(self, idempotency_key=f"{self.idempotency_key}:{suffix}")
 
     @property
     def headers(self) -> dict[str, str]:

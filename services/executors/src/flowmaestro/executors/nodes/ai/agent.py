@@ -83,7 +83,8 @@ async def run_agent(ctx: NodeContext, config: AgentConfig) -> NodeResult:
         if turn in records:
             result = msgspec.convert(records[turn], ChatResult)
         else:
-            result = await chat(access, _with(request, messages), ctx.stream)
+            call_access = access if step == 1 else access.for_call(turn)
+            result = await chat(call_access, _with(request, messages), ctx.stream)
             await ctx.record(turn, msgspec.to_builtins(result))
         usage = usage + result.usage
         messages.append(Message(role="assistant", text=result.text, tool_calls=result.tool_calls))
@@ -134,7 +135,7 @@ async def _final(
     if not wants_json(config):
         return result_output(result, usage)
     final, json_usage, parsed = await answer_json(
-        ctx, access, _with(request, messages[:-1]), result, config.json_schema
+        ctx, access.for_call("final"), _with(request, messages[:-1]), result, config.json_schema
     )
     extra = Usage(
         input_tokens=json_usage.input_tokens - result.usage.input_tokens,

@@ -90,7 +90,8 @@ async def answer_json(
         Message(role="user", text=f"Your answer {problem}. Reply again with corrected JSON only."),
     ]
     await ctx.stream("\n")
-    result = await chat(access, replace(request, messages=repair, tools=[]), ctx.stream)
+    repair_request = replace(request, messages=repair, tools=[])
+    result = await chat(access.for_call("repair"), repair_request, ctx.stream)
     usage = usage + result.usage
     parsed, problem = parse_json(result.text, schema)
     if problem is not None:
