@@ -25,6 +25,7 @@ __all__ = [
     "ExecutionStarted",
     "NodeCompleted",
     "NodeFailed",
+    "NodeProgress",
     "NodeRetryDue",
     "NodeRetrying",
     "NodeScheduled",
@@ -115,6 +116,20 @@ class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):
     failed_at: datetime
     error: ErrorInfo
     duration_ms: float | None = None
+
+
+class NodeProgress(_Event, frozen=True, kw_only=True, tag="node.progress"):
+    """A durable step inside a running node attempt, such as one tool call of an agent.
+
+    It changes no status. `key` names the step within the attempt; a redelivered command
+    reads its attempt's records back and skips the steps already done.
+    """
+
+    node_id: str
+    attempt: int
+    key: str
+    data: Any = None
+    recorded_at: datetime
 
 
 class NodeWaiting(_Event, frozen=True, kw_only=True, tag="node.waiting"):
@@ -220,6 +235,7 @@ Event = (
     | NodeCompleted
     | NodeFailed
     | NodeWaiting
+    | NodeProgress
     | NodeRetrying
     | NodeRetryDue
     | NodeSkipped

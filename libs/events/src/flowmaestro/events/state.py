@@ -27,6 +27,7 @@ from flowmaestro.events.events import (
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
+    NodeProgress,
     NodeRetryDue,
     NodeRetrying,
     NodeScheduled,
@@ -300,6 +301,9 @@ def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> Executio
         case ExecutionStarted():
             if event.execution_id != state.execution_id:
                 raise FoldError(f"event for {event.execution_id} folded into {state.execution_id}")
+            return replace(state, **bookkeeping)
+        case NodeProgress():
+            # A step inside a running attempt: durable for the executor, no status change.
             return replace(state, **bookkeeping)
         case ExecutionCancelRequested(reason=reason):
             return replace(state, cancel_requested=True, cancel_reason=reason, **bookkeeping)

@@ -8,7 +8,7 @@ node types lives in its own module and is listed once below.
 
 from __future__ import annotations
 
-from flowmaestro.events.catalogue import core, flow
+from flowmaestro.events.catalogue import ai, core, flow
 from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, no_handles
 from flowmaestro.events.catalogue.core import (
     ConditionalConfig,
@@ -47,7 +47,7 @@ __all__ = [
     "workflow_key",
 ]
 
-_FAMILIES = (core.SPECS, flow.SPECS)
+_FAMILIES = (core.SPECS, flow.SPECS, ai.SPECS)
 
 CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
 
