@@ -14,6 +14,7 @@ __all__ = [
     "FILE_BUCKET",
     "INTEGRATION_BUCKET",
     "OUTPUT_BUCKET",
+    "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
     "Header",
     "cancel_subject",
@@ -47,6 +48,8 @@ INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 """Key-value bucket mirroring integrations (credentials sealed) for executors."""
 
 SCHEDULER_CONSUMER = "scheduler"
+PROJECTOR_CONSUMER = "projector"
+"""The gateway's durable consumer that projects execution logs into PostgreSQL."""
 
 _PREFIX = "fm"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
