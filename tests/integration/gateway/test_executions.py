@@ -32,11 +32,18 @@ async def execute(
 
 
 async def finished(client: httpx.AsyncClient, user: User, execution_id: str) -> dict:
-    """Poll the read model until the run has ended and been projected."""
+    """Poll until the run has ended and its log has been projected into the read model."""
 
     async def probe() -> dict | None:
         detail = data_of(await client.get(f"/api/executions/{execution_id}", headers=user.headers))
-        return detail if detail["status"] != "running" else None
+        if detail["status"] == "running":
+            return None
+        # the detail may come straight from the log; wait for the projection too
+        logs = data_of(
+            await client.get(f"/api/executions/{execution_id}/logs", headers=user.headers)
+        )
+        ended = ("execution.completed", "execution.failed", "execution.cancelled")
+        return detail if logs and logs[-1]["event"] in ended else None
 
     return await eventually(probe)
 

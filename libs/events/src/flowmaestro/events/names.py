@@ -11,6 +11,7 @@ from enum import StrEnum
 __all__ = [
     "CMD_STREAM",
     "EXEC_STREAM",
+    "FILE_BUCKET",
     "INTEGRATION_BUCKET",
     "OUTPUT_BUCKET",
     "PROJECTOR_CONSUMER",
@@ -39,6 +40,9 @@ CMD_STREAM = "FM_CMD"
 
 OUTPUT_BUCKET = "FM_OUTPUTS"
 """Object store bucket for node outputs too large to travel inside an event."""
+
+FILE_BUCKET = "FM_FILES"
+"""Object store bucket for files nodes make or keep: generated audio and images, collections."""
 
 INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 """Key-value bucket mirroring integrations (credentials sealed) for executors."""

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flowmaestro.events import ErrorInfo, Event, ExecuteNode, NodeCompleted, NodeFailed, NodeSpec
+from flowmaestro.executors.errors import TerminalNodeError
 
-__all__ = ["Deferred", "Executor", "Integration", "NodeContext", "NodeResult", "upstream_document"]
+__all__ = [
+    "Deferred",
+    "Executor",
+    "Files",
+    "Integration",
+    "NodeContext",
+    "NodeResult",
+    "upstream_document",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +52,29 @@ class Deferred:
     request: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Files:
+    """Where nodes keep files (generated audio and images, collections), by name."""
+
+    put: Callable[[str, bytes], Awaitable[str]]
+    get: Callable[[str], Awaitable[bytes | None]]
+
+
+async def _no_records() -> dict[str, Any]:
+    return {}
+
+
+async def _no_record(_key: str, _data: Any) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class _Records:
+    record: Callable[[str, Any], Awaitable[None]] = _no_record
+    recorded: Callable[[], Awaitable[dict[str, Any]]] = _no_records
+    cache: dict[str, Any] | None = field(default=None)
+
+
 class NodeContext:
     """One node attempt as its executor sees it."""
 
@@ -54,6 +86,10 @@ class NodeContext:
         stream: Callable[[str], Awaitable[None]],
         complete_at: Callable[[datetime, Event], Awaitable[None]],
         integration: Callable[[str], Awaitable[Integration]],
+        *,
+        record: Callable[[str, Any], Awaitable[None]] = _no_record,
+        recorded: Callable[[], Awaitable[dict[str, Any]]] = _no_records,
+        files: Files | None = None,
     ) -> None:
         self.command = command
         self.spec = spec
@@ -61,6 +97,8 @@ class NodeContext:
         self._stream = stream
         self._complete_at = complete_at
         self._integration = integration
+        self._records = _Records(record, recorded)
+        self._files = files
 
     @property
     def execution_id(self) -> str:
@@ -92,6 +130,29 @@ class NodeContext:
     async def stream(self, chunk: str) -> None:
         """Send a live chunk (for example LLM tokens) to watchers; not durable."""
         await self._stream(chunk)
+
+    async def record(self, key: str, data: Any) -> None:
+        """Durably note a finished step of this attempt (`node.progress`), once per `key`.
+
+        Use it for side effects that must not repeat when the command is delivered again,
+        such as an agent's tool calls.
+        """
+        await self._records.record(key, data)
+        if self._records.cache is not None:
+            self._records.cache[key] = data
+
+    async def recorded(self) -> dict[str, Any]:
+        """This attempt's earlier records by key; empty unless the command ran before."""
+        if self._records.cache is None:
+            self._records.cache = dict(await self._records.recorded())
+        return dict(self._records.cache)
+
+    @property
+    def files(self) -> Files:
+        """The file store; raises `TerminalNodeError` where the runtime offers none."""
+        if self._files is None:
+            raise TerminalNodeError("no file store in this runtime", kind="files")
+        return self._files
 
     async def complete_at(
         self, at: datetime, output: Any, handles: list[str] | None = None

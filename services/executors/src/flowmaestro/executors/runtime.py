@@ -24,6 +24,7 @@ from flowmaestro.events import (
     ExecuteNode,
     NodeCompleted,
     NodeFailed,
+    NodeProgress,
     NodeWaiting,
     decode_command,
 )
@@ -37,12 +38,14 @@ from flowmaestro.events.names import (
 from flowmaestro.executors.context import (
     Deferred,
     Executor,
+    Files,
     Integration,
     NodeContext,
     NodeResult,
 )
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
+from flowmaestro.runtime.files import FileStore
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
 from nats.aio.client import Client
@@ -108,6 +111,8 @@ class ExecutorWorker:
         self.js = nc.jetstream()
         self.log = ExecutionLog(nc)
         self.outputs = OutputStore(self.js)
+        self.file_store = FileStore(self.js)
+        self.files = Files(put=self.file_store.put, get=self.file_store.get)
         self.integrations = IntegrationDirectory(self.js)
         self.keys = KeyRing.from_env()
         self.settings = settings or Settings.from_env()
@@ -210,6 +215,9 @@ class ExecutorWorker:
             stream=lambda chunk: self._stream(command, chunk),
             complete_at=lambda at, event: self._complete_at(command, at, event),
             integration=lambda integration_id: self._integration(command, integration_id),
+            record=lambda key, data: self._record(command, key, data),
+            recorded=lambda: self._recorded(command),
+            files=self.files,
         )
         try:
             try:
@@ -323,6 +331,25 @@ class ExecutorWorker:
             config=dict(record.config),
             credentials=dict(credentials),
         )
+
+    async def _record(self, command: ExecuteNode, key: str, data: Any) -> None:
+        event = NodeProgress(
+            node_id=command.node_id,
+            attempt=command.attempt,
+            key=key,
+            data=data,
+            recorded_at=_utcnow(),
+        )
+        await self.log.append(command.execution_id, event, f"{command.idempotency_key}:rec:{key}")
+
+    async def _recorded(self, command: ExecuteNode) -> dict[str, Any]:
+        return {
+            event.key: event.data
+            for _, event in await self.log.read(command.execution_id)
+            if isinstance(event, NodeProgress)
+            and event.node_id == command.node_id
+            and event.attempt == command.attempt
+        }
 
     async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
         timer_id = node_timer_id(command.node_id, command.attempt)

@@ -8,7 +8,7 @@ node types lives in its own module and is listed once below.
 
 from __future__ import annotations
 
-from flowmaestro.events.catalogue import core
+from flowmaestro.events.catalogue import ai, core, flow
 from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, no_handles
 from flowmaestro.events.catalogue.core import (
     ConditionalConfig,
@@ -23,6 +23,7 @@ from flowmaestro.events.catalogue.core import (
     VariableConfig,
     WaitConfig,
 )
+from flowmaestro.events.catalogue.flow import LoopConfig, SubworkflowConfig, workflow_key
 
 __all__ = [
     "CATALOGUE",
@@ -30,9 +31,11 @@ __all__ = [
     "EchoConfig",
     "InputConfig",
     "InputField",
+    "LoopConfig",
     "NodeConfig",
     "NodeSpec",
     "OutputConfig",
+    "SubworkflowConfig",
     "SwitchCase",
     "SwitchConfig",
     "TransformConfig",
@@ -41,9 +44,10 @@ __all__ = [
     "WaitConfig",
     "no_handles",
     "node_spec",
+    "workflow_key",
 ]
 
-_FAMILIES = (core.SPECS,)
+_FAMILIES = (core.SPECS, flow.SPECS, ai.SPECS)
 
 CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
 
