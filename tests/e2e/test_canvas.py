@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flowmaestro.events import CATALOGUE
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import Shot
@@ -25,30 +24,39 @@ from tests.e2e.ui import (
     save,
     select,
 )
+from tests.fakes.base import Recorded, Reply, Response
+from tests.fakes.openai_server import FakeOpenAI
 
-# The `llm` node and its fake provider come with the AI node family; until that is on this
-# branch the model step is an `echo` node shaped like the model's answer.
-try:
-    FakeOpenAI: Any = importlib.import_module("tests.fakes.openai_server").FakeOpenAI
-except ImportError:
-    FakeOpenAI = None
 
-LLM_READY = "llm" in CATALOGUE and FakeOpenAI is not None
+class _SlowList(list):
+    """Events that take a while to come, as a real model's tokens do."""
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in super().__iter__():
+            time.sleep(0.12)
+            yield item
+
+
+class SlowFakeOpenAI(FakeOpenAI):
+    """The OpenAI-compatible fake, streaming one piece every 120 ms so a person can watch."""
+
+    def route(self, request: Recorded, reply: Reply | None) -> Response:
+        """The fake's answer, with its stream slowed down."""
+        response = super().route(request, reply)
+        if response.events is not None:
+            response.events = _SlowList(response.events)
+        return response
 
 
 @pytest.fixture(scope="module")
-def fake_llm() -> Iterator[Any]:
-    """An OpenAI-compatible fake model server, when the `llm` node exists."""
-    if not LLM_READY:
-        yield None
-        return
-    assert FakeOpenAI is not None
-    server = FakeOpenAI().start()
+def fake_llm() -> Iterator[FakeOpenAI]:
+    """An OpenAI-compatible fake model server that streams its answer slowly."""
+    server = SlowFakeOpenAI().start()
     yield server
     server.stop()
 
 
-async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: Any) -> None:
+async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: FakeOpenAI) -> None:
     email = new_email("Ada")
     await register(page, "Ada", email)
     await page.get_by_role("button", name="Sign out").click()
@@ -58,7 +66,7 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: An
 
     await new_workflow(page, "Ideas")
     # input → model → if/else → two outputs, all dragged from the palette.
-    model_type = "llm" if LLM_READY else "echo"
+    model_type = "llm"
     await drag_node(page, "input", 90, 200)
     await drag_node(page, model_type, 275, 200)
     await drag_node(page, "conditional", 460, 200)
@@ -84,20 +92,16 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: An
     await shot("server-validation-error")
 
     await configure(page, "input", {"schema": '{"topic": {"type": "string", "required": true}}'})
-    if LLM_READY:
-        assert fake_llm is not None
-        await configure(
-            page,
-            "llm",
-            {
-                "provider": "openai_compatible",
-                "model": "fake-model",
-                "base_url": fake_llm.base_url,
-                "prompt": "Tell me about ${inputs.topic}",
-            },
-        )
-    else:
-        await configure(page, "echo", {"value": '{"text": "echo: ${inputs.topic}"}'})
+    await configure(
+        page,
+        "llm",
+        {
+            "provider": "openai_compatible",
+            "model": "fake-model",
+            "base_url": fake_llm.base_url,
+            "prompt": "Tell me about ${inputs.topic}",
+        },
+    )
     await configure(page, "conditional", {"expression": '$contains(text, "big")'})
     # The reference autocomplete offers what is upstream; Enter picks the first match.
     await select(page, "output")
@@ -118,11 +122,14 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: An
     await page.get_by_role("tab", name="Run").click()
     await page.locator("#run-input-topic").fill("a big idea")
     await page.get_by_role("button", name="▶ Run").click()
+    # The model's tokens appear on its node while it runs.
+    await expect(page.get_by_test_id("stream-llm")).to_contain_text("Tell me")
+    await shot("streaming")
     await expect(node(page, "output")).to_have_attribute("data-node-status", "completed")
     await expect(node(page, "output-2")).to_have_attribute("data-node-status", "skipped")
     await expect(node(page, "conditional")).to_have_attribute("data-node-status", "completed")
     outputs = json.loads(await page.get_by_test_id("run-outputs").inner_text())
-    assert outputs["output"]["text"].startswith("echo:"), outputs
+    assert outputs["output"]["text"].startswith("echo: Tell me about"), outputs
     assert "a big idea" in outputs["output"]["text"]
     await shot("run-completed")
 
@@ -130,8 +137,11 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: An
     await page.get_by_role("tab", name="Inspect").click()
     await expect(page.get_by_test_id("inspector-input")).to_contain_text("a big idea")
     await expect(page.get_by_test_id("inspector-output")).to_contain_text("a big idea")
-    if LLM_READY:
-        await expect(page.get_by_test_id("inspector-stream")).to_contain_text("echo:")
+    # Chunks are not durable: those sent before the page subscribed are not replayed, so
+    # the streamed text is the end of the answer.
+    streamed = await page.get_by_test_id("inspector-stream").inner_text()
+    assert streamed and outputs["output"]["text"].endswith(streamed), streamed
+    assert any(r.json().get("stream") for r in fake_llm.requests), "the llm did not stream"
     await shot("inspector")
 
     # Reopen the execution from the history and step back to an earlier event.

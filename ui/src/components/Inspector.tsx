@@ -1,4 +1,5 @@
 /** What one node did in the shown execution: status, attempts, input, output, error, usage. */
+import { Link } from "react-router";
 import { completedOutputs } from "../lib/executionState";
 import { resolveReferences } from "../lib/references";
 import { useExecutionStore } from "../stores/executionStore";
@@ -68,6 +69,34 @@ export function Inspector({ nodeId, detail }: { nodeId: string; detail?: Record<
         <section>
           <h4 className="text-xs font-semibold uppercase text-rose-600">Error ({node.error.kind ?? "error"})</h4>
           <pre className="whitespace-pre-wrap text-xs text-rose-700 dark:text-rose-300">{node.error.message}</pre>
+        </section>
+      )}
+      {node.progress.length > 0 && (
+        <section>
+          <h4 className="muted text-xs font-semibold uppercase">Steps</h4>
+          <ol className="text-xs">
+            {node.progress.map((p) => (
+              <li key={p.key} className="truncate" title={json(p.data ?? null)}>
+                {p.key}
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+      {node.children.length > 0 && (
+        <section>
+          <h4 className="muted text-xs font-semibold uppercase">Child executions</h4>
+          <ol className="text-xs">
+            {node.children.map((c) => (
+              <li key={c.index} className="flex gap-2">
+                <span>#{c.index}</span>
+                <Link className="font-mono underline" to={`/executions/${c.executionId}`}>
+                  {c.executionId}
+                </Link>
+                <StatusBadge status={c.status} />
+              </li>
+            ))}
+          </ol>
         </section>
       )}
       {node.attempts.length > 0 && (

@@ -66,11 +66,27 @@ describe("execution-state reducer fed with recorded logs", () => {
   it("lets node events from a newer server pass without changing any status", () => {
     const log = recorded("branch.jsonl");
     const before = fold(log, 2)!;
-    const progress = { type: "node.progress", node_id: "start", attempt: 1, key: "k" } as unknown as ExecutionEvent;
-    const after = evolve(before, progress, 99)!;
+    const future = { type: "node.teleported", node_id: "start", attempt: 1 } as unknown as ExecutionEvent;
+    const after = evolve(before, future, 99)!;
     expect(after.nodes).toEqual(before.nodes);
     expect(after.lastSeq).toBe(99);
-    expect(describeEvent(progress)).toBe("start node.progress");
+    expect(describeEvent(future)).toBe("start node.teleported");
+  });
+
+  it("records progress steps and child executions of the current attempt", () => {
+    let state = fold(recorded("branch.jsonl"), 2)!;
+    const at = "2026-01-01T00:00:00Z";
+    state = evolve(state, { type: "node.progress", node_id: "start", attempt: 1, key: "tool-1", data: { ok: true }, recorded_at: at })!;
+    state = evolve(state, { type: "node.progress", node_id: "start", attempt: 1, key: "tool-1", recorded_at: at })!;
+    state = evolve(state, { type: "child.started", node_id: "start", attempt: 1, index: 1, execution_id: "c1" })!;
+    state = evolve(state, { type: "child.started", node_id: "start", attempt: 1, index: 0, execution_id: "c0" })!;
+    state = evolve(state, { type: "child.finished", node_id: "start", attempt: 1, index: 0, execution_id: "c0", status: "completed" })!;
+    expect(state.nodes.start.status).toBe("running");
+    expect(state.nodes.start.progress).toEqual([{ key: "tool-1", data: { ok: true } }]);
+    expect(state.nodes.start.children).toEqual([
+      { index: 0, executionId: "c0", status: "completed" },
+      { index: 1, executionId: "c1", status: "running" },
+    ]);
   });
 
   it("describes events for the timeline", () => {

@@ -32,6 +32,10 @@ export interface NodeView {
   request?: Record<string, unknown> | null;
   /** LLM text streamed so far for the current attempt. */
   streamed: string;
+  /** Durable steps inside the current attempt (`node.progress`), e.g. an agent's tool calls. */
+  progress: { key: string; data?: unknown }[];
+  /** Child executions of a loop or sub-workflow node, by item index. */
+  children: { index: number; executionId: string; status: string }[];
   attempts: AttemptView[];
 }
 
@@ -67,7 +71,7 @@ export interface StreamChunk {
 
 const RANK: Partial<Record<NodeStatus, number>> = { running: 1, waiting: 2, completed: 3, failed: 3 };
 
-const emptyNode = (): NodeView => ({ status: "pending", attempt: 0, streamed: "", attempts: [] });
+const emptyNode = (): NodeView => ({ status: "pending", attempt: 0, streamed: "", progress: [], children: [], attempts: [] });
 
 function record(node: NodeView, attempt: number, changes: Partial<AttemptView>): AttemptView[] {
   const index = node.attempts.findIndex((a) => a.attempt === attempt);
@@ -96,6 +100,8 @@ function nodeStep(node: NodeView, event: NodeEvent): NodeView | null {
         error: undefined,
         retryAt: undefined,
         streamed: "",
+        progress: [],
+        children: [],
         attempts: record(node, event.attempt, { status: "running", scheduledAt: event.scheduled_at }),
       };
     case "node.waiting":
@@ -149,6 +155,17 @@ function nodeStep(node: NodeView, event: NodeEvent): NodeView | null {
       return null; // still retrying until the next attempt is scheduled
     case "node.skipped":
       return node.status === "pending" ? { ...node, status: "skipped" } : null;
+    case "node.progress":
+      if (event.attempt !== node.attempt || node.progress.some((p) => p.key === event.key)) return null;
+      return { ...node, progress: [...node.progress, { key: event.key, data: event.data }] };
+    case "child.started":
+    case "child.finished": {
+      if (event.attempt !== node.attempt) return null;
+      const status = event.type === "child.started" ? "running" : event.status;
+      const others = node.children.filter((c) => c.index !== event.index);
+      const children = [...others, { index: event.index, executionId: event.execution_id, status }].sort((a, b) => a.index - b.index);
+      return { ...node, children };
+    }
     default:
       // A node event this UI does not know yet (from a newer server) changes no status.
       return null;
@@ -259,6 +276,12 @@ export function describeEvent(event: ExecutionEvent): string {
       return `${event.node_id} retry due`;
     case "node.skipped":
       return `${event.node_id} skipped`;
+    case "node.progress":
+      return `${event.node_id} step ${event.key}`;
+    case "child.started":
+      return `${event.node_id} started child #${event.index}`;
+    case "child.finished":
+      return `${event.node_id} child #${event.index} ${event.status}`;
     default: {
       const other = event as { type: string; node_id?: string };
       return `${other.node_id ? `${other.node_id} ` : ""}${other.type}`;

@@ -6,9 +6,12 @@ export type Event =
   | NodeCompleted
   | NodeFailed
   | NodeWaiting
+  | NodeProgress
   | NodeRetrying
   | NodeRetryDue
   | NodeSkipped
+  | ChildStarted
+  | ChildFinished
   | ExecutionCompleted
   | ExecutionFailed
   | ExecutionCancelled;
@@ -29,6 +32,9 @@ export interface ExecutionStarted {
   type: "execution.started";
   workflow_id?: string | null;
   workflow_version?: number | null;
+  workflows?: {
+    [k: string]: WorkflowDefinition;
+  };
   [k: string]: unknown;
 }
 /**
@@ -73,10 +79,12 @@ export interface Position {
   [k: string]: unknown;
 }
 /**
- * The execution and node that started a child execution.
+ * The execution, node attempt and item index that started a child execution.
  */
 export interface ParentRef {
+  attempt?: number;
   execution_id: string;
+  index?: number;
   node_id: string;
   [k: string]: unknown;
 }
@@ -94,6 +102,7 @@ export interface ExecutionCancelRequested {
  */
 export interface NodeScheduled {
   attempt: number;
+  children?: number | null;
   input_hash: string;
   node_id: string;
   scheduled_at: string;
@@ -159,6 +168,23 @@ export interface NodeWaiting {
   [k: string]: unknown;
 }
 /**
+ * A durable step inside a running node attempt, such as one tool call of an agent.
+ *
+ *     It changes no status. `key` names the step within the attempt; a redelivered command
+ *     reads its attempt's records back and skips the steps already done.
+ */
+export interface NodeProgress {
+  attempt: number;
+  data?: {
+    [k: string]: unknown;
+  };
+  key: string;
+  node_id: string;
+  recorded_at: string;
+  type: "node.progress";
+  [k: string]: unknown;
+}
+/**
  * A failed node will run again as `attempt` once its back-off timer fires at `retry_at`.
  */
 export interface NodeRetrying {
@@ -183,6 +209,33 @@ export interface NodeRetryDue {
 export interface NodeSkipped {
   node_id: string;
   type: "node.skipped";
+  [k: string]: unknown;
+}
+/**
+ * A loop or sub-workflow node started child execution `execution_id` for item `index`.
+ */
+export interface ChildStarted {
+  attempt: number;
+  execution_id: string;
+  index: number;
+  node_id: string;
+  type: "child.started";
+  [k: string]: unknown;
+}
+/**
+ * A child execution ended (written into the parent's log).
+ */
+export interface ChildFinished {
+  attempt: number;
+  error?: ErrorInfo | null;
+  execution_id: string;
+  index: number;
+  node_id: string;
+  output?: {
+    [k: string]: unknown;
+  };
+  status: string;
+  type: "child.finished";
   [k: string]: unknown;
 }
 /**
