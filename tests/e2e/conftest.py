@@ -1,9 +1,10 @@
 """The whole stack and the UI in a real, headless Chromium.
 
-The stack: a nats-server of our own (the session fixture), the scheduler and executors in
-this process, a fresh PostgreSQL database, and the gateway serving the built UI from
-`ui/dist`. Each test gets a 1280x800 page and a `shot(name)` helper that saves screenshots
-to a folder printed at the start of the run.
+The stack: a nats-server of its own (apart from the one the integration tests share, so
+their read-model checks never see these runs), the scheduler and executors in this
+process, a fresh PostgreSQL database, and the gateway serving the built UI from `ui/dist`.
+Each test gets a 1280x800 page and a `shot(name)` helper that saves screenshots to a folder
+the run prints.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flowmaestro.runtime import EmbeddedNats
-from nats.aio.client import Client
+from flowmaestro.events import CATALOGUE
+from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from playwright.async_api import Browser, Page
+
+from tests.support.engine import running_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 UI_DIST = ROOT / "ui" / "dist"
@@ -75,16 +78,30 @@ async def e2e_database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def app_url(
-    engine: Client, nats_server: EmbeddedNats, e2e_database_url: str
-) -> AsyncIterator[str]:
+def e2e_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    """A nats-server for the end-to-end tests alone, on a free port with a temporary store."""
+    server = EmbeddedNats(tmp_path_factory.mktemp("e2e-nats")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def app_url(e2e_nats: EmbeddedNats, e2e_database_url: str) -> AsyncIterator[str]:
     """The gateway serving the built UI; the scheduler and executors run beside it."""
     if not (UI_DIST / "index.html").is_file():
         pytest.fail("ui/dist is missing: `./dev test` builds it (or `cd ui && npm run build`)")
     from tests.support.gateway import running_gateway
 
-    async with running_gateway(nats_server.url, e2e_database_url, ui_dir=UI_DIST) as url:
-        yield url
+    nc = await connect(e2e_nats.url, name="e2e")
+    await ensure_topology(nc.jetstream(), CATALOGUE)
+    try:
+        async with (
+            running_engine(e2e_nats.url),
+            running_gateway(e2e_nats.url, e2e_database_url, ui_dir=UI_DIST) as url,
+        ):
+            yield url
+    finally:
+        await nc.close()
 
 
 @pytest.fixture(scope="session")

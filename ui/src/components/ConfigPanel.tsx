@@ -7,18 +7,28 @@ import { fieldText, parseFieldText, schemaToFields, validateField, type FormFiel
 import { useGraphStore } from "../stores/graphStore";
 import { ReferenceInput } from "./ReferenceInput";
 
-export function ConfigPanel({ node }: { node: CanvasNode }) {
+export function ConfigPanel({ nodeId }: { nodeId: string }) {
+  const node = useGraphStore((s) => s.nodes.find((n) => n.id === nodeId));
+  if (!node) return null;
+  return <ConfigForm node={node} />;
+}
+
+function ConfigForm({ node }: { node: CanvasNode }) {
   const info = useNodeTypes().data?.find((n) => n.type === node.type);
   const fields = useMemo(() => (info ? schemaToFields(info.config) : []), [info]);
   const update = useGraphStore((s) => s.updateNodeData);
   const serverErrors = useGraphStore((s) => s.serverErrors[node.id]);
   const readOnly = useGraphStore((s) => s.readOnly);
-  const nodes = useGraphStore((s) => s.nodes);
-  const edges = useGraphStore((s) => s.edges);
+  // Recomputed only when the graph's config or wiring changes, not when a node moves.
+  const graphKey = useGraphStore((s) =>
+    JSON.stringify([s.nodes.map((n) => [n.id, n.type, n.data]), s.edges.map((e) => [e.source, e.target])]),
+  );
   const references = useMemo(() => {
+    const { nodes, edges } = useGraphStore.getState();
+    void graphKey;
     const definition = { nodes: Object.fromEntries(nodes.map((n) => [n.id, { id: n.id, type: n.type ?? "", data: n.data }])), edges };
     return availableReferences(definition, node.id);
-  }, [nodes, edges, node.id]);
+  }, [graphKey, node.id]);
   const [drafts, setDrafts] = useState<Record<string, string>>({});
 
   if (!info) return <p className="muted p-3">Unknown node type {node.type}.</p>;

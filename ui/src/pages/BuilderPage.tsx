@@ -19,14 +19,22 @@ import { toServerErrors } from "../lib/serverErrors";
 import { useGraphStore } from "../stores/graphStore";
 
 function Builder({ workflow }: { workflow: WorkflowRecord }) {
-  const graph = useGraphStore();
+  // Narrow selections: dragging a node must not re-render the panels.
+  const name = useGraphStore((s) => s.name);
+  const dirty = useGraphStore((s) => s.dirty);
+  const version = useGraphStore((s) => s.version);
+  const canUndo = useGraphStore((s) => s.past.length > 0);
+  const canRedo = useGraphStore((s) => s.future.length > 0);
+  const workflowError = useGraphStore((s) => s.serverErrors[""]);
+  const selectedIds = useGraphStore((s) => s.nodes.filter((n) => n.selected).map((n) => n.id).join("\n"));
+  const graph = useGraphStore.getState();
   const { update } = useWorkflowMutations();
   const { fitView } = useReactFlow();
   const clearRun = useExecutionStore((s) => s.clear);
   const [tab, setTab] = useState("config");
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
-  const selected = graph.nodes.filter((n) => n.selected);
+  const selected = selectedIds ? selectedIds.split("\n") : [];
 
   useEffect(() => {
     useGraphStore.getState().load({ id: workflow.id, name: workflow.name, version: workflow.version, definition: workflow.definition });
@@ -115,28 +123,31 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
     }
   };
 
-  const addAtCentre = (type: string) => graph.addNode(type, { x: 100 + graph.nodes.length * 30, y: 100 + graph.nodes.length * 20 });
+  const addAtCentre = (type: string) => {
+    const count = useGraphStore.getState().nodes.length;
+    graph.addNode(type, { x: 100 + count * 30, y: 100 + count * 20 });
+  };
 
   return (
     <div className="flex h-full flex-col">
       <TopBar>
-        <input aria-label="Workflow name" className="w-56 font-medium" value={graph.name} onChange={(e) => graph.setName(e.target.value)} />
+        <input aria-label="Workflow name" className="w-56 font-medium" value={name} onChange={(e) => graph.setName(e.target.value)} />
         <button className="btn btn-primary" onClick={() => save()} title="Save (Ctrl+S)" data-action="save">
-          Save{graph.dirty ? " •" : ""}
+          Save{dirty ? " •" : ""}
         </button>
         <VersionsDialog
           workflowId={workflow.id}
-          current={graph.version}
+          current={version}
           onRestored={(w) => {
             graph.load({ id: w.id, name: w.name, version: w.version, definition: w.definition });
             setNotice({ text: `Restored; now at version ${w.version}` });
           }}
         />
-        <button className="btn" onClick={graph.undo} disabled={!graph.past.length} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
-        <button className="btn" onClick={graph.redo} disabled={!graph.future.length} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
+        <button className="btn" onClick={graph.undo} disabled={!canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
+        <button className="btn" onClick={graph.redo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
         <button className="btn" onClick={() => { graph.layout(); setTimeout(() => fitView({ duration: 200, maxZoom: 1, padding: 0.2 }), 50); }} title="Auto-layout (Shift+L)">Layout</button>
         <button className="btn" onClick={() => fitView({ duration: 200, maxZoom: 1, padding: 0.2 })} title="Zoom to fit (Shift+F)">Fit</button>
-        <button className="btn" onClick={() => download(`${graph.name || "workflow"}.json`, workflowFile(graph.name, graph.definition()))}>Export</button>
+        <button className="btn" onClick={() => download(`${name || "workflow"}.json`, workflowFile(name, graph.definition()))}>Export</button>
         <button className="btn" onClick={() => fileInput.current?.click()}>Import</button>
         <input ref={fileInput} type="file" accept=".json,application/json" hidden onChange={(e) => e.target.files?.[0] && importFile(e.target.files[0])} />
         {notice && (
@@ -161,17 +172,17 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
           <div className="min-h-0 flex-1 overflow-y-auto">
             <Tabs.Content value="config">
               {selected.length === 1 ? (
-                <ConfigPanel key={selected[0].id} node={selected[0]} />
+                <ConfigPanel key={selected[0]} nodeId={selected[0]} />
               ) : (
                 <p className="muted p-3">{selected.length > 1 ? `${selected.length} nodes selected.` : "Select a node to configure it."}</p>
               )}
-              {graph.serverErrors[""] && <p className="field-error p-3">{Object.values(graph.serverErrors[""]).join("; ")}</p>}
+              {workflowError && <p className="field-error p-3">{Object.values(workflowError).join("; ")}</p>}
             </Tabs.Content>
             <Tabs.Content value="run">
               <RunPanel ensureSaved={ensureSaved} onRunError={(text) => setNotice({ text, error: true })} />
             </Tabs.Content>
             <Tabs.Content value="inspect">
-              {selected.length === 1 ? <Inspector nodeId={selected[0].id} /> : <p className="muted p-3">Select a node to inspect its run.</p>}
+              {selected.length === 1 ? <Inspector nodeId={selected[0]} /> : <p className="muted p-3">Select a node to inspect its run.</p>}
             </Tabs.Content>
             <Tabs.Content value="keys">
               <dl className="grid grid-cols-2 gap-1 p-3 text-xs">
