@@ -9,6 +9,7 @@ import re
 from enum import StrEnum
 
 __all__ = [
+    "CACHE_BUCKET",
     "CMD_STREAM",
     "EXEC_STREAM",
     "FILE_BUCKET",
@@ -46,6 +47,9 @@ FILE_BUCKET = "FM_FILES"
 
 INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 """Key-value bucket mirroring integrations (credentials sealed) for executors."""
+
+CACHE_BUCKET = "FM_CACHE"
+"""Key-value bucket of memoised node results."""
 
 SCHEDULER_CONSUMER = "scheduler"
 PROJECTOR_CONSUMER = "projector"

@@ -28,6 +28,7 @@ from flowmaestro.events import (
     NodeWaiting,
     decode_command,
 )
+from flowmaestro.events.decide import memo_key
 from flowmaestro.events.names import (
     CMD_STREAM,
     cancel_wildcard,
@@ -45,6 +46,7 @@ from flowmaestro.executors.context import (
 )
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
+from flowmaestro.runtime.cache import NodeCache
 from flowmaestro.runtime.files import FileStore
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
@@ -114,6 +116,7 @@ class ExecutorWorker:
         self.file_store = FileStore(self.js)
         self.files = Files(put=self.file_store.put, get=self.file_store.get)
         self.integrations = IntegrationDirectory(self.js)
+        self.cache = NodeCache(self.js)
         self.keys = KeyRing.from_env()
         self.settings = settings or Settings.from_env()
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
@@ -224,8 +227,24 @@ class ExecutorWorker:
                 config = msgspec.convert(command.config, pool.spec.config)
             except msgspec.ValidationError as exc:
                 raise TerminalNodeError(f"invalid config: {exc}", kind="invalid_config") from exc
+            key = memo_key(command) if config.cache is not None else None
+            cached = await self.cache.get(key) if key else None
+            if cached is not None:
+                return NodeCompleted(
+                    node_id=command.node_id,
+                    attempt=command.attempt,
+                    completed_at=_utcnow(),
+                    output=cached.output,
+                    handles=cached.handles,
+                    vars=cached.vars,
+                    cached=True,
+                )
             async with asyncio.timeout(command.timeout_seconds):
                 result = await pool.executor(ctx, config)
+            if key and config.cache is not None and isinstance(result, NodeResult):
+                await self.cache.put(
+                    key, config.cache.ttl_seconds, result.output, result.handles, result.vars
+                )
         except TimeoutError:
             return self._failed(
                 command,
