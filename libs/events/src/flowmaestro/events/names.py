@@ -14,6 +14,7 @@ __all__ = [
     "EXEC_STREAM",
     "FILE_BUCKET",
     "INTEGRATION_BUCKET",
+    "LIMIT_BUCKET",
     "OUTPUT_BUCKET",
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
@@ -50,6 +51,9 @@ INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 
 CACHE_BUCKET = "FM_CACHE"
 """Key-value bucket of memoised node results."""
+
+LIMIT_BUCKET = "FM_LIMITS"
+"""Key-value bucket of shared rate-limit counters and concurrency leases."""
 
 SCHEDULER_CONSUMER = "scheduler"
 PROJECTOR_CONSUMER = "projector"
