@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -17,11 +18,25 @@ pytestmark = pytest.mark.integration
 
 
 async def test_an_integration_limit_serialises_calls_and_nothing_fails(engine: Client) -> None:
-    await IntegrationDirectory(engine.jetstream()).put(IntegrationRecord(
-        id="limited-api", owner_id="someone", name="limited", type="http",
-        config={"rate_limit": {"requests": 20, "per_seconds": 1, "concurrency": 1}}))
-    doc = {"nodes": {"call": {"id": "call", "type": "echo", "data": {
-        "value": "ok", "delay_seconds": 0.3, "integration_id": "limited-api"}}}, "edges": []}
+    await IntegrationDirectory(engine.jetstream()).put(
+        IntegrationRecord(
+            id="limited-api",
+            owner_id="someone",
+            name="limited",
+            type="http",
+            config={"rate_limit": {"requests": 20, "per_seconds": 1, "concurrency": 1}},
+        )
+    )
+    doc = {
+        "nodes": {
+            "call": {
+                "id": "call",
+                "type": "echo",
+                "data": {"value": "ok", "delay_seconds": 0.3, "integration_id": "limited-api"},
+            }
+        },
+        "edges": [],
+    }
     ids = [await start(engine, doc) for _ in range(5)]
     spans = []
     for execution_id in ids:
@@ -29,10 +44,11 @@ async def test_an_integration_limit_serialises_calls_and_nothing_fails(engine: C
         assert state.status is ExecutionStatus.COMPLETED, state.error
         done = next(e for _, e in records if isinstance(e, NodeCompleted))
         assert done.duration_ms is not None
-        spans.append((done.completed_at - timedelta(milliseconds=done.duration_ms),
-                      done.completed_at))
+        spans.append(
+            (done.completed_at - timedelta(milliseconds=done.duration_ms), done.completed_at)
+        )
     spans.sort()
-    for (_, end), (begin, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (begin, _) in itertools.pairwise(spans):
         assert begin >= end - timedelta(milliseconds=50), "two calls overlapped"
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.retry import RetryPolicy
 
 __all__ = ["SETTING_FIELDS", "CachePolicy", "NodeConfig", "NodeSpec", "no_handles"]
