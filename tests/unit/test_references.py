@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowmaestro.events import ReferenceResolutionError
 from flowmaestro.events.references import Scope, find_references, parse_reference, resolve
 
@@ -20,6 +21,7 @@ SCOPE = Scope(
         ("${inputs.message}", "hi"),
         ("${inputs.n}", 3),
         ("${vars.total}", 7.5),
+        ("${inputs}", {"message": "hi", "n": 3}),
         ("${node-2.output}", {"items": [{"name": "ada"}], "ok": True}),
         ("${node-2.output.items[0].name}", "ada"),
         ('${node-2.output["ok"]}', True),
@@ -43,7 +45,6 @@ def test_resolve(text: str, expected: object) -> None:
         "${node-2.output.nope}",
         "${unknown.output}",
         "${node-2}",
-        "${inputs}",
         "${bad ref}",
         "${node-2.output.items.name}",
     ],

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events import (
     Event,
     ExecutionCancelled,

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
+
 from flowmaestro.events.definition import WorkflowDefinition
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "NodeSkipped",
     "NodeWaiting",
     "ParentRef",
+    "TerminalEvent",
 ]
 
 
@@ -106,6 +108,8 @@ class NodeCompleted(_Event, frozen=True, kw_only=True, tag="node.completed"):
     handles: list[str] | None = None
     vars: dict[str, Any] | None = None
     duration_ms: float | None = None
+    cached: bool = False
+    """True when the output was reused from the node cache instead of running the node."""
 
 
 class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):
@@ -246,4 +250,5 @@ Event = (
     | ExecutionCancelled
 )
 
+TerminalEvent = ExecutionCompleted | ExecutionFailed | ExecutionCancelled
 TERMINAL_EVENTS = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled)

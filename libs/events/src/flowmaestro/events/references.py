@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.errors import ReferenceResolutionError
 
 __all__ = [
@@ -77,8 +78,6 @@ def parse_reference(body: str) -> Reference:
                 f"reference {text} must read a node's output, as in ${{{root}.output}}"
             )
         path = path[1:]
-    elif not path:
-        raise ReferenceResolutionError(f"reference {text} must name a field, as in ${{{root}.x}}")
     return Reference(text=text, root=root, path=tuple(path))
 
 

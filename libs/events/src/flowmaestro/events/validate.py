@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.catalogue import CATALOGUE, InputField, NodeConfig, node_spec
 from flowmaestro.events.definition import Edge, Node, WorkflowDefinition
 from flowmaestro.events.errors import (
@@ -230,7 +231,10 @@ def _reference_problems(definition: WorkflowDefinition) -> list[Problem]:
     has_input_nodes = any(n.type == "input" for n in definition.nodes.values())
     problems: list[Problem] = []
     for key, node in definition.nodes.items():
+        spec = node_spec(node.type)
         for name, value in node.data.items():
+            if spec is not None and name in spec.nested:
+                continue  # a nested workflow has its own scope, checked on its own
             field = f"data.{name}"
             try:
                 references = find_references(value)

@@ -3,10 +3,11 @@ JetStream object store."""
 
 from __future__ import annotations
 
-from flowmaestro.events.names import FILE_BUCKET
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
+
+from flowmaestro.events.names import FILE_BUCKET
 
 __all__ = ["FileStore"]
 

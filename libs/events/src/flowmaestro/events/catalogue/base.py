@@ -7,17 +7,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.retry import RetryPolicy
 
-__all__ = ["NodeConfig", "NodeSpec", "no_handles"]
+__all__ = ["SETTING_FIELDS", "CachePolicy", "NodeConfig", "NodeSpec", "no_handles"]
+
+
+class CachePolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """Memoise a node: reuse an earlier result for the same type, config and inputs."""
+
+    ttl_seconds: float = 3600.0
 
 
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Settings every node accepts beside its own: a label, retry policy and timeout."""
+    """Settings every node accepts beside its own: label, retry policy, timeout, cache."""
 
     label: str | None = None
     retry: RetryPolicy | None = None
     timeout_seconds: float | None = None
+    cache: CachePolicy | None = None
+
+
+SETTING_FIELDS = frozenset({"label", "retry", "timeout_seconds", "cache"})
+"""Config fields that change how a node runs, not what it computes."""
 
 
 def no_handles(_data: Mapping[str, Any]) -> tuple[str, ...]:
