@@ -123,7 +123,7 @@ function ConfigForm({ node }: { node: CanvasNode }) {
       {fields.filter((f) => !f.advanced).map(renderField)}
       {fields.some((f) => f.advanced) && (
         <details>
-          <summary className="muted cursor-pointer text-xs">Retry and timeouts</summary>
+          <summary className="muted cursor-pointer text-xs">Retry, timeouts and cache</summary>
           <div className="mt-2 flex flex-col gap-3">{fields.filter((f) => f.advanced).map(renderField)}</div>
         </details>
       )}

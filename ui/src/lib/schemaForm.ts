@@ -16,7 +16,7 @@ export interface FormField {
   advanced: boolean;
 }
 
-const ADVANCED = new Set(["retry", "timeout_seconds", "timeout_ms", "max_depth"]);
+const ADVANCED = new Set(["retry", "timeout_seconds", "timeout_ms", "max_depth", "cache"]);
 const LONG_TEXT = new Set(["prompt", "system", "system_prompt", "expression", "template", "body", "code", "query"]);
 
 type Schema = Record<string, unknown>;

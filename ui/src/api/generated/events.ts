@@ -117,6 +117,7 @@ export interface NodeScheduled {
  */
 export interface NodeCompleted {
   attempt: number;
+  cached?: boolean;
   completed_at: string;
   duration_ms?: number | null;
   handles?: string[] | null;

@@ -4,6 +4,7 @@
  */
 export interface AgentConfig {
   base_url?: string | null;
+  cache?: CachePolicy | null;
   integration_id?: string | null;
   json_schema?: {
     [k: string]: unknown;
@@ -24,6 +25,13 @@ export interface AgentConfig {
   timeout_seconds?: number | null;
   tool_timeout_seconds?: number;
   tools?: AgentTool[];
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -7,6 +7,7 @@ export interface AudioConfig {
   audio_file?: string | null;
   audio_url?: string | null;
   base_url?: string | null;
+  cache?: CachePolicy | null;
   format?: "aac" | "flac" | "mp3" | "opus" | "pcm" | "wav";
   integration_id?: string | null;
   label?: string | null;
@@ -18,6 +19,13 @@ export interface AudioConfig {
   text?: string;
   timeout_seconds?: number | null;
   voice?: string;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

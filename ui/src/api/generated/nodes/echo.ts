@@ -6,12 +6,20 @@
  *     `fail_first_attempts` attempts with a retryable error.
  */
 export interface EchoConfig {
+  cache?: CachePolicy | null;
   delay_seconds?: number;
   fail_first_attempts?: number;
   label?: string | null;
   retry?: RetryPolicy | null;
   timeout_seconds?: number | null;
   value?: unknown;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -4,6 +4,7 @@
  */
 export interface EmbeddingsConfig {
   base_url?: string | null;
+  cache?: CachePolicy | null;
   dimensions?: number | null;
   input: string | string[];
   integration_id?: string | null;
@@ -12,6 +13,13 @@ export interface EmbeddingsConfig {
   provider?: "cohere" | "google" | "local" | "openai" | "openai_compatible";
   retry?: RetryPolicy | null;
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

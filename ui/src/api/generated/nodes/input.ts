@@ -3,12 +3,20 @@
  * `input`: declares the execution's inputs; its output is the validated inputs.
  */
 export interface InputConfig {
+  cache?: CachePolicy | null;
   label?: string | null;
   retry?: RetryPolicy | null;
   schema?: {
     [k: string]: InputField;
   };
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -7,6 +7,7 @@
  */
 export interface LLMConfig {
   base_url?: string | null;
+  cache?: CachePolicy | null;
   integration_id?: string | null;
   json_schema?: {
     [k: string]: unknown;
@@ -23,6 +24,13 @@ export interface LLMConfig {
   system_prompt?: string;
   temperature?: number | null;
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

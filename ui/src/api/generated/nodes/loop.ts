@@ -9,6 +9,7 @@
  */
 export interface LoopConfig {
   body?: WorkflowDefinition | null;
+  cache?: CachePolicy | null;
   concurrency?: number;
   items: unknown[];
   label?: string | null;
@@ -58,6 +59,13 @@ export interface Node {
 export interface Position {
   x?: number;
   y?: number;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -3,10 +3,18 @@
  * `output`: one of the execution's outputs, keyed by this node's id.
  */
 export interface OutputConfig {
+  cache?: CachePolicy | null;
   label?: string | null;
   output?: unknown;
   retry?: RetryPolicy | null;
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -8,6 +8,7 @@
  */
 export interface SemanticSearchConfig {
   base_url?: string | null;
+  cache?: CachePolicy | null;
   collection?: string | null;
   documents?: unknown[];
   integration_id?: string | null;
@@ -21,6 +22,13 @@ export interface SemanticSearchConfig {
   text_field?: string;
   timeout_seconds?: number | null;
   top_k?: number;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

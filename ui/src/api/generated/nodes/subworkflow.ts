@@ -4,6 +4,7 @@
  *     inline `definition`) as a child execution with `inputs`; outputs its outputs.
  */
 export interface SubworkflowConfig {
+  cache?: CachePolicy | null;
   definition?: WorkflowDefinition | null;
   inputs?: {
     [k: string]: unknown;
@@ -13,6 +14,13 @@ export interface SubworkflowConfig {
   timeout_seconds?: number | null;
   version?: number | null;
   workflow_id?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -3,6 +3,7 @@
  * `switch`: takes the handle of the first case equal to the expression, else `default`.
  */
 export interface SwitchConfig {
+  cache?: CachePolicy | null;
   cases?: SwitchCase[];
   expression: string;
   input?: unknown;
@@ -12,6 +13,13 @@ export interface SwitchConfig {
   retry?: RetryPolicy | null;
   timeout_ms?: number;
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

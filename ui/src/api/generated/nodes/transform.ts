@@ -3,6 +3,7 @@
  * `transform`: evaluates a JSONata or JMESPath expression over `input` (default: upstream).
  */
 export interface TransformConfig {
+  cache?: CachePolicy | null;
   expression: string;
   input?: unknown;
   label?: string | null;
@@ -11,6 +12,13 @@ export interface TransformConfig {
   retry?: RetryPolicy | null;
   timeout_ms?: number;
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -7,6 +7,7 @@
  *     with `default` (when given) or fails at the deadline.
  */
 export interface UserInputConfig {
+  cache?: CachePolicy | null;
   deadline_seconds?: number | null;
   default?: unknown;
   label?: string | null;
@@ -17,6 +18,13 @@ export interface UserInputConfig {
     [k: string]: InputField;
   };
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

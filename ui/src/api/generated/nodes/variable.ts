@@ -3,6 +3,7 @@
  * `variable`: sets or reads an execution variable (`${vars.name}` reads it too).
  */
 export interface VariableConfig {
+  cache?: CachePolicy | null;
   label?: string | null;
   name: string;
   operation?: "get" | "set";
@@ -11,6 +12,13 @@ export interface VariableConfig {
   value?: {
     [k: string]: unknown;
   };
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -4,6 +4,7 @@
  */
 export interface VisionConfig {
   base_url?: string | null;
+  cache?: CachePolicy | null;
   image_base64?: string | null;
   image_file?: string | null;
   image_url?: string | null;
@@ -18,6 +19,13 @@ export interface VisionConfig {
   retry?: RetryPolicy | null;
   size?: string;
   timeout_seconds?: number | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**

@@ -3,11 +3,19 @@
  * `wait`: pauses this branch for `seconds`, or until the ISO-8601 time `until`.
  */
 export interface WaitConfig {
+  cache?: CachePolicy | null;
   label?: string | null;
   retry?: RetryPolicy | null;
   seconds?: number | null;
   timeout_seconds?: number | null;
   until?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * Memoise a node: reuse an earlier result for the same type, config and inputs.
+ */
+export interface CachePolicy {
+  ttl_seconds?: number;
   [k: string]: unknown;
 }
 /**
