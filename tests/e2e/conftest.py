@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flowmaestro.events import CATALOGUE
-from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from playwright.async_api import Browser, Page
 
+from flowmaestro.events import CATALOGUE
+from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from tests.support.engine import running_engine
 
 ROOT = Path(__file__).resolve().parents[2]

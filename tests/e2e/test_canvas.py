@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -278,7 +279,7 @@ async def test_live_status_survives_a_network_drop_and_cancel_stops_a_run(
     await shot("cancelled")
 
 
-async def test_versions_undo_copy_paste_and_dark_mode(
+async def test_versions_undo_copy_paste_export_and_dark_mode(
     page: Page, shot: Shot, tmp_path: Path
 ) -> None:
     await register(page, "Barbara", new_email("Barbara"))
@@ -310,6 +311,14 @@ async def test_versions_undo_copy_paste_and_dark_mode(
     await dialog.locator("[data-version='2']").get_by_role("button", name="Restore").click()
     await expect(nodes).to_have_count(3)
     await expect(page.get_by_role("button", name="Versions")).to_contain_text("v4")
+
+    # Export gives back the restored definition as a JSON file.
+    async with page.expect_download() as download_info:
+        await page.get_by_role("button", name="Export").click()
+    download = await download_info.value
+    exported = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
+    assert exported["name"] == "Pause 1s"
+    assert sorted(exported["definition"]["nodes"]) == ["done", "pause", "wait"]
 
     await page.keyboard.press("Shift+D")
     await expect(page.locator("html")).to_have_class("dark")
