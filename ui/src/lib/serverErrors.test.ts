@@ -6,13 +6,13 @@ describe("server validation errors", () => {
     const error = {
       message: "invalid workflow",
       fieldErrors: [
-        { node_id: "check", field: "expression", message: "required" },
-        { node_id: "check", field: "language", message: "bad" },
+        { node_id: "check", field: "data.expression", message: "required" },
+        { node_id: "check", field: "data.retry.max_attempts", message: "bad" },
         { message: "the graph has a cycle" },
       ],
     };
     expect(toServerErrors(error)).toEqual({
-      check: { expression: "required", language: "bad" },
+      check: { expression: "required", retry: "bad" },
       "": { "": "the graph has a cycle" },
     });
   });

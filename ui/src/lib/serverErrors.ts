@@ -7,9 +7,15 @@ export function toServerErrors(error: Pick<ApiError, "fieldErrors" | "message">)
   const out: ServerErrors = {};
   for (const { node_id, field, message } of error.fieldErrors) {
     const node = node_id ?? "";
-    out[node] = { ...out[node], [field ?? ""]: message };
+    out[node] = { ...out[node], [configField(field)]: message };
   }
   if (!Object.keys(out).length) out[""] = { "": error.message };
   return out;
 }
 
+
+/** The config field a server path names: `data.retry.max_attempts` → `retry`. */
+export function configField(path: string | undefined): string {
+  if (!path) return "";
+  return path.replace(/^data\./, "").split(/[.[]/)[0];
+}
