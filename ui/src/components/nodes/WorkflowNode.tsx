@@ -9,7 +9,7 @@ import { useGraphStore } from "../../stores/graphStore";
 import { StatusBadge } from "../StatusBadge";
 
 const RING: Record<string, string> = {
-  running: "ring-2 ring-sky-500 animate-pulse",
+  running: "ring-2 ring-sky-500",
   waiting: "ring-2 ring-amber-500",
   retrying: "ring-2 ring-orange-500",
   completed: "ring-2 ring-emerald-500",
@@ -37,6 +37,7 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
       <div className="flex items-center gap-2">
         <span className="text-[10px] uppercase tracking-wide text-slate-500">{info?.category ?? type}</span>
         {status && <StatusBadge status={status} suffix={run && run.attempt > 1 ? ` · attempt ${run.attempt}` : undefined} />}
+        {status === "running" && <span aria-hidden className="h-2 w-2 animate-ping rounded-full bg-sky-500" />}
       </div>
       <div className="font-medium">{label}</div>
       <div className="font-mono text-[10px] text-slate-500">{id}</div>
