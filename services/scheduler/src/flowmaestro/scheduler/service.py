@@ -82,27 +82,28 @@ class Scheduler:
         pull = ContinuousPull(self.nc, EXEC_STREAM, SCHEDULER_CONSUMER, self.max_in_flight)
         await pull.start()
         log.info("scheduler.started")
+        consume = asyncio.ensure_future(self._consume(pull))
+        stopped = asyncio.ensure_future(stop.wait())
         try:
-            while not stop.is_set():
-                batch_task = asyncio.ensure_future(pull.next_batch())
-                stop_task = asyncio.ensure_future(stop.wait())
-                done, _ = await asyncio.wait(
-                    {batch_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
-                )
-                stop_task.cancel()
-                if batch_task not in done:
-                    batch_task.cancel()
-                    break
-                msgs = batch_task.result()
-                try:
-                    await self.handle(msgs)
-                except Exception as exc:
-                    # Unacknowledged, the batch is redelivered; folding skips what it saw.
-                    log.warning("scheduler.batch_failed", error=repr(exc))
-                    await asyncio.sleep(0.5)
-                await pull.done(len(msgs))
+            await asyncio.wait({consume, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if consume.done():
+                consume.result()  # a crash of the loop surfaces here
         finally:
+            for task in (consume, stopped):
+                task.cancel()
+            await asyncio.gather(consume, stopped, return_exceptions=True)
             await pull.stop()
+
+    async def _consume(self, pull: ContinuousPull) -> None:
+        """Handle batches as they arrive; a failed batch is redelivered and handled again."""
+        while True:
+            msgs = await pull.next_batch()
+            try:
+                await self.handle(msgs)
+            except Exception as exc:
+                log.warning("scheduler.batch_failed", error=repr(exc))
+                await asyncio.sleep(0.5)
+            await pull.done(len(msgs))
 
     async def handle(self, msgs: list[Msg]) -> None:
         """Fold a batch, carry out the decisions, then acknowledge the batch."""
