@@ -14,6 +14,7 @@ from flowmaestro.events import (
     NodeCompleted,
     NodeStatus,
 )
+from flowmaestro.executors import ExecutorWorker
 from flowmaestro.runtime import ExecutionLog
 from tests.support.engine import WORKERS, load_example, run, start, wait_for_end, wait_for_waiting
 
@@ -186,6 +187,7 @@ async def test_cancel_tells_running_nodes_to_stop(engine: Client) -> None:
         "edges": [],
     }
     execution_id = await start(engine, slow)
+    busy: list[ExecutorWorker] = []
     for _ in range(250):
         busy = [w for w in WORKERS if w.running(execution_id)]
         if busy:
