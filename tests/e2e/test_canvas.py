@@ -49,6 +49,9 @@ class SlowFakeOpenAI(FakeOpenAI):
         return response
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
 @pytest.fixture(scope="module")
 def fake_llm() -> Iterator[FakeOpenAI]:
     """An OpenAI-compatible fake model server that streams its answer slowly."""
@@ -214,6 +217,22 @@ async def test_human_input_answered_in_the_form(page: Page, shot: Shot, tmp_path
     await expect(node(page, "done")).to_have_attribute("data-node-status", "completed")
     await expect(page.get_by_test_id("run-outputs")).to_contain_text("teal")
     await shot("answered")
+
+    # Approval mode: the form offers Approve and Reject, and the branch follows the answer.
+    await page.goto("/")
+    await page.locator("input[type=file]").set_input_files(str(EXAMPLES / "approval.json"))
+    await expect(node(page, "approve")).to_be_visible()
+    await page.get_by_role("tab", name="Run").click()
+    await page.locator("#run-input-amount").fill("42")
+    await page.get_by_role("button", name="▶ Run").click()
+    form = page.get_by_test_id("human-input-approve")
+    await expect(form).to_contain_text("Approve a refund of 42?")
+    await form.locator("#answer-approve-comment").fill("fine")
+    await shot("approval-asked")
+    await form.get_by_role("button", name="Approve").click()
+    await expect(node(page, "refund")).to_have_attribute("data-node-status", "completed")
+    await expect(node(page, "deny")).to_have_attribute("data-node-status", "skipped")
+    await shot("approved")
 
 
 def _waiting_workflow(seconds: float) -> dict[str, Any]:
