@@ -56,6 +56,7 @@ async def test_execute_and_read_back(client: httpx.AsyncClient, alice: User) -> 
     assert detail["status"] == "completed"
     assert detail["outputs"] == {"result": "large order of 150"}
     assert detail["inputs"] == {"amount": 150}
+    assert set(detail["definition"]["nodes"]) == set(example("branch")["nodes"])
     assert detail["nodes"]["big"]["status"] == "completed"
     assert detail["nodes"]["small"]["status"] == "skipped"
     big = detail["nodes"]["big"]

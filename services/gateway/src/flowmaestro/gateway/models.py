@@ -196,6 +196,8 @@ class ExecutionDetail(ExecutionSummary, kw_only=True):
     error: dict[str, Any] | None
     failed_node: str | None
     event_count: int
+    definition: dict[str, Any] | None = None
+    """The definition the run executed, as recorded in its log."""
 
 
 class LogEntry(msgspec.Struct, kw_only=True):

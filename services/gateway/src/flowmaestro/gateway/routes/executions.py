@@ -96,10 +96,13 @@ class ExecutionController(Controller):
     async def get_execution(
         self, execution_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionDetail]:
-        """Status, inputs, outputs, each node's state with attempts and timings."""
+        """Status, inputs, outputs, each node's state with attempts and timings, and the
+        definition recorded in the run's log."""
+        started = await owned_start(services.log, user.user_id, execution_id)
         detail = await services.executions.get(user.user_id, execution_id)
         if detail is None:
             detail = await _detail_from_log(services, user.user_id, execution_id)
+        detail.definition = msgspec.to_builtins(started.definition)
         return ok(detail)
 
     @get("/{execution_id:str}/logs")
