@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowmaestro.executors.context import Executor
-from flowmaestro.executors.nodes import core
+from flowmaestro.executors.nodes import code, core, merge
 
 __all__ = ["EXECUTORS"]
 
@@ -17,4 +17,6 @@ EXECUTORS: dict[str, Executor] = {
     "variable": core.run_variable,
     "wait": core.run_wait,
     "user_input": core.run_user_input,
+    "code": code.run_code,
+    "merge": merge.run_merge,
 }

@@ -8,8 +8,9 @@ node types lives in its own module and is listed once below.
 
 from __future__ import annotations
 
-from flowmaestro.events.catalogue import core
-from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, no_handles
+from flowmaestro.events.catalogue import compute, core, integrations, io
+from flowmaestro.events.catalogue.base import JoinMode, NodeConfig, NodeSpec, no_handles
+from flowmaestro.events.catalogue.compute import CodeConfig, MergeConfig
 from flowmaestro.events.catalogue.core import (
     ConditionalConfig,
     EchoConfig,
@@ -23,27 +24,44 @@ from flowmaestro.events.catalogue.core import (
     VariableConfig,
     WaitConfig,
 )
+from flowmaestro.events.catalogue.integrations import (
+    EmailConfig,
+    NotionConfig,
+    SlackConfig,
+    WebhookConfig,
+)
+from flowmaestro.events.catalogue.io import DatabaseConfig, FileConfig, HttpConfig
 
 __all__ = [
     "CATALOGUE",
+    "CodeConfig",
     "ConditionalConfig",
+    "DatabaseConfig",
     "EchoConfig",
+    "EmailConfig",
+    "FileConfig",
+    "HttpConfig",
     "InputConfig",
     "InputField",
+    "JoinMode",
+    "MergeConfig",
     "NodeConfig",
     "NodeSpec",
+    "NotionConfig",
     "OutputConfig",
+    "SlackConfig",
     "SwitchCase",
     "SwitchConfig",
     "TransformConfig",
     "UserInputConfig",
     "VariableConfig",
     "WaitConfig",
+    "WebhookConfig",
     "no_handles",
     "node_spec",
 ]
 
-_FAMILIES = (core.SPECS,)
+_FAMILIES = (core.SPECS, compute.SPECS, io.SPECS, integrations.SPECS)
 
 CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from flowmaestro.events.retry import RetryPolicy
 
-__all__ = ["NodeConfig", "NodeSpec", "no_handles"]
+__all__ = ["JoinMode", "NodeConfig", "NodeSpec", "joins_all", "no_handles"]
+
+JoinMode = Literal["all", "any"]
+"""When a join node runs: once every incoming edge is resolved, or on the first taken."""
 
 
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,6 +26,11 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
 def no_handles(_data: Mapping[str, Any]) -> tuple[str, ...]:
     """For node types without branches: every out-edge is taken."""
     return ()
+
+
+def joins_all(_data: Mapping[str, Any]) -> JoinMode:
+    """For most node types: run once every incoming edge is resolved."""
+    return "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,13 @@ class NodeSpec:
     """Execution data the command carries beyond config and upstream: `inputs`, `vars`."""
     checks: Callable[[Mapping[str, Any]], list[tuple[str, str]]] = field(default=lambda _data: [])
     """Extra (field, message) problems beyond field types."""
+    joins: Callable[[Mapping[str, Any]], JoinMode] = joins_all
+    """`all` (the default) or `any`: run as soon as one incoming edge is taken."""
 
     def branch_handles(self, data: Mapping[str, Any]) -> tuple[str, ...]:
         """The handles of a node of this type configured with `data`."""
         return self.handles(data)
+
+    def join_mode(self, data: Mapping[str, Any]) -> JoinMode:
+        """How a node of this type configured with `data` waits for its inputs."""
+        return self.joins(data)
