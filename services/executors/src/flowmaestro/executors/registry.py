@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowmaestro.executors.context import Executor
-from flowmaestro.executors.nodes import code, core, merge
+from flowmaestro.executors.nodes import code, core, http, merge
 
 __all__ = ["EXECUTORS"]
 
@@ -19,4 +19,5 @@ EXECUTORS: dict[str, Executor] = {
     "user_input": core.run_user_input,
     "code": code.run_code,
     "merge": merge.run_merge,
+    "http": http.run_http,
 }
