@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 from flowmaestro.events import ExecutionStatus
@@ -14,13 +13,6 @@ from tests.support.engine import run
 from tests.support.workflows import one_node, register_integration
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Let executors reach the fake servers on 127.0.0.1."""
-    monkeypatch.setenv("FLOWMAESTRO_HTTP_ALLOW", "127.0.0.1")
-    yield
 
 
 def _api(request: Request) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowmaestro.executors.context import Executor
-from flowmaestro.executors.nodes import code, core, http, merge
+from flowmaestro.executors.nodes import code, core, http, merge, notion, slack, webhook
 
 __all__ = ["EXECUTORS"]
 
@@ -20,4 +20,7 @@ EXECUTORS: dict[str, Executor] = {
     "code": code.run_code,
     "merge": merge.run_merge,
     "http": http.run_http,
+    "slack": slack.run_slack,
+    "notion": notion.run_notion,
+    "webhook": webhook.run_webhook,
 }
