@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from flowmaestro.executors.context import Executor
-from flowmaestro.executors.nodes import code, core, http, merge, notion, slack, webhook
+from flowmaestro.executors.nodes import (
+    code,
+    core,
+    database,
+    http,
+    merge,
+    notion,
+    slack,
+    webhook,
+)
 
 __all__ = ["EXECUTORS"]
 
@@ -23,4 +32,5 @@ EXECUTORS: dict[str, Executor] = {
     "slack": slack.run_slack,
     "notion": notion.run_notion,
     "webhook": webhook.run_webhook,
+    "database": database.run_database,
 }
