@@ -29,7 +29,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 __all__ = ["close_pools", "json_value", "run_database"]
 
-_pools: dict[tuple[str, bool], AsyncConnectionPool] = {}
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+_pools: dict[tuple[str, bool], Pool] = {}
 _READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
 
 
@@ -70,13 +71,20 @@ async def _reset(conn: psycopg.AsyncConnection[Any]) -> None:
     await conn.execute("RESET ALL")
 
 
-async def _pool(conninfo: str, read_only: bool) -> AsyncConnectionPool:
+async def _pool(conninfo: str, read_only: bool) -> Pool:
     key = (conninfo, read_only)
     pool = _pools.get(key)
     if pool is None:
         kwargs: dict[str, Any] = {"options": _READ_ONLY_OPTIONS} if read_only else {}
         pool = AsyncConnectionPool(
-            conninfo, kwargs=kwargs, min_size=1, max_size=8, open=False, reset=_reset, timeout=10
+            conninfo,
+            connection_class=psycopg.AsyncConnection[Any],
+            kwargs=kwargs,
+            min_size=1,
+            max_size=8,
+            open=False,
+            reset=_reset,
+            timeout=10,
         )
         _pools[key] = pool
         await pool.open()
@@ -91,7 +99,7 @@ async def close_pools() -> None:
         await pool.close()
 
 
-async def _execute(pool: AsyncConnectionPool, config: DatabaseConfig) -> dict[str, Any]:
+async def _execute(pool: Pool, config: DatabaseConfig) -> dict[str, Any]:
     async with pool.connection() as conn, conn.transaction():
         if config.read_only:
             await conn.execute("SET TRANSACTION READ ONLY")
