@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from flowmaestro.events import CATALOGUE
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
+from flowmaestro.runtime.logs import configure_logging
 from nats.aio.client import Client
 
 from tests.support.engine import running_engine
 
 # Short redelivery so crash tests do not wait 30 s for a lost command.
 os.environ.setdefault("FLOWMAESTRO_ACK_WAIT_S", "2")
+configure_logging("ERROR")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from flowmaestro.events import ExecutionCancelRequested, ExecutionStatus, NodeStatus
+from flowmaestro.events import (
+    ExecutionCancelRequested,
+    ExecutionStatus,
+    NodeCompleted,
+    NodeStatus,
+)
 from flowmaestro.runtime import ExecutionLog
 from nats.aio.client import Client
 
@@ -81,3 +86,64 @@ async def test_cancel_stops_a_waiting_execution(engine: Client) -> None:
     state, _ = await wait_for_end(engine, execution_id)
     assert state.status is ExecutionStatus.CANCELLED
     assert state.cancel_reason == "test"
+
+
+async def test_heartbeats_keep_a_long_node_from_being_redelivered(engine: Client) -> None:
+    """The command's ack wait is 2 s in tests; a 5 s node must still run exactly once."""
+    slow = {
+        "nodes": {
+            "slow": {"id": "slow", "type": "echo", "data": {"value": "done", "delay_seconds": 5}}
+        },
+        "edges": [],
+    }
+    state, records = await run(engine, slow, timeout=30)
+    assert state.status is ExecutionStatus.COMPLETED
+    assert state.nodes["slow"].attempt == 1
+    assert [e.__struct_config__.tag for _, e in records].count("node.completed") == 1
+
+
+async def test_a_node_over_its_timeout_fails_and_is_retried(engine: Client) -> None:
+    stuck = {
+        "nodes": {
+            "stuck": {
+                "id": "stuck",
+                "type": "echo",
+                "data": {
+                    "delay_seconds": 30,
+                    "timeout_seconds": 0.3,
+                    "retry": {"max_attempts": 2, "initial_interval_seconds": 0.1},
+                },
+            }
+        },
+        "edges": [],
+    }
+    state, _ = await run(engine, stuck, timeout=30)
+    assert state.status is ExecutionStatus.FAILED
+    attempts = state.nodes["stuck"].attempts
+    assert [a.status for a in attempts] == ["failed", "failed"]
+    assert all(a.error is not None and a.error.kind == "timeout" for a in attempts)
+    assert state.error is not None and "timed out after 0.3s" in state.error.message
+
+
+async def test_large_outputs_travel_through_the_object_store(engine: Client) -> None:
+    big = "x" * 400_000
+    doc = {
+        "nodes": {
+            "big": {"id": "big", "type": "echo", "data": {"value": big}},
+            "len": {
+                "id": "len",
+                "type": "transform",
+                "data": {"expression": "$length($)", "input": "${big.output}"},
+            },
+            "out": {"id": "out", "type": "output", "data": {"output": "${len.output}"}},
+        },
+        "edges": [
+            {"id": "1", "source": "big", "target": "len"},
+            {"id": "2", "source": "len", "target": "out"},
+        ],
+    }
+    state, records = await run(engine, doc)
+    assert state.outputs == {"out": 400_000}
+    completed = next(e for _, e in records if isinstance(e, NodeCompleted) and e.node_id == "big")
+    assert completed.output is None
+    assert completed.output_ref is not None and completed.output_ref.endswith("/big/1")

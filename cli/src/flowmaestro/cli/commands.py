@@ -58,15 +58,15 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def _coerce(kind: str | None, raw: str) -> Any:
+def _coerce(key: str, kind: str | None, raw: str) -> Any:
     if kind == "string":
         return raw
     try:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        if kind in (None,):
+        if kind is None:
             return raw
-        raise CommandError(f"input value {raw!r} is not a valid {kind}") from None
+        raise CommandError(f"input {key!r}: {raw!r} is not a valid {kind}") from None
 
 
 def parse_inputs(
@@ -87,7 +87,7 @@ def parse_inputs(
         if not sep or not key:
             raise CommandError(f"--input expects key=value, got {pair!r}")
         field = definition_inputs.get(key)
-        inputs[key] = _coerce(field.type if field else None, raw)
+        inputs[key] = _coerce(key, field.type if field else None, raw)
     return inputs
 
 
@@ -121,7 +121,7 @@ async def run(
         lines = "\n".join(f"  - {p}" for p in exc.problems)
         raise CommandError(f"invalid inputs:\n{lines}") from exc
     execution_id = new_execution_id()
-    nc = await connect(nats_url, name="flowmaestro-cli")
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
         log = ExecutionLog(nc)
         await log.start(
@@ -154,7 +154,7 @@ async def run(
 
 async def export(nats_url: str, execution_id: str, out: TextIO = sys.stdout) -> int:
     """Write the execution's log as JSON Lines."""
-    nc = await connect(nats_url, name="flowmaestro-cli")
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
         records = await _records(ExecutionLog(nc), execution_id)
     finally:
@@ -185,7 +185,7 @@ async def replay_cmd(
             raise CommandError(f"{file}: {exc}") from exc
     else:
         assert nats_url is not None and execution_id is not None
-        nc = await connect(nats_url, name="flowmaestro-cli")
+        nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
         try:
             records = await _records(ExecutionLog(nc), execution_id)
         finally:
@@ -206,7 +206,7 @@ async def cancel(
     nats_url: str, execution_id: str, reason: str | None, out: TextIO = sys.stdout
 ) -> int:
     """Ask a running execution to stop."""
-    nc = await connect(nats_url, name="flowmaestro-cli")
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
         log = ExecutionLog(nc)
         last = await log.last(execution_id)
@@ -233,7 +233,7 @@ async def answer(
         value = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise CommandError(f"--data is not valid JSON: {exc}") from exc
-    nc = await connect(nats_url, name="flowmaestro-cli")
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
         await submit_answer(ExecutionLog(nc), execution_id, node_id, value)
     except ExecutionNotFoundError as exc:
@@ -249,7 +249,7 @@ async def answer(
 
 async def executions(nats_url: str, limit: int, out: TextIO = sys.stdout) -> int:
     """List recent executions, newest first, with status read from their logs."""
-    nc = await connect(nats_url, name="flowmaestro-cli")
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
         log = ExecutionLog(nc)
         ids = (await log.execution_ids())[-limit:][::-1]

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from flowmaestro.cli import commands
     from flowmaestro.cli.stack import StackNotFoundError, find_nats_url, up
+    from flowmaestro.runtime.connect import NatsUnreachableError
     from flowmaestro.runtime.logs import configure_logging
 
     service = args.command in ("up", "scheduler", "executors")
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-    except (commands.CommandError, StackNotFoundError) as exc:
+    except (commands.CommandError, StackNotFoundError, NatsUnreachableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

@@ -8,11 +8,11 @@ changes the outcome.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, assert_never
 
+import msgspec
 from flowmaestro.events.definition import WorkflowDefinition
 from flowmaestro.events.errors import FoldError
 from flowmaestro.events.events import (
@@ -33,6 +33,8 @@ from flowmaestro.events.events import (
     ParentRef,
 )
 from flowmaestro.events.graph import Graph, build_graph
+
+replace = msgspec.structs.replace
 
 __all__ = [
     "AttemptRecord",
@@ -80,8 +82,7 @@ _RANK = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
+class AttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One attempt's timeline entry."""
 
     attempt: int
@@ -92,8 +93,7 @@ class AttemptRecord:
     error: ErrorInfo | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NodeState:
+class NodeState(msgspec.Struct, frozen=True, kw_only=True):
     """One node's folded state; `attempt` is the latest attempt the log speaks of."""
 
     status: NodeStatus = NodeStatus.PENDING
@@ -116,8 +116,7 @@ class NodeState:
         return (*self.attempts, AttemptRecord(attempt=attempt, **changes))
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionState:
+class ExecutionState(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the fold knows about one execution."""
 
     execution_id: str
@@ -132,8 +131,8 @@ class ExecutionState:
     owner_id: str | None = None
     parent: ParentRef | None = None
     status: ExecutionStatus = ExecutionStatus.RUNNING
-    vars: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    vars: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
     error: ErrorInfo | None = None
     failed_node: str | None = None
     ended_at: datetime | None = None

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 from flowmaestro.events.catalogue import CATALOGUE, InputField, NodeConfig, node_spec
-from flowmaestro.events.definition import WorkflowDefinition
+from flowmaestro.events.definition import Edge, Node, WorkflowDefinition
 from flowmaestro.events.errors import (
     DefinitionError,
     InputValidationError,
@@ -41,19 +41,36 @@ _WHOLE_REFERENCE = re.compile(r"^\$\{[^}]*\}$")
 def parse_definition(raw: bytes | str | Mapping[str, Any]) -> WorkflowDefinition:
     """Decode a definition document and validate it; raise `DefinitionError` on any problem."""
     try:
-        if isinstance(raw, bytes | str):
-            definition = msgspec.json.decode(raw, type=WorkflowDefinition)
-        else:
-            definition = msgspec.convert(raw, WorkflowDefinition)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        field = _field_from_msgspec(str(exc))
-        node_id = None
-        if field and field.startswith("nodes."):
-            node_id, _, field = field[len("nodes.") :].partition(".")
-        raise DefinitionError(
-            [Problem(str(exc), node_id=node_id, field=field or None, code="malformed")]
-        ) from exc
+        document = msgspec.json.decode(raw) if isinstance(raw, bytes | str) else raw
+    except msgspec.DecodeError as exc:
+        raise DefinitionError([Problem(f"not valid JSON: {exc}", code="malformed")]) from exc
+    try:
+        definition = msgspec.convert(document, WorkflowDefinition)
+    except msgspec.ValidationError as exc:
+        raise DefinitionError([_locate(document, exc)]) from exc
     return check_definition(definition)
+
+
+def _locate(document: Any, exc: msgspec.ValidationError) -> Problem:
+    """Name the node (or edge) and field of a shape error that msgspec reports vaguely."""
+    nodes = document.get("nodes") if isinstance(document, Mapping) else None
+    if isinstance(nodes, Mapping):
+        for key, raw in nodes.items():
+            try:
+                msgspec.convert(raw, Node)
+            except msgspec.ValidationError as inner:
+                field = _field_from_msgspec(str(inner))
+                return Problem(str(inner), node_id=str(key), field=field, code="malformed")
+    edges = document.get("edges") if isinstance(document, Mapping) else None
+    if isinstance(edges, list):
+        for index, raw in enumerate(edges):
+            try:
+                msgspec.convert(raw, Edge)
+            except msgspec.ValidationError as inner:
+                field = _field_from_msgspec(str(inner))
+                where = f"edges[{index}]" + (f".{field}" if field else "")
+                return Problem(str(inner), field=where, code="malformed")
+    return Problem(str(exc), field=_field_from_msgspec(str(exc)), code="malformed")
 
 
 def _field_from_msgspec(message: str) -> str | None:

@@ -20,7 +20,7 @@ from nats.aio.subscription import Subscription
 __all__ = ["ContinuousPull"]
 
 _EXPIRES_S = 30.0
-_HEARTBEAT_S = 5.0
+_HEARTBEAT_S = 2.0
 
 
 class ContinuousPull:

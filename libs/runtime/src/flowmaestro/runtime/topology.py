@@ -67,7 +67,7 @@ async def ensure_topology(
             durable_name=names.SCHEDULER_CONSUMER,
             filter_subject=names.exec_wildcard(),
             deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.ALL,
             ack_wait=settings.command_ack_wait_s,
             max_ack_pending=20_000,
             max_deliver=-1,

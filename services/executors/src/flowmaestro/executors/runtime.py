@@ -87,6 +87,9 @@ class ExecutorPool:
     async def _handle(self, msg: Msg) -> None:
         try:
             await self.worker.run_command(self, msg)
+        except Exception as exc:
+            # Unacknowledged, the command is redelivered and its result appended once.
+            log.warning("executors.command_failed", node_type=self.node_type, error=repr(exc))
         finally:
             await self.pull.done()
 
@@ -111,6 +114,7 @@ class ExecutorWorker:
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: dict[str, set[asyncio.Task[Any]]] = {}
+        self._in_flight: dict[int, tuple[Msg, float]] = {}
         self._cancelled: OrderedDict[str, None] = OrderedDict()
         self.completed = 0
 
@@ -125,6 +129,7 @@ class ExecutorWorker:
         stop = stop or asyncio.Event()
         sub = await self.nc.subscribe(cancel_wildcard(), cb=self._on_cancel)
         loops = [asyncio.ensure_future(p.run()) for p in self.pools]
+        loops.append(asyncio.ensure_future(self._heartbeats()))
         log.info("executors.started", types=[p.node_type for p in self.pools])
         try:
             await stop.wait()
@@ -154,7 +159,10 @@ class ExecutorWorker:
         if command.execution_id in self._cancelled:
             await msg.ack()
             return
-        deliveries = msg.metadata.num_delivered
+        deliveries = msg.metadata.num_delivered or 1
+        if deliveries > 1 and await self._already_answered(command):
+            await msg.ack()
+            return
         started = time.monotonic()
         if deliveries > self.settings.max_deliveries:
             error = ErrorInfo(
@@ -167,17 +175,21 @@ class ExecutorWorker:
                 node_id=command.node_id, attempt=command.attempt, failed_at=_utcnow(), error=error
             )
         else:
-            task = asyncio.ensure_future(self._execute(pool, command, msg))
+            task = asyncio.current_task()
+            assert task is not None
             running = self._running.setdefault(command.execution_id, set())
             running.add(task)
+            self._in_flight[id(msg)] = (msg, started)
             try:
-                event = await task
+                event = await self._execute(pool, command, msg)
             except asyncio.CancelledError:
-                if task.cancelled() and command.execution_id in self._cancelled:
+                if command.execution_id in self._cancelled:
+                    task.uncancel()
                     await msg.ack()
                     return
                 raise
             finally:
+                self._in_flight.pop(id(msg), None)
                 running.discard(task)
                 if not running:
                     self._running.pop(command.execution_id, None)
@@ -191,8 +203,6 @@ class ExecutorWorker:
         await msg.ack()
 
     async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: Msg) -> Event:
-        beat_every = max(0.5, self.settings.command_ack_wait_s / 3)
-        heartbeat = asyncio.ensure_future(self._beat(msg, beat_every))
         ctx = NodeContext(
             command,
             pool.spec,
@@ -229,8 +239,6 @@ class ExecutorWorker:
             return self._failed(
                 command, ErrorInfo(message=f"{type(exc).__name__}: {exc}", kind="exception")
             )
-        finally:
-            heartbeat.cancel()
         if isinstance(result, Deferred):
             return NodeWaiting(
                 node_id=command.node_id,
@@ -249,6 +257,21 @@ class ExecutorWorker:
             vars=result.vars,
         )
 
+    async def _already_answered(self, command: ExecuteNode) -> bool:
+        """True when the log already holds this attempt's result (a redelivery after a crash).
+
+        Checked on redeliveries only: it keeps a crashed attempt's side effects and durable
+        timers from being started twice.
+        """
+        for _, event in await self.log.read(command.execution_id):
+            if (
+                isinstance(event, NodeCompleted | NodeFailed | NodeWaiting)
+                and event.node_id == command.node_id
+                and event.attempt == command.attempt
+            ):
+                return True
+        return False
+
     @staticmethod
     def _failed(command: ExecuteNode, error: ErrorInfo) -> NodeFailed:
         return NodeFailed(
@@ -265,12 +288,16 @@ class ExecutorWorker:
         await self.outputs.put(ref, encoded)
         return msgspec.structs.replace(event, output=None, output_ref=ref)
 
-    @staticmethod
-    async def _beat(msg: Msg, every: float) -> None:
+    async def _heartbeats(self) -> None:
+        """Tell JetStream that long-running commands are alive, so they are not redelivered."""
+        every = max(0.5, self.settings.command_ack_wait_s / 3)
         while True:
             await asyncio.sleep(every)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
+            now = time.monotonic()
+            for msg, started in list(self._in_flight.values()):
+                if now - started >= every:
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
 
     async def _stream(self, command: ExecuteNode, chunk: str) -> None:
         await self.nc.publish(live_subject(command.execution_id, command.node_id), chunk.encode())

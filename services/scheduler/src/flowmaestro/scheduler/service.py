@@ -91,7 +91,12 @@ class Scheduler:
                     batch_task.cancel()
                     break
                 msgs = batch_task.result()
-                await self.handle(msgs)
+                try:
+                    await self.handle(msgs)
+                except Exception as exc:
+                    # Unacknowledged, the batch is redelivered; folding skips what it saw.
+                    log.warning("scheduler.batch_failed", error=repr(exc))
+                    await asyncio.sleep(0.5)
                 await pull.done(len(msgs))
         finally:
             await pull.stop()

@@ -1,0 +1,279 @@
+"""FlowMaestro benchmarks against a fresh embedded stack (file storage, default settings).
+
+W1 chain: 10 sequential echo nodes between input and output, 50 executions in a row.
+W2 fan-out: 1 node → 100 parallel echo nodes → 1 join, median wall time of 5 runs.
+W3 throughput: 200 W1 executions started at once, median of 3.
+Floor: the raw JetStream round trip (command to a work queue → pull → result → ack →
+observed), p50.
+
+Prints a table and writes bench/results.json (bench/results-durable-sync.json with
+--durable-sync, where JetStream syncs every write to disk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flowmaestro.events import CATALOGUE, ExecutionStarted, parse_definition
+from flowmaestro.events.names import exec_wildcard
+from flowmaestro.runtime import (
+    ContinuousPull,
+    EmbeddedNats,
+    ExecutionLog,
+    connect,
+    ensure_topology,
+    new_execution_id,
+)
+from flowmaestro.runtime.embedded import die_with_parent
+from flowmaestro.runtime.logs import configure_logging
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import RetentionPolicy, StreamConfig
+
+HERE = Path(__file__).resolve().parent
+TERMINAL = (
+    b'"type":"execution.completed"',
+    b'"type":"execution.failed"',
+    b'"type":"execution.cancelled"',
+)
+
+
+def chain(length: int = 10) -> Any:
+    """input → `length` echo nodes → output."""
+    ids = ["in", *[f"e{i}" for i in range(length)], "out"]
+    nodes = {n: {"id": n, "type": "echo", "data": {"value": n}} for n in ids[1:-1]}
+    nodes["in"] = {"id": "in", "type": "input", "data": {}}
+    nodes["out"] = {"id": "out", "type": "output", "data": {"output": f"${{{ids[-2]}.output}}"}}
+    edges = [
+        {"id": f"x{i}", "source": a, "target": b}
+        for i, (a, b) in enumerate(itertools.pairwise(ids))
+    ]
+    return parse_definition({"nodes": nodes, "edges": edges})
+
+
+def fan_out(width: int = 100) -> Any:
+    """one echo → `width` parallel echo nodes → one join."""
+    nodes = {
+        "src": {"id": "src", "type": "echo", "data": {"value": 1}},
+        "join": {"id": "join", "type": "echo", "data": {"value": "done"}},
+    }
+    edges = []
+    for i in range(width):
+        nodes[f"p{i}"] = {"id": f"p{i}", "type": "echo", "data": {"value": i}}
+        edges += [
+            {"id": f"a{i}", "source": "src", "target": f"p{i}"},
+            {"id": f"b{i}", "source": f"p{i}", "target": "join"},
+        ]
+    return parse_definition({"nodes": nodes, "edges": edges})
+
+
+class Watcher:
+    """Sees terminal events of every execution over a plain subscription."""
+
+    def __init__(self) -> None:
+        self.ended: dict[str, float] = {}
+        self.waiters: dict[str, asyncio.Future[float]] = {}
+
+    async def on_msg(self, msg: Msg) -> None:
+        if any(tag in msg.data for tag in TERMINAL):
+            now = time.perf_counter()
+            execution_id = msg.subject.rsplit(".", 1)[1]
+            self.ended[execution_id] = now
+            waiter = self.waiters.pop(execution_id, None)
+            if waiter and not waiter.done():
+                waiter.set_result(now)
+
+    def expect(self, execution_id: str) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiters[execution_id] = future
+        return future
+
+
+async def start(log: ExecutionLog, definition: Any) -> str:
+    execution_id = new_execution_id()
+    await log.start(
+        ExecutionStarted(
+            execution_id=execution_id, definition=definition, started_at=datetime.now(UTC)
+        )
+    )
+    return execution_id
+
+
+async def run_one(log: ExecutionLog, watcher: Watcher, definition: Any) -> float:
+    execution_id = new_execution_id()
+    done = watcher.expect(execution_id)
+    begin = time.perf_counter()
+    await log.start(
+        ExecutionStarted(
+            execution_id=execution_id, definition=definition, started_at=datetime.now(UTC)
+        )
+    )
+    return (await asyncio.wait_for(done, 60)) - begin
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def floor_rtt(nc: Client, rounds: int = 500) -> float:
+    """p50 of: publish a command → pull it → publish a result → ack → see the result."""
+    js = nc.jetstream()
+    await js.add_stream(
+        StreamConfig(name="BENCH_CMD", subjects=["bench.cmd"], retention=RetentionPolicy.WORK_QUEUE)
+    )
+    await js.add_stream(StreamConfig(name="BENCH_LOG", subjects=["bench.log"]))
+    await js.add_consumer("BENCH_CMD", durable_name="worker", ack_policy="explicit")
+    pull = ContinuousPull(nc, "BENCH_CMD", "worker", 100)
+    await pull.start()
+    results: asyncio.Queue[float] = asyncio.Queue()
+
+    async def observe(_msg: Msg) -> None:
+        results.put_nowait(time.perf_counter())
+
+    await nc.subscribe("bench.log", cb=observe)
+
+    async def worker() -> None:
+        while True:
+            for msg in await pull.next_batch():
+                await js.publish("bench.log", msg.data)
+                await msg.ack()
+                await pull.done()
+
+    task = asyncio.ensure_future(worker())
+    samples = []
+    payload = b"x" * 256
+    for _ in range(rounds):
+        begin = time.perf_counter()
+        await js.publish("bench.cmd", payload)
+        samples.append(await results.get() - begin)
+    task.cancel()
+    await pull.stop()
+    return statistics.median(samples) * 1000
+
+
+async def bench(durable_sync: bool) -> dict[str, Any]:
+    configure_logging("WARNING")
+    with tempfile.TemporaryDirectory(prefix="fm-bench-") as tmp:
+        server = EmbeddedNats(Path(tmp) / "nats", sync_always=durable_sync).start()
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            nc = await connect(server.url, name="bench")
+            await ensure_topology(nc.jetstream(), CATALOGUE)
+            for role in ("scheduler", "executors"):
+                procs.append(
+                    subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+                        [sys.executable, "-m", "flowmaestro.cli.main", "--nats", server.url, role],
+                        env={**os.environ, "FLOWMAESTRO_LOG_LEVEL": "WARNING"},
+                        preexec_fn=die_with_parent,
+                    )
+                )
+            log = ExecutionLog(nc)
+            watcher = Watcher()
+            await nc.subscribe(exec_wildcard(), cb=watcher.on_msg)
+            w1_def, w2_def = chain(), fan_out()
+            for _ in range(10):  # warm-up: processes started, consumers pulling
+                await run_one(log, watcher, w1_def)
+
+            floor = await floor_rtt(nc)
+            w1 = [await run_one(log, watcher, w1_def) for _ in range(50)]
+            w2 = [await run_one(log, watcher, w2_def) for _ in range(5)]
+            w3_exec, w3_steps = [], []
+            steps_per_execution = len(w1_def.nodes)
+            for _ in range(3):
+                ids = [new_execution_id() for _ in range(200)]
+                futures = [watcher.expect(i) for i in ids]
+                begin = time.perf_counter()
+                await asyncio.gather(
+                    *(
+                        log.start(
+                            ExecutionStarted(
+                                execution_id=i, definition=w1_def, started_at=datetime.now(UTC)
+                            )
+                        )
+                        for i in ids
+                    )
+                )
+                await asyncio.wait_for(asyncio.gather(*futures), 120)
+                elapsed = max(f.result() for f in futures) - begin
+                w3_exec.append(200 / elapsed)
+                w3_steps.append(200 * steps_per_execution / elapsed)
+            await nc.close()
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(10)
+            server.stop()
+    w1_p50 = statistics.median(w1) * 1000
+    return {
+        "durable_sync": durable_sync,
+        "floor_rtt_ms": round(floor, 3),
+        "w1_p50_ms": round(w1_p50, 2),
+        "w1_p95_ms": round(pct(w1, 0.95) * 1000, 2),
+        "w1_per_step_ms": round(w1_p50 / 10, 3),
+        "w2_p50_ms": round(statistics.median(w2) * 1000, 2),
+        "w3_exec_per_s": round(statistics.median(w3_exec), 1),
+        "w3_steps_per_s": round(statistics.median(w3_steps), 1),
+        "cpus": os.cpu_count(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    floor = results["floor_rtt_ms"]
+    rows = [
+        ("floor JetStream round trip p50", f"{floor:.3f} ms", ""),
+        ("W1 chain p50 / p95", f"{results['w1_p50_ms']:.2f} / {results['w1_p95_ms']:.2f} ms", ""),
+        (
+            "W1 per-step overhead",
+            f"{results['w1_per_step_ms']:.3f} ms",
+            f"{results['w1_per_step_ms'] / floor:.2f}x floor (target ≤ 1.5x)",
+        ),
+        ("W2 fan-out 1→100→1 p50", f"{results['w2_p50_ms']:.1f} ms", "target < 30 ms"),
+        (
+            "W3 throughput",
+            f"{results['w3_exec_per_s']:.0f} exec/s, {results['w3_steps_per_s']:.0f} steps/s",
+            "target > 4,000 steps/s",
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    title = "durable sync (every write synced)" if results["durable_sync"] else "default sync"
+    return "\n".join(
+        [f"FlowMaestro benchmarks — {title}"] + [f"  {a:<{width}}  {b:<28} {c}" for a, b, c in rows]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="FlowMaestro benchmarks")
+    parser.add_argument(
+        "--durable-sync", action="store_true", help="JetStream syncs every write to disk"
+    )
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    results = asyncio.run(bench(args.durable_sync))
+    print(table(results))
+    name = "results-durable-sync.json" if args.durable_sync else "results.json"
+    (HERE / name).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote bench/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

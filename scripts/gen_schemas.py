@@ -1,0 +1,33 @@
+"""Write the JSON Schemas generated from the msgspec Structs into `schemas/`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from flowmaestro.events.schema import all_schemas
+
+ROOT = Path(__file__).resolve().parents[1] / "schemas"
+
+
+def render(schema: dict[str, object]) -> str:
+    """The committed text of one schema file."""
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    """Regenerate every schema file and remove stale ones."""
+    wanted = {ROOT / name: render(schema) for name, schema in all_schemas().items()}
+    for path in ROOT.rglob("*.json"):
+        if path not in wanted:
+            path.unlink()
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    print(f"wrote {len(wanted)} schemas to {ROOT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
