@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from functools import cache
 from typing import Any
 
 from flowmaestro.executors.sandbox.limits import Limits, SandboxError, SandboxResult
-from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
+from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, mini_racer
 
 __all__ = ["run_javascript"]
 
@@ -24,6 +26,15 @@ _WRAPPER = """(function () {{
 }})()"""
 
 
+@cache
+def _callback_loop() -> asyncio.AbstractEventLoop:
+    # V8 reports results through an event loop; one that lives as long as the process
+    # also receives the late reports of terminated scripts, after their isolate is gone.
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="v8-callbacks", daemon=True).start()
+    return loop
+
+
 def _first_line(message: str) -> str:
     lines = [line for line in message.splitlines() if line.strip()]
     named = [line for line in lines if "Error" in line and ":" in line]
@@ -32,7 +43,7 @@ def _first_line(message: str) -> str:
 
 def _evaluate(code: str, document: Any, limits: Limits) -> SandboxResult:
     source = _WRAPPER.format(input=json.dumps(json.dumps(document)), code=code)
-    with MiniRacer() as racer:
+    with mini_racer(_callback_loop()) as racer:
         try:
             text = racer.eval(
                 source, timeout_sec=limits.seconds, max_memory=limits.memory_mb * 1024 * 1024
