@@ -11,6 +11,7 @@ from enum import StrEnum
 __all__ = [
     "CMD_STREAM",
     "EXEC_STREAM",
+    "FILE_BUCKET",
     "INTEGRATION_BUCKET",
     "OUTPUT_BUCKET",
     "SCHEDULER_CONSUMER",
@@ -38,6 +39,9 @@ CMD_STREAM = "FM_CMD"
 
 OUTPUT_BUCKET = "FM_OUTPUTS"
 """Object store bucket for node outputs too large to travel inside an event."""
+
+FILE_BUCKET = "FM_FILES"
+"""Object store bucket for uploaded files that nodes read (and attach) by id."""
 
 INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 """Key-value bucket mirroring integrations (credentials sealed) for executors."""

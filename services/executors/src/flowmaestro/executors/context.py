@@ -8,8 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from flowmaestro.events import ErrorInfo, Event, ExecuteNode, NodeCompleted, NodeFailed, NodeSpec
+from flowmaestro.executors.errors import TerminalNodeError
 
-__all__ = ["Deferred", "Executor", "Integration", "NodeContext", "NodeResult", "upstream_document"]
+__all__ = [
+    "Deferred",
+    "Executor",
+    "Integration",
+    "NodeContext",
+    "NodeResult",
+    "UploadedFile",
+    "upstream_document",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,20 @@ class Integration:
     name: str
     config: dict[str, Any]
     credentials: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """An uploaded file opened for one command."""
+
+    id: str
+    name: str
+    content_type: str
+    data: bytes
+
+
+async def _no_files(file_id: str) -> UploadedFile:
+    raise TerminalNodeError(f"no file store to read {file_id!r} from", kind="file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +77,7 @@ class NodeContext:
         stream: Callable[[str], Awaitable[None]],
         complete_at: Callable[[datetime, Event], Awaitable[None]],
         integration: Callable[[str], Awaitable[Integration]],
+        file: Callable[[str], Awaitable[UploadedFile]] = _no_files,
     ) -> None:
         self.command = command
         self.spec = spec
@@ -61,6 +85,7 @@ class NodeContext:
         self._stream = stream
         self._complete_at = complete_at
         self._integration = integration
+        self._file = file
 
     @property
     def execution_id(self) -> str:
@@ -84,6 +109,14 @@ class NodeContext:
         someone other than the execution's owner.
         """
         return await self._integration(integration_id)
+
+    async def file(self, file_id: str) -> UploadedFile:
+        """Open an uploaded file by id.
+
+        Raises `TerminalNodeError` when it does not exist or belongs to someone other than
+        the execution's owner.
+        """
+        return await self._file(file_id)
 
     async def heartbeat(self) -> None:
         """Tell JetStream this attempt is alive (the runtime also does so periodically)."""

@@ -7,6 +7,7 @@ from flowmaestro.executors.nodes import (
     code,
     core,
     database,
+    file,
     http,
     merge,
     notion,
@@ -33,4 +34,5 @@ EXECUTORS: dict[str, Executor] = {
     "notion": notion.run_notion,
     "webhook": webhook.run_webhook,
     "database": database.run_database,
+    "file": file.run_file,
 }

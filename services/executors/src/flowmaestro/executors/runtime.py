@@ -40,9 +40,11 @@ from flowmaestro.executors.context import (
     Integration,
     NodeContext,
     NodeResult,
+    UploadedFile,
 )
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
+from flowmaestro.runtime.files import FileNotFoundInStoreError, FileStore
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
 from nats.aio.client import Client
@@ -109,6 +111,7 @@ class ExecutorWorker:
         self.log = ExecutionLog(nc)
         self.outputs = OutputStore(self.js)
         self.integrations = IntegrationDirectory(self.js)
+        self.files = FileStore(self.js)
         self.keys = KeyRing.from_env()
         self.settings = settings or Settings.from_env()
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
@@ -210,6 +213,7 @@ class ExecutorWorker:
             stream=lambda chunk: self._stream(command, chunk),
             complete_at=lambda at, event: self._complete_at(command, at, event),
             integration=lambda integration_id: self._integration(command, integration_id),
+            file=lambda file_id: self._file(command, file_id),
         )
         try:
             try:
@@ -323,6 +327,16 @@ class ExecutorWorker:
             config=dict(record.config),
             credentials=dict(credentials),
         )
+
+    async def _file(self, command: ExecuteNode, file_id: str) -> UploadedFile:
+        try:
+            stored = await self.files.get(file_id)
+        except FileNotFoundInStoreError as exc:
+            raise TerminalNodeError(f"no file {file_id!r}", kind="file") from exc
+        info = stored.info
+        if command.owner_id is not None and info.owner_id != command.owner_id:
+            raise TerminalNodeError(f"no file {file_id!r}", kind="file")
+        return UploadedFile(info.id, info.name, info.content_type, stored.data)
 
     async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
         timer_id = node_timer_id(command.node_id, command.attempt)
