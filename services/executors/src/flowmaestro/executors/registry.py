@@ -7,6 +7,7 @@ from flowmaestro.executors.nodes import (
     code,
     core,
     database,
+    email,
     file,
     http,
     merge,
@@ -35,4 +36,5 @@ EXECUTORS: dict[str, Executor] = {
     "webhook": webhook.run_webhook,
     "database": database.run_database,
     "file": file.run_file,
+    "email": email.run_email,
 }

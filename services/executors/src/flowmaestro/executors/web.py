@@ -27,6 +27,7 @@ __all__ = [
     "ALLOW_ENV",
     "HttpReply",
     "allowed_networks",
+    "check_host",
     "check_target",
     "raise_for_status",
     "retry_after_seconds",
@@ -78,28 +79,30 @@ def _permitted(address: IPAddress, allowed: tuple[Network, ...]) -> bool:
     return address.is_global and not address.is_multicast
 
 
-async def check_target(url: httpx.URL) -> str:
-    """The address to connect to for `url`; refuses non-HTTP schemes and private targets."""
-    if url.scheme not in ("http", "https") or not url.host:
-        raise TerminalNodeError(f"only http and https URLs are allowed: {url}", kind="url")
-    port = url.port or (443 if url.scheme == "https" else 80)
+async def check_host(host: str, port: int) -> str:
+    """The address to connect to for `host`; refuses it when any address is not public."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            url.host, port, type=socket.SOCK_STREAM
-        )
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise RetryableNodeError(f"cannot resolve {url.host}: {exc}", kind="network") from exc
+        raise RetryableNodeError(f"cannot resolve {host}: {exc}", kind="network") from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     allowed = allowed_networks()
     for address in addresses:
         if not _permitted(ipaddress.ip_address(address.split("%")[0]), allowed):
             raise TerminalNodeError(
-                f"refusing {url.host}: it resolves to the non-public address {address}",
+                f"refusing {host}: it resolves to the non-public address {address}",
                 kind="forbidden_target",
             )
     if not addresses:
-        raise RetryableNodeError(f"{url.host} has no address", kind="network")
+        raise RetryableNodeError(f"{host} has no address", kind="network")
     return addresses[0]
+
+
+async def check_target(url: httpx.URL) -> str:
+    """The address to connect to for `url`; refuses non-HTTP schemes and private targets."""
+    if url.scheme not in ("http", "https") or not url.host:
+        raise TerminalNodeError(f"only http and https URLs are allowed: {url}", kind="url")
+    return await check_host(url.host, url.port or (443 if url.scheme == "https" else 80))
 
 
 def retry_after_seconds(value: str | None) -> float | None:
