@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 from flowmaestro.events import ExecutionStatus
-from flowmaestro.executors.nodes.database import close_pools
+from flowmaestro.executors.postgres import close_pools
 from nats.aio.client import Client
 from psycopg import sql
 

@@ -14,8 +14,6 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as parse_xml_safely
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 
 __all__ = [
     "DocumentError",
@@ -70,6 +68,9 @@ def _text(data: bytes) -> str:
 
 def parse_pdf(data: bytes) -> dict[str, Any]:
     """`{format, pages, page_count}` with the extracted text of each page."""
+    from pypdf import PdfReader  # imported on first use: it slows every executor's start
+    from pypdf.errors import PdfReadError
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

@@ -6,10 +6,12 @@ import asyncio
 import json
 import threading
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowmaestro.executors.sandbox.limits import Limits, SandboxError, SandboxResult
-from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, mini_racer
+
+if TYPE_CHECKING:
+    from py_mini_racer import MiniRacer
 
 __all__ = ["run_javascript"]
 
@@ -42,25 +44,34 @@ def _first_line(message: str) -> str:
 
 
 def _evaluate(code: str, document: Any, limits: Limits) -> SandboxResult:
+    # Imported on first use: loading V8 slows every executor's start.
+    from py_mini_racer import mini_racer
+
     source = _WRAPPER.format(input=json.dumps(json.dumps(document)), code=code)
     with mini_racer(_callback_loop()) as racer:
-        try:
-            text = racer.eval(
-                source, timeout_sec=limits.seconds, max_memory=limits.memory_mb * 1024 * 1024
-            )
-        except JSTimeoutException as exc:
-            raise SandboxError("timeout", f"time limit of {limits.seconds:g}s exceeded") from exc
-        except JSOOMException as exc:
-            raise SandboxError("memory", f"memory limit of {limits.memory_mb} MB exceeded") from exc
-        except JSEvalException as exc:
-            message = _first_line(str(exc))
-            kind = "output" if "not JSON" in message or "circular" in message else "code"
-            if "allocation failed" in message or "Invalid array length" in message:
-                kind = "memory"
-            raise SandboxError(kind, message) from exc
+        text = _eval(racer, source, limits)
     if not isinstance(text, str):
         raise SandboxError("output", "the code's result is not JSON")
     return SandboxResult(output=json.loads(text))
+
+
+def _eval(racer: MiniRacer, source: str, limits: Limits) -> Any:
+    from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException
+
+    try:
+        return racer.eval(
+            source, timeout_sec=limits.seconds, max_memory=limits.memory_mb * 1024 * 1024
+        )
+    except JSTimeoutException as exc:
+        raise SandboxError("timeout", f"time limit of {limits.seconds:g}s exceeded") from exc
+    except JSOOMException as exc:
+        raise SandboxError("memory", f"memory limit of {limits.memory_mb} MB exceeded") from exc
+    except JSEvalException as exc:
+        message = _first_line(str(exc))
+        kind = "output" if "not JSON" in message or "circular" in message else "code"
+        if "allocation failed" in message or "Invalid array length" in message:
+            kind = "memory"
+        raise SandboxError(kind, message) from exc
 
 
 async def run_javascript(code: str, document: Any, limits: Limits) -> SandboxResult:
