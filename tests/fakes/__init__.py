@@ -1,1 +1,1 @@
-"""Small fake servers on 127.0.0.1 that speak the real wire protocols of outside services."""
+"""Small fake servers speaking real provider wire protocols on 127.0.0.1, for tests."""

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 async def test_starttls_login_html_text_and_attachment(
     engine: Client, allow_loopback: None
 ) -> None:
-    stored = await FileStore(engine.jetstream()).put(b"a,b\n1,2\n", "numbers.csv", "text/csv")
+    stored = await FileStore(engine.jetstream()).upload(b"a,b\n1,2\n", "numbers.csv", "text/csv")
     with FakeSmtp(tls=True, username="mailer", password="s3cret") as smtp:
         integration = await register_integration(
             engine,

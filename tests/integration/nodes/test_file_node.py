@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_uploaded_pdf_by_file_id(engine: Client) -> None:
-    stored = await FileStore(engine.jetstream()).put(
+    stored = await FileStore(engine.jetstream()).upload(
         make_pdf(["Quarterly report", "Revenue up"]), "report.pdf", "application/pdf"
     )
     state, _ = await run(engine, one_node("file", {"file_id": stored.id}))
@@ -25,7 +25,7 @@ async def test_uploaded_pdf_by_file_id(engine: Client) -> None:
 
 
 async def test_file_id_from_upstream_and_missing_files(engine: Client) -> None:
-    stored = await FileStore(engine.jetstream()).put(b'{"ok": true}', "data.json")
+    stored = await FileStore(engine.jetstream()).upload(b'{"ok": true}', "data.json")
     state, _ = await run(engine, one_node("file", {}, upstream={"file_id": stored.id}))
     assert state.outputs["result"] == {"format": "json", "data": {"ok": True}}
     missing, _ = await run(engine, one_node("file", {"file_id": "nope"}))

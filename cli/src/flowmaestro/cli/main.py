@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     executions = sub.add_parser("executions", help="list recent executions")
     executions.add_argument("--limit", type=int, default=20)
 
+    sub.add_parser("gateway", help="run the HTTP gateway and projector (used by `up`)")
+    sub.add_parser("migrate", help="apply the read model's SQL migrations")
+    project = sub.add_parser("project", help="manage the PostgreSQL projection of the logs")
+    project.add_argument(
+        "--rebuild", action="store_true", required=True, help="recompute it from the event log"
+    )
+
     sub.add_parser("scheduler", help="run the scheduler (used by `up`)")
     executors = sub.add_parser("executors", help="run executor pools (used by `up`)")
     executors.add_argument("--types", nargs="*", help="node types (default: all)")
@@ -68,11 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     from flowmaestro.cli import commands
-    from flowmaestro.cli.stack import StackNotFoundError, find_nats_url, up
+    from flowmaestro.cli.stack import StackNotFoundError, find_database_url, find_nats_url, up
+    from flowmaestro.gateway.errors import GatewayError
     from flowmaestro.runtime.connect import NatsUnreachableError
     from flowmaestro.runtime.logs import configure_logging
 
-    service = args.command in ("up", "scheduler", "executors")
+    service = args.command in ("up", "scheduler", "executors", "gateway")
     configure_logging("INFO" if service else "WARNING")
     _use_uvloop()
     try:
@@ -83,7 +91,24 @@ def main(argv: list[str] | None = None) -> int:
                 raise commands.CommandError("give an execution id or --file, not both")
             url = find_nats_url(args.nats) if args.file is None else None
             return asyncio.run(commands.replay_cmd(url, args.execution_id, args.file))
+        if args.command == "migrate":
+            from flowmaestro.gateway.commands import migrate_database
+
+            applied = asyncio.run(migrate_database(find_database_url()))
+            print(f"applied migrations: {applied or 'none (up to date)'}")
+            return 0
         url = find_nats_url(args.nats)
+        if args.command in ("gateway", "project"):
+            from flowmaestro.gateway import GatewaySettings
+            from flowmaestro.gateway.commands import rebuild_projection, run_gateway
+
+            settings = GatewaySettings.from_env(url, find_database_url())
+            if args.command == "gateway":
+                asyncio.run(run_gateway(settings))
+                return 0
+            count = asyncio.run(rebuild_projection(settings))
+            print(f"rebuilt the projection of {count} executions")
+            return 0
         if args.command == "scheduler":
             from flowmaestro.cli.services import run_scheduler
 
@@ -104,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-    except (commands.CommandError, StackNotFoundError, NatsUnreachableError) as exc:
+    except (commands.CommandError, StackNotFoundError, NatsUnreachableError, GatewayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

@@ -18,6 +18,8 @@ from flowmaestro.events.errors import (
     ReferenceResolutionError,
 )
 from flowmaestro.events.events import (
+    ChildFinished,
+    ChildStarted,
     ErrorInfo,
     Event,
     ExecutionCancelled,
@@ -27,6 +29,7 @@ from flowmaestro.events.events import (
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
+    NodeProgress,
     NodeRetryDue,
     NodeRetrying,
     NodeScheduled,
@@ -47,6 +50,8 @@ from flowmaestro.events.validate import check_definition, check_inputs, parse_de
 __all__ = [
     "CATALOGUE",
     "Append",
+    "ChildFinished",
+    "ChildStarted",
     "CodecError",
     "Command",
     "Decision",
@@ -69,6 +74,7 @@ __all__ = [
     "Node",
     "NodeCompleted",
     "NodeFailed",
+    "NodeProgress",
     "NodeRetryDue",
     "NodeRetrying",
     "NodeScheduled",

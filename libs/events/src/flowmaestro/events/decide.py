@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Container
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+from flowmaestro.events import composite
 from flowmaestro.events.catalogue import node_spec
 from flowmaestro.events.commands import ExecuteNode
+from flowmaestro.events.decisions import Append, Decision, Dispatch, StartTimer, StopExecution
 from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.events import (
     ErrorInfo,
@@ -49,41 +50,6 @@ __all__ = [
     "readiness",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class Append:
-    """Append `event` to the execution's log."""
-
-    key: str
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class Dispatch:
-    """Publish `command` to its node type's work queue."""
-
-    key: str
-    command: ExecuteNode
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    """At `at`, write `event` into the execution's log (a durable JetStream schedule)."""
-
-    key: str
-    timer_id: str
-    at: datetime
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class StopExecution:
-    """Tell executors to abandon the execution's running nodes and drop its timers."""
-
-    key: str
-
-
-Decision = Append | Dispatch | StartTimer | StopExecution
 
 _DONE = (NodeStatus.COMPLETED, NodeStatus.SKIPPED)
 _hash_encoder = msgspec.json.Encoder(order="sorted")
@@ -187,6 +153,11 @@ def _schedule(
     execute_key = f"{eid}:{node_id}:{attempt}:execute"
     if scheduled_key in issued and execute_key in issued:
         return []
+    spec = node_spec(state.definition.nodes[node_id].type)
+    if spec is not None and spec.composite:
+        if scheduled_key in issued:
+            return []
+        return composite.start(state, node_id, attempt, now, _scope(state))
     try:
         command = _command(state, node_id, attempt, now)
     except ReferenceResolutionError as exc:
@@ -216,9 +187,14 @@ def _redispatch(
     return [Dispatch(key, command)]
 
 
-def _stop(state: ExecutionState, event: Event) -> list[Decision]:
+def _stop(state: ExecutionState, event: Event, now: datetime) -> list[Decision]:
     eid = state.execution_id
-    return [Append(f"{eid}:end", event), StopExecution(f"{eid}:stop")]
+    children = [
+        d
+        for node_id, node in composite.running_composites(state)
+        for d in composite.cancel_children(state, node_id, node, now)
+    ]
+    return [Append(f"{eid}:end", event), StopExecution(f"{eid}:stop"), *children]
 
 
 def decide(
@@ -226,10 +202,10 @@ def decide(
 ) -> list[Decision]:
     """The decisions that move `state` forward; empty when there is nothing to do now."""
     if state.status.terminal:
-        return []
+        return [d for d in composite.report_to_parent(state) if d.key not in issued]
     eid = state.execution_id
     if state.cancel_requested:
-        return _stop(state, ExecutionCancelled(cancelled_at=now, reason=state.cancel_reason))
+        return _stop(state, ExecutionCancelled(cancelled_at=now, reason=state.cancel_reason), now)
 
     decisions: list[Decision] = []
     all_done = True
@@ -245,11 +221,18 @@ def decide(
             elif verdict == "skip":
                 decisions.append(Append(f"{eid}:{node_id}:skipped", NodeSkipped(node_id=node_id)))
         elif status is NodeStatus.SCHEDULED:
-            decisions.extend(_redispatch(state, node_id, node, now, issued))
+            if node.children_total is not None:
+                decisions.extend(
+                    composite.advance(state, node_id, node, now, _scope(state), issued)
+                )
+            else:
+                decisions.extend(_redispatch(state, node_id, node, now, issued))
         elif status is NodeStatus.FAILED:
             if not _will_retry(state, node_id, node):
                 error = node.error or ErrorInfo(message="failed")
-                return _stop(state, ExecutionFailed(failed_at=now, node_id=node_id, error=error))
+                return _stop(
+                    state, ExecutionFailed(failed_at=now, node_id=node_id, error=error), now
+                )
             policy = node_retry_policy(state, node_id)
             delay = backoff_seconds(policy, node.attempt, f"{eid}:{node_id}")
             if node.error is not None and node.error.retry_after_seconds:

@@ -14,6 +14,8 @@ from flowmaestro.events.definition import WorkflowDefinition
 
 __all__ = [
     "TERMINAL_EVENTS",
+    "ChildFinished",
+    "ChildStarted",
     "ErrorInfo",
     "Event",
     "ExecutionCancelRequested",
@@ -23,6 +25,7 @@ __all__ = [
     "ExecutionStarted",
     "NodeCompleted",
     "NodeFailed",
+    "NodeProgress",
     "NodeRetryDue",
     "NodeRetrying",
     "NodeScheduled",
@@ -46,10 +49,12 @@ class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class ParentRef(msgspec.Struct, frozen=True, kw_only=True):
-    """The execution and node that started a child execution."""
+    """The execution, node attempt and item index that started a child execution."""
 
     execution_id: str
     node_id: str
+    attempt: int = 1
+    index: int = 0
 
 
 class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started"):
@@ -64,6 +69,8 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     test: bool = False
     owner_id: str | None = None
     parent: ParentRef | None = None
+    workflows: dict[str, WorkflowDefinition] = {}
+    """Definitions of the sub-workflows it may start, by `id` and `id@version`."""
 
 
 class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):
@@ -80,6 +87,8 @@ class NodeScheduled(_Event, frozen=True, kw_only=True, tag="node.scheduled"):
     attempt: int
     scheduled_at: datetime
     input_hash: str
+    children: int | None = None
+    """For loop and sub-workflow nodes: how many child executions the attempt runs."""
 
 
 class NodeCompleted(_Event, frozen=True, kw_only=True, tag="node.completed"):
@@ -107,6 +116,20 @@ class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):
     failed_at: datetime
     error: ErrorInfo
     duration_ms: float | None = None
+
+
+class NodeProgress(_Event, frozen=True, kw_only=True, tag="node.progress"):
+    """A durable step inside a running node attempt, such as one tool call of an agent.
+
+    It changes no status. `key` names the step within the attempt; a redelivered command
+    reads its attempt's records back and skips the steps already done.
+    """
+
+    node_id: str
+    attempt: int
+    key: str
+    data: Any = None
+    recorded_at: datetime
 
 
 class NodeWaiting(_Event, frozen=True, kw_only=True, tag="node.waiting"):
@@ -139,6 +162,27 @@ class NodeSkipped(_Event, frozen=True, kw_only=True, tag="node.skipped"):
     """A node on an untaken branch will not run (dead-path elimination)."""
 
     node_id: str
+
+
+class ChildStarted(_Event, frozen=True, kw_only=True, tag="child.started"):
+    """A loop or sub-workflow node started child execution `execution_id` for item `index`."""
+
+    node_id: str
+    attempt: int
+    index: int
+    execution_id: str
+
+
+class ChildFinished(_Event, frozen=True, kw_only=True, tag="child.finished"):
+    """A child execution ended (written into the parent's log)."""
+
+    node_id: str
+    attempt: int
+    index: int
+    execution_id: str
+    status: str
+    output: Any = None
+    error: ErrorInfo | None = None
 
 
 class ExecutionCompleted(_Event, frozen=True, kw_only=True, tag="execution.completed"):
@@ -191,9 +235,12 @@ Event = (
     | NodeCompleted
     | NodeFailed
     | NodeWaiting
+    | NodeProgress
     | NodeRetrying
     | NodeRetryDue
     | NodeSkipped
+    | ChildStarted
+    | ChildFinished
     | ExecutionCompleted
     | ExecutionFailed
     | ExecutionCancelled

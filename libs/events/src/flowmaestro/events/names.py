@@ -14,6 +14,7 @@ __all__ = [
     "FILE_BUCKET",
     "INTEGRATION_BUCKET",
     "OUTPUT_BUCKET",
+    "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
     "Header",
     "cancel_subject",
@@ -41,12 +42,15 @@ OUTPUT_BUCKET = "FM_OUTPUTS"
 """Object store bucket for node outputs too large to travel inside an event."""
 
 FILE_BUCKET = "FM_FILES"
-"""Object store bucket for uploaded files that nodes read (and attach) by id."""
+"""Object store bucket for files: uploads that nodes read by id, and files nodes make
+or keep (generated audio and images, collections)."""
 
 INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 """Key-value bucket mirroring integrations (credentials sealed) for executors."""
 
 SCHEDULER_CONSUMER = "scheduler"
+PROJECTOR_CONSUMER = "projector"
+"""The gateway's durable consumer that projects execution logs into PostgreSQL."""
 
 _PREFIX = "fm"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -16,6 +16,8 @@ import msgspec
 from flowmaestro.events.definition import WorkflowDefinition
 from flowmaestro.events.errors import FoldError
 from flowmaestro.events.events import (
+    ChildFinished,
+    ChildStarted,
     ErrorInfo,
     Event,
     ExecutionCancelled,
@@ -25,6 +27,7 @@ from flowmaestro.events.events import (
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
+    NodeProgress,
     NodeRetryDue,
     NodeRetrying,
     NodeScheduled,
@@ -107,6 +110,10 @@ class NodeState(msgspec.Struct, frozen=True, kw_only=True):
     retry_at: datetime | None = None
     waiting_until: datetime | None = None
     attempts: tuple[AttemptRecord, ...] = ()
+    children_total: int | None = None
+    children: dict[int, str] = {}
+    """Loop and sub-workflow nodes: child execution id by item index (this attempt)."""
+    child_results: dict[int, ChildFinished] = {}
 
     def record(self, attempt: int, **changes: Any) -> tuple[AttemptRecord, ...]:
         """The attempts timeline with `attempt`'s entry created or updated."""
@@ -130,6 +137,7 @@ class ExecutionState(msgspec.Struct, frozen=True, kw_only=True):
     test: bool = False
     owner_id: str | None = None
     parent: ParentRef | None = None
+    workflows: dict[str, WorkflowDefinition] = {}
     status: ExecutionStatus = ExecutionStatus.RUNNING
     vars: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
@@ -155,6 +163,7 @@ def _start(event: ExecutionStarted) -> ExecutionState:
         test=event.test,
         owner_id=event.owner_id,
         parent=event.parent,
+        workflows=dict(event.workflows),
     )
 
 
@@ -178,6 +187,7 @@ def _node_step(node: NodeState, event: Event) -> NodeState | None:
                 return replace(
                     node,
                     scheduled_at=at,
+                    children_total=event.children,
                     attempts=node.record(attempt, status=node.status, scheduled_at=at),
                 )
             return replace(
@@ -187,6 +197,9 @@ def _node_step(node: NodeState, event: Event) -> NodeState | None:
                 scheduled_at=at,
                 error=None,
                 retry_at=None,
+                children_total=event.children,
+                children={},
+                child_results={},
                 attempts=node.record(attempt, status=NodeStatus.SCHEDULED, scheduled_at=at),
             )
         case NodeWaiting(attempt=attempt, until=until):
@@ -253,6 +266,21 @@ def _node_step(node: NodeState, event: Event) -> NodeState | None:
             if node.status is not NodeStatus.PENDING:
                 return None
             return replace(node, status=NodeStatus.SKIPPED)
+        case ChildStarted(attempt=attempt, index=index, execution_id=child):
+            if attempt != node.attempt or index in node.children:
+                return None
+            return replace(node, children={**node.children, index: child})
+        case ChildFinished(attempt=attempt, index=index):
+            if attempt != node.attempt or index in node.child_results:
+                return None
+            children = (
+                node.children
+                if index in node.children
+                else {**node.children, index: event.execution_id}
+            )
+            return replace(
+                node, children=children, child_results={**node.child_results, index: event}
+            )
         case _:
             raise FoldError(f"not a node event: {type(event).__name__}")
 
@@ -273,6 +301,9 @@ def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> Executio
         case ExecutionStarted():
             if event.execution_id != state.execution_id:
                 raise FoldError(f"event for {event.execution_id} folded into {state.execution_id}")
+            return replace(state, **bookkeeping)
+        case NodeProgress():
+            # A step inside a running attempt: durable for the executor, no status change.
             return replace(state, **bookkeeping)
         case ExecutionCancelRequested(reason=reason):
             return replace(state, cancel_requested=True, cancel_reason=reason, **bookkeeping)
@@ -309,6 +340,8 @@ def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> Executio
             | NodeRetrying()
             | NodeRetryDue()
             | NodeSkipped()
+            | ChildStarted()
+            | ChildFinished()
         ):
             current = state.nodes.get(event.node_id)
             if current is None:

@@ -114,6 +114,24 @@ def config_problems(node_id: str, node_type: str, data: Mapping[str, Any]) -> li
     return problems
 
 
+def _nested_problems(node_id: str, node_type: str, data: Mapping[str, Any]) -> list[Problem]:
+    """Problems inside the workflow definitions a composite node carries."""
+    spec = node_spec(node_type)
+    problems: list[Problem] = []
+    for name in spec.nested if spec else ():
+        raw = data.get(name)
+        if not isinstance(raw, Mapping):
+            continue
+        try:
+            inner = msgspec.convert(raw, WorkflowDefinition)
+        except msgspec.ValidationError:
+            continue  # config_problems already reported the shape
+        for p in validate_definition(inner):
+            where = ".".join(x for x in (f"data.{name}", p.node_id, p.field) if x)
+            problems.append(Problem(f"nested workflow: {p.message}", node_id, where, p.code))
+    return problems
+
+
 def declared_inputs(definition: WorkflowDefinition) -> dict[str, InputField]:
     """Every input declared by the definition's input nodes, by name."""
     declared: dict[str, InputField] = {}
@@ -152,6 +170,7 @@ def validate_definition(definition: WorkflowDefinition) -> list[Problem]:
             )
         else:
             problems.extend(config_problems(key, node.type, node.data))
+            problems.extend(_nested_problems(key, node.type, node.data))
 
     seen_edges: set[str] = set()
     for i, edge in enumerate(definition.edges):

@@ -1,6 +1,8 @@
-"""Uploaded files in the `FM_FILES` object store: the gateway puts, executors get by id.
+"""Files in the `FM_FILES` object store.
 
-Each object is named by its file id; its description holds the file's metadata as JSON.
+Two kinds share the bucket: files nodes make or keep by name (generated audio and images,
+search collections), and uploads stored under a new id with their metadata (name, content
+type, owner) as JSON in the object's description, which the gateway puts and nodes read.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class FileNotFoundInStoreError(RuntimeLayerError):
 
 
 class FileInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """What is known about a stored file besides its bytes."""
+    """What is known about an uploaded file besides its bytes."""
 
     id: str
     name: str
@@ -38,14 +40,14 @@ class FileInfo(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class StoredFile(msgspec.Struct, frozen=True, kw_only=True):
-    """A file read back: its metadata and its bytes."""
+    """An uploaded file read back: its metadata and its bytes."""
 
     info: FileInfo
     data: bytes
 
 
 class FileStore:
-    """Put and get uploaded files by id."""
+    """Puts and gets files in the `FM_FILES` bucket, creating it on first use."""
 
     def __init__(self, js: JetStreamContext) -> None:
         self.js = js
@@ -59,14 +61,27 @@ class FileStore:
                 self._store = await self.js.create_object_store(FILE_BUCKET)
         return self._store
 
-    async def put(
+    async def put(self, name: str, data: bytes) -> str:
+        """Store `data` under `name` (replacing what was there) and return the name."""
+        await (await self._bucket()).put(name, data)
+        return name
+
+    async def get(self, name: str) -> bytes | None:
+        """The file stored under `name`, or None when there is none."""
+        try:
+            result = await (await self._bucket()).get(name)
+        except (ObjectNotFoundError, NotFoundError):
+            return None
+        return result.data or b""
+
+    async def upload(
         self,
         data: bytes,
         name: str,
         content_type: str = "application/octet-stream",
         owner_id: str | None = None,
     ) -> FileInfo:
-        """Store `data` under a new id and return its metadata."""
+        """Store an upload under a new id and return its metadata."""
         info = FileInfo(
             id=new_execution_id(),
             name=name,
@@ -78,8 +93,8 @@ class FileStore:
         await (await self._bucket()).put(info.id, data, meta=meta)
         return info
 
-    async def get(self, file_id: str) -> StoredFile:
-        """The file `file_id`; raises `FileNotFoundInStoreError` when there is none."""
+    async def open(self, file_id: str) -> StoredFile:
+        """The upload `file_id`; raises `FileNotFoundInStoreError` when there is none."""
         try:
             result = await (await self._bucket()).get(file_id)
         except (ObjectNotFoundError, NotFoundError) as exc:

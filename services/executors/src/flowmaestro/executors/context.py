@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from flowmaestro.executors.errors import TerminalNodeError
 __all__ = [
     "Deferred",
     "Executor",
+    "Files",
     "Integration",
     "NodeContext",
     "NodeResult",
@@ -66,6 +67,29 @@ class Deferred:
     request: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Files:
+    """Where nodes keep files (generated audio and images, collections), by name."""
+
+    put: Callable[[str, bytes], Awaitable[str]]
+    get: Callable[[str], Awaitable[bytes | None]]
+
+
+async def _no_records() -> dict[str, Any]:
+    return {}
+
+
+async def _no_record(_key: str, _data: Any) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class _Records:
+    record: Callable[[str, Any], Awaitable[None]] = _no_record
+    recorded: Callable[[], Awaitable[dict[str, Any]]] = _no_records
+    cache: dict[str, Any] | None = field(default=None)
+
+
 class NodeContext:
     """One node attempt as its executor sees it."""
 
@@ -77,6 +101,10 @@ class NodeContext:
         stream: Callable[[str], Awaitable[None]],
         complete_at: Callable[[datetime, Event], Awaitable[None]],
         integration: Callable[[str], Awaitable[Integration]],
+        *,
+        record: Callable[[str, Any], Awaitable[None]] = _no_record,
+        recorded: Callable[[], Awaitable[dict[str, Any]]] = _no_records,
+        files: Files | None = None,
         file: Callable[[str], Awaitable[UploadedFile]] = _no_files,
     ) -> None:
         self.command = command
@@ -85,6 +113,8 @@ class NodeContext:
         self._stream = stream
         self._complete_at = complete_at
         self._integration = integration
+        self._records = _Records(record, recorded)
+        self._files = files
         self._file = file
 
     @property
@@ -125,6 +155,29 @@ class NodeContext:
     async def stream(self, chunk: str) -> None:
         """Send a live chunk (for example LLM tokens) to watchers; not durable."""
         await self._stream(chunk)
+
+    async def record(self, key: str, data: Any) -> None:
+        """Durably note a finished step of this attempt (`node.progress`), once per `key`.
+
+        Use it for side effects that must not repeat when the command is delivered again,
+        such as an agent's tool calls.
+        """
+        await self._records.record(key, data)
+        if self._records.cache is not None:
+            self._records.cache[key] = data
+
+    async def recorded(self) -> dict[str, Any]:
+        """This attempt's earlier records by key; empty unless the command ran before."""
+        if self._records.cache is None:
+            self._records.cache = dict(await self._records.recorded())
+        return dict(self._records.cache)
+
+    @property
+    def files(self) -> Files:
+        """The file store; raises `TerminalNodeError` where the runtime offers none."""
+        if self._files is None:
+            raise TerminalNodeError("no file store in this runtime", kind="files")
+        return self._files
 
     async def complete_at(
         self, at: datetime, output: Any, handles: list[str] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flowmaestro.executors.context import Executor
 from flowmaestro.executors.nodes import (
+    ai,
     code,
     core,
     database,
@@ -28,6 +29,12 @@ EXECUTORS: dict[str, Executor] = {
     "variable": core.run_variable,
     "wait": core.run_wait,
     "user_input": core.run_user_input,
+    "llm": ai.run_llm,
+    "agent": ai.run_agent,
+    "embeddings": ai.run_embeddings,
+    "semantic_search": ai.run_semantic_search,
+    "vision": ai.run_vision,
+    "audio": ai.run_audio,
     "code": code.run_code,
     "merge": merge.run_merge,
     "http": http.run_http,

@@ -24,6 +24,7 @@ from flowmaestro.events import (
     ExecuteNode,
     NodeCompleted,
     NodeFailed,
+    NodeProgress,
     NodeWaiting,
     decode_command,
 )
@@ -37,6 +38,7 @@ from flowmaestro.events.names import (
 from flowmaestro.executors.context import (
     Deferred,
     Executor,
+    Files,
     Integration,
     NodeContext,
     NodeResult,
@@ -110,8 +112,9 @@ class ExecutorWorker:
         self.js = nc.jetstream()
         self.log = ExecutionLog(nc)
         self.outputs = OutputStore(self.js)
+        self.file_store = FileStore(self.js)
+        self.files = Files(put=self.file_store.put, get=self.file_store.get)
         self.integrations = IntegrationDirectory(self.js)
-        self.files = FileStore(self.js)
         self.keys = KeyRing.from_env()
         self.settings = settings or Settings.from_env()
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
@@ -213,6 +216,9 @@ class ExecutorWorker:
             stream=lambda chunk: self._stream(command, chunk),
             complete_at=lambda at, event: self._complete_at(command, at, event),
             integration=lambda integration_id: self._integration(command, integration_id),
+            record=lambda key, data: self._record(command, key, data),
+            recorded=lambda: self._recorded(command),
+            files=self.files,
             file=lambda file_id: self._file(command, file_id),
         )
         try:
@@ -328,9 +334,28 @@ class ExecutorWorker:
             credentials=dict(credentials),
         )
 
+    async def _record(self, command: ExecuteNode, key: str, data: Any) -> None:
+        event = NodeProgress(
+            node_id=command.node_id,
+            attempt=command.attempt,
+            key=key,
+            data=data,
+            recorded_at=_utcnow(),
+        )
+        await self.log.append(command.execution_id, event, f"{command.idempotency_key}:rec:{key}")
+
+    async def _recorded(self, command: ExecuteNode) -> dict[str, Any]:
+        return {
+            event.key: event.data
+            for _, event in await self.log.read(command.execution_id)
+            if isinstance(event, NodeProgress)
+            and event.node_id == command.node_id
+            and event.attempt == command.attempt
+        }
+
     async def _file(self, command: ExecuteNode, file_id: str) -> UploadedFile:
         try:
-            stored = await self.files.get(file_id)
+            stored = await self.file_store.open(file_id)
         except FileNotFoundInStoreError as exc:
             raise TerminalNodeError(f"no file {file_id!r}", kind="file") from exc
         info = stored.info

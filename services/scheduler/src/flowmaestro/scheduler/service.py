@@ -181,8 +181,8 @@ class Scheduler:
 
     async def _start(self, execution_id: str, decision: Decision) -> Any:
         match decision:
-            case Append(key=key, event=event):
-                return await self.log.append_async(execution_id, event, key)
+            case Append(key=key, event=event, execution_id=target):
+                return await self.log.append_async(target or execution_id, event, key)
             case Dispatch(key=key, command=command):
                 return await self.js.publish_async(
                     command_subject(command.node_type),

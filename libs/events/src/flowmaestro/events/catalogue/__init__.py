@@ -8,7 +8,7 @@ node types lives in its own module and is listed once below.
 
 from __future__ import annotations
 
-from flowmaestro.events.catalogue import compute, core, integrations, io
+from flowmaestro.events.catalogue import ai, compute, core, flow, integrations, io
 from flowmaestro.events.catalogue.base import JoinMode, NodeConfig, NodeSpec, no_handles
 from flowmaestro.events.catalogue.compute import CodeConfig, MergeConfig
 from flowmaestro.events.catalogue.core import (
@@ -24,6 +24,7 @@ from flowmaestro.events.catalogue.core import (
     VariableConfig,
     WaitConfig,
 )
+from flowmaestro.events.catalogue.flow import LoopConfig, SubworkflowConfig, workflow_key
 from flowmaestro.events.catalogue.integrations import (
     EmailConfig,
     NotionConfig,
@@ -44,12 +45,14 @@ __all__ = [
     "InputConfig",
     "InputField",
     "JoinMode",
+    "LoopConfig",
     "MergeConfig",
     "NodeConfig",
     "NodeSpec",
     "NotionConfig",
     "OutputConfig",
     "SlackConfig",
+    "SubworkflowConfig",
     "SwitchCase",
     "SwitchConfig",
     "TransformConfig",
@@ -59,9 +62,17 @@ __all__ = [
     "WebhookConfig",
     "no_handles",
     "node_spec",
+    "workflow_key",
 ]
 
-_FAMILIES = (core.SPECS, compute.SPECS, io.SPECS, integrations.SPECS)
+_FAMILIES = (
+    core.SPECS,
+    flow.SPECS,
+    ai.SPECS,
+    compute.SPECS,
+    io.SPECS,
+    integrations.SPECS,
+)
 
 CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
 

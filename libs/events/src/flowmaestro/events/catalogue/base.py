@@ -47,6 +47,10 @@ class NodeSpec:
     """Branch handles the node can take; empty means every out-edge is taken."""
     receives: frozenset[str] = frozenset()
     """Execution data the command carries beyond config and upstream: `inputs`, `vars`."""
+    composite: bool = False
+    """Run by the engine itself as child executions (loop, sub-workflow), not an executor."""
+    nested: tuple[str, ...] = ()
+    """Config fields holding a nested workflow definition, validated like the outer one."""
     checks: Callable[[Mapping[str, Any]], list[tuple[str, str]]] = field(default=lambda _data: [])
     """Extra (field, message) problems beyond field types."""
     joins: Callable[[Mapping[str, Any]], JoinMode] = joins_all

@@ -1,0 +1,53 @@
+"""Provider failures mapped to what retry does: 429, 5xx and timeouts are retryable
+(honouring `retry-after`); authentication and bad requests are terminal."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
+
+__all__ = ["http_failure", "retry_after_seconds", "transport_failure"]
+
+_RETRYABLE = {408, 409, 425, 429}
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds asked for by `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if (ms := lowered.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def http_failure(provider: str, status: int, headers: Mapping[str, str], message: str) -> NodeError:
+    """The node error for an HTTP error answer of `provider`."""
+    text = f"{provider} answered {status}: {message[:500]}"
+    if status in _RETRYABLE or status >= 500:
+        kind = "rate_limited" if status == 429 else "provider_unavailable"
+        return RetryableNodeError(text, kind=kind, retry_after=retry_after_seconds(headers))
+    if status in (401, 403):
+        return TerminalNodeError(text, kind="auth")
+    return TerminalNodeError(text, kind="bad_request")
+
+
+def transport_failure(provider: str, exc: BaseException) -> NodeError:
+    """The node error for a timeout or a connection that failed: retryable."""
+    kind = "timeout" if "timeout" in type(exc).__name__.lower() else "connection"
+    return RetryableNodeError(f"{provider}: {type(exc).__name__}: {exc}", kind=kind)

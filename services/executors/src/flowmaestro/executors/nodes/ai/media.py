@@ -1,0 +1,49 @@
+"""Reading media a node points at: a URL, a file in the file store, or base64."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import httpx
+from flowmaestro.executors.context import NodeContext
+from flowmaestro.executors.errors import TerminalNodeError
+from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure
+
+__all__ = ["fetch_url", "media_bytes", "output_file_name"]
+
+
+async def fetch_url(url: str, timeout: float) -> bytes:
+    """The body at `url`; 429/5xx/timeouts retryable, other errors terminal."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+            response = await client.get(url)
+    except httpx.TransportError as exc:
+        raise transport_failure("media", exc) from exc
+    if response.status_code >= 400:
+        raise http_failure("media", response.status_code, dict(response.headers), response.text)
+    return response.content
+
+
+async def media_bytes(
+    ctx: NodeContext, url: str | None, file: str | None, data: str | None
+) -> bytes:
+    """The bytes of whichever source is set."""
+    if data:
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise TerminalNodeError("the base64 data is not valid", kind="invalid_input") from exc
+    if file:
+        content = await ctx.files.get(file)
+        if content is None:
+            raise TerminalNodeError(f"no stored file {file!r}", kind="invalid_input")
+        return content
+    if url:
+        return await fetch_url(url, ctx.command.timeout_seconds)
+    raise TerminalNodeError("no media given", kind="invalid_config")
+
+
+def output_file_name(ctx: NodeContext, suffix: str) -> str:
+    """Where a node attempt keeps a file it made: one name per execution, node and attempt."""
+    return f"nodes/{ctx.execution_id}/{ctx.node_id}-{ctx.command.attempt}.{suffix}"

@@ -1,0 +1,105 @@
+"""The Litestar application: routes, the envelope, OpenAPI at `/schema`, the projector,
+and the built UI at `/` when present."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from flowmaestro.gateway.config import GatewaySettings
+from flowmaestro.gateway.db import Database
+from flowmaestro.gateway.deps import provide_services
+from flowmaestro.gateway.envelope import exception_handlers
+from flowmaestro.gateway.errors import DatabaseUnavailableError
+from flowmaestro.gateway.migrate import migrate
+from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
+from flowmaestro.gateway.routes.auth import AuthController
+from flowmaestro.gateway.routes.executions import ExecutionController
+from flowmaestro.gateway.routes.health import health, ready
+from flowmaestro.gateway.routes.integrations import IntegrationController
+from flowmaestro.gateway.routes.nodes import NodeController
+from flowmaestro.gateway.routes.workflows import WorkflowController
+from flowmaestro.gateway.routes.ws import live_socket
+from flowmaestro.gateway.services import Services
+from flowmaestro.runtime import connect
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+__all__ = ["create_app"]
+
+log = structlog.get_logger("flowmaestro.gateway")
+
+
+def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        nc = await connect(settings.nats_url, name="flowmaestro-gateway")
+        db = Database(settings.database_url, settings.db_timeout_s)
+        await db.open()
+        try:
+            await migrate(db)
+        except DatabaseUnavailableError:
+            log.warning("gateway.migrations_deferred", reason="database unavailable")
+        app.state.services = Services.build(settings, nc, db)
+        stop = asyncio.Event()
+        projector_task = None
+        if run_projector:
+            await ensure_projector_consumer(nc, settings.projector_name)
+            projector = Projector(nc, db, settings.projector_name)
+            projector_task = asyncio.ensure_future(projector.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if projector_task is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(projector_task, 5)
+            await db.close()
+            await nc.close()
+
+    return lifespan
+
+
+def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litestar:
+    """The gateway application; connections open when the server starts it."""
+    settings.check()
+    handlers: list[Any] = [
+        AuthController,
+        WorkflowController,
+        ExecutionController,
+        IntegrationController,
+        NodeController,
+        health,
+        ready,
+        live_socket,
+    ]
+    if settings.ui_dir.is_dir():
+        handlers.append(
+            create_static_files_router(
+                path="/", directories=[settings.ui_dir], html_mode=True, name="ui"
+            )
+        )
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        exception_handlers=exception_handlers,
+        lifespan=[_lifespan(settings, run_projector)],
+        openapi_config=OpenAPIConfig(
+            title="FlowMaestro",
+            version="0.1.0",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        request_max_body_size=2 * 1024 * 1024,
+    )

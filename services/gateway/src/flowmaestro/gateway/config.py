@@ -1,0 +1,85 @@
+"""Gateway settings, read from the environment with the defaults of a local stack."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowmaestro.events.names import PROJECTOR_CONSUMER
+from flowmaestro.gateway.errors import ConfigurationError
+
+__all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
+
+DEFAULT_JWT_SECRET = "flowmaestro-development-secret-change-me"
+"""Signs tokens in development; production mode refuses to start with it."""
+
+DEV_USER_EMAIL = "test@flowmaestro.dev"
+DEV_USER_PASSWORD = "testpassword123"
+
+
+def _default_ui_dir() -> Path:
+    return Path.cwd() / "ui" / "dist"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    """Everything the gateway needs; `from_env` documents each variable."""
+
+    nats_url: str
+    database_url: str
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    token_ttl_s: int = 24 * 3600
+    environment: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ui_dir: Path = field(default_factory=_default_ui_dir)
+    db_timeout_s: float = 3.0
+    login_limit_per_email: int = 10
+    login_limit_per_address: int = 50
+    login_window_s: float = 60.0
+    heartbeat_s: float = 15.0
+    projector_name: str = PROJECTOR_CONSUMER
+
+    @property
+    def production(self) -> bool:
+        """True in production mode (`FLOWMAESTRO_ENV=production`)."""
+        return self.environment == "production"
+
+    def check(self) -> None:
+        """Refuse settings that are unsafe in production."""
+        if self.production and self.jwt_secret == DEFAULT_JWT_SECRET:
+            raise ConfigurationError(
+                "FLOWMAESTRO_JWT_SECRET must be set to a private value in production"
+            )
+        if len(self.jwt_secret) < 16:
+            raise ConfigurationError("FLOWMAESTRO_JWT_SECRET must be at least 16 characters")
+
+    @classmethod
+    def from_env(cls, nats_url: str, database_url: str | None = None) -> GatewaySettings:
+        """Settings with each field overridden by its `FLOWMAESTRO_*` variable when set."""
+        env = os.environ
+        d = cls(nats_url=nats_url, database_url="")
+        url = database_url or env.get("FLOWMAESTRO_DATABASE_URL")
+        if not url:
+            raise ConfigurationError("no database: set FLOWMAESTRO_DATABASE_URL")
+        return cls(
+            nats_url=nats_url,
+            database_url=url,
+            jwt_secret=env.get("FLOWMAESTRO_JWT_SECRET", d.jwt_secret),
+            token_ttl_s=int(env.get("FLOWMAESTRO_TOKEN_TTL_S", d.token_ttl_s)),
+            environment=env.get("FLOWMAESTRO_ENV", d.environment),
+            host=env.get("FLOWMAESTRO_GATEWAY_HOST", d.host),
+            port=int(env.get("FLOWMAESTRO_GATEWAY_PORT", d.port)),
+            ui_dir=Path(env["FLOWMAESTRO_UI_DIR"]) if env.get("FLOWMAESTRO_UI_DIR") else d.ui_dir,
+            db_timeout_s=float(env.get("FLOWMAESTRO_DB_TIMEOUT_S", d.db_timeout_s)),
+            login_limit_per_email=int(
+                env.get("FLOWMAESTRO_LOGIN_LIMIT_PER_EMAIL", d.login_limit_per_email)
+            ),
+            login_limit_per_address=int(
+                env.get("FLOWMAESTRO_LOGIN_LIMIT_PER_ADDRESS", d.login_limit_per_address)
+            ),
+            login_window_s=float(env.get("FLOWMAESTRO_LOGIN_WINDOW_S", d.login_window_s)),
+            heartbeat_s=float(env.get("FLOWMAESTRO_SSE_HEARTBEAT_S", d.heartbeat_s)),
+            projector_name=env.get("FLOWMAESTRO_PROJECTOR_CONSUMER", d.projector_name),
+        )

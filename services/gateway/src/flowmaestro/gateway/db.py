@@ -1,0 +1,127 @@
+"""PostgreSQL access with short timeouts: an outage becomes `DatabaseUnavailableError`.
+
+The pool connects lazily, so the gateway starts (and serves what needs no database) while
+PostgreSQL is down, and reconnects by itself when it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, TypeAlias
+
+import asyncpg
+import msgspec
+from flowmaestro.gateway.errors import DatabaseUnavailableError, ValidationFailedError
+
+__all__ = ["Connection", "Database", "unavailable_errors"]
+
+Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"
+"""What `Database.connection()` yields."""
+
+unavailable_errors: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+"""Errors that mean "PostgreSQL is not reachable right now", not "the query is wrong"."""
+
+_unstorable_values = (
+    asyncpg.DataError,  # SQLSTATE class 22: out of range, bad text
+    asyncpg.exceptions._base.DataError,  # a bad query argument, caught before it is sent
+    asyncpg.exceptions.UntranslatableCharacterError,
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(
+            kind,
+            encoder=lambda value: msgspec.json.encode(value).decode(),
+            decoder=msgspec.json.decode,
+            schema="pg_catalog",
+        )
+
+
+class Database:
+    """A lazily connecting pool; every use is bounded by `timeout_s`."""
+
+    def __init__(self, url: str, timeout_s: float = 3.0, max_size: int = 10) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        """Create the pool (no connection is made yet)."""
+        self._pool = await asyncpg.create_pool(
+            self.url,
+            min_size=0,
+            max_size=self.max_size,
+            timeout=self.timeout_s,
+            command_timeout=self.timeout_s,
+            init=_init_connection,
+            max_inactive_connection_lifetime=60.0,
+        )
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.close()
+            self._pool = None
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; outages inside the block raise `DatabaseUnavailableError`."""
+        if self._pool is None:
+            raise DatabaseUnavailableError("the database pool is not open")
+        try:
+            async with self._pool.acquire(timeout=self.timeout_s) as conn:
+                yield conn
+        except _unstorable_values as exc:
+            raise ValidationFailedError(
+                "a value cannot be stored (out of range, NUL character or invalid Unicode)",
+                [{"field": None, "code": "unstorable", "message": str(exc)}],
+            ) from exc
+        except unavailable_errors as exc:
+            raise DatabaseUnavailableError(
+                "the database is unavailable; try again shortly"
+            ) from exc
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction, committed when the block ends."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """Rows of one query."""
+        async with self.connection() as conn:
+            return await conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        """The first row of one query, or None."""
+        async with self.connection() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        """The first value of the first row."""
+        async with self.connection() as conn:
+            return await conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        """Run one statement; returns its status line."""
+        async with self.connection() as conn:
+            return await conn.execute(query, *args)
+
+    async def ping(self) -> bool:
+        """True when PostgreSQL answers `SELECT 1`."""
+        try:
+            return await self.fetchval("SELECT 1") == 1
+        except DatabaseUnavailableError:
+            return False

@@ -1,0 +1,86 @@
+"""Client messages of the live tail (SSE and WebSocket), made from log events and chunks.
+
+Each is `{type, timestamp, execution_id, node_id?, data}`; `data.seq` is the stream
+sequence and `data.event` the log event's tag.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flowmaestro.events import (
+    Event,
+    ExecutionCancelled,
+    ExecutionCompleted,
+    ExecutionFailed,
+    ExecutionStarted,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetrying,
+    NodeScheduled,
+    NodeSkipped,
+    NodeWaiting,
+    event_to_dict,
+)
+from flowmaestro.gateway.projection import event_tag, event_time
+
+__all__ = ["chunk_message", "client_type", "event_message"]
+
+
+def client_type(event: Event) -> str:
+    """The client-facing type of a log event."""
+    match event:
+        case ExecutionStarted():
+            return "execution:started"
+        case ExecutionCompleted():
+            return "execution:completed"
+        case ExecutionFailed():
+            return "execution:failed"
+        case ExecutionCancelled():
+            return "execution:cancelled"
+        case NodeScheduled():
+            return "node:started"
+        case NodeCompleted():
+            return "node:completed"
+        case NodeFailed():
+            return "node:failed"
+        case NodeRetrying():
+            return "node:retry"
+        case NodeSkipped():
+            return "node:skipped"
+        case NodeWaiting(request=request) if request is not None:
+            return "user:input:required"
+    return "execution:progress"
+
+
+def event_message(
+    execution_id: str, seq: int, event: Event, fallback_time: datetime
+) -> dict[str, Any]:
+    """The client message for one log event."""
+    data = event_to_dict(event)
+    data.pop("type", None)
+    data.pop("definition", None)
+    data["event"] = event_tag(event)
+    data["seq"] = seq
+    message: dict[str, Any] = {
+        "type": client_type(event),
+        "timestamp": (event_time(event) or fallback_time).isoformat(),
+        "execution_id": execution_id,
+        "data": data,
+    }
+    node_id = getattr(event, "node_id", None)
+    if node_id is not None:
+        message["node_id"] = node_id
+    return message
+
+
+def chunk_message(execution_id: str, node_id: str, chunk: str, at: datetime) -> dict[str, Any]:
+    """A `node:stream` message for one live chunk (an LLM token, say)."""
+    return {
+        "type": "node:stream",
+        "timestamp": at.isoformat(),
+        "execution_id": execution_id,
+        "node_id": node_id,
+        "data": {"chunk": chunk},
+    }

@@ -1,0 +1,261 @@
+"""Request and response bodies (msgspec Structs); the OpenAPI schema is built from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+
+__all__ = [
+    "AuthResult",
+    "Envelope",
+    "ExecuteRequest",
+    "ExecutionDetail",
+    "ExecutionStart",
+    "ExecutionSummary",
+    "InputAnswer",
+    "IntegrationCreate",
+    "IntegrationOut",
+    "IntegrationUpdate",
+    "LogEntry",
+    "LoginRequest",
+    "NodeTypeOut",
+    "Page",
+    "Pagination",
+    "RegisterRequest",
+    "TestRequest",
+    "UserOut",
+    "VerifyRequest",
+    "VerifyResult",
+    "VersionOut",
+    "WorkflowCreate",
+    "WorkflowOut",
+    "WorkflowUpdate",
+]
+
+T = TypeVar("T")
+
+Email = Annotated[
+    str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["a@b.io"])
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class Envelope(msgspec.Struct, Generic[T], kw_only=True):
+    """Every successful response: `{"success": true, "data": ...}`."""
+
+    success: bool = True
+    data: T
+
+
+class Pagination(msgspec.Struct, kw_only=True):
+    """Where a page sits in the whole list."""
+
+    page: int
+    limit: int
+    total: int
+    pages: int
+
+
+class Page(msgspec.Struct, Generic[T], kw_only=True):
+    """One page of a list."""
+
+    items: list[T]
+    pagination: Pagination
+
+
+class RegisterRequest(msgspec.Struct, kw_only=True):
+    """A new account."""
+
+    email: Email
+    password: Annotated[str, msgspec.Meta(max_length=200)]
+    name: Name
+
+
+class LoginRequest(msgspec.Struct, kw_only=True):
+    """Credentials."""
+
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    password: Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class VerifyRequest(msgspec.Struct, kw_only=True):
+    """A token to check."""
+
+    token: Annotated[str, msgspec.Meta(max_length=4096)]
+
+
+class UserOut(msgspec.Struct, kw_only=True):
+    """A user, without secrets."""
+
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+
+
+class AuthResult(msgspec.Struct, kw_only=True):
+    """A user and a bearer token for them."""
+
+    user: UserOut
+    token: str
+
+
+class VerifyResult(msgspec.Struct, kw_only=True):
+    """Whether a token is valid, and whose it is."""
+
+    valid: bool
+    user: UserOut | None = None
+
+
+class WorkflowCreate(msgspec.Struct, kw_only=True):
+    """A new workflow; `definition` is validated by the engine's validator."""
+
+    name: Name
+    definition: dict[str, Any]
+    description: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+
+
+class WorkflowUpdate(msgspec.Struct, kw_only=True):
+    """Changes to a workflow; a changed definition becomes a new version."""
+
+    name: Name | None = None
+    description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    definition: dict[str, Any] | None = None
+
+
+class WorkflowOut(msgspec.Struct, kw_only=True):
+    """A workflow at its current version."""
+
+    id: str
+    name: str
+    description: str
+    version: int
+    definition: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class VersionOut(msgspec.Struct, kw_only=True):
+    """One immutable version of a workflow."""
+
+    workflow_id: str
+    version: int
+    definition: dict[str, Any]
+    created_at: datetime
+    restored_from: int | None = None
+
+
+class ExecuteRequest(msgspec.Struct, kw_only=True):
+    """Start a run of a workflow (its current version unless `version` is given)."""
+
+    workflow_id: Id
+    inputs: dict[str, Any] = {}
+    version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)] | None = None
+
+
+class TestRequest(msgspec.Struct, kw_only=True):
+    """Start a test run of a workflow."""
+
+    inputs: dict[str, Any] = {}
+    version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)] | None = None
+
+
+class ExecutionStart(msgspec.Struct, kw_only=True):
+    """A run that has just started."""
+
+    execution_id: str
+    workflow_id: str
+    workflow_version: int
+    status: str
+    started_at: datetime
+    test: bool = False
+
+
+class ExecutionSummary(msgspec.Struct, kw_only=True):
+    """One row of the executions list."""
+
+    id: str
+    workflow_id: str | None
+    workflow_version: int | None
+    status: str
+    test: bool
+    started_at: datetime
+    completed_at: datetime | None
+    duration_ms: float | None
+
+
+class ExecutionDetail(ExecutionSummary, kw_only=True):
+    """Everything about one run: inputs, outputs, each node's attempts and timings."""
+
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    nodes: dict[str, Any]
+    error: dict[str, Any] | None
+    failed_node: str | None
+    event_count: int
+
+
+class LogEntry(msgspec.Struct, kw_only=True):
+    """One entry of an execution's log (one event, with a level)."""
+
+    seq: int
+    node_id: str | None
+    level: str
+    event: str
+    message: str
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class InputAnswer(msgspec.Struct, kw_only=True):
+    """A person's answer to a waiting human-input node."""
+
+    input: dict[str, Any]
+
+
+class IntegrationCreate(msgspec.Struct, kw_only=True):
+    """A new integration; `credentials` are encrypted and never returned."""
+
+    name: Name
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    config: dict[str, Any] = {}
+    credentials: dict[str, Any] = {}
+    enabled: bool = True
+
+
+class IntegrationUpdate(msgspec.Struct, kw_only=True):
+    """Changes to an integration; omitted fields keep their values."""
+
+    name: Name | None = None
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    config: dict[str, Any] | None = None
+    credentials: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+
+class IntegrationOut(msgspec.Struct, kw_only=True):
+    """An integration with its credentials masked."""
+
+    id: str
+    name: str
+    type: str
+    config: dict[str, Any]
+    credentials: dict[str, str]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class NodeTypeOut(msgspec.Struct, kw_only=True):
+    """One node type of the catalogue, as the canvas needs it."""
+
+    type: str
+    name: str
+    category: str
+    description: str
+    inputs: list[str]
+    outputs: dict[str, Any]
+    config_schema: dict[str, Any]

@@ -1,0 +1,228 @@
+"""Pure mapping from the execution log to read-model rows (no I/O, no clock).
+
+The same log always gives the same rows, which is what makes the projector idempotent
+and a rebuild identical.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from flowmaestro.events import (
+    Event,
+    ExecutionCancelled,
+    ExecutionCancelRequested,
+    ExecutionCompleted,
+    ExecutionFailed,
+    ExecutionStarted,
+    ExecutionState,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetryDue,
+    NodeRetrying,
+    NodeScheduled,
+    NodeSkipped,
+    NodeWaiting,
+    event_to_dict,
+)
+
+__all__ = [
+    "EXECUTION_COLUMNS",
+    "LOG_COLUMNS",
+    "event_level",
+    "event_message",
+    "event_tag",
+    "event_time",
+    "execution_row",
+    "log_rows",
+    "storable",
+]
+
+EXECUTION_COLUMNS = (
+    "id",
+    "owner_id",
+    "workflow_id",
+    "workflow_version",
+    "test",
+    "status",
+    "inputs",
+    "outputs",
+    "error",
+    "failed_node",
+    "nodes",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "last_seq",
+    "event_count",
+)
+LOG_COLUMNS = (
+    "execution_id",
+    "seq",
+    "node_id",
+    "level",
+    "event",
+    "message",
+    "metadata",
+    "created_at",
+)
+
+
+def event_tag(event: Event) -> str:
+    """The event's stable type tag, such as `node.completed`."""
+    return str(event.__struct_config__.tag)
+
+
+def event_time(event: Event) -> datetime | None:
+    """When the event happened, for the events that say so."""
+    match event:
+        case ExecutionStarted(started_at=at) | ExecutionCancelRequested(requested_at=at):
+            return at
+        case NodeScheduled(scheduled_at=at) | NodeCompleted(completed_at=at):
+            return at
+        case NodeFailed(failed_at=at) | NodeWaiting(waiting_since=at):
+            return at
+        case ExecutionCompleted(completed_at=at) | ExecutionFailed(failed_at=at):
+            return at
+        case ExecutionCancelled(cancelled_at=at):
+            return at
+        case NodeRetrying() | NodeRetryDue() | NodeSkipped():
+            return None
+    return None
+
+
+def event_level(event: Event) -> str:
+    """`error`, `warning` or `info`."""
+    if isinstance(event, NodeFailed | ExecutionFailed):
+        return "error"
+    if isinstance(event, NodeRetrying | ExecutionCancelRequested | ExecutionCancelled):
+        return "warning"
+    return "info"
+
+
+def event_message(event: Event) -> str:
+    """A one-line description of the event."""
+    match event:
+        case ExecutionStarted():
+            return "execution started"
+        case ExecutionCancelRequested(reason=reason):
+            return "cancel requested" + (f": {reason}" if reason else "")
+        case NodeScheduled(node_id=n, attempt=a):
+            return f"node {n} started (attempt {a})"
+        case NodeCompleted(node_id=n, duration_ms=d):
+            return f"node {n} completed" + (f" in {d:.1f} ms" if d is not None else "")
+        case NodeFailed(node_id=n, attempt=a, error=e):
+            return f"node {n} failed (attempt {a}): {e.message}"
+        case NodeWaiting(node_id=n, request=r):
+            return f"node {n} is waiting for input" if r else f"node {n} is waiting"
+        case NodeRetrying(node_id=n, attempt=a):
+            return f"node {n} will retry as attempt {a}"
+        case NodeRetryDue(node_id=n, attempt=a):
+            return f"node {n} retry {a} is due"
+        case NodeSkipped(node_id=n):
+            return f"node {n} skipped"
+        case ExecutionCompleted():
+            return "execution completed"
+        case ExecutionFailed(node_id=n, error=e):
+            return f"execution failed at {n}: {e.message}"
+        case ExecutionCancelled():
+            return "execution cancelled"
+    return event_tag(event)
+
+
+def storable(value: Any) -> Any:
+    """`value` with NUL characters (which PostgreSQL text cannot hold) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
+def _metadata(event: Event) -> dict[str, Any]:
+    data = event_to_dict(event)
+    data.pop("type", None)
+    data.pop("definition", None)  # the whole workflow; kept in the log, not in every row
+    return storable(data)
+
+
+def log_rows(execution_id: str, records: list[tuple[int, Event]]) -> list[tuple[Any, ...]]:
+    """One row per event; events without a time take the previous event's."""
+    rows: list[tuple[Any, ...]] = []
+    last_time: datetime | None = None
+    for seq, event in records:
+        last_time = event_time(event) or last_time
+        assert last_time is not None, "a log begins with execution.started, which has a time"
+        rows.append(
+            (
+                execution_id,
+                seq,
+                getattr(event, "node_id", None),
+                event_level(event),
+                event_tag(event),
+                storable(event_message(event)),
+                _metadata(event),
+                last_time,
+            )
+        )
+    return rows
+
+
+def _nodes(state: ExecutionState) -> dict[str, Any]:
+    nodes: dict[str, Any] = {}
+    for node_id, definition in state.definition.nodes.items():
+        node = state.nodes[node_id]
+        nodes[node_id] = msgspec.to_builtins(
+            {
+                "type": definition.type,
+                "status": str(node.status),
+                "attempt": node.attempt,
+                "output": node.output,
+                "output_ref": node.output_ref,
+                "error": node.error,
+                "started_at": node.scheduled_at,
+                "completed_at": node.ended_at,
+                "duration_ms": node.attempts[-1].duration_ms if node.attempts else None,
+                "attempts": [
+                    {
+                        "attempt": a.attempt,
+                        "status": str(a.status),
+                        "started_at": a.scheduled_at,
+                        "completed_at": a.ended_at,
+                        "duration_ms": a.duration_ms,
+                        "error": a.error,
+                    }
+                    for a in node.attempts
+                ],
+            }
+        )
+    return nodes
+
+
+def execution_row(state: ExecutionState) -> tuple[Any, ...]:
+    """The `executions` row of a folded state, in `EXECUTION_COLUMNS` order."""
+    duration = None
+    if state.ended_at is not None:
+        duration = (state.ended_at - state.started_at).total_seconds() * 1000
+    return (
+        state.execution_id,
+        state.owner_id,
+        storable(state.workflow_id),
+        state.workflow_version,
+        state.test,
+        str(state.status),
+        storable(msgspec.to_builtins(state.inputs)),
+        storable(msgspec.to_builtins(state.outputs)),
+        storable(msgspec.to_builtins(state.error)) if state.error else None,
+        state.failed_node,
+        storable(_nodes(state)),
+        state.started_at,
+        state.ended_at,
+        duration,
+        state.last_seq,
+        state.event_count,
+    )

@@ -1,0 +1,167 @@
+"""The projector: a durable consumer on the execution stream that writes the read model.
+
+Idempotent: each touched execution's row is recomputed by folding its whole log, log rows
+are keyed by stream sequence, and the last applied sequence is recorded in the same
+transaction. A row never goes back to an older state, so redeliveries in any order are
+harmless. While PostgreSQL is down, messages stay unacknowledged and are applied when it
+returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from flowmaestro.events import EventsError, fold
+from flowmaestro.events.names import EXEC_STREAM, PROJECTOR_CONSUMER, exec_wildcard
+from flowmaestro.gateway.db import Database
+from flowmaestro.gateway.errors import DatabaseUnavailableError
+from flowmaestro.gateway.projection import EXECUTION_COLUMNS, LOG_COLUMNS, execution_row, log_rows
+from flowmaestro.runtime import ContinuousPull, ExecutionLog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+__all__ = ["Projector", "ensure_projector_consumer"]
+
+log = structlog.get_logger("flowmaestro.projector")
+
+_UPSERT_EXECUTION = (
+    f"INSERT INTO executions ({', '.join(EXECUTION_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(EXECUTION_COLUMNS)))})"
+    " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in EXECUTION_COLUMNS[1:])
+    + " WHERE executions.last_seq <= EXCLUDED.last_seq"
+)
+_INSERT_LOG = (
+    f"INSERT INTO execution_logs ({', '.join(LOG_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i + 1}' for i in range(len(LOG_COLUMNS)))})"
+    " ON CONFLICT (execution_id, seq) DO NOTHING"
+)
+_CHECKPOINT = (
+    "INSERT INTO projector_checkpoints (name, last_seq) VALUES ($1, $2)"
+    " ON CONFLICT (name) DO UPDATE"
+    " SET last_seq = GREATEST(projector_checkpoints.last_seq, EXCLUDED.last_seq)"
+)
+
+
+async def ensure_projector_consumer(
+    nc: Client, name: str = PROJECTOR_CONSUMER, ack_wait_s: float = 30.0
+) -> None:
+    """Create (or keep) a projector's durable consumer (one per read-model database)."""
+    await nc.jetstream().add_consumer(
+        EXEC_STREAM,
+        ConsumerConfig(
+            durable_name=name,
+            filter_subject=exec_wildcard(),
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ack_wait_s,
+            max_ack_pending=20_000,
+            max_deliver=-1,
+        ),
+    )
+
+
+class Projector:
+    """Applies execution logs to PostgreSQL."""
+
+    def __init__(
+        self,
+        nc: Client,
+        db: Database,
+        name: str = PROJECTOR_CONSUMER,
+        max_in_flight: int = 500,
+    ) -> None:
+        self.nc = nc
+        self.name = name
+        self.db = db
+        self.log = ExecutionLog(nc)
+        self.max_in_flight = max_in_flight
+
+    async def project(self, execution_ids: list[str]) -> int:
+        """Recompute the rows of these executions from their logs; returns the last seq."""
+        rows = []
+        for execution_id in execution_ids:
+            records = await self.log.read(execution_id)
+            if not records:
+                continue
+            try:
+                state = fold(records)
+            except EventsError as exc:
+                log.error("projector.unfoldable", execution_id=execution_id, error=str(exc))
+                continue
+            rows.append((execution_row(state), log_rows(execution_id, records), records[-1][0]))
+        if not rows:
+            return 0
+        last_seq = max(seq for _, _, seq in rows)
+        async with self.db.transaction() as conn:
+            for execution, logs, _ in rows:
+                await conn.execute(_UPSERT_EXECUTION, *execution)
+                await conn.executemany(_INSERT_LOG, logs)
+            await conn.execute(_CHECKPOINT, self.name, last_seq)
+        return last_seq
+
+    async def rebuild(self) -> int:
+        """Drop the projection and recompute it from every log; returns executions written."""
+        async with self.db.transaction() as conn:
+            await conn.execute("TRUNCATE executions, execution_logs")
+            await conn.execute("DELETE FROM projector_checkpoints WHERE name = $1", self.name)
+        ids = await self.log.execution_ids()
+        for start in range(0, len(ids), 100):
+            await self.project(ids[start : start + 100])
+        return len(ids)
+
+    async def checkpoint(self) -> int:
+        """The last stream sequence applied (0 before the first)."""
+        value = await self.db.fetchval(
+            "SELECT last_seq FROM projector_checkpoints WHERE name = $1", self.name
+        )
+        return int(value or 0)
+
+    async def _apply(self, batch: list[Msg], stop: asyncio.Event) -> None:
+        ids = sorted({msg.subject.rsplit(".", 1)[1] for msg in batch})
+        delay = 0.25
+        while not stop.is_set():
+            try:
+                await self.project(ids)
+                return
+            except DatabaseUnavailableError:
+                log.warning("projector.database_unavailable", retry_in=delay)
+            for msg in batch:  # keep them ours while we wait
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 5.0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Project until `stop` is set."""
+        pull = ContinuousPull(self.nc, EXEC_STREAM, self.name, self.max_in_flight)
+        await pull.start()
+        try:
+            while not stop.is_set():
+                waiter = asyncio.ensure_future(pull.next_batch())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not waiter.done():
+                    waiter.cancel()
+                    break
+                batch = waiter.result()
+                try:
+                    await self._apply(batch, stop)
+                except Exception:
+                    log.exception("projector.failed_batch")
+                    await asyncio.sleep(1.0)
+                    await pull.done(len(batch))
+                    continue
+                if stop.is_set():
+                    break
+                for msg in batch:
+                    with contextlib.suppress(Exception):
+                        await msg.ack()
+                await pull.done(len(batch))
+        finally:
+            await pull.stop()

@@ -1,0 +1,63 @@
+"""`/api/auth`: register, login and verify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowmaestro.gateway.deps import ServicesDep
+from flowmaestro.gateway.envelope import ok
+from flowmaestro.gateway.errors import AuthenticationError
+from flowmaestro.gateway.models import (
+    AuthResult,
+    Envelope,
+    LoginRequest,
+    RegisterRequest,
+    VerifyRequest,
+    VerifyResult,
+)
+from flowmaestro.gateway.security import check_password_strength, hash_password, verify_password
+from litestar import Controller, Request, post
+
+__all__ = ["AuthController"]
+
+
+class AuthController(Controller):
+    """Accounts and tokens; the only `/api` routes that need no token."""
+
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/register", status_code=201)
+    async def register(self, data: RegisterRequest, services: ServicesDep) -> Envelope[AuthResult]:
+        """Create an account and return a token for it."""
+        check_password_strength(data.password)
+        user = await services.users.create(
+            data.email, data.name.strip() or data.email, await hash_password(data.password)
+        )
+        token = services.signer.issue(user.id, user.email)
+        return ok(AuthResult(user=user.public(), token=token))
+
+    @post("/login", status_code=200)
+    async def login(
+        self, data: LoginRequest, services: ServicesDep, request: Request[Any, Any, Any]
+    ) -> Envelope[AuthResult]:
+        """Exchange email and password for a token (rate-limited per email and address)."""
+        address = request.client.host if request.client else "unknown"
+        services.limiter.attempt(data.email, address)
+        user = await services.users.by_email(data.email)
+        if user is None or not await verify_password(user.password_hash, data.password):
+            raise AuthenticationError("wrong email or password", code="INVALID_CREDENTIALS")
+        services.limiter.succeeded(data.email)
+        return ok(AuthResult(user=user.public(), token=services.signer.issue(user.id, user.email)))
+
+    @post("/verify", status_code=200)
+    async def verify(self, data: VerifyRequest, services: ServicesDep) -> Envelope[VerifyResult]:
+        """Whether a token is valid (signature, expiry, and the user still exists)."""
+        try:
+            claims = services.signer.verify(data.token)
+        except AuthenticationError:
+            return ok(VerifyResult(valid=False))
+        user = await services.users.by_id(claims.user_id)
+        if user is None:
+            return ok(VerifyResult(valid=False))
+        return ok(VerifyResult(valid=True, user=user.public()))

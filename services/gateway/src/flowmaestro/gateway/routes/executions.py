@@ -1,0 +1,172 @@
+"""`/api/executions`: history from the read model; cancel, answer and the SSE tail."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import msgspec
+from flowmaestro.events import fold
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
+from flowmaestro.gateway.envelope import ok, page
+from flowmaestro.gateway.errors import ValidationFailedError
+from flowmaestro.gateway.live import live_tail
+from flowmaestro.gateway.models import (
+    Envelope,
+    ExecutionDetail,
+    ExecutionSummary,
+    InputAnswer,
+    LogEntry,
+    Page,
+)
+from flowmaestro.gateway.projection import EXECUTION_COLUMNS, execution_row
+from flowmaestro.gateway.runs import answer, cancel, owned_start
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+__all__ = ["ExecutionController"]
+
+Status = Literal["running", "completed", "failed", "cancelled"]
+Level = Literal["info", "warning", "error"]
+
+
+class CancelRequest(msgspec.Struct, kw_only=True):
+    """Why the run is being cancelled (optional)."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+async def _detail_from_log(
+    services: ServicesDep, owner_id: str, execution_id: str
+) -> ExecutionDetail:
+    """The run folded straight from its log, for when the projector has not caught up."""
+    await owned_start(services.log, owner_id, execution_id)
+    row = dict(
+        zip(
+            EXECUTION_COLUMNS,
+            execution_row(fold(await services.log.read(execution_id))),
+            strict=True,
+        )
+    )
+    for column in ("owner_id", "last_seq"):
+        row.pop(column)
+    return msgspec.convert(row, ExecutionDetail, from_attributes=False, strict=False)
+
+
+def _after_seq(last_event_id: str | None, after: int | None) -> int:
+    if last_event_id is None:
+        return after or 0
+    try:
+        value = int(last_event_id)
+    except ValueError:
+        raise ValidationFailedError(
+            "Last-Event-ID must be a stream sequence number",
+            [{"field": "Last-Event-ID", "code": "invalid", "message": "not an integer"}],
+        ) from None
+    return max(0, value)
+
+
+class ExecutionController(Controller):
+    """One user's executions."""
+
+    path = "/api/executions"
+    tags = ["executions"]
+    dependencies = AUTHENTICATED
+
+    @get("/")
+    async def list_executions(
+        self,
+        user: CurrentUser,
+        services: ServicesDep,
+        workflow_id: Annotated[str | None, Parameter(max_length=100)] = None,
+        status: Status | None = None,
+        test: bool = False,
+        page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> Envelope[Page[ExecutionSummary]]:
+        """A page of runs, newest first; test runs only with `test=true`."""
+        items, total = await services.executions.list(
+            user.user_id, page_number, limit, workflow_id, status, test
+        )
+        return page(items, page_number, limit, total)
+
+    @get("/{execution_id:str}")
+    async def get_execution(
+        self, execution_id: str, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[ExecutionDetail]:
+        """Status, inputs, outputs, each node's state with attempts and timings."""
+        detail = await services.executions.get(user.user_id, execution_id)
+        if detail is None:
+            detail = await _detail_from_log(services, user.user_id, execution_id)
+        return ok(detail)
+
+    @get("/{execution_id:str}/logs")
+    async def get_logs(
+        self,
+        execution_id: str,
+        user: CurrentUser,
+        services: ServicesDep,
+        level: Level | None = None,
+        node_id: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> Envelope[list[LogEntry]]:
+        """The run's log entries, optionally of one level or node."""
+        if await services.executions.get(user.user_id, execution_id) is None:
+            await owned_start(services.log, user.user_id, execution_id)
+        return ok(await services.executions.logs(execution_id, level, node_id))
+
+    @post("/{execution_id:str}/cancel", status_code=202)
+    async def cancel_execution(
+        self,
+        execution_id: str,
+        user: CurrentUser,
+        services: ServicesDep,
+        data: CancelRequest | None = None,
+    ) -> Envelope[dict[str, Any]]:
+        """Ask the run to stop."""
+        await cancel(services.log, user.user_id, execution_id, data.reason if data else None)
+        return ok({"execution_id": execution_id, "cancel_requested": True})
+
+    @post("/{execution_id:str}/nodes/{node_id:str}/input", status_code=202)
+    async def answer_input(
+        self,
+        execution_id: str,
+        node_id: str,
+        data: InputAnswer,
+        user: CurrentUser,
+        services: ServicesDep,
+    ) -> Envelope[dict[str, Any]]:
+        """Answer a waiting human-input node (validated against its form)."""
+        result = await answer(services.log, user.user_id, execution_id, node_id, data.input)
+        return ok({"execution_id": execution_id, **result})
+
+    @get("/{execution_id:str}/events")
+    async def events(
+        self,
+        execution_id: str,
+        user: CurrentUser,
+        services: ServicesDep,
+        last_event_id: Annotated[
+            str | None, Parameter(header="Last-Event-ID", max_length=20)
+        ] = None,
+        after: Annotated[int | None, Parameter(ge=0, le=2**62)] = None,
+    ) -> ServerSentEvent:
+        """Server-sent events: the whole log (or after `Last-Event-ID`), then live, then end."""
+        await owned_start(services.log, user.user_id, execution_id)
+        after_seq = _after_seq(last_event_id, after)
+        heartbeat = services.settings.heartbeat_s
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            async for item in live_tail(services.nc, execution_id, after_seq, heartbeat):
+                if item.message is None:
+                    yield ServerSentEventMessage(data=None, comment="heartbeat")
+                    continue
+                yield ServerSentEventMessage(
+                    data=msgspec.json.encode(item.message).decode(),
+                    event=item.message["type"],
+                    id=item.seq,
+                )
+
+        return ServerSentEvent(
+            stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )

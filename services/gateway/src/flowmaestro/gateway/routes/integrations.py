@@ -1,0 +1,54 @@
+"""`/api/integrations`: connections to outside services, credentials masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
+from flowmaestro.gateway.envelope import ok
+from flowmaestro.gateway.models import (
+    Envelope,
+    IntegrationCreate,
+    IntegrationOut,
+    IntegrationUpdate,
+)
+from litestar import Controller, delete, get, post, put
+
+__all__ = ["IntegrationController"]
+
+
+class IntegrationController(Controller):
+    """One user's integrations."""
+
+    path = "/api/integrations"
+    tags = ["integrations"]
+    dependencies = AUTHENTICATED
+
+    @get("/")
+    async def list_integrations(
+        self, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[list[IntegrationOut]]:
+        """Every integration, credentials masked."""
+        return ok(await services.integrations.list(user.user_id))
+
+    @post("/", status_code=201)
+    async def create_integration(
+        self, data: IntegrationCreate, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[IntegrationOut]:
+        """A new integration; its credentials are encrypted at rest."""
+        return ok(await services.integrations.create(user.user_id, data))
+
+    @put("/{integration_id:str}")
+    async def update_integration(
+        self, integration_id: str, data: IntegrationUpdate, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[IntegrationOut]:
+        """Change an integration; omitted credentials are kept."""
+        return ok(await services.integrations.update(user.user_id, integration_id, data))
+
+    @delete("/{integration_id:str}", status_code=200)
+    async def delete_integration(
+        self, integration_id: str, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[dict[str, Any]]:
+        """Remove an integration."""
+        await services.integrations.delete(user.user_id, integration_id)
+        return ok({"id": integration_id, "deleted": True})

@@ -1,0 +1,153 @@
+"""`/api/workflows`: workflows, their versions, and starting runs of them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from flowmaestro.events import DefinitionError, parse_definition
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
+from flowmaestro.gateway.envelope import ok, page
+from flowmaestro.gateway.errors import ValidationFailedError
+from flowmaestro.gateway.models import (
+    Envelope,
+    ExecuteRequest,
+    ExecutionStart,
+    Page,
+    TestRequest,
+    VersionOut,
+    WorkflowCreate,
+    WorkflowOut,
+    WorkflowUpdate,
+)
+from flowmaestro.gateway.runs import start_execution
+from litestar import Controller, delete, get, post, put
+from litestar.params import Parameter
+
+__all__ = ["WorkflowController", "checked_definition"]
+
+PageNumber = Annotated[int, Parameter(query="page", ge=1, le=1_000_000)]
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+Version = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
+
+
+def checked_definition(raw: dict[str, Any]) -> dict[str, Any]:
+    """The definition validated by the engine and in canonical form; errors name the node."""
+    try:
+        definition = parse_definition(raw)
+    except DefinitionError as exc:
+        raise ValidationFailedError.from_problems(
+            "the workflow definition is invalid", exc.problems
+        ) from exc
+    return msgspec.to_builtins(definition)
+
+
+class WorkflowController(Controller):
+    """One user's workflows."""
+
+    path = "/api/workflows"
+    tags = ["workflows"]
+    dependencies = AUTHENTICATED
+
+    @get("/")
+    async def list_workflows(
+        self,
+        user: CurrentUser,
+        services: ServicesDep,
+        page_number: PageNumber = 1,
+        limit: Limit = 20,
+        sort: Literal["name", "created_at", "updated_at"] = "updated_at",
+        order: Literal["asc", "desc"] = "desc",
+    ) -> Envelope[Page[WorkflowOut]]:
+        """A page of workflows."""
+        items, total = await services.workflows.list(user.user_id, page_number, limit, sort, order)
+        return page(items, page_number, limit, total)
+
+    @post("/", status_code=201)
+    async def create_workflow(
+        self, data: WorkflowCreate, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[WorkflowOut]:
+        """A new workflow at version 1."""
+        definition = checked_definition(data.definition)
+        return ok(
+            await services.workflows.create(user.user_id, data.name, data.description, definition)
+        )
+
+    @get("/{workflow_id:str}")
+    async def get_workflow(
+        self, workflow_id: str, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[WorkflowOut]:
+        """One workflow at its current version."""
+        return ok(await services.workflows.get(user.user_id, workflow_id))
+
+    @put("/{workflow_id:str}")
+    async def update_workflow(
+        self, workflow_id: str, data: WorkflowUpdate, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[WorkflowOut]:
+        """Change name, description or definition; a new definition is a new version."""
+        definition = checked_definition(data.definition) if data.definition is not None else None
+        return ok(
+            await services.workflows.update(
+                user.user_id, workflow_id, data.name, data.description, definition
+            )
+        )
+
+    @delete("/{workflow_id:str}", status_code=200)
+    async def delete_workflow(
+        self, workflow_id: str, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[dict[str, Any]]:
+        """Soft-delete the workflow."""
+        await services.workflows.delete(user.user_id, workflow_id)
+        return ok({"id": workflow_id, "deleted": True})
+
+    @get("/{workflow_id:str}/versions")
+    async def list_versions(
+        self, workflow_id: str, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[list[VersionOut]]:
+        """Every version, newest first."""
+        return ok(await services.workflows.versions(user.user_id, workflow_id))
+
+    @get("/{workflow_id:str}/versions/{version:int}")
+    async def get_version(
+        self, workflow_id: str, version: Version, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[VersionOut]:
+        """One version."""
+        return ok(await services.workflows.version(user.user_id, workflow_id, version))
+
+    @post("/{workflow_id:str}/versions/{version:int}/restore", status_code=201)
+    async def restore_version(
+        self, workflow_id: str, version: Version, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[WorkflowOut]:
+        """Roll back: a new version equal to `version`."""
+        return ok(await services.workflows.restore(user.user_id, workflow_id, version))
+
+    @post("/execute", status_code=202)
+    async def execute(
+        self, data: ExecuteRequest, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[ExecutionStart]:
+        """Start a run; inputs are validated against the input nodes."""
+        return ok(await self._start(services, user, data.workflow_id, data.version, data.inputs))
+
+    @post("/{workflow_id:str}/test", status_code=202)
+    async def test_run(
+        self, workflow_id: str, data: TestRequest, user: CurrentUser, services: ServicesDep
+    ) -> Envelope[ExecutionStart]:
+        """Start a test run (listed apart from ordinary runs)."""
+        return ok(
+            await self._start(services, user, workflow_id, data.version, data.inputs, test=True)
+        )
+
+    @staticmethod
+    async def _start(
+        services: ServicesDep,
+        user: CurrentUser,
+        workflow_id: str,
+        version: int | None,
+        inputs: dict[str, Any],
+        test: bool = False,
+    ) -> ExecutionStart:
+        workflow = await services.workflows.get(user.user_id, workflow_id)
+        chosen = await services.workflows.version(
+            user.user_id, workflow_id, version or workflow.version
+        )
+        return await start_execution(services.log, user.user_id, chosen, inputs, test=test)

@@ -1,0 +1,117 @@
+"""Starting, cancelling and answering executions by appending to their logs.
+
+Ownership is read from the log itself (`execution.started` names the owner), so these
+work the moment a run starts, before the projector has caught up, and while PostgreSQL is
+down.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from flowmaestro.events import (
+    DefinitionError,
+    ExecutionCancelRequested,
+    ExecutionStarted,
+    InputValidationError,
+    check_inputs,
+    parse_definition,
+)
+from flowmaestro.events.answers import AnswerRejected
+from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.events.names import is_valid_token
+from flowmaestro.gateway.errors import ConflictError, NotFoundError, ValidationFailedError
+from flowmaestro.gateway.models import ExecutionStart, VersionOut
+from flowmaestro.runtime import ExecutionLog, ExecutionNotFoundError, new_execution_id
+from flowmaestro.runtime.answers import submit_answer
+
+__all__ = ["answer", "cancel", "owned_start", "start_execution"]
+
+
+async def owned_start(log: ExecutionLog, owner_id: str, execution_id: str) -> ExecutionStarted:
+    """The run's first event when `owner_id` owns it; `NotFoundError` otherwise."""
+    if not is_valid_token(execution_id):
+        raise NotFoundError(f"no execution {execution_id!r}")
+    first = await log.read_raw(execution_id, limit=1)
+    if first:
+        started = msgspec.json.decode(first[0][1], type=ExecutionStarted)
+        if started.owner_id == owner_id:
+            return started
+    raise NotFoundError(f"no execution {execution_id!r}")
+
+
+async def start_execution(
+    log: ExecutionLog,
+    owner_id: str,
+    version: VersionOut,
+    inputs: dict[str, Any],
+    test: bool = False,
+) -> ExecutionStart:
+    """Validate the inputs against the version's input nodes and append `execution.started`."""
+    try:
+        definition = parse_definition(version.definition)
+    except DefinitionError as exc:
+        raise ValidationFailedError.from_problems(
+            "the stored workflow is invalid", exc.problems
+        ) from exc
+    try:
+        values = check_inputs(definition, inputs)
+    except InputValidationError as exc:
+        raise ValidationFailedError.from_problems("invalid inputs", exc.problems) from exc
+    started = ExecutionStarted(
+        execution_id=new_execution_id(),
+        workflow_id=version.workflow_id,
+        workflow_version=version.version,
+        definition=definition,
+        inputs=values,
+        started_at=datetime.now(UTC),
+        test=test,
+        owner_id=owner_id,
+    )
+    await log.start(started)
+    return ExecutionStart(
+        execution_id=started.execution_id,
+        workflow_id=version.workflow_id,
+        workflow_version=version.version,
+        status="running",
+        started_at=started.started_at,
+        test=test,
+    )
+
+
+async def cancel(log: ExecutionLog, owner_id: str, execution_id: str, reason: str | None) -> None:
+    """Ask the run to stop; `ConflictError` when it has already ended."""
+    await owned_start(log, owner_id, execution_id)
+    last = await log.last(execution_id)
+    if last is not None and isinstance(last[1], TERMINAL_EVENTS):
+        raise ConflictError(f"execution {execution_id} has already ended", code="EXECUTION_ENDED")
+    await log.append(
+        execution_id,
+        ExecutionCancelRequested(requested_at=datetime.now(UTC), reason=reason),
+        f"{execution_id}:cancel",
+    )
+
+
+async def answer(
+    log: ExecutionLog, owner_id: str, execution_id: str, node_id: str, value: Any
+) -> dict[str, Any]:
+    """Answer a waiting human-input node; the answer is checked against its form."""
+    await owned_start(log, owner_id, execution_id)
+    try:
+        event = await submit_answer(log, execution_id, node_id, value)
+    except ExecutionNotFoundError as exc:
+        raise NotFoundError(str(exc)) from exc
+    except AnswerRejected as exc:
+        codes = {p.code for p in exc.problems}
+        if "not_found" in codes:
+            raise NotFoundError(f"no human-input node {node_id!r} in this execution") from exc
+        if "not_waiting" in codes:
+            raise ConflictError(
+                str(exc),
+                ValidationFailedError.from_problems("", exc.problems).details,
+                code="NOT_WAITING",
+            ) from exc
+        raise ValidationFailedError.from_problems("the answer is invalid", exc.problems) from exc
+    return {"node_id": node_id, "attempt": event.attempt, "output": event.output}

@@ -1,0 +1,136 @@
+"""Passwords (argon2id), signed bearer tokens (JWT, HS256) and the login rate limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flowmaestro.gateway.errors import AuthenticationError, RateLimitedError, ValidationFailedError
+
+__all__ = [
+    "LoginLimiter",
+    "TokenClaims",
+    "TokenSigner",
+    "check_password_strength",
+    "hash_password",
+    "verify_password",
+]
+
+_hasher = PasswordHasher()
+_MIN_PASSWORD = 8
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse weak passwords with an error naming the `password` field."""
+    problems = []
+    if len(password) < _MIN_PASSWORD:
+        problems.append(f"must be at least {_MIN_PASSWORD} characters")
+    if password.isalpha() or password.isdigit():
+        problems.append("must mix letters with digits or symbols")
+    if problems:
+        raise ValidationFailedError(
+            "the password is too weak",
+            [{"field": "password", "code": "weak_password", "message": m} for m in problems],
+            code="WEAK_PASSWORD",
+        )
+
+
+async def hash_password(password: str) -> str:
+    """An argon2id hash, computed off the event loop."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    """True when `password` matches the hash."""
+
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """Who a valid token speaks for."""
+
+    user_id: str
+    email: str
+    expires_at: datetime
+
+
+class TokenSigner:
+    """Issues and checks HS256 tokens with an expiry."""
+
+    def __init__(self, secret: str, ttl_s: int) -> None:
+        self._secret = secret
+        self.ttl_s = ttl_s
+
+    def issue(self, user_id: str, email: str) -> str:
+        """A token for the user, valid for `ttl_s` seconds."""
+        now = datetime.now(UTC)
+        claims = {
+            "sub": user_id,
+            "email": email,
+            "iat": now,
+            "exp": now + timedelta(seconds=self.ttl_s),
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> TokenClaims:
+        """The token's claims; raises `AuthenticationError` when invalid or expired."""
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationError("the token has expired", code="TOKEN_EXPIRED") from None
+        except jwt.PyJWTError:
+            raise AuthenticationError("the token is invalid", code="INVALID_TOKEN") from None
+        return TokenClaims(
+            user_id=str(claims["sub"]),
+            email=str(claims.get("email", "")),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+
+
+class LoginLimiter:
+    """Sliding-window counts of login attempts per email and per client address."""
+
+    def __init__(self, per_email: int, per_address: int, window_s: float) -> None:
+        self.per_email = per_email
+        self.per_address = per_address
+        self.window_s = window_s
+        self._hits: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def _check(self, key: str, limit: int, now: float) -> None:
+        hits = self._hits[key]
+        while hits and hits[0] <= now - self.window_s:
+            hits.popleft()
+        if len(hits) >= limit:
+            raise RateLimitedError(
+                "too many login attempts; try again later", hits[0] + self.window_s - now
+            )
+
+    def attempt(self, email: str, address: str) -> None:
+        """Count one attempt, or raise `RateLimitedError` when either limit is reached."""
+        now = time.monotonic()
+        email_key, address_key = f"email:{email.lower()}", f"addr:{address}"
+        self._check(email_key, self.per_email, now)
+        self._check(address_key, self.per_address, now)
+        self._hits[email_key].append(now)
+        self._hits[address_key].append(now)
+        if len(self._hits) > 100_000:  # bound memory under a spray of addresses
+            self._hits.clear()
+
+    def succeeded(self, email: str) -> None:
+        """Forget the email's failures after a good login."""
+        self._hits.pop(f"email:{email.lower()}", None)

@@ -1,0 +1,56 @@
+"""The gateway's collaborators, built once at start and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowmaestro.gateway.config import GatewaySettings
+from flowmaestro.gateway.db import Database
+from flowmaestro.gateway.security import LoginLimiter, TokenSigner
+from flowmaestro.gateway.store.executions import ExecutionStore
+from flowmaestro.gateway.store.integrations import IntegrationStore
+from flowmaestro.gateway.store.users import UserStore
+from flowmaestro.gateway.store.workflows import WorkflowStore
+from flowmaestro.runtime import ExecutionLog
+from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
+from nats.aio.client import Client
+
+__all__ = ["Services"]
+
+
+@dataclass(slots=True)
+class Services:
+    """Stores, the execution log, the token signer and the login limiter."""
+
+    settings: GatewaySettings
+    nc: Client
+    db: Database
+    log: ExecutionLog
+    users: UserStore
+    workflows: WorkflowStore
+    executions: ExecutionStore
+    integrations: IntegrationStore
+    signer: TokenSigner
+    limiter: LoginLimiter
+
+    @classmethod
+    def build(cls, settings: GatewaySettings, nc: Client, db: Database) -> Services:
+        """Wire everything from settings and open connections."""
+        return cls(
+            settings=settings,
+            nc=nc,
+            db=db,
+            log=ExecutionLog(nc),
+            users=UserStore(db),
+            workflows=WorkflowStore(db),
+            executions=ExecutionStore(db),
+            integrations=IntegrationStore(
+                db, KeyRing.from_env(), IntegrationDirectory(nc.jetstream())
+            ),
+            signer=TokenSigner(settings.jwt_secret, settings.token_ttl_s),
+            limiter=LoginLimiter(
+                settings.login_limit_per_email,
+                settings.login_limit_per_address,
+                settings.login_window_s,
+            ),
+        )

@@ -1,0 +1,1 @@
+"""PostgreSQL stores of the read model; every query is scoped to its owner."""

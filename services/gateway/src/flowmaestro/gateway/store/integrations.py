@@ -1,0 +1,138 @@
+"""Integrations: credentials sealed with AES-GCM at rest, mirrored for executors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+from flowmaestro.gateway.db import Database
+from flowmaestro.gateway.errors import NotFoundError
+from flowmaestro.gateway.models import IntegrationCreate, IntegrationOut, IntegrationUpdate
+from flowmaestro.runtime.secrets import IntegrationDirectory, IntegrationRecord, KeyRing, Sealed
+
+__all__ = ["MASK", "IntegrationStore"]
+
+MASK = "********"
+
+
+def _out(r: asyncpg.Record) -> IntegrationOut:
+    return IntegrationOut(
+        id=r["id"],
+        name=r["name"],
+        type=r["type"],
+        config=r["config"],
+        credentials={name: MASK for name in r["credential_fields"]},
+        enabled=r["enabled"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+def _record(r: asyncpg.Record) -> IntegrationRecord:
+    sealed = r["credentials"]
+    return IntegrationRecord(
+        id=r["id"],
+        owner_id=r["owner_id"],
+        name=r["name"],
+        type=r["type"],
+        config=r["config"],
+        credentials=msgspec.convert(sealed, Sealed) if sealed else None,
+        enabled=r["enabled"],
+    )
+
+
+class IntegrationStore:
+    """One user's integrations; every change is mirrored into the executors' directory."""
+
+    def __init__(self, db: Database, keys: KeyRing, directory: IntegrationDirectory) -> None:
+        self.db = db
+        self.keys = keys
+        self.directory = directory
+
+    def _seal(self, integration_id: str, credentials: dict[str, Any]) -> dict[str, Any] | None:
+        if not credentials:
+            return None
+        return msgspec.to_builtins(self.keys.seal(credentials, integration_id))
+
+    async def list(self, owner_id: str) -> list[IntegrationOut]:
+        """Every integration of the user, oldest first."""
+        rows = await self.db.fetch(
+            "SELECT * FROM integrations WHERE owner_id = $1 ORDER BY created_at, id", owner_id
+        )
+        return [_out(r) for r in rows]
+
+    async def create(self, owner_id: str, body: IntegrationCreate) -> IntegrationOut:
+        """Store a new integration (credentials sealed with its id as context)."""
+        integration_id = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        record = await self.db.fetchrow(
+            "INSERT INTO integrations (id, owner_id, name, type, config, credentials,"
+            " credential_fields, enabled, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING *",
+            integration_id,
+            owner_id,
+            body.name,
+            body.type,
+            body.config,
+            self._seal(integration_id, body.credentials),
+            sorted(body.credentials),
+            body.enabled,
+            now,
+        )
+        assert record is not None
+        await self.directory.put(_record(record))
+        return _out(record)
+
+    async def update(
+        self, owner_id: str, integration_id: str, body: IntegrationUpdate
+    ) -> IntegrationOut:
+        """Apply changes; omitted credentials keep the sealed ones."""
+        async with self.db.transaction() as conn:
+            current = await conn.fetchrow(
+                "SELECT * FROM integrations WHERE id = $1 AND owner_id = $2 FOR UPDATE",
+                integration_id,
+                owner_id,
+            )
+            if current is None:
+                raise NotFoundError(f"no integration {integration_id!r}")
+            sealed, fields = current["credentials"], current["credential_fields"]
+            if body.credentials is not None:
+                sealed = self._seal(integration_id, body.credentials)
+                fields = sorted(body.credentials)
+            record = await conn.fetchrow(
+                "UPDATE integrations SET name = $2, type = $3, config = $4, credentials = $5,"
+                " credential_fields = $6, enabled = $7, updated_at = $8 WHERE id = $1"
+                " RETURNING *",
+                integration_id,
+                body.name if body.name is not None else current["name"],
+                body.type if body.type is not None else current["type"],
+                body.config if body.config is not None else current["config"],
+                sealed,
+                fields,
+                body.enabled if body.enabled is not None else current["enabled"],
+                datetime.now(UTC),
+            )
+        assert record is not None
+        await self.directory.put(_record(record))
+        return _out(record)
+
+    async def delete(self, owner_id: str, integration_id: str) -> None:
+        """Remove the integration here and from the executors' directory."""
+        status = await self.db.execute(
+            "DELETE FROM integrations WHERE id = $1 AND owner_id = $2", integration_id, owner_id
+        )
+        if status.endswith(" 0"):
+            raise NotFoundError(f"no integration {integration_id!r}")
+        await self.directory.delete(integration_id)
+
+    async def sealed(self, owner_id: str, integration_id: str) -> Sealed | None:
+        """The stored sealed credentials (for tests and key rotation tools)."""
+        value = await self.db.fetchval(
+            "SELECT credentials FROM integrations WHERE id = $1 AND owner_id = $2",
+            integration_id,
+            owner_id,
+        )
+        return msgspec.convert(value, Sealed) if value else None

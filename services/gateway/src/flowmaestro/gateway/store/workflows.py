@@ -1,0 +1,200 @@
+"""Workflows and their immutable versions; deletes are soft."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+from flowmaestro.gateway.db import Database
+from flowmaestro.gateway.errors import NotFoundError
+from flowmaestro.gateway.models import VersionOut, WorkflowOut
+
+__all__ = ["SORT_COLUMNS", "WorkflowStore"]
+
+SORT_COLUMNS = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+
+
+def _workflow(record: asyncpg.Record) -> WorkflowOut:
+    return WorkflowOut(
+        id=record["id"],
+        name=record["name"],
+        description=record["description"],
+        version=record["current_version"],
+        definition=record["definition"],
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+    )
+
+
+def _version(record: asyncpg.Record) -> VersionOut:
+    return VersionOut(
+        workflow_id=record["workflow_id"],
+        version=record["version"],
+        definition=record["definition"],
+        created_at=record["created_at"],
+        restored_from=record["restored_from"],
+    )
+
+
+def _missing(workflow_id: str) -> NotFoundError:
+    return NotFoundError(f"no workflow {workflow_id!r}")
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    encoder = msgspec.json.Encoder(order="sorted")
+    return encoder.encode(a) == encoder.encode(b)
+
+
+class WorkflowStore:
+    """One user's workflows; another user's ids are simply not found."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def list(
+        self, owner_id: str, page: int, limit: int, sort: str, order: str
+    ) -> tuple[list[WorkflowOut], int]:
+        """One page of live workflows, and how many there are in all."""
+        column = SORT_COLUMNS[sort]
+        direction = "ASC" if order == "asc" else "DESC"
+        async with self.db.connection() as conn:
+            total = await conn.fetchval(
+                "SELECT count(*) FROM workflows WHERE owner_id = $1 AND deleted_at IS NULL",
+                owner_id,
+            )
+            rows = await conn.fetch(
+                f"SELECT * FROM workflows WHERE owner_id = $1 AND deleted_at IS NULL"
+                f" ORDER BY {column} {direction}, id LIMIT $2 OFFSET $3",
+                owner_id,
+                limit,
+                (page - 1) * limit,
+            )
+        return [_workflow(r) for r in rows], int(total or 0)
+
+    async def create(
+        self, owner_id: str, name: str, description: str, definition: dict[str, Any]
+    ) -> WorkflowOut:
+        """A new workflow at version 1."""
+        now = datetime.now(UTC)
+        workflow_id = uuid.uuid4().hex
+        async with self.db.transaction() as conn:
+            record = await conn.fetchrow(
+                "INSERT INTO workflows (id, owner_id, name, description, current_version,"
+                " definition, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $6, $6)"
+                " RETURNING *",
+                workflow_id,
+                owner_id,
+                name,
+                description,
+                definition,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO workflow_versions (workflow_id, version, definition, created_at)"
+                " VALUES ($1, 1, $2, $3)",
+                workflow_id,
+                definition,
+                now,
+            )
+        assert record is not None
+        return _workflow(record)
+
+    async def get(self, owner_id: str, workflow_id: str) -> WorkflowOut:
+        """The workflow, or `NotFoundError`."""
+        record = await self.db.fetchrow(
+            "SELECT * FROM workflows WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL",
+            workflow_id,
+            owner_id,
+        )
+        if record is None:
+            raise _missing(workflow_id)
+        return _workflow(record)
+
+    async def update(
+        self,
+        owner_id: str,
+        workflow_id: str,
+        name: str | None,
+        description: str | None,
+        definition: dict[str, Any] | None,
+        restored_from: int | None = None,
+    ) -> WorkflowOut:
+        """Apply changes; a definition that differs from the current one is a new version."""
+        now = datetime.now(UTC)
+        async with self.db.transaction() as conn:
+            current = await conn.fetchrow(
+                "SELECT * FROM workflows WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL"
+                " FOR UPDATE",
+                workflow_id,
+                owner_id,
+            )
+            if current is None:
+                raise _missing(workflow_id)
+            version = current["current_version"]
+            changed = definition is not None and not _same(definition, current["definition"])
+            if definition is not None and (changed or restored_from is not None):
+                version += 1
+                await conn.execute(
+                    "INSERT INTO workflow_versions (workflow_id, version, definition, created_at,"
+                    " restored_from) VALUES ($1, $2, $3, $4, $5)",
+                    workflow_id,
+                    version,
+                    definition,
+                    now,
+                    restored_from,
+                )
+            record = await conn.fetchrow(
+                "UPDATE workflows SET name = $2, description = $3, current_version = $4,"
+                " definition = $5, updated_at = $6 WHERE id = $1 RETURNING *",
+                workflow_id,
+                name if name is not None else current["name"],
+                description if description is not None else current["description"],
+                version,
+                definition if version != current["current_version"] else current["definition"],
+                now,
+            )
+        assert record is not None
+        return _workflow(record)
+
+    async def delete(self, owner_id: str, workflow_id: str) -> None:
+        """Soft-delete: the workflow disappears from the API, its versions and runs remain."""
+        status = await self.db.execute(
+            "UPDATE workflows SET deleted_at = $3 WHERE id = $1 AND owner_id = $2"
+            " AND deleted_at IS NULL",
+            workflow_id,
+            owner_id,
+            datetime.now(UTC),
+        )
+        if status.endswith(" 0"):
+            raise _missing(workflow_id)
+
+    async def versions(self, owner_id: str, workflow_id: str) -> list[VersionOut]:
+        """Every version, newest first."""
+        await self.get(owner_id, workflow_id)
+        rows = await self.db.fetch(
+            "SELECT * FROM workflow_versions WHERE workflow_id = $1 ORDER BY version DESC",
+            workflow_id,
+        )
+        return [_version(r) for r in rows]
+
+    async def version(self, owner_id: str, workflow_id: str, version: int) -> VersionOut:
+        """One version, or `NotFoundError`."""
+        await self.get(owner_id, workflow_id)
+        record = await self.db.fetchrow(
+            "SELECT * FROM workflow_versions WHERE workflow_id = $1 AND version = $2",
+            workflow_id,
+            version,
+        )
+        if record is None:
+            raise NotFoundError(f"workflow {workflow_id!r} has no version {version}")
+        return _version(record)
+
+    async def restore(self, owner_id: str, workflow_id: str, version: int) -> WorkflowOut:
+        """Roll back: a new version equal to `version` (history is never rewritten)."""
+        old = await self.version(owner_id, workflow_id, version)
+        return await self.update(
+            owner_id, workflow_id, None, None, old.definition, restored_from=version
+        )

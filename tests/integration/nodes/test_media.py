@@ -1,0 +1,98 @@
+"""The `vision` and `audio` nodes: image understanding and generation, speech to text and
+text to speech, with files kept in the file store."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from flowmaestro.events import ExecutionStatus
+from flowmaestro.runtime.files import FileStore
+from nats.aio.client import Client
+
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.base import Reply
+from tests.fakes.openai_server import PNG, FakeOpenAI
+from tests.support.ai import one_node, run_watching
+
+pytestmark = pytest.mark.integration
+
+PNG_B64 = base64.b64encode(PNG).decode()
+
+
+async def test_vision_describes_a_base64_image_with_anthropic(
+    engine: Client, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.script(Reply(text="A single pixel."))
+    data = {
+        "provider": "anthropic",
+        "base_url": fake_anthropic.url,
+        "prompt": "What is this?",
+        "image_base64": PNG_B64,
+    }
+    state, _, chunks = await run_watching(engine, one_node("vision", data))
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    assert state.outputs["result"]["text"] == "A single pixel."
+    assert "".join(chunks) == "A single pixel."
+    content = fake_anthropic.requests[0].json()["messages"][0]["content"]
+    assert content[0]["type"] == "image" and content[0]["source"]["data"] == PNG_B64
+
+
+async def test_vision_reads_a_stored_file_and_passes_urls_with_openai(
+    engine: Client, fake_openai: FakeOpenAI
+) -> None:
+    await FileStore(engine.jetstream()).put("uploads/pixel.png", PNG)
+    for source in ({"image_file": "uploads/pixel.png"}, {"image_url": "https://example.org/a.png"}):
+        data = {"base_url": fake_openai.base_url, **source}
+        state, _, _ = await run_watching(engine, one_node("vision", data))
+        assert state.status is ExecutionStatus.COMPLETED, state.error
+    first, second = (r.json()["messages"][0]["content"][1] for r in fake_openai.requests)
+    assert first["image_url"]["url"] == f"data:image/png;base64,{PNG_B64}"
+    assert second["image_url"]["url"] == "https://example.org/a.png"
+
+
+async def test_vision_generates_an_image_into_the_file_store(
+    engine: Client, fake_openai: FakeOpenAI
+) -> None:
+    data = {"base_url": fake_openai.base_url, "operation": "generate", "prompt": "a cat"}
+    state, _, _ = await run_watching(engine, one_node("vision", data))
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    output = state.outputs["result"]
+    assert output["revised_prompt"] == "a cat!"
+    assert await FileStore(engine.jetstream()).get(output["file"]) == PNG
+    assert fake_openai.requests[0].headers["idempotency-key"].endswith(":ai:1")
+
+
+async def test_audio_speaks_text_into_the_file_store(
+    engine: Client, fake_openai: FakeOpenAI
+) -> None:
+    data = {
+        "base_url": fake_openai.base_url,
+        "operation": "speak",
+        "text": "Hello ${inputs.name}",
+        "voice": "nova",
+    }
+    state, _, _ = await run_watching(
+        engine, one_node("audio", data, {"name": "string"}), {"name": "Ada"}
+    )
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    output = state.outputs["result"]
+    assert output["format"] == "mp3" and output["file"].endswith(".mp3")
+    assert await FileStore(engine.jetstream()).get(output["file"]) == b"FAKEAUDIO:Hello Ada"
+    assert fake_openai.requests[0].json()["voice"] == "nova"
+
+
+async def test_audio_transcribes_base64_audio(engine: Client, fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply(text="hello world"))
+    audio = base64.b64encode(b"RIFF-fake-wave-data").decode()
+    data = {"base_url": fake_openai.base_url, "audio_base64": audio, "language": "en"}
+    state, _, _ = await run_watching(engine, one_node("audio", data))
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    assert state.outputs["result"] == {
+        "text": "hello world",
+        "model": "whisper-1",
+        "language": "en",
+    }
+    (request,) = fake_openai.requests
+    assert b"RIFF-fake-wave-data" in request.body
+    assert request.headers["content-type"].startswith("multipart/form-data")

@@ -1,0 +1,124 @@
+"""The gateway's pure parts: log → rows, log → live messages, tokens, limits, passwords."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flowmaestro.events import (
+    ExecutionCompleted,
+    ExecutionStarted,
+    NodeCompleted,
+    NodeScheduled,
+    NodeSkipped,
+    NodeWaiting,
+    fold,
+    parse_definition,
+)
+from flowmaestro.gateway.config import DEFAULT_JWT_SECRET, GatewaySettings
+from flowmaestro.gateway.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    RateLimitedError,
+    ValidationFailedError,
+)
+from flowmaestro.gateway.messages import client_type, event_message
+from flowmaestro.gateway.projection import execution_row, log_rows
+from flowmaestro.gateway.security import LoginLimiter, TokenSigner, check_password_strength
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _log() -> list:
+    definition = parse_definition((EXAMPLES / "approval.json").read_bytes())
+    return [
+        (
+            1,
+            ExecutionStarted(
+                execution_id="e1",
+                definition=definition,
+                inputs={"amount": 3},
+                started_at=T0,
+                owner_id="u1",
+            ),
+        ),
+        (2, NodeScheduled(node_id="start", attempt=1, scheduled_at=T0, input_hash="h")),
+        (3, NodeCompleted(node_id="start", attempt=1, completed_at=T0 + timedelta(seconds=1))),
+        (
+            5,
+            NodeWaiting(
+                node_id="approve",
+                attempt=1,
+                waiting_since=T0,
+                request={"prompt": "ok?", "mode": "approval"},
+            ),
+        ),
+        (8, NodeSkipped(node_id="deny")),
+        (9, ExecutionCompleted(completed_at=T0 + timedelta(seconds=2), outputs={"x": "a\x00b"})),
+    ]
+
+
+def test_rows_are_a_pure_function_of_the_log() -> None:
+    records = _log()
+    row = execution_row(fold(records))
+    assert row == execution_row(fold(records))
+    assert row[5] == "completed" and row[13] == 2000.0 and row[14] == 9
+    assert row[7] == {"x": "a\ufffdb"}  # PostgreSQL text cannot hold NUL
+    logs = log_rows("e1", records)
+    assert [r[1] for r in logs] == [1, 2, 3, 5, 8, 9]
+    assert logs[4][7] == logs[3][7]  # node.skipped has no time: it takes the previous one
+    assert "definition" not in logs[0][6]
+
+
+def test_live_messages() -> None:
+    records = _log()
+    kinds = [client_type(e) for _, e in records]
+    assert kinds == [
+        "execution:started",
+        "node:started",
+        "node:completed",
+        "user:input:required",
+        "node:skipped",
+        "execution:completed",
+    ]
+    message = event_message("e1", 5, records[3][1], T0)
+    assert message["node_id"] == "approve" and message["data"]["seq"] == 5
+    assert message["data"]["request"]["prompt"] == "ok?"
+
+
+def test_tokens_expire_and_are_signed() -> None:
+    signer = TokenSigner("x" * 32, 60)
+    claims = signer.verify(signer.issue("u1", "a@b.io"))
+    assert claims.user_id == "u1"
+    with pytest.raises(AuthenticationError):
+        TokenSigner("y" * 32, 60).verify(signer.issue("u1", "a@b.io"))
+    with pytest.raises(AuthenticationError) as expired:
+        signer.verify(TokenSigner("x" * 32, -1).issue("u1", "a@b.io"))
+    assert expired.value.code == "TOKEN_EXPIRED"
+
+
+def test_login_limits_per_email_and_per_address() -> None:
+    limiter = LoginLimiter(per_email=2, per_address=3, window_s=60)
+    limiter.attempt("a@b.io", "1.1.1.1")
+    limiter.attempt("A@b.io", "1.1.1.1")
+    with pytest.raises(RateLimitedError):
+        limiter.attempt("a@b.io", "2.2.2.2")
+    limiter.attempt("c@b.io", "1.1.1.1")
+    with pytest.raises(RateLimitedError):
+        limiter.attempt("d@b.io", "1.1.1.1")
+
+
+@pytest.mark.parametrize("password", ["short1", "onlyletters", "1234567890"])
+def test_weak_passwords(password: str) -> None:
+    with pytest.raises(ValidationFailedError) as weak:
+        check_password_strength(password)
+    assert weak.value.code == "WEAK_PASSWORD"
+
+
+def test_production_refuses_the_default_secret() -> None:
+    settings = GatewaySettings(nats_url="n", database_url="d", environment="production")
+    with pytest.raises(ConfigurationError):
+        settings.check()
+    GatewaySettings(nats_url="n", database_url="d", jwt_secret=DEFAULT_JWT_SECRET).check()
