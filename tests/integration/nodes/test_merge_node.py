@@ -8,7 +8,7 @@ import pytest
 from flowmaestro.events import ExecutionStatus
 from nats.aio.client import Client
 
-from tests.support.engine import run
+from tests.support.engine import load_example, run
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +56,9 @@ async def test_any_runs_on_the_first_input_and_the_execution_still_finishes(
     merged_at = state.nodes["merge"].ended_at
     slow_done = state.nodes["slow"].ended_at
     assert merged_at is not None and slow_done is not None and merged_at < slow_done
+
+
+async def test_the_code_merge_example(engine: Client) -> None:
+    state, _ = await run(engine, load_example("code-merge"), {"numbers": [3, 1, 4, 1, 5]})
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    assert state.outputs["result"] == {"max": 5, "min": 1, "mean": 2.8, "median": 3}
