@@ -147,3 +147,29 @@ async def test_large_outputs_travel_through_the_object_store(engine: Client) -> 
     completed = next(e for _, e in records if isinstance(e, NodeCompleted) and e.node_id == "big")
     assert completed.output is None
     assert completed.output_ref is not None and completed.output_ref.endswith("/big/1")
+
+
+async def test_a_cached_node_reuses_its_result_and_says_so(engine: Client) -> None:
+    doc = {
+        "nodes": {
+            "slow": {
+                "id": "slow",
+                "type": "echo",
+                "data": {
+                    "value": "${inputs.q}",
+                    "delay_seconds": 0.5,
+                    "cache": {"ttl_seconds": 60},
+                },
+            }
+        },
+        "edges": [],
+    }
+    first, _ = await run(engine, doc, {"q": "same"})
+    second, records = await run(engine, doc, {"q": "same"})
+    other, other_records = await run(engine, doc, {"q": "different"})
+    completions = [e for _, e in records if isinstance(e, NodeCompleted)]
+    assert [c.cached for c in completions] == [True]
+    assert completions[0].output == "same"
+    assert (completions[0].duration_ms or 0) < 400
+    assert not any(e.cached for _, e in other_records if isinstance(e, NodeCompleted))
+    assert first.status is second.status is other.status is ExecutionStatus.COMPLETED

@@ -203,3 +203,47 @@ async def test_answer_a_human_input_node(client: httpx.AsyncClient, alice: User)
     assert detail["outputs"] == {"refund": "refunded 30"}
     late = await client.post(path, json={"input": {"approved": False}}, headers=alice.headers)
     assert error_of(late, 409)["code"] == "NOT_WAITING"
+
+
+async def test_subworkflows_by_id_are_attached_to_the_run(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    child = {
+        "nodes": {"hi": {"id": "hi", "type": "output", "data": {"output": "hi ${inputs.item}"}}},
+        "edges": [],
+    }
+    made = await client.post(
+        "/api/workflows", json={"name": "child", "definition": child}, headers=alice.headers
+    )
+    child_id = data_of(made, 201)["id"]
+    parent = {
+        "nodes": {
+            "each": {
+                "id": "each",
+                "type": "loop",
+                "data": {"items": ["a", "b"], "workflow_id": child_id},
+            },
+            "out": {"id": "out", "type": "output", "data": {"output": "${each.output.results}"}},
+        },
+        "edges": [{"id": "1", "source": "each", "target": "out"}],
+    }
+    made = await client.post(
+        "/api/workflows", json={"name": "parent", "definition": parent}, headers=alice.headers
+    )
+    parent_id = data_of(made, 201)["id"]
+    started = await execute(client, alice, parent_id, {})
+    detail = await finished(client, alice, started["execution_id"])
+    assert detail["outputs"] == {"out": ["hi a", "hi b"]}
+
+    parent["nodes"]["each"]["data"]["workflow_id"] = "no-such-workflow"
+    made = await client.post(
+        "/api/workflows", json={"name": "broken", "definition": parent}, headers=alice.headers
+    )
+    broken = data_of(made, 201)["id"]
+    refused = await client.post(
+        "/api/workflows/execute",
+        json={"workflow_id": broken, "inputs": {}},
+        headers=alice.headers,
+    )
+    error = error_of(refused, 400)
+    assert any(d.get("node_id") == "each" for d in error["details"]), error

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from flowmaestro.events.catalogue import LoopConfig, SubworkflowConfig, workflow_key
+from flowmaestro.events.catalogue import LoopConfig, SubworkflowConfig, node_spec, workflow_key
 from flowmaestro.events.decisions import Append, Decision
 from flowmaestro.events.definition import WorkflowDefinition
 from flowmaestro.events.errors import ReferenceResolutionError
@@ -29,6 +29,7 @@ from flowmaestro.events.state import ExecutionState, NodeState, NodeStatus
 
 __all__ = [
     "advance",
+    "called_workflows",
     "cancel_children",
     "child_id",
     "report_to_parent",
@@ -55,7 +56,10 @@ def child_id(execution_id: str, node_id: str, attempt: int, index: int) -> str:
 
 def _plan(state: ExecutionState, node_id: str, scope: Scope) -> _Plan:
     node = state.definition.nodes[node_id]
-    config = resolve(node.data, scope)
+    spec = node_spec(node.type)
+    nested = spec.nested if spec else ()
+    # A nested workflow's references belong to the child's scope: leave them unresolved.
+    config = {k: v if k in nested else resolve(v, scope) for k, v in node.data.items()}
     loop: LoopConfig | None = None
     try:
         if node.type == "loop":
@@ -265,3 +269,22 @@ def report_to_parent(state: ExecutionState) -> list[Decision]:
             execution_id=parent.execution_id,
         )
     ]
+
+
+def called_workflows(definition: WorkflowDefinition) -> list[tuple[str, str, int | None]]:
+    """Every `(node_id, workflow_id, version)` a definition (or a body in it) calls by id."""
+    calls: list[tuple[str, str, int | None]] = []
+    for node_id, node in definition.nodes.items():
+        if node.type not in ("loop", "subworkflow"):
+            continue
+        workflow_id, version = node.data.get("workflow_id"), node.data.get("version")
+        if isinstance(workflow_id, str):
+            calls.append((node_id, workflow_id, version if isinstance(version, int) else None))
+        for field in ("body", "definition"):
+            raw = node.data.get(field)
+            if isinstance(raw, dict):
+                try:
+                    calls.extend(called_workflows(msgspec.convert(raw, WorkflowDefinition)))
+                except msgspec.ValidationError:
+                    continue
+    return calls

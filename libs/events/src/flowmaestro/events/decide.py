@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from flowmaestro.events import composite
 from flowmaestro.events.catalogue import node_spec
+from flowmaestro.events.catalogue.base import SETTING_FIELDS
 from flowmaestro.events.commands import ExecuteNode
 from flowmaestro.events.decisions import Append, Decision, Dispatch, StartTimer, StopExecution
 from flowmaestro.events.errors import ReferenceResolutionError
@@ -46,6 +47,8 @@ __all__ = [
     "StartTimer",
     "StopExecution",
     "decide",
+    "input_hash",
+    "memo_key",
     "node_retry_policy",
     "readiness",
 ]
@@ -142,6 +145,13 @@ def _command(state: ExecutionState, node_id: str, attempt: int, now: datetime) -
 def input_hash(command: ExecuteNode) -> str:
     """Hash of what feeds a node attempt: type, resolved config, upstream, inputs, vars."""
     material = [command.node_type, command.config, command.upstream, command.inputs, command.vars]
+    return hashlib.sha256(_hash_encoder.encode(material)).hexdigest()
+
+
+def memo_key(command: ExecuteNode) -> str:
+    """The cache key of a node attempt: what it computes from, not how it is run."""
+    config = {k: v for k, v in command.config.items() if k not in SETTING_FIELDS}
+    material = [command.node_type, config, command.upstream, command.inputs, command.vars]
     return hashlib.sha256(_hash_encoder.encode(material)).hexdigest()
 
 

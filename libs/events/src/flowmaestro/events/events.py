@@ -106,6 +106,8 @@ class NodeCompleted(_Event, frozen=True, kw_only=True, tag="node.completed"):
     handles: list[str] | None = None
     vars: dict[str, Any] | None = None
     duration_ms: float | None = None
+    cached: bool = False
+    """True when the output was reused from the node cache instead of running the node."""
 
 
 class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):

@@ -9,10 +9,12 @@ import re
 from enum import StrEnum
 
 __all__ = [
+    "CACHE_BUCKET",
     "CMD_STREAM",
     "EXEC_STREAM",
     "FILE_BUCKET",
     "INTEGRATION_BUCKET",
+    "LIMIT_BUCKET",
     "OUTPUT_BUCKET",
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
@@ -47,6 +49,12 @@ or keep (generated audio and images, collections)."""
 
 INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 """Key-value bucket mirroring integrations (credentials sealed) for executors."""
+
+CACHE_BUCKET = "FM_CACHE"
+"""Key-value bucket of memoised node results."""
+
+LIMIT_BUCKET = "FM_LIMITS"
+"""Key-value bucket of shared rate-limit counters and concurrency leases."""
 
 SCHEDULER_CONSUMER = "scheduler"
 PROJECTOR_CONSUMER = "projector"

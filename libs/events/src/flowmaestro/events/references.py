@@ -77,8 +77,6 @@ def parse_reference(body: str) -> Reference:
                 f"reference {text} must read a node's output, as in ${{{root}.output}}"
             )
         path = path[1:]
-    elif not path:
-        raise ReferenceResolutionError(f"reference {text} must name a field, as in ${{{root}.x}}")
     return Reference(text=text, root=root, path=tuple(path))
 
 

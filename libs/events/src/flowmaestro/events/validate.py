@@ -230,7 +230,10 @@ def _reference_problems(definition: WorkflowDefinition) -> list[Problem]:
     has_input_nodes = any(n.type == "input" for n in definition.nodes.values())
     problems: list[Problem] = []
     for key, node in definition.nodes.items():
+        spec = node_spec(node.type)
         for name, value in node.data.items():
+            if spec is not None and name in spec.nested:
+                continue  # a nested workflow has its own scope, checked on its own
             field = f"data.{name}"
             try:
                 references = find_references(value)

@@ -28,6 +28,7 @@ from flowmaestro.events import (
     NodeWaiting,
     decode_command,
 )
+from flowmaestro.events.decide import memo_key
 from flowmaestro.events.names import (
     CMD_STREAM,
     cancel_wildcard,
@@ -46,8 +47,10 @@ from flowmaestro.executors.context import (
 )
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
+from flowmaestro.runtime.cache import NodeCache
 from flowmaestro.runtime.files import FileNotFoundInStoreError, FileStore
 from flowmaestro.runtime.outputs import OutputStore
+from flowmaestro.runtime.ratelimit import Lease, RateLimit, RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -115,6 +118,9 @@ class ExecutorWorker:
         self.file_store = FileStore(self.js)
         self.files = Files(put=self.file_store.put, get=self.file_store.get)
         self.integrations = IntegrationDirectory(self.js)
+        self.cache = NodeCache(self.js)
+        self.limiter = RateLimiter(self.js)
+        self.rate_limits = limits_from_env()
         self.keys = KeyRing.from_env()
         self.settings = settings or Settings.from_env()
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
@@ -171,6 +177,16 @@ class ExecutorWorker:
             return
         started = time.monotonic()
         if deliveries > self.settings.max_deliveries:
+            deliveries -= await self.limiter.deferrals(command.idempotency_key)
+        leases: list[Lease] = []
+        if deliveries <= self.settings.max_deliveries:
+            leases, delay = await self._admit(command)
+            if delay > 0:
+                # Rate limited: wait for redelivery; deferrals do not count as crashes.
+                await self.limiter.deferrals(command.idempotency_key, add=1)
+                await msg.nak(delay=delay)
+                return
+        if deliveries > self.settings.max_deliveries:
             error = ErrorInfo(
                 message=f"command delivered {deliveries} times; the executor "
                 "kept stopping before finishing it",
@@ -199,6 +215,9 @@ class ExecutorWorker:
                 running.discard(task)
                 if not running:
                     self._running.pop(command.execution_id, None)
+                for lease in leases:
+                    with contextlib.suppress(Exception):
+                        await self.limiter.release(lease)
         if isinstance(event, NodeCompleted | NodeFailed):
             event = msgspec.structs.replace(
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
@@ -226,8 +245,24 @@ class ExecutorWorker:
                 config = msgspec.convert(command.config, pool.spec.config)
             except msgspec.ValidationError as exc:
                 raise TerminalNodeError(f"invalid config: {exc}", kind="invalid_config") from exc
+            key = memo_key(command) if config.cache is not None else None
+            cached = await self.cache.get(key) if key else None
+            if cached is not None:
+                return NodeCompleted(
+                    node_id=command.node_id,
+                    attempt=command.attempt,
+                    completed_at=_utcnow(),
+                    output=cached.output,
+                    handles=cached.handles,
+                    vars=cached.vars,
+                    cached=True,
+                )
             async with asyncio.timeout(command.timeout_seconds):
                 result = await pool.executor(ctx, config)
+            if key and config.cache is not None and isinstance(result, NodeResult):
+                await self.cache.put(
+                    key, config.cache.ttl_seconds, result.output, result.handles, result.vars
+                )
         except TimeoutError:
             return self._failed(
                 command,
@@ -266,6 +301,31 @@ class ExecutorWorker:
             handles=result.handles,
             vars=result.vars,
         )
+
+    async def _admit(self, command: ExecuteNode) -> tuple[list[Lease], float]:
+        """Take a slot under every limit that applies; `([], delay)` when one is full."""
+        limits: list[tuple[str, RateLimit]] = []
+        if (by_type := self.rate_limits.get(command.node_type)) is not None:
+            limits.append((f"type.{command.node_type}", by_type))
+        integration_id = command.config.get("integration_id")
+        if isinstance(integration_id, str):
+            record = await self.integrations.get(integration_id)
+            raw = record.config.get("rate_limit") if record else None
+            if isinstance(raw, dict):
+                with contextlib.suppress(msgspec.ValidationError):
+                    limits.append(
+                        (f"integration.{integration_id}", msgspec.convert(raw, RateLimit))
+                    )
+        leases: list[Lease] = []
+        for scope, limit in limits:
+            lease, delay = await self.limiter.admit(scope, limit, command.timeout_seconds + 30)
+            if delay > 0:
+                for held in leases:
+                    await self.limiter.release(held)
+                return [], delay
+            if lease is not None:
+                leases.append(lease)
+        return leases, 0.0
 
     async def _already_answered(self, command: ExecuteNode) -> bool:
         """True when the log already holds this attempt's result (a redelivery after a crash).

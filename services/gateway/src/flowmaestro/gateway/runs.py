@@ -16,6 +16,7 @@ from flowmaestro.events import (
     ExecutionCancelRequested,
     ExecutionStarted,
     InputValidationError,
+    WorkflowDefinition,
     check_inputs,
     parse_definition,
 )
@@ -48,6 +49,7 @@ async def start_execution(
     version: VersionOut,
     inputs: dict[str, Any],
     test: bool = False,
+    workflows: dict[str, WorkflowDefinition] | None = None,
 ) -> ExecutionStart:
     """Validate the inputs against the version's input nodes and append `execution.started`."""
     try:
@@ -69,6 +71,7 @@ async def start_execution(
         started_at=datetime.now(UTC),
         test=test,
         owner_id=owner_id,
+        workflows=workflows or {},
     )
     await log.start(started)
     return ExecutionStart(

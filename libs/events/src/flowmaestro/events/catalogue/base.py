@@ -9,18 +9,37 @@ from typing import Any, Literal
 import msgspec
 from flowmaestro.events.retry import RetryPolicy
 
-__all__ = ["JoinMode", "NodeConfig", "NodeSpec", "joins_all", "no_handles"]
+__all__ = [
+    "SETTING_FIELDS",
+    "CachePolicy",
+    "JoinMode",
+    "NodeConfig",
+    "NodeSpec",
+    "joins_all",
+    "no_handles",
+]
 
 JoinMode = Literal["all", "any"]
 """When a join node runs: once every incoming edge is resolved, or on the first taken."""
 
 
+class CachePolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """Memoise a node: reuse an earlier result for the same type, config and inputs."""
+
+    ttl_seconds: float = 3600.0
+
+
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Settings every node accepts beside its own: a label, retry policy and timeout."""
+    """Settings every node accepts beside its own: label, retry policy, timeout, cache."""
 
     label: str | None = None
     retry: RetryPolicy | None = None
     timeout_seconds: float | None = None
+    cache: CachePolicy | None = None
+
+
+SETTING_FIELDS = frozenset({"label", "retry", "timeout_seconds", "cache"})
+"""Config fields that change how a node runs, not what it computes."""
 
 
 def no_handles(_data: Mapping[str, Any]) -> tuple[str, ...]:

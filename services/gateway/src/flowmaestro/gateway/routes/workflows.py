@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from flowmaestro.events import DefinitionError, parse_definition
+from flowmaestro.events import DefinitionError, Problem, WorkflowDefinition, parse_definition
+from flowmaestro.events.catalogue import workflow_key
+from flowmaestro.events.composite import called_workflows
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok, page
-from flowmaestro.gateway.errors import ValidationFailedError
+from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import (
     Envelope,
     ExecuteRequest,
@@ -150,4 +152,38 @@ class WorkflowController(Controller):
         chosen = await services.workflows.version(
             user.user_id, workflow_id, version or workflow.version
         )
-        return await start_execution(services.log, user.user_id, chosen, inputs, test=test)
+        called = await _called_workflows(services, user.user_id, chosen)
+        return await start_execution(
+            services.log, user.user_id, chosen, inputs, test=test, workflows=called
+        )
+
+
+async def _called_workflows(
+    services: ServicesDep, owner_id: str, root: VersionOut
+) -> dict[str, WorkflowDefinition]:
+    """The definitions of every workflow the run may start (loops and sub-workflows by id),
+    attached to `execution.started` so the run replays by itself."""
+    found: dict[str, WorkflowDefinition] = {}
+    pending = [root.definition]
+    while pending:
+        try:
+            definition = parse_definition(pending.pop())
+        except DefinitionError:
+            continue  # start_execution reports the root's problems; stored ones are valid
+        for node_id, workflow_id, version in called_workflows(definition):
+            key = workflow_key(workflow_id, version)
+            if key in found:
+                continue
+            try:
+                current = await services.workflows.get(owner_id, workflow_id)
+                called = await services.workflows.version(
+                    owner_id, workflow_id, version or current.version
+                )
+            except NotFoundError as exc:
+                raise ValidationFailedError.from_problems(
+                    "a called workflow does not exist",
+                    [Problem(f"no workflow {key!r}", node_id, "data.workflow_id", "not_found")],
+                ) from exc
+            found[key] = parse_definition(called.definition)
+            pending.append(called.definition)
+    return found
