@@ -26,6 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import RetentionPolicy, StreamConfig
+
 from flowmaestro.events import CATALOGUE, ExecutionStarted, parse_definition
 from flowmaestro.events.names import exec_wildcard
 from flowmaestro.runtime import (
@@ -38,9 +42,6 @@ from flowmaestro.runtime import (
 )
 from flowmaestro.runtime.embedded import die_with_parent
 from flowmaestro.runtime.logs import configure_logging
-from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.js.api import RetentionPolicy, StreamConfig
 
 HERE = Path(__file__).resolve().parent
 TERMINAL = (

@@ -6,11 +6,11 @@ import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from nats.aio.client import Client
+
 from flowmaestro.events import CATALOGUE
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from flowmaestro.runtime.logs import configure_logging
-from nats.aio.client import Client
-
 from tests.support.engine import running_engine
 
 # Short redelivery so crash tests do not wait 30 s for a lost command.

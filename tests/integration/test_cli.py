@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from flowmaestro.runtime import EmbeddedNats
 from nats.aio.client import Client
 
+from flowmaestro.runtime import EmbeddedNats
 from tests.support.engine import EXAMPLES, wait_for_end, wait_for_waiting
 
 pytestmark = pytest.mark.integration

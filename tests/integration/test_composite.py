@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flowmaestro.events import ChildFinished, ChildStarted, ExecutionStatus
-from flowmaestro.runtime import ExecutionLog
 from nats.aio.client import Client
 
+from flowmaestro.events import ChildFinished, ChildStarted, ExecutionStatus
+from flowmaestro.runtime import ExecutionLog
 from tests.support.engine import load_example, run, wait_for_end
 
 pytestmark = pytest.mark.integration

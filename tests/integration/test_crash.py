@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from flowmaestro.events import CATALOGUE, ExecutionStatus, NodeCompleted
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from flowmaestro.runtime.embedded import die_with_parent
-
 from tests.support.engine import start, wait_for_end
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from nats.aio.client import Client
+
 from flowmaestro.events import (
     ExecutionCancelRequested,
     ExecutionStatus,
@@ -10,8 +12,6 @@ from flowmaestro.events import (
     NodeStatus,
 )
 from flowmaestro.runtime import ExecutionLog
-from nats.aio.client import Client
-
 from tests.support.engine import load_example, run, start, wait_for_end, wait_for_waiting
 
 pytestmark = pytest.mark.integration

@@ -7,11 +7,11 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from nats.aio.client import Client
+
 from flowmaestro.events import ExecutionStatus, NodeCompleted
 from flowmaestro.runtime.ratelimit import RateLimit, RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, IntegrationRecord
-from nats.aio.client import Client
-
 from tests.support.engine import start, wait_for_end
 
 pytestmark = pytest.mark.integration

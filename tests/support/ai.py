@@ -8,11 +8,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from nats.aio.client import Client
+
 from flowmaestro.events import Event, ExecutionStarted, ExecutionState, parse_definition
 from flowmaestro.events.names import live_subject
 from flowmaestro.runtime import ExecutionLog, new_execution_id
-from nats.aio.client import Client
-
 from tests.support.engine import wait_for_end
 
 __all__ = ["one_node", "run_watching"]

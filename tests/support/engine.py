@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nats.aio.client import Client
+
 from flowmaestro.events import (
     Event,
     ExecutionStarted,
@@ -23,7 +25,6 @@ from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.runtime import ExecutionLog, connect, new_execution_id
 from flowmaestro.scheduler import Scheduler
-from nats.aio.client import Client
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -60,9 +61,8 @@ async def wait_for_end(
     log = ExecutionLog(nc)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        last = await log.last(execution_id)
-        if last is not None and isinstance(last[1], TERMINAL_EVENTS):
-            records = await log.read(execution_id)
+        records = await log.read(execution_id)
+        if any(isinstance(e, TERMINAL_EVENTS) for _, e in records):
             return fold(records), records
         if asyncio.get_running_loop().time() > deadline:
             records = await log.read(execution_id)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 import msgspec
+
 from flowmaestro.gateway import GatewaySettings, uvicorn_server
 from flowmaestro.runtime import free_port
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flowmaestro.runtime.secrets import IntegrationDirectory, IntegrationRecord, KeyRing
 from nats.aio.client import Client
+
+from flowmaestro.runtime.secrets import IntegrationDirectory, IntegrationRecord, KeyRing
 
 __all__ = ["one_node", "register_integration"]
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+
 from flowmaestro.executors import RetryableNodeError, TerminalNodeError
 from flowmaestro.executors.nodes.ai.chat import ChatRequest, Message, ToolCall
 from flowmaestro.executors.nodes.ai.failures import http_failure, retry_after_seconds

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 import pytest
+
 from flowmaestro.events import CATALOGUE
 from flowmaestro.executors import EXECUTORS
 

@@ -22,7 +22,6 @@ from flowmaestro.events import (
     fold,
 )
 from flowmaestro.events.composite import child_id
-
 from tests.unit.sim import T0, definition, started
 
 BODY = {

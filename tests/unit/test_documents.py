@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowmaestro.executors.documents import (
     DocumentError,
     detect_format,
@@ -11,7 +12,6 @@ from flowmaestro.executors.documents import (
     parse_pdf,
     parse_xml,
 )
-
 from tests.support.pdf import make_pdf
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

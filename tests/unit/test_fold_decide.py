@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from flowmaestro.events import (
     Append,
     Dispatch,
@@ -31,7 +32,6 @@ from flowmaestro.events import (
     evolve,
     fold,
 )
-
 from tests.unit.sim import T0, definition, echo_result, simulate, started
 
 

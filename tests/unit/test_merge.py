@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from flowmaestro.executors.nodes.merge import deep_merge
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from flowmaestro.events import (
     Dispatch,
     ErrorInfo,
@@ -19,9 +22,6 @@ from flowmaestro.events import (
     fold,
 )
 from flowmaestro.events.references import Scope, resolve
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from tests.unit.sim import T0, definition, simulate, started
 
 json_scalars = st.one_of(

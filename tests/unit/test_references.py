@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowmaestro.events import ReferenceResolutionError
 from flowmaestro.events.references import Scope, find_references, parse_reference, resolve
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from flowmaestro.executors.sandbox import Limits, SandboxError, run_javascript
 
 LIMITS = Limits(seconds=0.5, memory_mb=64)

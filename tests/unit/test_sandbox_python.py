@@ -6,6 +6,7 @@ import asyncio
 import os
 
 import pytest
+
 from flowmaestro.executors.sandbox import Limits, SandboxError, run_python
 
 LIMITS = Limits(seconds=1.0, memory_mb=64)

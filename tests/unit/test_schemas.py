@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flowmaestro.events.schema import all_schemas
-
 from scripts.gen_schemas import ROOT, render
 
 

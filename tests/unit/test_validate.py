@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from flowmaestro.events import DefinitionError, InputValidationError, check_inputs
 from flowmaestro.events.validate import parse_definition
 

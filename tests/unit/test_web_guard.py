@@ -7,6 +7,7 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+
 from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
 from flowmaestro.executors.web import HttpReply, check_target, raise_for_status, retry_after_seconds
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from flowmaestro.runtime import EmbeddedNats
 from nats.aio.client import Client
 
+from flowmaestro.runtime import EmbeddedNats
 from tests.support.gateway import User, register, running_gateway
 from tests.support.postgres import fresh_database
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
-from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
 from nats.aio.client import Client
 
+from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
 from tests.support.gateway import User, data_of, error_of
 
 pytestmark = pytest.mark.integration

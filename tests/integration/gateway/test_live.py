@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from flowmaestro.events.names import live_subject
-from flowmaestro.runtime import ExecutionLog
 from nats.aio.client import Client
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from flowmaestro.events.names import live_subject
+from flowmaestro.runtime import ExecutionLog
 from tests.integration.gateway.test_executions import execute, finished, workflow
 from tests.support.gateway import User, data_of, error_of, sse_events
 

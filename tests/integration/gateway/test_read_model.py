@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
-from flowmaestro.events import ExecutionStarted, parse_definition
-from flowmaestro.runtime import EmbeddedNats, ExecutionLog, new_execution_id
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStarted, parse_definition
+from flowmaestro.runtime import EmbeddedNats, ExecutionLog, new_execution_id
 from tests.integration.gateway.conftest import example
 from tests.integration.gateway.test_executions import execute, finished, workflow
 from tests.support.engine import wait_for_end
@@ -45,8 +45,8 @@ async def _caught_up(nc: Client, database_url: str) -> bool:
     finally:
         await conn.close()
     for execution_id in await log.execution_ids():
-        last = await log.last(execution_id)
-        if last is None or projected.get(execution_id) != last[0]:
+        records = await log.read_raw(execution_id)
+        if not records or projected.get(execution_id) != records[-1][0]:
             return False
     return True
 

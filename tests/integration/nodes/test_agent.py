@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.aio.client import Client
+
 from flowmaestro.events import CATALOGUE, ExecutionStatus, NodeProgress
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from flowmaestro.scheduler import Scheduler
-from nats.aio.client import Client
-
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import FakeServer, Reply
 from tests.fakes.cohere_server import FakeCohere

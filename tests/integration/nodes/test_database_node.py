@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
-from flowmaestro.events import ExecutionStatus
-from flowmaestro.executors.postgres import close_pools
 from nats.aio.client import Client
 from psycopg import sql
 
+from flowmaestro.events import ExecutionStatus
+from flowmaestro.executors.postgres import close_pools
 from tests.support.engine import run
 from tests.support.workflows import one_node, register_integration
 

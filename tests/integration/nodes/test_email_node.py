@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from nats.aio.client import Client
+
 from flowmaestro.events import ExecutionStatus
 from flowmaestro.executors.nodes.email import message_id
 from flowmaestro.runtime.files import FileStore
-from nats.aio.client import Client
-
 from tests.fakes.smtp import FakeSmtp
 from tests.support.engine import run
 from tests.support.workflows import one_node, register_integration

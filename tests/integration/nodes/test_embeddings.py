@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from flowmaestro.events import ExecutionStatus
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
 from tests.fakes.base import toy_vector
 from tests.fakes.cohere_server import FakeCohere
 from tests.fakes.google_server import FakeGemini

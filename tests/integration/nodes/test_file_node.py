@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from flowmaestro.events import ExecutionStatus
-from flowmaestro.runtime.files import FileStore
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
+from flowmaestro.runtime.files import FileStore
 from tests.fakes.http import FakeHttpServer, Request, Response
 from tests.support.engine import run
 from tests.support.pdf import make_pdf

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from flowmaestro.events import ExecutionStatus
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
 from tests.fakes.http import FakeHttpServer, Request, Response
 from tests.support.engine import run
 from tests.support.workflows import one_node, register_integration

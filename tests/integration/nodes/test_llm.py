@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from flowmaestro.events import ExecutionStatus
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import FakeServer, Reply
 from tests.fakes.cohere_server import FakeCohere

@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 
 import pytest
-from flowmaestro.events import ExecutionStatus
-from flowmaestro.runtime.files import FileStore
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
+from flowmaestro.runtime.files import FileStore
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import PNG, FakeOpenAI

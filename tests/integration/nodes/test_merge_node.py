@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flowmaestro.events import ExecutionStatus
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
 from tests.support.engine import load_example, run
 
 pytestmark = pytest.mark.integration

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from flowmaestro.events import ExecutionStatus
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
 from tests.fakes.notion import FakeNotion
 from tests.support.engine import run
 from tests.support.workflows import register_integration

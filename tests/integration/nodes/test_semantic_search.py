@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 import pytest
-from flowmaestro.events import ExecutionStatus
-from flowmaestro.runtime.files import FileStore
 from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStatus
+from flowmaestro.runtime.files import FileStore
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.ai import one_node, run_watching
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import msgspec
+
 from flowmaestro.cli.render import progress_line, short, timeline
 from flowmaestro.events import (
     DefinitionError,
@@ -209,10 +210,10 @@ async def cancel(
     nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
         log = ExecutionLog(nc)
-        last = await log.last(execution_id)
-        if last is None:
+        exists, ended = await log.ending(execution_id)
+        if not exists:
             raise CommandError(f"no execution {execution_id!r}", exit_code=4)
-        if isinstance(last[1], TERMINAL_EVENTS):
+        if ended is not None:
             raise CommandError(f"execution {execution_id} has already ended")
         await log.append(
             execution_id,
@@ -256,14 +257,13 @@ async def executions(nats_url: str, limit: int, out: TextIO = sys.stdout) -> int
         print(f"{'execution':<28} {'workflow':<20} {'status':<10} {'started':<26} ms", file=out)
         for execution_id in ids:
             first = await log.read_raw(execution_id, limit=1)
-            last = await log.last(execution_id)
-            if not first or last is None:
+            if not first:
                 continue
             started = msgspec.json.decode(first[0][1], type=ExecutionStarted)
-            ended_event = last[1]
+            _, ended_event = await log.ending(execution_id)
             status = "running"
             duration = ""
-            if isinstance(ended_event, TERMINAL_EVENTS):
+            if ended_event is not None:
                 status = ended_event.status
                 elapsed = ended_event.ended_at - started.started_at
                 duration = f"{elapsed.total_seconds() * 1000:.0f}"

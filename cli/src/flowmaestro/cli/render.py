@@ -6,7 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events import (
+    ChildFinished,
+    ChildStarted,
     Event,
     ExecutionCancelled,
     ExecutionCancelRequested,
@@ -16,6 +19,7 @@ from flowmaestro.events import (
     ExecutionState,
     NodeCompleted,
     NodeFailed,
+    NodeProgress,
     NodeRetryDue,
     NodeRetrying,
     NodeScheduled,
@@ -62,6 +66,12 @@ def progress_line(event: Event) -> str | None:
             return f"execution failed at {n}: {e.message}"
         case ExecutionCancelled():
             return "execution cancelled"
+        case ChildStarted(node_id=n, index=i, execution_id=child):
+            return f"child      {n}[{i}] started as {child}"
+        case ChildFinished(node_id=n, index=i, status=status):
+            return f"child      {n}[{i}] {status}"
+        case NodeProgress(node_id=n, key=key):
+            return f"progress   {n}: {key}"
         case NodeRetryDue():
             return None
     return None

@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 import structlog
+
 from flowmaestro.events import CATALOGUE
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.runtime import connect, ensure_topology

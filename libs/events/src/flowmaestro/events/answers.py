@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.catalogue import UserInputConfig
 from flowmaestro.events.definition import Node, WorkflowDefinition
 from flowmaestro.events.errors import InputValidationError, Problem

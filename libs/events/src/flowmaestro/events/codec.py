@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.commands import Command
 from flowmaestro.events.errors import CodecError
 from flowmaestro.events.events import Event

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.catalogue import LoopConfig, SubworkflowConfig, node_spec, workflow_key
 from flowmaestro.events.decisions import Append, Decision
 from flowmaestro.events.definition import WorkflowDefinition

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events import composite
 from flowmaestro.events.catalogue import node_spec
 from flowmaestro.events.catalogue.base import SETTING_FIELDS

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
+
 from flowmaestro.events.definition import WorkflowDefinition
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "NodeSkipped",
     "NodeWaiting",
     "ParentRef",
+    "TerminalEvent",
 ]
 
 
@@ -248,4 +250,5 @@ Event = (
     | ExecutionCancelled
 )
 
+TerminalEvent = ExecutionCompleted | ExecutionFailed | ExecutionCancelled
 TERMINAL_EVENTS = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled)

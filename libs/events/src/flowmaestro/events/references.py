@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.errors import ReferenceResolutionError
 
 __all__ = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.catalogue import CATALOGUE
 from flowmaestro.events.commands import Command
 from flowmaestro.events.definition import WorkflowDefinition

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, assert_never
 
 import msgspec
+
 from flowmaestro.events.definition import WorkflowDefinition
 from flowmaestro.events.errors import FoldError
 from flowmaestro.events.events import (

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.catalogue import CATALOGUE, InputField, NodeConfig, node_spec
 from flowmaestro.events.definition import Edge, Node, WorkflowDefinition
 from flowmaestro.events.errors import (

@@ -7,10 +7,11 @@ import time
 from typing import Any
 
 import msgspec
-from flowmaestro.events.names import CACHE_BUCKET
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
+
+from flowmaestro.events.names import CACHE_BUCKET
 
 __all__ = ["CachedResult", "NodeCache"]
 

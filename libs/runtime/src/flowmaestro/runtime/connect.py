@@ -5,8 +5,9 @@ from __future__ import annotations
 import nats
 import nats.errors
 import structlog
-from flowmaestro.runtime.errors import RuntimeLayerError
 from nats.aio.client import Client
+
+from flowmaestro.runtime.errors import RuntimeLayerError
 
 __all__ = ["NatsUnreachableError", "connect"]
 

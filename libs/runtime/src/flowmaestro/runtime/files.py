@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 
 import msgspec
-from flowmaestro.events.names import FILE_BUCKET
-from flowmaestro.runtime.errors import RuntimeLayerError
-from flowmaestro.runtime.ids import new_execution_id
 from nats.js import JetStreamContext
 from nats.js.api import ObjectMeta
 from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
+
+from flowmaestro.events.names import FILE_BUCKET
+from flowmaestro.runtime.errors import RuntimeLayerError
+from flowmaestro.runtime.ids import new_execution_id
 
 __all__ = ["FileInfo", "FileNotFoundInStoreError", "FileStore", "StoredFile"]
 

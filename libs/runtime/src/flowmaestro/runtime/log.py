@@ -9,8 +9,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import nats.errors
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
+from nats.js.errors import APIError, BadRequestError
+
 from flowmaestro.events import Event, ExecutionStarted, decode_event, encode
-from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent
 from flowmaestro.events.names import (
     EXEC_STREAM,
     Header,
@@ -20,9 +24,6 @@ from flowmaestro.events.names import (
     timer_wildcard,
 )
 from flowmaestro.runtime.errors import AppendConflictError, ExecutionNotFoundError
-from nats.aio.client import Client
-from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
-from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 __all__ = ["ExecutionLog", "RawRecord", "tail"]
 
@@ -160,14 +161,17 @@ class ExecutionLog:
             raise ExecutionNotFoundError(execution_id)
         return records
 
-    async def last(self, execution_id: str) -> tuple[int, Event] | None:
-        """The execution's latest event, or None when it has no log."""
-        try:
-            msg = await self.js.get_last_msg(EXEC_STREAM, exec_subject(execution_id), direct=True)
-        except NotFoundError:
-            return None
-        assert msg.seq is not None and msg.data is not None
-        return msg.seq, decode_event(msg.data)
+    async def ending(self, execution_id: str) -> tuple[bool, TerminalEvent | None]:
+        """`(exists, terminal event or None)`.
+
+        The terminal event need not be the last one: late results and children's reports
+        can follow it, so the whole log is scanned.
+        """
+        records = await self.read(execution_id)
+        for _, event in records:
+            if isinstance(event, TERMINAL_EVENTS):
+                return True, event
+        return bool(records), None
 
     async def execution_ids(self) -> list[str]:
         """Every execution with a log, oldest first (ids sort by start time)."""

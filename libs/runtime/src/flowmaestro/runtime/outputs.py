@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from flowmaestro.events import Event, NodeCompleted
-from flowmaestro.events.names import OUTPUT_BUCKET
 from nats.js import JetStreamContext
 from nats.js.object_store import ObjectStore
+
+from flowmaestro.events import Event, NodeCompleted
+from flowmaestro.events.names import OUTPUT_BUCKET
 
 __all__ = ["OutputStore"]
 

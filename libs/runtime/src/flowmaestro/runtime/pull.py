@@ -12,10 +12,11 @@ import contextlib
 import json
 import time
 
-from flowmaestro.events.names import Header
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+
+from flowmaestro.events.names import Header
 
 __all__ = ["ContinuousPull"]
 

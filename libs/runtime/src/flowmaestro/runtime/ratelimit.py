@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from flowmaestro.events.names import LIMIT_BUCKET
 from nats.js import JetStreamContext
 from nats.js.errors import (
     BucketNotFoundError,
@@ -24,6 +23,8 @@ from nats.js.errors import (
     NotFoundError,
 )
 from nats.js.kv import KeyValue
+
+from flowmaestro.events.names import LIMIT_BUCKET
 
 __all__ = ["Lease", "RateLimit", "RateLimiter", "limits_from_env"]
 

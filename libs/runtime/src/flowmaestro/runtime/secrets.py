@@ -18,11 +18,12 @@ from typing import Any
 
 import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flowmaestro.events.names import INTEGRATION_BUCKET
-from flowmaestro.runtime.errors import RuntimeLayerError
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
+
+from flowmaestro.events.names import INTEGRATION_BUCKET
+from flowmaestro.runtime.errors import RuntimeLayerError
 
 __all__ = [
     "DEV_KEY_ID",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flowmaestro.events import names
-from flowmaestro.runtime.config import Settings
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -16,6 +14,9 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import NotFoundError
+
+from flowmaestro.events import names
+from flowmaestro.runtime.config import Settings
 
 __all__ = ["ensure_topology", "exec_stream_config"]
 

@@ -8,6 +8,7 @@ from typing import Any
 import jmespath
 import jmespath.exceptions
 import jsonata
+
 from flowmaestro.executors.errors import TerminalNodeError
 
 __all__ = ["evaluate", "truthy"]

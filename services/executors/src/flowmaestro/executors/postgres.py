@@ -19,13 +19,14 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from flowmaestro.events.catalogue import DatabaseConfig
-from flowmaestro.executors.context import Integration
-from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from flowmaestro.events.catalogue import DatabaseConfig
+from flowmaestro.executors.context import Integration
+from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
 
 __all__ = ["close_pools", "json_value", "query"]
 

@@ -16,6 +16,9 @@ from typing import Any
 
 import msgspec
 import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
 from flowmaestro.events import (
     CATALOGUE,
     CodecError,
@@ -52,8 +55,6 @@ from flowmaestro.runtime.files import FileNotFoundInStoreError, FileStore
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.ratelimit import Lease, RateLimit, RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
-from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 __all__ = ["ExecutorPool", "ExecutorWorker"]
 

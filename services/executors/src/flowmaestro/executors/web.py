@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+
 from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
 
 __all__ = [

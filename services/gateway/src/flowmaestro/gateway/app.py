@@ -9,6 +9,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
 from flowmaestro.gateway.config import GatewaySettings
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.deps import provide_services
@@ -25,11 +31,6 @@ from flowmaestro.gateway.routes.workflows import WorkflowController
 from flowmaestro.gateway.routes.ws import live_socket
 from flowmaestro.gateway.services import Services
 from flowmaestro.runtime import connect
-from litestar import Litestar
-from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 
 __all__ = ["create_app"]
 

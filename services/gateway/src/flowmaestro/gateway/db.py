@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 import msgspec
+
 from flowmaestro.gateway.errors import DatabaseUnavailableError, ValidationFailedError
 
 __all__ = ["Connection", "Database", "unavailable_errors"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowmaestro.gateway.errors import AuthenticationError
-from flowmaestro.gateway.security import TokenClaims
-from flowmaestro.gateway.services import Services
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+
+from flowmaestro.gateway.errors import AuthenticationError
+from flowmaestro.gateway.security import TokenClaims
+from flowmaestro.gateway.services import Services
 
 __all__ = [
     "AUTHENTICATED",

@@ -10,11 +10,12 @@ from typing import Any, TypeVar
 
 import nats.errors
 import structlog
-from flowmaestro.gateway.errors import GatewayError
-from flowmaestro.gateway.models import Envelope, Page, Pagination
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+
+from flowmaestro.gateway.errors import GatewayError
+from flowmaestro.gateway.models import Envelope, Page, Pagination
 
 __all__ = ["exception_handlers", "ok", "page"]
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
 from flowmaestro.events.names import live_wildcard
 from flowmaestro.gateway.messages import chunk_message, event_message
 from flowmaestro.runtime import tail
-from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 __all__ = ["LiveItem", "live_tail"]
 

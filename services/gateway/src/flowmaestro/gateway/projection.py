@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events import (
     Event,
     ExecutionCancelled,

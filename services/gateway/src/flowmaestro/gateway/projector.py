@@ -13,15 +13,16 @@ import asyncio
 import contextlib
 
 import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
 from flowmaestro.events import EventsError, fold
 from flowmaestro.events.names import EXEC_STREAM, PROJECTOR_CONSUMER, exec_wildcard
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.errors import DatabaseUnavailableError
 from flowmaestro.gateway.projection import EXECUTION_COLUMNS, LOG_COLUMNS, execution_row, log_rows
 from flowmaestro.runtime import ContinuousPull, ExecutionLog
-from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 __all__ = ["Projector", "ensure_projector_consumer"]
 

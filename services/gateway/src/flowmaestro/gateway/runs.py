@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events import (
     DefinitionError,
     ExecutionCancelRequested,
@@ -21,7 +22,6 @@ from flowmaestro.events import (
     parse_definition,
 )
 from flowmaestro.events.answers import AnswerRejected
-from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.names import is_valid_token
 from flowmaestro.gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import ExecutionStart, VersionOut
@@ -87,8 +87,8 @@ async def start_execution(
 async def cancel(log: ExecutionLog, owner_id: str, execution_id: str, reason: str | None) -> None:
     """Ask the run to stop; `ConflictError` when it has already ended."""
     await owned_start(log, owner_id, execution_id)
-    last = await log.last(execution_id)
-    if last is not None and isinstance(last[1], TERMINAL_EVENTS):
+    _, ended = await log.ending(execution_id)
+    if ended is not None:
         raise ConflictError(f"execution {execution_id} has already ended", code="EXECUTION_ENDED")
     await log.append(
         execution_id,

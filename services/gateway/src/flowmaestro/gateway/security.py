@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
 from flowmaestro.gateway.errors import AuthenticationError, RateLimitedError, ValidationFailedError
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+
 from flowmaestro.gateway.app import create_app
 from flowmaestro.gateway.config import GatewaySettings
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nats.aio.client import Client
+
 from flowmaestro.gateway.config import GatewaySettings
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.security import LoginLimiter, TokenSigner
@@ -13,7 +15,6 @@ from flowmaestro.gateway.store.users import UserStore
 from flowmaestro.gateway.store.workflows import WorkflowStore
 from flowmaestro.runtime import ExecutionLog
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
-from nats.aio.client import Client
 
 __all__ = ["Services"]
 

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
 from flowmaestro.events import (
     Append,
     CodecError,
@@ -39,8 +42,6 @@ from flowmaestro.events.names import (
 )
 from flowmaestro.runtime import ContinuousPull, ExecutionLog
 from flowmaestro.runtime.outputs import OutputStore
-from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 __all__ = ["Scheduler"]
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
+
 from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec
 
 __all__ = [

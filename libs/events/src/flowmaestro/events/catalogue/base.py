@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import msgspec
+
 from flowmaestro.events.retry import RetryPolicy
 
 __all__ = [

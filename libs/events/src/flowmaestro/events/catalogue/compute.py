@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
+
 from flowmaestro.events.catalogue.base import JoinMode, NodeConfig, NodeSpec
 
 __all__ = ["SPECS", "CodeConfig", "MergeConfig"]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
+
 from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec
 
 __all__ = [

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
+
 from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec
 
 __all__ = ["SPECS", "DatabaseConfig", "FileConfig", "HttpConfig"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+
 from flowmaestro.events.catalogue import CodeConfig
 from flowmaestro.executors.context import NodeContext, NodeResult, upstream_document
 from flowmaestro.executors.errors import TerminalNodeError

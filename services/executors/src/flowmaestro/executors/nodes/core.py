@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events import check_inputs
 from flowmaestro.events.catalogue import (
     ConditionalConfig,

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
+
 from flowmaestro.events.catalogue import HttpConfig
 from flowmaestro.executors.context import Integration, NodeContext, NodeResult
 from flowmaestro.executors.web import raise_for_status, send

@@ -12,6 +12,7 @@ import json
 import time
 
 import msgspec
+
 from flowmaestro.events.catalogue import WebhookConfig
 from flowmaestro.executors.context import NodeContext, NodeResult, upstream_document
 from flowmaestro.executors.errors import TerminalNodeError

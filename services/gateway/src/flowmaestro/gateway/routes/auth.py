@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Controller, Request, post
+
 from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.errors import AuthenticationError
@@ -16,7 +18,6 @@ from flowmaestro.gateway.models import (
     VerifyResult,
 )
 from flowmaestro.gateway.security import check_password_strength, hash_password, verify_password
-from litestar import Controller, Request, post
 
 __all__ = ["AuthController"]
 

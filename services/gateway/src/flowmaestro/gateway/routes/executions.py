@@ -6,6 +6,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
 from flowmaestro.events import fold
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok, page
@@ -21,9 +25,6 @@ from flowmaestro.gateway.models import (
 )
 from flowmaestro.gateway.projection import EXECUTION_COLUMNS, execution_row
 from flowmaestro.gateway.runs import answer, cancel, owned_start
-from litestar import Controller, get, post
-from litestar.params import Parameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 __all__ = ["ExecutionController"]
 

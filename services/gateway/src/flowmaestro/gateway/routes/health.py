@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Response, get
+
 from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import Envelope
-from litestar import Response, get
 
 __all__ = ["health", "ready"]
 

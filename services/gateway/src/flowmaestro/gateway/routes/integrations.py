@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar import Controller, delete, get, post, put
+
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import (
@@ -12,7 +14,6 @@ from flowmaestro.gateway.models import (
     IntegrationOut,
     IntegrationUpdate,
 )
-from litestar import Controller, delete, get, post, put
 
 __all__ = ["IntegrationController"]
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
+from litestar import Controller, get
+
 from flowmaestro.events import CATALOGUE
 from flowmaestro.events.schema import node_config_schema
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import Envelope, NodeTypeOut
-from litestar import Controller, get
 
 __all__ = ["NodeController", "node_types"]
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar import Controller, delete, get, post, put
+from litestar.params import Parameter
+
 from flowmaestro.events import DefinitionError, Problem, WorkflowDefinition, parse_definition
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.composite import called_workflows
@@ -23,8 +26,6 @@ from flowmaestro.gateway.models import (
     WorkflowUpdate,
 )
 from flowmaestro.gateway.runs import start_execution
-from litestar import Controller, delete, get, post, put
-from litestar.params import Parameter
 
 __all__ = ["WorkflowController", "checked_definition"]
 

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
 from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.errors import AuthenticationError, GatewayError
 from flowmaestro.gateway.live import live_tail
 from flowmaestro.gateway.runs import answer, owned_start
 from flowmaestro.gateway.security import TokenClaims
-from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 
 __all__ = ["POLICY_VIOLATION", "LiveSession", "live_socket"]
 

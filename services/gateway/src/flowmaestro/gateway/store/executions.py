@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.models import ExecutionDetail, ExecutionSummary, LogEntry
 

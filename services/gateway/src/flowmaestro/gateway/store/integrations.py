@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
+
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.errors import NotFoundError
 from flowmaestro.gateway.models import IntegrationCreate, IntegrationOut, IntegrationUpdate

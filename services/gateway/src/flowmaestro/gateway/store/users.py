@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.errors import ConflictError
 from flowmaestro.gateway.models import UserOut

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import msgspec
+
 from flowmaestro.events.catalogue.ai import AgentConfig, AgentTool
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.nodes.ai.access import Access, open_access

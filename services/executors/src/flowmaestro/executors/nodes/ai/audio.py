@@ -4,6 +4,7 @@ audio APIs; spoken audio is kept in the file store."""
 from __future__ import annotations
 
 import openai
+
 from flowmaestro.events.catalogue.ai import AudioConfig
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.errors import TerminalNodeError

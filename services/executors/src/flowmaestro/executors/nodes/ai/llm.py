@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import msgspec
+
 from flowmaestro.events.catalogue.ai import LLMConfig
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.errors import TerminalNodeError

@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from flowmaestro.executors.errors import TerminalNodeError
 from numpy.typing import NDArray
+
+from flowmaestro.executors.errors import TerminalNodeError
 
 __all__ = ["LocalEmbedder", "local_embedder", "model_dir"]
 

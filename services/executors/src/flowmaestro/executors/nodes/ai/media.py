@@ -6,6 +6,7 @@ import base64
 import binascii
 
 import httpx
+
 from flowmaestro.executors.context import NodeContext
 from flowmaestro.executors.errors import TerminalNodeError
 from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+
 from flowmaestro.events.catalogue.ai import SemanticSearchConfig
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.errors import TerminalNodeError

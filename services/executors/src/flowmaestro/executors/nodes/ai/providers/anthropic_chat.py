@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+
 from flowmaestro.executors.errors import NodeError, RetryableNodeError
 from flowmaestro.executors.nodes.ai.access import Access
 from flowmaestro.executors.nodes.ai.chat import (

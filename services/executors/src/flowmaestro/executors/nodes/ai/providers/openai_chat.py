@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
+
 from flowmaestro.executors.errors import NodeError, RetryableNodeError
 from flowmaestro.executors.nodes.ai.access import Access
 from flowmaestro.executors.nodes.ai.chat import (

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+
 from flowmaestro.executors.errors import TerminalNodeError
 from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure
 
