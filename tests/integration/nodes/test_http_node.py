@@ -15,7 +15,16 @@ from tests.support.workflows import one_node, register_integration
 pytestmark = pytest.mark.integration
 
 
+_limited_seen: list[Request] = []
+
+
 def _api(request: Request) -> Response:
+    if request.path == "/limited":
+        limited = sum(r.path == "/limited" for r in _limited_seen)
+        _limited_seen.append(request)
+        if limited == 0:
+            return Response(429, "slow down", {"Retry-After": "1"})
+        return Response(200, {"ok": True})
     if request.path == "/flaky":
         return Response(503, "busy", {"Retry-After": "0"})
     if request.path == "/missing":
@@ -105,3 +114,18 @@ async def test_loopback_is_refused_without_the_allow_list(engine: Client) -> Non
         assert api.requests == []
     assert state.status is ExecutionStatus.FAILED
     assert state.error is not None and state.error.kind == "forbidden_target"
+
+
+async def test_429_waits_for_retry_after_then_succeeds(
+    engine: Client, allow_loopback: None
+) -> None:
+    _limited_seen.clear()
+    async with FakeHttpServer(_api) as api:
+        data = {"url": f"{api.url}/limited", "retry": {"initial_interval_seconds": 0.05}}
+        state, _ = await run(engine, one_node("http", data))
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    first, second = state.nodes["node"].attempts
+    assert first.status == "failed" and second.status == "completed"
+    assert state.outputs["result"]["body"] == {"ok": True}
+    assert first.ended_at is not None and second.scheduled_at is not None
+    assert (second.scheduled_at - first.ended_at).total_seconds() >= 0.95
