@@ -352,7 +352,15 @@ class ExecutorWorker:
     async def _offload(self, command: ExecuteNode, event: Event) -> Event:
         if not isinstance(event, NodeCompleted) or event.output is None:
             return event
-        encoded = _encoder.encode(event.output)
+        try:
+            encoded = _encoder.encode(event.output)
+        except (TypeError, ValueError) as exc:
+            # Failing the node beats never acknowledging: redelivery would repeat the
+            # node's side effects (a sent email, a posted message) until it turned poison.
+            return self._failed(
+                command,
+                ErrorInfo(message=f"the output is not JSON: {exc}", kind="output", terminal=True),
+            )
         if len(encoded) <= self.settings.inline_output_limit:
             return event
         ref = f"{command.execution_id}/{command.node_id}/{command.attempt}"
