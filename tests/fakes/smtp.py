@@ -63,9 +63,11 @@ class Received:
 
 @dataclass
 class FakeSmtp:
-    """Accepts mail; with `tls` it requires STARTTLS, with `username` it requires login."""
+    """Accepts mail; with `tls` it requires STARTTLS (or, with `implicit_tls`, speaks TLS
+    from the first byte); with `username` it requires login."""
 
     tls: bool = False
+    implicit_tls: bool = False
     username: str | None = None
     password: str | None = None
     received: list[Received] = field(default_factory=list)
@@ -93,14 +95,17 @@ class FakeSmtp:
     def __enter__(self) -> FakeSmtp:
         self.port = free_port()
         kwargs: dict[str, Any] = {}
-        if self.tls:
+        if self.tls or self.implicit_tls:
             self.cert_pem, key_pem = self_signed()
             folder = Path(tempfile.mkdtemp(prefix="fm-smtp-"))
             (folder / "cert.pem").write_text(self.cert_pem)
             (folder / "key.pem").write_text(key_pem)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-            kwargs.update(tls_context=context, require_starttls=True)
+            if self.implicit_tls:
+                kwargs.update(ssl_context=context)
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
         if self.username is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True)
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)

@@ -95,3 +95,23 @@ async def test_plain_smtp_without_tls(engine: Client, allow_loopback: None) -> N
         state, _ = await run(engine, one_node("email", data))
     assert state.status is ExecutionStatus.COMPLETED, state.error
     assert smtp.received[0].message.get_content_type() == "text/html"
+
+
+async def test_implicit_tls(engine: Client, allow_loopback: None) -> None:
+    with FakeSmtp(implicit_tls=True) as smtp:
+        integration = await register_integration(
+            engine,
+            "smtp",
+            {},
+            {"host": "127.0.0.1", "port": smtp.port, "security": "tls", "ca_cert": smtp.cert_pem},
+        )
+        data = {
+            "integration_id": integration,
+            "to": ["ann@example.com"],
+            "subject": "over TLS",
+            "text": "hi",
+            "from_address": "bot@example.com",
+        }
+        state, _ = await run(engine, one_node("email", data))
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    assert smtp.received[0].message["Subject"] == "over TLS"

@@ -17,6 +17,8 @@ import sys
 import traceback
 from typing import Any, BinaryIO, NoReturn
 
+__all__ = ["main"]
+
 ALLOWED_MODULES = (
     "base64",
     "bisect",
