@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import pytest
 from nats.aio.client import Client
 
@@ -11,8 +14,9 @@ from flowmaestro.events import (
     NodeCompleted,
     NodeStatus,
 )
+from flowmaestro.executors import ExecutorWorker
 from flowmaestro.runtime import ExecutionLog
-from tests.support.engine import load_example, run, start, wait_for_end, wait_for_waiting
+from tests.support.engine import WORKERS, load_example, run, start, wait_for_end, wait_for_waiting
 
 pytestmark = pytest.mark.integration
 
@@ -173,3 +177,34 @@ async def test_a_cached_node_reuses_its_result_and_says_so(engine: Client) -> No
     assert (completions[0].duration_ms or 0) < 400
     assert not any(e.cached for _, e in other_records if isinstance(e, NodeCompleted))
     assert first.status is second.status is other.status is ExecutionStatus.COMPLETED
+
+
+async def test_cancel_tells_running_nodes_to_stop(engine: Client) -> None:
+    slow = {
+        "nodes": {
+            "slow": {"id": "slow", "type": "echo", "data": {"value": 1, "delay_seconds": 30}}
+        },
+        "edges": [],
+    }
+    execution_id = await start(engine, slow)
+    busy: list[ExecutorWorker] = []
+    for _ in range(250):
+        busy = [w for w in WORKERS if w.running(execution_id)]
+        if busy:
+            break
+        await asyncio.sleep(0.02)
+    (worker,) = busy
+    await ExecutionLog(engine).append(
+        execution_id, ExecutionCancelRequested(requested_at=datetime.now(UTC))
+    )
+    state, _ = await wait_for_end(engine, execution_id)
+    assert state.status is ExecutionStatus.CANCELLED
+    for _ in range(100):
+        if not worker.running(execution_id):
+            break
+        await asyncio.sleep(0.02)
+    assert worker.running(execution_id) == 0, "the running node was not told to stop"
+    await asyncio.sleep(2.5)  # past the test ack wait: the command must not come back
+    assert worker.running(execution_id) == 0
+    records = await ExecutionLog(engine).read(execution_id)
+    assert not any(isinstance(e, NodeCompleted) for _, e in records)

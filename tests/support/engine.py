@@ -82,15 +82,21 @@ async def run(
     return await wait_for_end(nc, await start(nc, definition, inputs), timeout)
 
 
+WORKERS: list[ExecutorWorker] = []
+"""The executor workers `running_engine` started, for tests that look inside them."""
+
+
 @contextlib.asynccontextmanager
 async def running_engine(url: str) -> AsyncIterator[None]:
     """A scheduler and every executor pool in this process, each on its own connection."""
     stop = asyncio.Event()
     scheduler_nc = await connect(url, name="test-scheduler")
     executor_nc = await connect(url, name="test-executors")
+    worker = ExecutorWorker(executor_nc, dict(EXECUTORS))
+    WORKERS.append(worker)
     tasks = [
         asyncio.ensure_future(Scheduler(scheduler_nc).run(stop)),
-        asyncio.ensure_future(ExecutorWorker(executor_nc, dict(EXECUTORS)).run(stop)),
+        asyncio.ensure_future(worker.run(stop)),
     ]
     try:
         yield
@@ -101,6 +107,7 @@ async def running_engine(url: str) -> AsyncIterator[None]:
             task.cancel()
         await scheduler_nc.close()
         await executor_nc.close()
+        WORKERS.remove(worker)
 
 
 async def wait_for_waiting(

@@ -8,7 +8,7 @@ is a no-op. Keys already issued can be passed in `issued` to skip building them 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Container
+from collections.abc import Callable, Container
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,11 +114,13 @@ def _scope(state: ExecutionState) -> Scope:
     return Scope(inputs=state.inputs, vars=state.vars, outputs=outputs, skipped=skipped)
 
 
-def _command(state: ExecutionState, node_id: str, attempt: int, now: datetime) -> ExecuteNode:
+def _command(
+    state: ExecutionState, node_id: str, attempt: int, now: datetime, scope: Scope
+) -> ExecuteNode:
     node = state.definition.nodes[node_id]
     spec = node_spec(node.type)
     assert spec is not None, "validated definitions only hold catalogued types"
-    config = resolve(node.data, _scope(state))
+    config = resolve(node.data, scope)
     upstream = {
         u: state.nodes[u].output
         for u in state.graph.upstream(node_id)
@@ -157,7 +159,12 @@ def memo_key(command: ExecuteNode) -> str:
 
 
 def _schedule(
-    state: ExecutionState, node_id: str, attempt: int, now: datetime, issued: Container[str]
+    state: ExecutionState,
+    node_id: str,
+    attempt: int,
+    now: datetime,
+    issued: Container[str],
+    scope: Callable[[], Scope],
 ) -> list[Decision]:
     eid = state.execution_id
     scheduled_key = f"{eid}:{node_id}:{attempt}:scheduled"
@@ -168,9 +175,9 @@ def _schedule(
     if spec is not None and spec.composite:
         if scheduled_key in issued:
             return []
-        return composite.start(state, node_id, attempt, now, _scope(state))
+        return composite.start(state, node_id, attempt, now, scope())
     try:
-        command = _command(state, node_id, attempt, now)
+        command = _command(state, node_id, attempt, now, scope())
     except ReferenceResolutionError as exc:
         error = ErrorInfo(message=str(exc), kind="reference", terminal=True)
         return [
@@ -186,13 +193,18 @@ def _schedule(
 
 
 def _redispatch(
-    state: ExecutionState, node_id: str, node: NodeState, now: datetime, issued: Container[str]
+    state: ExecutionState,
+    node_id: str,
+    node: NodeState,
+    now: datetime,
+    issued: Container[str],
+    scope: Callable[[], Scope],
 ) -> list[Decision]:
     key = f"{state.execution_id}:{node_id}:{node.attempt}:execute"
     if key in issued:
         return []
     try:
-        command = _command(state, node_id, node.attempt, node.scheduled_at or now)
+        command = _command(state, node_id, node.attempt, node.scheduled_at or now, scope())
     except ReferenceResolutionError:
         return []
     return [Dispatch(key, command)]
@@ -219,6 +231,14 @@ def decide(
         return _stop(state, ExecutionCancelled(cancelled_at=now, reason=state.cancel_reason), now)
 
     decisions: list[Decision] = []
+    scopes: list[Scope] = []
+
+    def scope() -> Scope:
+        """The references' scope, built once per decide and only when needed."""
+        if not scopes:
+            scopes.append(_scope(state))
+        return scopes[0]
+
     all_done = True
     for node_id in state.graph.order:
         node = state.nodes[node_id]
@@ -228,16 +248,14 @@ def decide(
         if status is NodeStatus.PENDING:
             verdict = readiness(state, node_id)
             if verdict == "run":
-                decisions.extend(_schedule(state, node_id, 1, now, issued))
+                decisions.extend(_schedule(state, node_id, 1, now, issued, scope))
             elif verdict == "skip":
                 decisions.append(Append(f"{eid}:{node_id}:skipped", NodeSkipped(node_id=node_id)))
         elif status is NodeStatus.SCHEDULED:
             if node.children_total is not None:
-                decisions.extend(
-                    composite.advance(state, node_id, node, now, _scope(state), issued)
-                )
+                decisions.extend(composite.advance(state, node_id, node, now, scope(), issued))
             else:
-                decisions.extend(_redispatch(state, node_id, node, now, issued))
+                decisions.extend(_redispatch(state, node_id, node, now, issued, scope))
         elif status is NodeStatus.FAILED:
             if not _will_retry(state, node_id, node):
                 error = node.error or ErrorInfo(message="failed")
@@ -270,7 +288,7 @@ def decide(
                 )
             )
         elif status is NodeStatus.RETRY_DUE:
-            decisions.extend(_schedule(state, node_id, node.attempt, now, issued))
+            decisions.extend(_schedule(state, node_id, node.attempt, now, issued, scope))
     if all_done:
         outputs = _outputs(state)
         return [Append(f"{eid}:end", ExecutionCompleted(completed_at=now, outputs=outputs))]

@@ -131,6 +131,10 @@ class ExecutorWorker:
         self._cancelled: OrderedDict[str, None] = OrderedDict()
         self.completed = 0
 
+    def running(self, execution_id: str) -> int:
+        """How many commands of the execution are running in this worker now."""
+        return len(self._running.get(execution_id, ()))
+
     def spawn(self, coro: Any) -> None:
         """Run a command handler in the background, keeping a reference to it."""
         task = asyncio.ensure_future(coro)

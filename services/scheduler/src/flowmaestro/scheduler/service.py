@@ -23,9 +23,11 @@ from flowmaestro.events import (
     CodecError,
     Decision,
     Dispatch,
+    Event,
     ExecutionStarted,
     ExecutionState,
     FoldError,
+    NodeScheduled,
     StartTimer,
     StopExecution,
     decide,
@@ -80,27 +82,28 @@ class Scheduler:
         pull = ContinuousPull(self.nc, EXEC_STREAM, SCHEDULER_CONSUMER, self.max_in_flight)
         await pull.start()
         log.info("scheduler.started")
+        consume = asyncio.ensure_future(self._consume(pull))
+        stopped = asyncio.ensure_future(stop.wait())
         try:
-            while not stop.is_set():
-                batch_task = asyncio.ensure_future(pull.next_batch())
-                stop_task = asyncio.ensure_future(stop.wait())
-                done, _ = await asyncio.wait(
-                    {batch_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
-                )
-                stop_task.cancel()
-                if batch_task not in done:
-                    batch_task.cancel()
-                    break
-                msgs = batch_task.result()
-                try:
-                    await self.handle(msgs)
-                except Exception as exc:
-                    # Unacknowledged, the batch is redelivered; folding skips what it saw.
-                    log.warning("scheduler.batch_failed", error=repr(exc))
-                    await asyncio.sleep(0.5)
-                await pull.done(len(msgs))
+            await asyncio.wait({consume, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if consume.done():
+                consume.result()  # a crash of the loop surfaces here
         finally:
+            for task in (consume, stopped):
+                task.cancel()
+            await asyncio.gather(consume, stopped, return_exceptions=True)
             await pull.stop()
+
+    async def _consume(self, pull: ContinuousPull) -> None:
+        """Handle batches as they arrive; a failed batch is redelivered and handled again."""
+        while True:
+            msgs = await pull.next_batch()
+            try:
+                await self.handle(msgs)
+            except Exception as exc:
+                log.warning("scheduler.batch_failed", error=repr(exc))
+                await asyncio.sleep(0.5)
+            await pull.done(len(msgs))
 
     async def handle(self, msgs: list[Msg]) -> None:
         """Fold a batch, carry out the decisions, then acknowledge the batch."""
@@ -109,8 +112,8 @@ class Scheduler:
             execution_id = msg.subject.rsplit(".", 1)[1]
             if execution_id in self.finished:
                 continue
-            state = await self._apply(execution_id, msg)
-            if state is not None:
+            state, changed = await self._apply(execution_id, msg)
+            if state is not None and (changed or execution_id in touched):
                 touched[execution_id] = state
         await self._carry_out(touched)
         self.processed += len(msgs)
@@ -118,9 +121,11 @@ class Scheduler:
         with contextlib.suppress(Exception):
             await msgs[-1].ack()
 
-    async def _apply(self, execution_id: str, msg: Msg) -> ExecutionState | None:
+    async def _apply(self, execution_id: str, msg: Msg) -> tuple[ExecutionState | None, bool]:
+        """Fold one message; also say whether `decide` could have anything new to say."""
         seq = msg.metadata.sequence.stream
         state = self.states.get(execution_id)
+        changed = True
         try:
             if state is None:
                 event = decode_event(msg.data)
@@ -131,14 +136,23 @@ class Scheduler:
             elif seq > state.last_seq:
                 event = await self.outputs.hydrate(decode_event(msg.data))
                 state = evolve(state, event, seq)
+                changed = not self._echo_of_own_dispatch(execution_id, event)
         except (CodecError, FoldError) as exc:
             log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
-            return None
+            return None, False
         if state is None:
-            return None
+            return None, False
         self.states[execution_id] = state
         self.states.move_to_end(execution_id)
-        return state
+        return state, changed
+
+    def _echo_of_own_dispatch(self, execution_id: str, event: Event) -> bool:
+        """A `node.scheduled` this process appended together with its command changes
+        nothing `decide` would act on; skipping it saves a decide per step."""
+        if not isinstance(event, NodeScheduled):
+            return False
+        issued = self.issued.get(execution_id, ())
+        return f"{execution_id}:{event.node_id}:{event.attempt}:execute" in issued
 
     async def _load(self, execution_id: str) -> ExecutionState | None:
         state: ExecutionState | None = None
