@@ -1,0 +1,71 @@
+import { useEffect, type ReactNode } from "react";
+import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
+import { setUnauthorizedHandler } from "./api/client";
+import { AuthPage } from "./pages/AuthPage";
+import { BuilderPage } from "./pages/BuilderPage";
+import { ExecutionPage } from "./pages/ExecutionPage";
+import { LibraryPage } from "./pages/LibraryPage";
+import { useAuthStore } from "./stores/authStore";
+import { useThemeStore } from "./stores/themeStore";
+
+function RequireAuth({ children }: { children: ReactNode }) {
+  const token = useAuthStore((s) => s.token);
+  const location = useLocation();
+  return token ? children : <Navigate to="/login" replace state={{ from: location.pathname }} />;
+}
+
+/** The top bar: home, theme, who is signed in. */
+export function TopBar({ children }: { children?: ReactNode }) {
+  const user = useAuthStore((s) => s.user);
+  const signOut = useAuthStore((s) => s.signOut);
+  const { theme, toggle } = useThemeStore();
+  return (
+    <header className="panel flex h-12 shrink-0 items-center gap-3 border-b px-3">
+      <Link to="/" className="font-semibold text-sky-700 dark:text-sky-400">
+        FlowMaestro
+      </Link>
+      <div className="flex min-w-0 flex-1 items-center gap-2">{children}</div>
+      <button className="btn" onClick={toggle} aria-label="Toggle dark mode" title="Toggle dark mode (Shift+D)">
+        {theme === "dark" ? "☀" : "☾"}
+      </button>
+      {user && (
+        <>
+          <span className="muted hidden lg:inline">{user.name || user.email}</span>
+          <button className="btn" onClick={signOut}>
+            Sign out
+          </button>
+        </>
+      )}
+    </header>
+  );
+}
+
+export function App() {
+  const navigate = useNavigate();
+  const signOut = useAuthStore((s) => s.signOut);
+  const toggleTheme = useThemeStore((s) => s.toggle);
+  useEffect(() => {
+    setUnauthorizedHandler(() => {
+      signOut();
+      navigate("/login");
+    });
+  }, [navigate, signOut]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const typing = (e.target as HTMLElement)?.closest?.("input, textarea, select, [contenteditable]");
+      if (!typing && e.shiftKey && e.key.toLowerCase() === "d" && !e.ctrlKey && !e.metaKey) toggleTheme();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [toggleTheme]);
+  return (
+    <Routes>
+      <Route path="/login" element={<AuthPage mode="login" />} />
+      <Route path="/register" element={<AuthPage mode="register" />} />
+      <Route path="/" element={<RequireAuth><LibraryPage /></RequireAuth>} />
+      <Route path="/workflows/:id" element={<RequireAuth><BuilderPage /></RequireAuth>} />
+      <Route path="/executions/:id" element={<RequireAuth><ExecutionPage /></RequireAuth>} />
+      <Route path="*" element={<Navigate to="/" replace />} />
+    </Routes>
+  );
+}

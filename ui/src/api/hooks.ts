@@ -1,0 +1,86 @@
+/** TanStack Query hooks over the API. */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, unpage } from "./client";
+import type { ExecutionSummary, NodeTypeInfo, WorkflowDefinition, WorkflowRecord, WorkflowVersion } from "./types";
+
+export const keys = {
+  nodes: ["nodes"] as const,
+  workflows: ["workflows"] as const,
+  workflow: (id: string) => ["workflows", id] as const,
+  versions: (id: string) => ["workflows", id, "versions"] as const,
+  executions: (workflowId?: string) => ["executions", workflowId ?? "all"] as const,
+  execution: (id: string) => ["execution", id] as const,
+};
+
+/** Node types from the catalogue; `config_schema` is accepted as `config`. */
+export function useNodeTypes() {
+  return useQuery({
+    queryKey: keys.nodes,
+    staleTime: Infinity,
+    queryFn: async () => {
+      const data = await api<unknown>("/api/nodes");
+      return unpage<NodeTypeInfo & { config_schema?: NodeTypeInfo["config"] }>(data).items.map((n) => ({
+        ...n,
+        config: n.config ?? n.config_schema ?? {},
+      }));
+    },
+  });
+}
+
+export function useWorkflows() {
+  return useQuery({
+    queryKey: keys.workflows,
+    queryFn: async () => unpage<WorkflowRecord>(await api("/api/workflows?page=1&limit=100&sort=updated_at&order=desc")).items,
+  });
+}
+
+export function useWorkflow(id: string) {
+  return useQuery({ queryKey: keys.workflow(id), queryFn: () => api<WorkflowRecord>(`/api/workflows/${id}`) });
+}
+
+export function useVersions(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.versions(id),
+    enabled,
+    queryFn: async () => unpage<WorkflowVersion>(await api(`/api/workflows/${id}/versions`)).items,
+  });
+}
+
+export function useExecutions(workflowId?: string, refetch = false) {
+  return useQuery({
+    queryKey: keys.executions(workflowId),
+    refetchInterval: refetch ? 3000 : false,
+    queryFn: async () =>
+      unpage<ExecutionSummary>(await api(`/api/executions?limit=50${workflowId ? `&workflow_id=${encodeURIComponent(workflowId)}` : ""}`)).items,
+  });
+}
+
+export function useExecution(id: string) {
+  return useQuery({ queryKey: keys.execution(id), queryFn: () => api<ExecutionSummary & Record<string, unknown>>(`/api/executions/${id}`) });
+}
+
+/** Create, rename, duplicate, delete — invalidating the library after each. */
+export function useWorkflowMutations() {
+  const client = useQueryClient();
+  const done = () => client.invalidateQueries({ queryKey: keys.workflows });
+  return {
+    create: useMutation({
+      mutationFn: (body: { name: string; definition: WorkflowDefinition; description?: string }) =>
+        api<WorkflowRecord>("/api/workflows", { method: "POST", json: body }),
+      onSuccess: done,
+    }),
+    update: useMutation({
+      mutationFn: ({ id, ...body }: { id: string; name?: string; definition?: WorkflowDefinition }) =>
+        api<WorkflowRecord>(`/api/workflows/${id}`, { method: "PUT", json: body }),
+      onSuccess: (w) => {
+        client.setQueryData(keys.workflow(w.id), w);
+        void client.invalidateQueries({ queryKey: keys.versions(w.id) });
+        return done();
+      },
+    }),
+    remove: useMutation({
+      mutationFn: (id: string) => api(`/api/workflows/${id}`, { method: "DELETE" }),
+      onSuccess: done,
+    }),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * API types. Engine shapes (definition, events, node configs) are generated from schemas/;
+ * the gateway's record shapes below mirror its responses.
+ */
+export type { WorkflowDefinition, Node as DefinitionNode, Edge as DefinitionEdge } from "./generated/workflow-definition";
+export type { Event as ExecutionEvent, ErrorInfo } from "./generated/events";
+export type { NodeDataByType } from "./generated/node-data";
+export { NODE_TYPES } from "./generated/node-data";
+
+import type { WorkflowDefinition } from "./generated/workflow-definition";
+
+export interface User {
+  id: string;
+  email: string;
+  name?: string | null;
+}
+
+export interface AuthResult {
+  user: User;
+  token: string;
+}
+
+export interface Pagination {
+  page: number;
+  limit: number;
+  total: number;
+  pages: number;
+}
+
+export interface WorkflowRecord {
+  id: string;
+  name: string;
+  description?: string | null;
+  definition: WorkflowDefinition;
+  version?: number;
+  created_at?: string;
+  updated_at?: string;
+  last_execution?: { id?: string; status?: string; started_at?: string } | null;
+  last_execution_status?: string | null;
+}
+
+export interface WorkflowVersion {
+  version: number;
+  created_at?: string;
+  created_by?: string | null;
+  author?: string | null;
+  definition?: WorkflowDefinition;
+  name?: string;
+}
+
+export interface ExecutionSummary {
+  id: string;
+  execution_id?: string;
+  workflow_id?: string | null;
+  status: string;
+  started_at?: string | null;
+  completed_at?: string | null;
+  duration_ms?: number | null;
+  test?: boolean;
+}
+
+export interface NodeHandleInfo {
+  id?: string;
+  name?: string;
+  label?: string;
+}
+
+/** One node type as `GET /api/nodes` describes it. */
+export interface NodeTypeInfo {
+  type: string;
+  category: string;
+  name: string;
+  description: string;
+  inputs?: unknown;
+  outputs?: unknown;
+  handles?: string[];
+  config: JsonSchema;
+}
+
+export type JsonSchema = { [key: string]: unknown };
+
+export interface ApiErrorBody {
+  message: string;
+  code?: string;
+  details?: unknown;
+}

@@ -1,0 +1,133 @@
+/** The selected node's config form, generated from its JSON Schema, validated inline. */
+import { useMemo, useState } from "react";
+import { useNodeTypes } from "../api/hooks";
+import type { CanvasNode } from "../lib/canvas";
+import { availableReferences } from "../lib/references";
+import { fieldText, parseFieldText, schemaToFields, validateField, type FormField } from "../lib/schemaForm";
+import { useGraphStore } from "../stores/graphStore";
+import { ReferenceInput } from "./ReferenceInput";
+
+export function ConfigPanel({ nodeId }: { nodeId: string }) {
+  const node = useGraphStore((s) => s.nodes.find((n) => n.id === nodeId));
+  if (!node) return null;
+  return <ConfigForm node={node} />;
+}
+
+function ConfigForm({ node }: { node: CanvasNode }) {
+  const info = useNodeTypes().data?.find((n) => n.type === node.type);
+  const fields = useMemo(() => (info ? schemaToFields(info.config) : []), [info]);
+  const update = useGraphStore((s) => s.updateNodeData);
+  const serverErrors = useGraphStore((s) => s.serverErrors[node.id]);
+  const readOnly = useGraphStore((s) => s.readOnly);
+  // Recomputed only when the graph's config or wiring changes, not when a node moves.
+  const graphKey = useGraphStore((s) =>
+    JSON.stringify([s.nodes.map((n) => [n.id, n.type, n.data]), s.edges.map((e) => [e.source, e.target])]),
+  );
+  const references = useMemo(() => {
+    const { nodes, edges } = useGraphStore.getState();
+    void graphKey;
+    const definition = { nodes: Object.fromEntries(nodes.map((n) => [n.id, { id: n.id, type: n.type ?? "", data: n.data }])), edges };
+    return availableReferences(definition, node.id);
+  }, [graphKey, node.id]);
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
+
+  if (!info) return <p className="muted p-3">Unknown node type {node.type}.</p>;
+
+  const renderField = (field: FormField) => {
+    const id = `cfg-${node.id}-${field.name}`;
+    const value = node.data[field.name];
+    const draftKey = `${node.id}:${field.name}`;
+    // Keep what was typed (e.g. "1.50") while it still means the stored value; after an
+    // undo or a paste the stored value wins.
+    const draft = drafts[draftKey];
+    const text = draft !== undefined && JSON.stringify(parseFieldText(field, draft)) === JSON.stringify(value) ? draft : fieldText(value);
+    const problem = serverErrors?.[field.name] ?? validateField(field, value);
+    const setText = (t: string) => {
+      setDrafts((d) => ({ ...d, [draftKey]: t }));
+      update(node.id, field.name, parseFieldText(field, t));
+    };
+    let control;
+    if (field.kind === "boolean")
+      control = (
+        <input id={id} type="checkbox" disabled={readOnly} checked={value === true} onChange={(e) => update(node.id, field.name, e.target.checked)} />
+      );
+    else if (field.kind === "enum")
+      control = (
+        <select id={id} disabled={readOnly} value={value === undefined ? "" : String(value)} onChange={(e) => update(node.id, field.name, e.target.value || undefined)}>
+          <option value="">{field.default !== undefined ? `default (${String(field.default)})` : "—"}</option>
+          {field.options?.map((o) => (
+            <option key={String(o)} value={String(o)}>
+              {String(o)}
+            </option>
+          ))}
+        </select>
+      );
+    else if (field.kind === "number" || field.kind === "integer")
+      control = (
+        <input
+          id={id}
+          type="number"
+          disabled={readOnly}
+          step={field.kind === "integer" ? 1 : "any"}
+          placeholder={field.default !== undefined ? String(field.default) : ""}
+          value={text}
+          aria-invalid={!!problem}
+          onChange={(e) => setText(e.target.value)}
+        />
+      );
+    else if (field.kind === "json")
+      control = (
+        <textarea
+          id={id}
+          rows={4}
+          disabled={readOnly}
+          className="w-full font-mono text-xs"
+          placeholder={field.default !== undefined ? JSON.stringify(field.default) : "{}"}
+          value={text}
+          aria-invalid={!!problem}
+          onChange={(e) => setText(e.target.value)}
+        />
+      );
+    else
+      control = readOnly ? (
+        <textarea id={id} disabled rows={2} className="w-full font-mono text-xs" value={text} />
+      ) : (
+        <ReferenceInput id={id} value={text} multiline={field.kind === "text" || field.kind === "any"} references={references} invalid={!!problem} onChange={setText} />
+      );
+    return (
+      <div key={field.name} className="flex flex-col gap-1" data-field={field.name}>
+        <label htmlFor={id} className={field.kind === "boolean" ? "flex items-center gap-2" : ""}>
+          {field.label}
+          {field.required && <span className="text-rose-600"> *</span>}
+        </label>
+        {control}
+        {problem && (
+          <span className="field-error" role="alert" data-field-error={field.name}>
+            {problem}
+          </span>
+        )}
+        {field.description && <span className="muted text-[11px]">{field.description}</span>}
+      </div>
+    );
+  };
+
+  const workflowErrors = serverErrors?.[""];
+  return (
+    <div className="flex flex-col gap-3 p-3" aria-label={`Configure ${node.id}`}>
+      <div>
+        <div className="font-semibold">{info.name}</div>
+        <div className="muted font-mono text-xs">{node.id}</div>
+        <p className="muted mt-1 text-xs">{info.description}</p>
+      </div>
+      {workflowErrors && <p className="field-error">{workflowErrors}</p>}
+      {fields.filter((f) => !f.advanced).map(renderField)}
+      {fields.some((f) => f.advanced) && (
+        <details>
+          <summary className="muted cursor-pointer text-xs">Retry, timeouts and cache</summary>
+          <div className="mt-2 flex flex-col gap-3">{fields.filter((f) => f.advanced).map(renderField)}</div>
+        </details>
+      )}
+      <p className="muted text-[11px]">Type <code>{"${"}</code> to insert a reference to inputs or upstream outputs.</p>
+    </div>
+  );
+}

@@ -1,0 +1,9 @@
+/** The canvas's `nodeTypes` map: one entry per catalogue node type, built once at module level. */
+import type { NodeTypes } from "@xyflow/react";
+import { NODE_TYPES } from "../../api/types";
+import { WorkflowNode } from "./WorkflowNode";
+
+export const nodeTypes: NodeTypes = Object.fromEntries(NODE_TYPES.map((type) => [type, WorkflowNode]));
+
+/** A type the UI was built without (a newer server) still renders with the generic component. */
+export const fallbackNodeType = WorkflowNode;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import branch from "../../../examples/branch.json";
+import type { WorkflowDefinition } from "../api/types";
+import { applyCompletion, availableReferences, completeReference, resolveReferences, upstreamNodes } from "./references";
+
+const definition = branch as WorkflowDefinition;
+
+describe("available references", () => {
+  it("lists upstream nodes nearest first", () => {
+    expect(upstreamNodes(definition, "result")).toEqual(["join", "big", "small", "check", "start"]);
+    expect(upstreamNodes(definition, "start")).toEqual([]);
+  });
+
+  it("offers inputs, variables and upstream outputs only", () => {
+    const withVar: WorkflowDefinition = {
+      ...definition,
+      nodes: { ...definition.nodes, v: { id: "v", type: "variable", data: { name: "total", value: 1 } } },
+    };
+    const texts = availableReferences(withVar, "big").map((o) => o.text);
+    expect(texts).toEqual(["${inputs.amount}", "${vars.total}", "${check.output}", "${start.output}"]);
+  });
+});
+
+describe("reference autocomplete", () => {
+  const options = availableReferences(definition, "join");
+
+  it("suggests nothing outside a reference", () => {
+    expect(completeReference("hello", 5, options)).toBeNull();
+    expect(completeReference("${inputs.amount} done", 20, options)).toBeNull();
+    expect(completeReference("$${lit", 6, options)).toBeNull();
+  });
+
+  it("filters by what was typed after ${", () => {
+    const c = completeReference("order ${ch", 10, options)!;
+    expect(c.from).toBe(6);
+    expect(c.options.map((o) => o.text)).toEqual(["${check.output}"]);
+    expect(applyCompletion("order ${ch", c, c.options[0])).toEqual({ text: "order ${check.output}", caret: 21 });
+  });
+
+  it("replaces an existing closing brace instead of doubling it", () => {
+    const text = "x ${in} y";
+    const c = completeReference(text, 6, options)!;
+    expect(applyCompletion(text, c, c.options[0]).text).toBe("x ${inputs.amount} y");
+  });
+
+  it("ranks prefix matches before substring matches", () => {
+    const c = completeReference("${", 2, options)!;
+    expect(c.options.length).toBe(options.length);
+    const d = completeReference("${output", 8, options)!;
+    expect(d.options[0].text).toBe("${big.output}");
+  });
+});
+
+describe("resolving references for the inspector", () => {
+  const scope = { inputs: { amount: 250 }, vars: { total: 3 }, outputs: { check: { result: true, items: [{ name: "a" }] } } };
+
+  it("keeps the type of a whole reference and stringifies embedded ones", () => {
+    expect(resolveReferences("${inputs.amount}", scope)).toBe(250);
+    expect(resolveReferences("large order of ${inputs.amount}", scope)).toBe("large order of 250");
+    expect(resolveReferences({ a: ["${check.output.items[0].name}", "${vars.total}"] }, scope)).toEqual({ a: ["a", 3] });
+    expect(resolveReferences("x ${check.output} y", scope)).toBe('x {"result":true,"items":[{"name":"a"}]} y');
+  });
+
+  it("leaves what cannot be resolved yet, and literal $${", () => {
+    expect(resolveReferences("${later.output}", scope)).toBe("${later.output}");
+    expect(resolveReferences("$${inputs.amount}", scope)).toBe("${inputs.amount}");
+  });
+});

@@ -1,0 +1,56 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import branch from "../../../examples/branch.json";
+import type { WorkflowDefinition } from "../api/types";
+import { useGraphStore } from "./graphStore";
+
+const store = () => useGraphStore.getState();
+
+describe("graphStore", () => {
+  beforeEach(() => store().load({ id: "w1", name: "Orders", definition: branch as WorkflowDefinition }));
+
+  it("loads a definition and gives it back unchanged", () => {
+    expect(store().definition()).toEqual(branch);
+    expect(store().dirty).toBe(false);
+  });
+
+  it("adds, connects, undoes and redoes", () => {
+    const id = store().addNode("echo", { x: 0, y: 0 });
+    expect(id).toBe("echo");
+    store().connect({ source: "result", target: id, sourceHandle: null, targetHandle: null });
+    expect(store().edges).toHaveLength(7);
+    store().undo();
+    expect(store().edges).toHaveLength(6);
+    store().undo();
+    expect(store().nodes.map((n) => n.id)).not.toContain("echo");
+    store().redo();
+    store().redo();
+    expect(store().edges).toHaveLength(7);
+    expect(store().dirty).toBe(true);
+  });
+
+  it("groups successive edits of one field into one undo step", () => {
+    store().updateNodeData("big", "value", "a");
+    store().updateNodeData("big", "value", "ab");
+    store().updateNodeData("big", "value", "abc");
+    expect(store().definition().nodes!.big.data).toEqual({ value: "abc" });
+    store().undo();
+    expect(store().definition().nodes!.big.data).toEqual({ value: "large order of ${inputs.amount}" });
+  });
+
+  it("deletes the selection with its edges, and pastes copies", () => {
+    store().select("join");
+    store().copy();
+    store().paste();
+    expect(store().nodes.filter((n) => n.selected).map((n) => n.id)).toEqual(["echo"]);
+    store().select("join");
+    store().deleteSelected();
+    expect(store().nodes.map((n) => n.id)).not.toContain("join");
+    expect(store().edges.some((e) => e.source === "join" || e.target === "join")).toBe(false);
+  });
+
+  it("clears a server error on the field once it is edited", () => {
+    store().setServerErrors({ check: { expression: "required" } });
+    store().updateNodeData("check", "expression", "amount > 1");
+    expect(store().serverErrors.check).toEqual({});
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * The workflow being edited: its definition as canvas nodes and edges, undo/redo, the
+ * clipboard and the server's validation errors. Run state lives in `executionStore`.
+ */
+import { addEdge, applyEdgeChanges, applyNodeChanges, type Connection, type EdgeChange, type NodeChange } from "@xyflow/react";
+import { create } from "zustand";
+import type { WorkflowDefinition } from "../api/types";
+import {
+  type Canvas,
+  type CanvasEdge,
+  type CanvasNode,
+  canvasToDefinition,
+  definitionToCanvas,
+  duplicateSelection,
+  freshEdgeId,
+  freshNodeId,
+} from "../lib/canvas";
+import { autoLayout } from "../lib/layout";
+
+/** Server validation errors: node id (or "" for the workflow) → field (or "") → message. */
+export type ServerErrors = Record<string, Record<string, string>>;
+
+interface GraphState {
+  workflowId: string | null;
+  name: string;
+  version: number | null;
+  nodes: CanvasNode[];
+  edges: CanvasEdge[];
+  past: Canvas[];
+  future: Canvas[];
+  clipboard: Canvas | null;
+  dirty: boolean;
+  readOnly: boolean;
+  serverErrors: ServerErrors;
+  lastTag: string | null;
+
+  load(workflow: { id: string | null; name: string; version?: number | null; definition: WorkflowDefinition }, readOnly?: boolean): void;
+  definition(): WorkflowDefinition;
+  setName(name: string): void;
+  markSaved(version: number | null): void;
+  onNodesChange(changes: NodeChange<CanvasNode>[]): void;
+  onEdgesChange(changes: EdgeChange[]): void;
+  connect(connection: Connection): void;
+  addNode(type: string, position: { x: number; y: number }, data?: Record<string, unknown>): string;
+  updateNodeData(id: string, field: string, value: unknown): void;
+  checkpoint(tag?: string): void;
+  deleteSelected(): void;
+  selectAll(): void;
+  select(id: string | null): void;
+  copy(): void;
+  paste(): void;
+  undo(): void;
+  redo(): void;
+  layout(): void;
+  setServerErrors(errors: ServerErrors): void;
+}
+
+const snapshot = (s: { nodes: CanvasNode[]; edges: CanvasEdge[] }): Canvas => ({ nodes: s.nodes, edges: s.edges });
+const HISTORY = 100;
+
+export const useGraphStore = create<GraphState>((set, get) => ({
+  workflowId: null,
+  name: "",
+  version: null,
+  nodes: [],
+  edges: [],
+  past: [],
+  future: [],
+  clipboard: null,
+  dirty: false,
+  readOnly: false,
+  serverErrors: {},
+  lastTag: null,
+
+  load: (workflow, readOnly = false) => {
+    const canvas = definitionToCanvas(workflow.definition);
+    set({
+      workflowId: workflow.id,
+      name: workflow.name,
+      version: workflow.version ?? null,
+      ...canvas,
+      past: [],
+      future: [],
+      dirty: false,
+      readOnly,
+      serverErrors: {},
+      lastTag: null,
+    });
+  },
+  definition: () => canvasToDefinition(snapshot(get())),
+  setName: (name) => set({ name, dirty: true }),
+  markSaved: (version) => set({ version, dirty: false, serverErrors: {} }),
+
+  checkpoint: (tag) => {
+    const state = get();
+    if (tag && tag === state.lastTag) return;
+    set({ past: [...state.past, snapshot(state)].slice(-HISTORY), future: [], lastTag: tag ?? null });
+  },
+
+  onNodesChange: (changes) => {
+    if (get().readOnly) changes = changes.filter((c) => c.type === "select" || c.type === "dimensions");
+    if (changes.some((c) => c.type === "remove")) get().checkpoint();
+    const structural = changes.some((c) => c.type !== "select" && c.type !== "dimensions");
+    set((s) => ({ nodes: applyNodeChanges(changes, s.nodes), dirty: s.dirty || structural }));
+  },
+  onEdgesChange: (changes) => {
+    if (get().readOnly) changes = changes.filter((c) => c.type === "select");
+    if (changes.some((c) => c.type === "remove")) get().checkpoint();
+    const structural = changes.some((c) => c.type !== "select");
+    set((s) => ({ edges: applyEdgeChanges(changes, s.edges), dirty: s.dirty || structural }));
+  },
+  connect: (connection) => {
+    if (get().readOnly || connection.source === connection.target) return;
+    get().checkpoint();
+    set((s) => ({
+      edges: addEdge({ ...connection, id: freshEdgeId(s.edges.map((e) => e.id)) }, s.edges),
+      dirty: true,
+    }));
+  },
+  addNode: (type, position, data = {}) => {
+    get().checkpoint();
+    const id = freshNodeId(type, get().nodes.map((n) => n.id));
+    set((s) => ({
+      nodes: [...s.nodes.map((n) => ({ ...n, selected: false })), { id, type, position, data, selected: true }],
+      dirty: true,
+    }));
+    return id;
+  },
+  updateNodeData: (id, field, value) => {
+    get().checkpoint(`data:${id}:${field}`);
+    set((s) => {
+      const errors = { ...s.serverErrors };
+      if (errors[id]?.[field]) {
+        const { [field]: _gone, ...rest } = errors[id];
+        void _gone;
+        errors[id] = rest;
+      }
+      return {
+        nodes: s.nodes.map((n) => {
+          if (n.id !== id) return n;
+          const data = { ...n.data };
+          if (value === undefined) delete data[field];
+          else data[field] = value;
+          return { ...n, data };
+        }),
+        dirty: true,
+        serverErrors: errors,
+      };
+    });
+  },
+  deleteSelected: () => {
+    const { nodes, edges, readOnly } = get();
+    if (readOnly) return;
+    const gone = new Set(nodes.filter((n) => n.selected).map((n) => n.id));
+    if (!gone.size && !edges.some((e) => e.selected)) return;
+    get().checkpoint();
+    set({
+      nodes: nodes.filter((n) => !gone.has(n.id)),
+      edges: edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target)),
+      dirty: true,
+    });
+  },
+  selectAll: () => set((s) => ({ nodes: s.nodes.map((n) => ({ ...n, selected: true })), edges: s.edges.map((e) => ({ ...e, selected: true })) })),
+  select: (id) => set((s) => ({ nodes: s.nodes.map((n) => ({ ...n, selected: n.id === id })), edges: s.edges.map((e) => ({ ...e, selected: false })) })),
+  copy: () => {
+    const { nodes, edges } = get();
+    const picked = nodes.filter((n) => n.selected);
+    if (picked.length) set({ clipboard: { nodes: picked, edges } });
+  },
+  paste: () => {
+    const { clipboard, nodes, edges, readOnly } = get();
+    if (!clipboard || readOnly) return;
+    get().checkpoint();
+    const copy = duplicateSelection(clipboard.nodes, clipboard.edges, { nodes: nodes.map((n) => n.id), edges: edges.map((e) => e.id) });
+    set({
+      nodes: [...nodes.map((n) => ({ ...n, selected: false })), ...copy.nodes],
+      edges: [...edges, ...copy.edges],
+      clipboard: { nodes: copy.nodes, edges: copy.edges },
+      dirty: true,
+    });
+  },
+  undo: () => {
+    const { past, future } = get();
+    const previous = past[past.length - 1];
+    if (!previous) return;
+    set((s) => ({ ...previous, past: past.slice(0, -1), future: [snapshot(s), ...future], dirty: true, lastTag: null }));
+  },
+  redo: () => {
+    const { past, future } = get();
+    const next = future[0];
+    if (!next) return;
+    set((s) => ({ ...next, past: [...past, snapshot(s)], future: future.slice(1), dirty: true, lastTag: null }));
+  },
+  layout: () => {
+    get().checkpoint();
+    set((s) => ({ nodes: autoLayout(s.nodes, s.edges), dirty: true }));
+  },
+  setServerErrors: (serverErrors) => set({ serverErrors }),
+}));
