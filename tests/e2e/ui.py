@@ -17,7 +17,8 @@ def new_email(name: str) -> str:
 
 async def register(page: Page, name: str, email: str, password: str = PASSWORD) -> None:
     """Create an account through the register page; lands on the library."""
-    await page.goto("/register")
+    response = await page.goto("/register")
+    assert response is not None and response.status == 200, "deep links load the app"
     await page.get_by_label("Name").fill(name)
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)

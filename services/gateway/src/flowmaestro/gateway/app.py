@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -80,7 +81,9 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         ready,
         live_socket,
     ]
+    state: dict[str, Any] = {}
     if settings.ui_dir.is_dir():
+        state["ui_index"] = settings.ui_dir / "index.html"
         handlers.append(
             create_static_files_router(
                 path="/", directories=[settings.ui_dir], html_mode=True, name="ui"
@@ -103,4 +106,5 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
             security=[{"BearerToken": []}],
         ),
         request_max_body_size=2 * 1024 * 1024,
+        state=State(state),
     )

@@ -88,7 +88,19 @@ def _validation_error(_request: Request[Any, Any, Any], exc: ValidationException
     return _error(400, "VALIDATION_ERROR", str(exc.detail), details or None)
 
 
-def _http_error(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+_API_PREFIXES = ("/api/", "/ws", "/schema", "/health", "/ready")
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    index = request.app.state.get("ui_index")
+    if (
+        exc.status_code == 404
+        and index is not None
+        and request.method == "GET"
+        and not request.url.path.startswith(_API_PREFIXES)
+    ):
+        # A deep link into the single-page UI: serve the app, which routes in the browser.
+        return Response(content=index.read_bytes(), media_type="text/html")
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
     return _error(exc.status_code, code, str(exc.detail), None, exc.headers)
 
