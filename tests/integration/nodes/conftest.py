@@ -1,4 +1,5 @@
-"""Fake provider servers for the AI node tests, one per session, reset before each test."""
+"""Fake provider servers for node tests (one per session, reset before each test), and
+leave for executors to reach fake servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -81,3 +82,10 @@ def fake_tools(_tools: FakeTools) -> FakeTools:
     """The agent tools' HTTP fake, reset."""
     _tools.reset()
     return _tools
+
+
+@pytest.fixture
+def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Let executors reach the fake servers on 127.0.0.1."""
+    monkeypatch.setenv("FLOWMAESTRO_HTTP_ALLOW", "127.0.0.1")
+    yield

@@ -78,12 +78,22 @@ def _will_retry(state: ExecutionState, node_id: str, node: NodeState) -> bool:
     return error.kind not in policy.non_retryable and node.attempt < policy.max_attempts
 
 
+def _joins_any(state: ExecutionState, node_id: str) -> bool:
+    node = state.definition.nodes[node_id]
+    spec = node_spec(node.type)
+    return spec is not None and spec.join_mode(node.data) == "any"
+
+
 def readiness(state: ExecutionState, node_id: str) -> str:
-    """`run`, `skip` or `wait` for a pending node, by dead-path elimination."""
+    """`run`, `skip` or `wait` for a pending node, by dead-path elimination.
+
+    A node whose spec joins `any` runs as soon as one incoming edge is taken.
+    """
     incoming = state.graph.incoming[node_id]
     if not incoming:
         return "run"
     taken = False
+    waiting = False
     for edge in incoming:
         source = state.nodes[edge.source]
         if source.status is NodeStatus.COMPLETED:
@@ -92,7 +102,9 @@ def readiness(state: ExecutionState, node_id: str) -> str:
             ):
                 taken = True
         elif source.status is not NodeStatus.SKIPPED:
-            return "wait"
+            waiting = True
+    if waiting:
+        return "run" if taken and _joins_any(state, node_id) else "wait"
     return "run" if taken else "skip"
 
 

@@ -44,7 +44,8 @@ OUTPUT_BUCKET = "FM_OUTPUTS"
 """Object store bucket for node outputs too large to travel inside an event."""
 
 FILE_BUCKET = "FM_FILES"
-"""Object store bucket for files nodes make or keep: generated audio and images, collections."""
+"""Object store bucket for files: uploads that nodes read by id, and files nodes make
+or keep (generated audio and images, collections)."""
 
 INTEGRATION_BUCKET = "FM_INTEGRATIONS"
 """Key-value bucket mirroring integrations (credentials sealed) for executors."""

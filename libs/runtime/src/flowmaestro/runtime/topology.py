@@ -58,7 +58,7 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 async def ensure_topology(
     js: JetStreamContext, node_types: Iterable[str], settings: Settings | None = None
 ) -> None:
-    """Streams, the scheduler's consumer, one consumer per node type, the output bucket."""
+    """Streams, the scheduler's consumer, one consumer per node type, the object buckets."""
     settings = settings or Settings.from_env()
     await _ensure_stream(js, exec_stream_config(settings))
     await _ensure_stream(js, _cmd_stream_config(settings))
@@ -86,7 +86,8 @@ async def ensure_topology(
                 max_deliver=-1,
             ),
         )
-    try:
-        await js.object_store(names.OUTPUT_BUCKET)
-    except NotFoundError:
-        await js.create_object_store(names.OUTPUT_BUCKET)
+    for bucket in (names.OUTPUT_BUCKET, names.FILE_BUCKET):
+        try:
+            await js.object_store(bucket)
+        except NotFoundError:
+            await js.create_object_store(bucket)

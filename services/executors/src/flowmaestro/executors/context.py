@@ -17,6 +17,7 @@ __all__ = [
     "Integration",
     "NodeContext",
     "NodeResult",
+    "UploadedFile",
     "upstream_document",
 ]
 
@@ -39,6 +40,20 @@ class Integration:
     name: str
     config: dict[str, Any]
     credentials: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """An uploaded file opened for one command."""
+
+    id: str
+    name: str
+    content_type: str
+    data: bytes
+
+
+async def _no_files(file_id: str) -> UploadedFile:
+    raise TerminalNodeError(f"no file store to read {file_id!r} from", kind="file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,7 @@ class NodeContext:
         record: Callable[[str, Any], Awaitable[None]] = _no_record,
         recorded: Callable[[], Awaitable[dict[str, Any]]] = _no_records,
         files: Files | None = None,
+        file: Callable[[str], Awaitable[UploadedFile]] = _no_files,
     ) -> None:
         self.command = command
         self.spec = spec
@@ -99,6 +115,7 @@ class NodeContext:
         self._integration = integration
         self._records = _Records(record, recorded)
         self._files = files
+        self._file = file
 
     @property
     def execution_id(self) -> str:
@@ -122,6 +139,14 @@ class NodeContext:
         someone other than the execution's owner.
         """
         return await self._integration(integration_id)
+
+    async def file(self, file_id: str) -> UploadedFile:
+        """Open an uploaded file by id.
+
+        Raises `TerminalNodeError` when it does not exist or belongs to someone other than
+        the execution's owner.
+        """
+        return await self._file(file_id)
 
     async def heartbeat(self) -> None:
         """Tell JetStream this attempt is alive (the runtime also does so periodically)."""

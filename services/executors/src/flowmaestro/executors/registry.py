@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from flowmaestro.executors.context import Executor
-from flowmaestro.executors.nodes import ai, core
+from flowmaestro.executors.nodes import (
+    ai,
+    code,
+    core,
+    database,
+    email,
+    file,
+    http,
+    merge,
+    notion,
+    slack,
+    webhook,
+)
 
 __all__ = ["EXECUTORS"]
 
@@ -23,4 +35,13 @@ EXECUTORS: dict[str, Executor] = {
     "semantic_search": ai.run_semantic_search,
     "vision": ai.run_vision,
     "audio": ai.run_audio,
+    "code": code.run_code,
+    "merge": merge.run_merge,
+    "http": http.run_http,
+    "slack": slack.run_slack,
+    "notion": notion.run_notion,
+    "webhook": webhook.run_webhook,
+    "database": database.run_database,
+    "file": file.run_file,
+    "email": email.run_email,
 }

@@ -46,11 +46,12 @@ from flowmaestro.executors.context import (
     Integration,
     NodeContext,
     NodeResult,
+    UploadedFile,
 )
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
 from flowmaestro.runtime.cache import NodeCache
-from flowmaestro.runtime.files import FileStore
+from flowmaestro.runtime.files import FileNotFoundInStoreError, FileStore
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.ratelimit import Lease, RateLimit, RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
@@ -242,6 +243,7 @@ class ExecutorWorker:
             record=lambda key, data: self._record(command, key, data),
             recorded=lambda: self._recorded(command),
             files=self.files,
+            file=lambda file_id: self._file(command, file_id),
         )
         try:
             try:
@@ -354,7 +356,15 @@ class ExecutorWorker:
     async def _offload(self, command: ExecuteNode, event: Event) -> Event:
         if not isinstance(event, NodeCompleted) or event.output is None:
             return event
-        encoded = _encoder.encode(event.output)
+        try:
+            encoded = _encoder.encode(event.output)
+        except (TypeError, ValueError) as exc:
+            # Failing the node beats never acknowledging: redelivery would repeat the
+            # node's side effects (a sent email, a posted message) until it turned poison.
+            return self._failed(
+                command,
+                ErrorInfo(message=f"the output is not JSON: {exc}", kind="output", terminal=True),
+            )
         if len(encoded) <= self.settings.inline_output_limit:
             return event
         ref = f"{command.execution_id}/{command.node_id}/{command.attempt}"
@@ -415,6 +425,16 @@ class ExecutorWorker:
             and event.node_id == command.node_id
             and event.attempt == command.attempt
         }
+
+    async def _file(self, command: ExecuteNode, file_id: str) -> UploadedFile:
+        try:
+            stored = await self.file_store.open(file_id)
+        except FileNotFoundInStoreError as exc:
+            raise TerminalNodeError(f"no file {file_id!r}", kind="file") from exc
+        info = stored.info
+        if command.owner_id is not None and info.owner_id != command.owner_id:
+            raise TerminalNodeError(f"no file {file_id!r}", kind="file")
+        return UploadedFile(info.id, info.name, info.content_type, stored.data)
 
     async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
         timer_id = node_timer_id(command.node_id, command.attempt)

@@ -8,8 +8,9 @@ node types lives in its own module and is listed once below.
 
 from __future__ import annotations
 
-from flowmaestro.events.catalogue import ai, core, flow
-from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, no_handles
+from flowmaestro.events.catalogue import ai, compute, core, flow, integrations, io
+from flowmaestro.events.catalogue.base import JoinMode, NodeConfig, NodeSpec, no_handles
+from flowmaestro.events.catalogue.compute import CodeConfig, MergeConfig
 from flowmaestro.events.catalogue.core import (
     ConditionalConfig,
     EchoConfig,
@@ -24,17 +25,33 @@ from flowmaestro.events.catalogue.core import (
     WaitConfig,
 )
 from flowmaestro.events.catalogue.flow import LoopConfig, SubworkflowConfig, workflow_key
+from flowmaestro.events.catalogue.integrations import (
+    EmailConfig,
+    NotionConfig,
+    SlackConfig,
+    WebhookConfig,
+)
+from flowmaestro.events.catalogue.io import DatabaseConfig, FileConfig, HttpConfig
 
 __all__ = [
     "CATALOGUE",
+    "CodeConfig",
     "ConditionalConfig",
+    "DatabaseConfig",
     "EchoConfig",
+    "EmailConfig",
+    "FileConfig",
+    "HttpConfig",
     "InputConfig",
     "InputField",
+    "JoinMode",
     "LoopConfig",
+    "MergeConfig",
     "NodeConfig",
     "NodeSpec",
+    "NotionConfig",
     "OutputConfig",
+    "SlackConfig",
     "SubworkflowConfig",
     "SwitchCase",
     "SwitchConfig",
@@ -42,12 +59,20 @@ __all__ = [
     "UserInputConfig",
     "VariableConfig",
     "WaitConfig",
+    "WebhookConfig",
     "no_handles",
     "node_spec",
     "workflow_key",
 ]
 
-_FAMILIES = (core.SPECS, flow.SPECS, ai.SPECS)
+_FAMILIES = (
+    core.SPECS,
+    flow.SPECS,
+    ai.SPECS,
+    compute.SPECS,
+    io.SPECS,
+    integrations.SPECS,
+)
 
 CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
 

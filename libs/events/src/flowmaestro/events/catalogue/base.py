@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from flowmaestro.events.retry import RetryPolicy
 
-__all__ = ["SETTING_FIELDS", "CachePolicy", "NodeConfig", "NodeSpec", "no_handles"]
+__all__ = [
+    "SETTING_FIELDS",
+    "CachePolicy",
+    "JoinMode",
+    "NodeConfig",
+    "NodeSpec",
+    "joins_all",
+    "no_handles",
+]
+
+JoinMode = Literal["all", "any"]
+"""When a join node runs: once every incoming edge is resolved, or on the first taken."""
 
 
 class CachePolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +48,11 @@ def no_handles(_data: Mapping[str, Any]) -> tuple[str, ...]:
     return ()
 
 
+def joins_all(_data: Mapping[str, Any]) -> JoinMode:
+    """For most node types: run once every incoming edge is resolved."""
+    return "all"
+
+
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
     """Everything known about one node type before anything runs."""
@@ -57,7 +73,13 @@ class NodeSpec:
     """Config fields holding a nested workflow definition, validated like the outer one."""
     checks: Callable[[Mapping[str, Any]], list[tuple[str, str]]] = field(default=lambda _data: [])
     """Extra (field, message) problems beyond field types."""
+    joins: Callable[[Mapping[str, Any]], JoinMode] = joins_all
+    """`all` (the default) or `any`: run as soon as one incoming edge is taken."""
 
     def branch_handles(self, data: Mapping[str, Any]) -> tuple[str, ...]:
         """The handles of a node of this type configured with `data`."""
         return self.handles(data)
+
+    def join_mode(self, data: Mapping[str, Any]) -> JoinMode:
+        """How a node of this type configured with `data` waits for its inputs."""
+        return self.joins(data)

@@ -1,0 +1,174 @@
+"""The program that runs inside the Python sandbox's child process.
+
+Started as `python -I -S -B child.py` with an empty environment; reads one JSON request
+on stdin and writes one JSON reply on stdout. It uses only the standard library and
+must not import FlowMaestro. Before any user code runs it, in order: preloads the only
+modules user code may import, compiles the code, jails itself in an empty directory as
+an unprivileged user of its own (when started as root), lowers its resource limits, and
+installs an audit hook refusing file, process, socket and import events.
+"""
+
+import io
+import json
+import math
+import os
+import resource
+import sys
+import traceback
+from typing import Any, BinaryIO, NoReturn
+
+__all__ = ["main"]
+
+ALLOWED_MODULES = (
+    "base64",
+    "bisect",
+    "collections",
+    "copy",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "heapq",
+    "itertools",
+    "operator",
+    "random",
+    "re",
+    "statistics",
+    "string",
+    "textwrap",
+    "typing",
+    "unicodedata",
+)
+
+BLOCKED_PREFIXES = (
+    "open",
+    "import",
+    "os.",
+    "posix.",
+    "socket.",
+    "subprocess.",
+    "_posixsubprocess",
+    "ctypes.",
+    "mmap.",
+    "shutil.",
+    "pty.",
+    "fcntl.",
+    "resource.",
+    "signal.",
+    "sys.addaudithook",
+    "sys.setprofile",
+    "sys.settrace",
+    "sys._getframe",
+    "sys.unraisablehook",
+    "code.__new__",
+    "function.__new__",
+    "object.__setattr__",
+    "object.__delattr__",
+    "gc.",
+    "builtins.input",
+    "cpython.",
+    "urllib.",
+    "webbrowser.",
+    "glob.",
+)
+
+MIB = 1024 * 1024
+
+
+def reply(out: BinaryIO, **fields: Any) -> NoReturn:
+    """Write the one JSON reply and leave without running interpreter clean-up."""
+    out.write(json.dumps(fields).encode())
+    out.flush()
+    os._exit(0)
+
+
+def vm_bytes() -> int:
+    """The process's current virtual memory size."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def jail(workdir: str, uid: int) -> None:
+    """Confine the process to the empty `workdir` as `uid`, with no supplementary groups."""
+    os.chroot(workdir)
+    os.chdir("/")
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def limit(seconds: float, memory_bytes: int) -> None:
+    """Lower every resource limit that matters; they cannot be raised again."""
+    cpu = max(1, math.ceil(seconds))
+    for name, value in (
+        (resource.RLIMIT_AS, memory_bytes),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_NPROC, 1),
+        (resource.RLIMIT_NOFILE, 16),
+        (resource.RLIMIT_FSIZE, 0),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        hard = value + 1 if name == resource.RLIMIT_CPU else value
+        resource.setrlimit(name, (value, hard))
+
+
+def audit(event: str, _args: tuple[Any, ...]) -> None:
+    """Refuse every event that reaches outside the process."""
+    if event.startswith(BLOCKED_PREFIXES):
+        raise PermissionError(f"{event} is not allowed in the sandbox")
+
+
+def describe(exc: BaseException) -> str:
+    """`Type: message (line N)` for an exception raised by the user's code."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<code>":
+            line = frame.lineno - 1 if frame.lineno else None
+    where = f" (line {line})" if line else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def main() -> None:
+    """Run one request; every outcome is a JSON reply."""
+    out = sys.stdout.buffer
+    request = json.loads(sys.stdin.buffer.read())
+    for name in ALLOWED_MODULES:
+        __import__(name)
+    body = "".join(f"    {line}\n" for line in request["code"].splitlines()) or "    pass\n"
+    try:
+        program = compile(f"def __main__(input):\n{body}", "<code>", "exec")
+    except SyntaxError as exc:
+        line = (exc.lineno or 1) - 1
+        reply(out, ok=False, kind="code", error=f"SyntaxError: {exc.msg} (line {line})")
+    namespace: dict[str, Any] = {"__name__": "__sandbox__"}
+    exec(program, namespace)
+    memory = vm_bytes() + request["memory_mb"] * MIB
+    if request.get("jail"):
+        jail(request["workdir"], request["uid"])
+    limit(request["seconds"], memory)
+    if request.get("audit", True):
+        sys.addaudithook(audit)
+    logs = io.StringIO()
+    sys.stdout = sys.stderr = logs
+    sys.stdin = io.StringIO()
+    try:
+        result = namespace["__main__"](request["input"])
+    except MemoryError:
+        reply(out, ok=False, kind="memory", error=f"memory limit of {request['memory_mb']} MB")
+    except BaseException as exc:
+        kind = "forbidden" if isinstance(exc, PermissionError) else "code"
+        reply(out, ok=False, kind=kind, error=describe(exc), logs=logs.getvalue()[-10_000:])
+    try:
+        text = json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        reply(out, ok=False, kind="output", error=f"the result is not JSON: {exc}")
+    except MemoryError:
+        reply(out, ok=False, kind="memory", error=f"memory limit of {request['memory_mb']} MB")
+    reply(out, ok=True, output=json.loads(text), logs=logs.getvalue()[-10_000:])
+
+
+if __name__ == "__main__":
+    main()
