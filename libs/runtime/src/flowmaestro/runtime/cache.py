@@ -8,10 +8,10 @@ from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
-from nats.js.kv import KeyValue
+from nats.js.errors import KeyNotFoundError
 
 from flowmaestro.events.names import CACHE_BUCKET
+from flowmaestro.runtime.kv import LazyBucket
 
 __all__ = ["CachedResult", "NodeCache"]
 
@@ -29,16 +29,7 @@ class NodeCache:
     """Get and put memoised results by key (see `flowmaestro.events.decide.memo_key`)."""
 
     def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
-        self._kv: KeyValue | None = None
-
-    async def _bucket(self) -> KeyValue:
-        if self._kv is None:
-            try:
-                self._kv = await self.js.key_value(CACHE_BUCKET)
-            except (BucketNotFoundError, NotFoundError):
-                self._kv = await self.js.create_key_value(bucket=CACHE_BUCKET, history=1)
-        return self._kv
+        self._bucket = LazyBucket(js, CACHE_BUCKET, history=1)
 
     async def get(self, key: str) -> CachedResult | None:
         """The unexpired result stored under `key`, or None."""

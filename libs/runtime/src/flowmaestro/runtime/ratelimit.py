@@ -17,14 +17,12 @@ from typing import Any
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import (
-    BucketNotFoundError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
-    NotFoundError,
 )
-from nats.js.kv import KeyValue
 
 from flowmaestro.events.names import LIMIT_BUCKET
+from flowmaestro.runtime.kv import LazyBucket
 
 __all__ = ["Lease", "RateLimit", "RateLimiter", "limits_from_env"]
 
@@ -71,18 +69,7 @@ class RateLimiter:
     """Admits or defers calls under shared limits."""
 
     def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
-        self._kv: KeyValue | None = None
-
-    async def _bucket(self) -> KeyValue:
-        if self._kv is None:
-            try:
-                self._kv = await self.js.key_value(LIMIT_BUCKET)
-            except (BucketNotFoundError, NotFoundError):
-                self._kv = await self.js.create_key_value(
-                    bucket=LIMIT_BUCKET, history=1, ttl=86_400
-                )
-        return self._kv
+        self._bucket = LazyBucket(js, LIMIT_BUCKET, history=1, ttl=86_400)
 
     async def _update(self, key: str, change: Callable[[Any], tuple[Any, Any]]) -> Any:
         """Apply `change(current) -> (new value | None to keep, result)` with compare-and-set."""

@@ -19,11 +19,11 @@ from typing import Any
 import msgspec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
-from nats.js.kv import KeyValue
+from nats.js.errors import KeyNotFoundError
 
 from flowmaestro.events.names import INTEGRATION_BUCKET
 from flowmaestro.runtime.errors import RuntimeLayerError
+from flowmaestro.runtime.kv import LazyBucket
 
 __all__ = [
     "DEV_KEY_ID",
@@ -125,16 +125,7 @@ class IntegrationDirectory:
     """The `FM_INTEGRATIONS` bucket: written by the gateway, read by executors."""
 
     def __init__(self, js: JetStreamContext) -> None:
-        self.js = js
-        self._kv: KeyValue | None = None
-
-    async def _bucket(self) -> KeyValue:
-        if self._kv is None:
-            try:
-                self._kv = await self.js.key_value(INTEGRATION_BUCKET)
-            except (BucketNotFoundError, NotFoundError):
-                self._kv = await self.js.create_key_value(bucket=INTEGRATION_BUCKET)
-        return self._kv
+        self._bucket = LazyBucket(js, INTEGRATION_BUCKET)
 
     async def put(self, record: IntegrationRecord) -> None:
         """Create or replace a record."""
