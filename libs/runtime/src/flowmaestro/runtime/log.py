@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import nats.errors
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError, BadRequestError
 
 from flowmaestro.events import Event, ExecutionStarted, decode_event, encode
@@ -24,6 +24,7 @@ from flowmaestro.events.names import (
     timer_wildcard,
 )
 from flowmaestro.runtime.errors import AppendConflictError, ExecutionNotFoundError
+from flowmaestro.runtime.publisher import JetStreamPublisher, PublishAck
 
 __all__ = ["ExecutionLog", "RawRecord", "tail"]
 
@@ -48,6 +49,7 @@ class ExecutionLog:
     def __init__(self, nc: Client) -> None:
         self.nc = nc
         self.js = nc.jetstream()
+        self.publisher = JetStreamPublisher(nc)
 
     async def start(self, started: ExecutionStarted) -> int:
         """Append the first event of a new execution; refuses an id that already has a log.
@@ -71,30 +73,27 @@ class ExecutionLog:
             raise AppendConflictError(f"execution {started.execution_id} already exists") from exc
         return ack.seq
 
-    async def append(self, execution_id: str, event: Event, key: str | None = None) -> PubAck:
+    async def append(self, execution_id: str, event: Event, key: str | None = None) -> PublishAck:
         """Append one event; a repeated `key` within the dedupe window is a no-op."""
-        headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
-        return await self.js.publish(exec_subject(execution_id), encode(event), headers=headers)
+        return await (await self.append_async(execution_id, event, key))
 
     async def append_async(
         self, execution_id: str, event: Event, key: str | None = None
-    ) -> asyncio.Future[PubAck]:
+    ) -> asyncio.Future[PublishAck]:
         """Start an append and return the future of its acknowledgement."""
         headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
-        return await self.js.publish_async(
-            exec_subject(execution_id), encode(event), headers=headers
-        )
+        return await self.publisher.publish(exec_subject(execution_id), encode(event), headers)
 
     async def schedule(
         self, execution_id: str, timer_id: str, at: datetime, event: Event
-    ) -> asyncio.Future[PubAck]:
+    ) -> asyncio.Future[PublishAck]:
         """Have JetStream write `event` into the log at `at`; replaces a timer of the same id."""
-        headers = {
+        headers: dict[str, str] = {
             Header.SCHEDULE: f"@at {_at(at)}",
             Header.SCHEDULE_TARGET: exec_subject(execution_id),
         }
-        return await self.js.publish_async(
-            timer_subject(execution_id, timer_id), encode(event), headers=headers
+        return await self.publisher.publish(
+            timer_subject(execution_id, timer_id), encode(event), headers
         )
 
     async def cancel_timer(self, execution_id: str, timer_id: str) -> None:

@@ -199,10 +199,8 @@ class Scheduler:
             case Append(key=key, event=event, execution_id=target):
                 return await self.log.append_async(target or execution_id, event, key)
             case Dispatch(key=key, command=command):
-                return await self.js.publish_async(
-                    command_subject(command.node_type),
-                    encode(command),
-                    headers={Header.MSG_ID: key},
+                return await self.log.publisher.publish(
+                    command_subject(command.node_type), encode(command), {Header.MSG_ID: key}
                 )
             case StartTimer(timer_id=timer_id, at=at, event=event):
                 return await self.log.schedule(execution_id, timer_id, at, event)
