@@ -129,7 +129,6 @@ class ExecutorWorker:
         self._running: dict[str, set[asyncio.Task[Any]]] = {}
         self._in_flight: dict[int, tuple[Msg, float]] = {}
         self._cancelled: OrderedDict[str, None] = OrderedDict()
-        self.completed = 0
 
     def running(self, execution_id: str) -> int:
         """How many commands of the execution are running in this worker now."""
@@ -229,7 +228,6 @@ class ExecutorWorker:
             )
         event = await self._offload(command, event)
         await self.log.append(command.execution_id, event, f"{command.idempotency_key}:result")
-        self.completed += 1
         await msg.ack()
 
     async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: Msg) -> Event:

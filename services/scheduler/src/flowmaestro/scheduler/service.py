@@ -74,7 +74,6 @@ class Scheduler:
         self.states: OrderedDict[str, ExecutionState] = OrderedDict()
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
-        self.processed = 0
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Process events until `stop` is set (or forever)."""
@@ -116,7 +115,6 @@ class Scheduler:
             if state is not None and (changed or execution_id in touched):
                 touched[execution_id] = state
         await self._carry_out(touched)
-        self.processed += len(msgs)
         # The consumer acknowledges all up to the last message of the batch.
         with contextlib.suppress(Exception):
             await msgs[-1].ack()
