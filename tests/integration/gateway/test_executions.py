@@ -248,3 +248,36 @@ async def test_subworkflows_by_id_are_attached_to_the_run(
     )
     error = error_of(refused, 400)
     assert any(d.get("node_id") == "each" for d in error["details"]), error
+
+
+async def test_upload_a_file_and_parse_it_in_a_run(
+    client: httpx.AsyncClient, alice: User, bob: User
+) -> None:
+    csv = b"name,score\nada,3\nbob,5\n"
+    uploaded = data_of(
+        await client.post(
+            "/api/files",
+            files={"data": ("scores.csv", csv, "text/csv")},
+            headers=alice.headers,
+        ),
+        201,
+    )
+    assert uploaded["size"] == len(csv) and uploaded["name"] == "scores.csv"
+    described = await client.get(f"/api/files/{uploaded['id']}", headers=alice.headers)
+    assert data_of(described)["content_type"] == "text/csv"
+    hidden = await client.get(f"/api/files/{uploaded['id']}", headers=bob.headers)
+    assert error_of(hidden, 404)["code"]
+    definition = {
+        "nodes": {
+            "read": {"id": "read", "type": "file", "data": {"file_id": uploaded["id"]}},
+            "out": {"id": "out", "type": "output", "data": {"output": "${read.output.rows}"}},
+        },
+        "edges": [{"id": "1", "source": "read", "target": "out"}],
+    }
+    made = await client.post(
+        "/api/workflows", json={"name": "read", "definition": definition}, headers=alice.headers
+    )
+    started = await execute(client, alice, data_of(made, 201)["id"], {})
+    detail = await finished(client, alice, started["execution_id"])
+    rows = [{"name": "ada", "score": "3"}, {"name": "bob", "score": "5"}]
+    assert detail["outputs"] == {"out": rows}

@@ -25,6 +25,7 @@ from flowmaestro.gateway.migrate import migrate
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
 from flowmaestro.gateway.routes.auth import AuthController
 from flowmaestro.gateway.routes.executions import ExecutionController
+from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
 from flowmaestro.gateway.routes.integrations import IntegrationController
 from flowmaestro.gateway.routes.nodes import NodeController
@@ -75,6 +76,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         AuthController,
         WorkflowController,
         ExecutionController,
+        FileController,
         IntegrationController,
         NodeController,
         health,
@@ -105,6 +107,6 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
             ),
             security=[{"BearerToken": []}],
         ),
-        request_max_body_size=2 * 1024 * 1024,
+        request_max_body_size=25 * 1024 * 1024,
         state=State(state),
     )

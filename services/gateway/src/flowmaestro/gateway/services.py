@@ -14,6 +14,7 @@ from flowmaestro.gateway.store.integrations import IntegrationStore
 from flowmaestro.gateway.store.users import UserStore
 from flowmaestro.gateway.store.workflows import WorkflowStore
 from flowmaestro.runtime import ExecutionLog
+from flowmaestro.runtime.files import FileStore
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
 
 __all__ = ["Services"]
@@ -27,6 +28,7 @@ class Services:
     nc: Client
     db: Database
     log: ExecutionLog
+    files: FileStore
     users: UserStore
     workflows: WorkflowStore
     executions: ExecutionStore
@@ -42,6 +44,7 @@ class Services:
             nc=nc,
             db=db,
             log=ExecutionLog(nc),
+            files=FileStore(nc.jetstream()),
             users=UserStore(db),
             workflows=WorkflowStore(db),
             executions=ExecutionStore(db),
