@@ -165,3 +165,32 @@ def test_subworkflow_by_id_needs_the_definition_attached_to_the_execution() -> N
     (start, link) = step(state)[1]
     assert start.event.definition == body and start.event.inputs == {"a": 1}
     assert isinstance(link.event, ChildStarted)
+
+
+def test_called_workflows_include_nested_bodies_and_agent_tools() -> None:
+    from flowmaestro.events.composite import called_workflows
+
+    inner = {
+        "nodes": {"s": {"id": "s", "type": "subworkflow", "data": {"workflow_id": "deep"}}},
+        "edges": [],
+    }
+    defn = definition(
+        {
+            "l": ("loop", {"items": [1], "body": inner}),
+            "a": (
+                "agent",
+                {
+                    "provider": "openai",
+                    "prompt": "p",
+                    "tools": [{"name": "t", "workflow_id": "tool-wf", "version": 2}],
+                },
+            ),
+            "s": ("subworkflow", {"workflow_id": "top"}),
+        },
+        [],
+    )
+    assert sorted(called_workflows(defn)) == [
+        ("a", "tool-wf", 2),
+        ("s", "deep", None),
+        ("s", "top", None),
+    ]

@@ -4,15 +4,30 @@ crash mid-agent that resumes without repeating finished tool calls."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.aio.client import Client
 
-from flowmaestro.events import CATALOGUE, ExecutionStatus, NodeProgress
+from flowmaestro.events import (
+    CATALOGUE,
+    ChildFinished,
+    DefinitionError,
+    ExecutionStarted,
+    ExecutionStatus,
+    NodeProgress,
+    parse_definition,
+)
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
-from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
+from flowmaestro.runtime import (
+    EmbeddedNats,
+    ExecutionLog,
+    connect,
+    ensure_topology,
+    new_execution_id,
+)
 from flowmaestro.scheduler import Scheduler
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import FakeServer, Reply
@@ -184,3 +199,72 @@ async def test_agent_resumes_after_a_crash_without_repeating_finished_calls(
         for nc in connections:
             await nc.close()
         server.stop()
+
+
+async def test_agent_calls_another_workflow_as_a_tool(
+    engine: Client, fake_openai: FakeOpenAI
+) -> None:
+    doubler = parse_definition(
+        {
+            "nodes": {
+                "in": {
+                    "id": "in",
+                    "type": "input",
+                    "data": {"schema": {"n": {"type": "number", "required": True}}},
+                },
+                "twice": {"id": "twice", "type": "transform", "data": {"expression": "n * 2"}},
+                "out": {"id": "out", "type": "output", "data": {"output": "${twice.output}"}},
+            },
+            "edges": [
+                {"id": "1", "source": "in", "target": "twice"},
+                {"id": "2", "source": "twice", "target": "out"},
+            ],
+        }
+    )
+    fake_openai.script(Reply(tool_calls=[("double", {"n": 21})]), Reply(text="It is 42."))
+    tool = {
+        "name": "double",
+        "description": "doubles n",
+        "workflow_id": "doubler",
+        "parameters": {"type": "object", "properties": {"n": {"type": "number"}}},
+    }
+    definition = parse_definition(
+        one_node(
+            "agent",
+            {
+                "provider": "openai",
+                "base_url": fake_openai.base_url,
+                "prompt": "Double 21",
+                "tools": [tool],
+            },
+        )
+    )
+    execution_id = new_execution_id()
+    await ExecutionLog(engine).start(
+        ExecutionStarted(
+            execution_id=execution_id,
+            definition=definition,
+            started_at=datetime.now(UTC),
+            workflows={"doubler": doubler},
+        )
+    )
+    state, records = await wait_for_end(engine, execution_id, timeout=30)
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    (call,) = state.outputs["result"]["tool_calls"]
+    assert call["ok"] and call["content"] == '{"out":42}'
+    child = call["execution_id"]
+    child_state, _ = await wait_for_end(engine, child)
+    assert child_state.parent is not None and child_state.parent.execution_id == execution_id
+    assert any(isinstance(e, ChildFinished) and e.execution_id == child for _, e in records)
+    assert "42" in fake_openai.requests[1].body.decode()
+
+
+def test_a_tool_is_either_a_url_or_a_workflow() -> None:
+    both = {"name": "t", "url": "http://x", "workflow_id": "w"}
+    neither = {"name": "t"}
+    for tool in (both, neither):
+        with pytest.raises(DefinitionError) as info:
+            parse_definition(
+                one_node("agent", {"provider": "openai", "prompt": "p", "tools": [tool]})
+            )
+        assert any(p.field == "data.tools" for p in info.value.problems)

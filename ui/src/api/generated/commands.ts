@@ -28,5 +28,49 @@ export interface ExecuteNode {
   vars?: {
     [k: string]: unknown;
   } | null;
+  workflows?: {
+    [k: string]: WorkflowDefinition;
+  } | null;
+  [k: string]: unknown;
+}
+/**
+ * A whole workflow graph.
+ */
+export interface WorkflowDefinition {
+  edges?: Edge[];
+  nodes?: {
+    [k: string]: Node;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A directed edge; `sourceHandle` names the branch of a branching source node.
+ */
+export interface Edge {
+  id: string;
+  source: string;
+  sourceHandle?: string | null;
+  target: string;
+  targetHandle?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * One node: its id (equal to its key in `nodes`), type, canvas position and config.
+ */
+export interface Node {
+  data?: {
+    [k: string]: unknown;
+  };
+  id: string;
+  position?: Position;
+  type: string;
+  [k: string]: unknown;
+}
+/**
+ * Where a node sits on the canvas; the engine ignores it.
+ */
+export interface Position {
+  x?: number;
+  y?: number;
   [k: string]: unknown;
 }

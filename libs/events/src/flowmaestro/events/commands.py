@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from flowmaestro.events.definition import WorkflowDefinition
+
 __all__ = ["Command", "ExecuteNode"]
 
 
@@ -37,6 +39,8 @@ class ExecuteNode(
     scheduled_at: datetime
     idempotency_key: str
     owner_id: str | None = None
+    workflows: dict[str, WorkflowDefinition] | None = None
+    """Workflows the node may start (agent tools), present only for types that receive them."""
     """The execution's owner: integrations are only opened for their owner."""
 
 

@@ -276,6 +276,13 @@ def called_workflows(definition: WorkflowDefinition) -> list[tuple[str, str, int
     """Every `(node_id, workflow_id, version)` a definition (or a body in it) calls by id."""
     calls: list[tuple[str, str, int | None]] = []
     for node_id, node in definition.nodes.items():
+        tools = node.data.get("tools") if node.type == "agent" else None
+        for tool in tools if isinstance(tools, list) else ():
+            if isinstance(tool, dict) and isinstance(tool.get("workflow_id"), str):
+                version = tool.get("version")
+                calls.append(
+                    (node_id, tool["workflow_id"], version if isinstance(version, int) else None)
+                )
         if node.type not in ("loop", "subworkflow"):
             continue
         workflow_id, version = node.data.get("workflow_id"), node.data.get("version")

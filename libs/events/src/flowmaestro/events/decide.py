@@ -142,6 +142,7 @@ def _command(
         scheduled_at=now,
         idempotency_key=f"{state.execution_id}:{node_id}:{attempt}",
         owner_id=state.owner_id,
+        workflows=state.workflows if "workflows" in spec.receives else None,
     )
 
 

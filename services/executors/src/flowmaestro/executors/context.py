@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flowmaestro.events import ErrorInfo, Event, ExecuteNode, NodeCompleted, NodeFailed, NodeSpec
+from flowmaestro.events import (
+    ErrorInfo,
+    Event,
+    ExecuteNode,
+    NodeCompleted,
+    NodeFailed,
+    NodeSpec,
+    WorkflowDefinition,
+)
 from flowmaestro.executors.errors import TerminalNodeError
 
 __all__ = [
@@ -90,6 +98,9 @@ class _Records:
     cache: dict[str, Any] | None = field(default=None)
 
 
+RunWorkflow = Callable[[str, WorkflowDefinition, dict[str, Any], float], Awaitable[dict[str, Any]]]
+
+
 class NodeContext:
     """One node attempt as its executor sees it."""
 
@@ -106,6 +117,7 @@ class NodeContext:
         recorded: Callable[[], Awaitable[dict[str, Any]]] = _no_records,
         files: Files | None = None,
         file: Callable[[str], Awaitable[UploadedFile]] = _no_files,
+        run_workflow: RunWorkflow | None = None,
     ) -> None:
         self.command = command
         self.spec = spec
@@ -116,6 +128,7 @@ class NodeContext:
         self._records = _Records(record, recorded)
         self._files = files
         self._file = file
+        self._run_workflow = run_workflow
 
     @property
     def execution_id(self) -> str:
@@ -147,6 +160,19 @@ class NodeContext:
         the execution's owner.
         """
         return await self._file(file_id)
+
+    async def run_workflow(
+        self, key: str, definition: WorkflowDefinition, inputs: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """Run `definition` as a child execution and wait for it (at most `timeout` s).
+
+        The child's id derives from this attempt and `key`, so a redelivered command
+        resumes the same child instead of starting another. Answers `{ok, status, outputs,
+        error, execution_id}`.
+        """
+        if self._run_workflow is None:
+            raise TerminalNodeError("this executor cannot start workflows", kind="unsupported")
+        return await self._run_workflow(key, definition, inputs, timeout)
 
     async def heartbeat(self) -> None:
         """Tell JetStream this attempt is alive (the runtime also does so periodically)."""

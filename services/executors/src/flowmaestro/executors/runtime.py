@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
+import zlib
 from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
@@ -25,13 +27,18 @@ from flowmaestro.events import (
     ErrorInfo,
     Event,
     ExecuteNode,
+    ExecutionCancelRequested,
+    ExecutionStarted,
     NodeCompleted,
     NodeFailed,
     NodeProgress,
     NodeWaiting,
+    ParentRef,
+    WorkflowDefinition,
     decode_command,
 )
 from flowmaestro.events.decide import memo_key
+from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.names import (
     CMD_STREAM,
     cancel_wildcard,
@@ -49,7 +56,7 @@ from flowmaestro.executors.context import (
     UploadedFile,
 )
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
-from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
+from flowmaestro.runtime import AppendConflictError, ContinuousPull, ExecutionLog, Settings, tail
 from flowmaestro.runtime.cache import NodeCache
 from flowmaestro.runtime.files import FileNotFoundInStoreError, FileStore
 from flowmaestro.runtime.outputs import OutputStore
@@ -242,6 +249,9 @@ class ExecutorWorker:
             recorded=lambda: self._recorded(command),
             files=self.files,
             file=lambda file_id: self._file(command, file_id),
+            run_workflow=lambda key, definition, inputs, timeout: self._run_workflow(
+                command, key, definition, inputs, timeout
+            ),
         )
         try:
             try:
@@ -433,6 +443,62 @@ class ExecutorWorker:
         if command.owner_id is not None and info.owner_id != command.owner_id:
             raise TerminalNodeError(f"no file {file_id!r}", kind="file")
         return UploadedFile(info.id, info.name, info.content_type, stored.data)
+
+    async def _run_workflow(
+        self,
+        command: ExecuteNode,
+        key: str,
+        definition: WorkflowDefinition,
+        inputs: dict[str, Any],
+        timeout: float,
+    ) -> dict[str, Any]:
+        """A child execution for this attempt, started once per key and awaited."""
+        token = re.sub(r"[^A-Za-z0-9_-]", "_", key)
+        child = f"{command.execution_id}-{command.node_id}-{command.attempt}-{token}"
+        parent = ParentRef(
+            execution_id=command.execution_id,
+            node_id=command.node_id,
+            attempt=command.attempt,
+            index=zlib.crc32(key.encode()),
+        )
+        with contextlib.suppress(AppendConflictError):  # started before a redelivery
+            await self.log.start(
+                ExecutionStarted(
+                    execution_id=child,
+                    definition=definition,
+                    inputs=inputs,
+                    started_at=_utcnow(),
+                    owner_id=command.owner_id,
+                    workflows=command.workflows or {},
+                    parent=parent,
+                )
+            )
+        try:
+            async with asyncio.timeout(timeout):
+                async for _, event in tail(self.nc, child):
+                    if isinstance(event, TERMINAL_EVENTS):
+                        outputs = getattr(event, "outputs", None)
+                        error = getattr(event, "error", None)
+                        return {
+                            "ok": event.status == "completed",
+                            "status": event.status,
+                            "outputs": outputs,
+                            "error": error.message if error else None,
+                            "execution_id": child,
+                        }
+        except TimeoutError:
+            await self.log.append(
+                child,
+                ExecutionCancelRequested(requested_at=_utcnow(), reason="tool call timed out"),
+                f"{child}:cancel",
+            )
+        return {
+            "ok": False,
+            "status": "timeout",
+            "outputs": None,
+            "error": f"no answer within {timeout:g}s",
+            "execution_id": child,
+        }
 
     async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
         timer_id = node_timer_id(command.node_id, command.attempt)

@@ -49,7 +49,9 @@ export interface RetryPolicy {
   [k: string]: unknown;
 }
 /**
- * A tool the agent may call: an HTTP endpoint that receives the arguments as JSON.
+ * A tool the agent may call: an HTTP endpoint (`url`) that receives the arguments as
+ *     JSON, or another workflow (`workflow_id`, optional `version`) run as a child execution
+ *     with the arguments as its inputs, answering with its outputs.
  *
  *     `parameters` is the JSON Schema of the arguments. GET sends them as query parameters.
  */
@@ -63,6 +65,8 @@ export interface AgentTool {
   parameters?: {
     [k: string]: unknown;
   };
-  url: string;
+  url?: string | null;
+  version?: number | null;
+  workflow_id?: string | null;
   [k: string]: unknown;
 }

@@ -63,7 +63,9 @@ class LLMConfig(ModelAccess, frozen=True, kw_only=True):
 
 
 class AgentTool(msgspec.Struct, frozen=True, kw_only=True):
-    """A tool the agent may call: an HTTP endpoint that receives the arguments as JSON.
+    """A tool the agent may call: an HTTP endpoint (`url`) that receives the arguments as
+    JSON, or another workflow (`workflow_id`, optional `version`) run as a child execution
+    with the arguments as its inputs, answering with its outputs.
 
     `parameters` is the JSON Schema of the arguments. GET sends them as query parameters.
     """
@@ -73,9 +75,11 @@ class AgentTool(msgspec.Struct, frozen=True, kw_only=True):
     parameters: dict[str, Any] = msgspec.field(
         default_factory=lambda: {"type": "object", "properties": {}}
     )
-    url: str
+    url: str | None = None
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     headers: dict[str, str] = {}
+    workflow_id: str | None = None
+    version: int | None = None
 
 
 class AgentConfig(LLMConfig, frozen=True, kw_only=True):
@@ -167,6 +171,13 @@ def _agent_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     names = [t.get("name") for t in tools if isinstance(t, Mapping)]
     if len(set(names)) != len(names):
         problems.append(("tools", "tool names must be unique"))
+    for tool in tools:
+        if isinstance(tool, Mapping) and (tool.get("url") is None) == (
+            tool.get("workflow_id") is None
+        ):
+            problems.append(
+                ("tools", f"tool {tool.get('name')!r}: set exactly one of 'url' and 'workflow_id'")
+            )
     steps = data.get("max_steps")
     if isinstance(steps, int) and steps < 1:
         problems.append(("max_steps", "must be at least 1"))
@@ -225,6 +236,7 @@ SPECS: tuple[NodeSpec, ...] = (
         "each tool call is durable, so a crash resumes without repeating finished calls.",
         AgentConfig,
         "{text, json?, steps, tool_calls, model, finish_reason, usage, cost_usd}",
+        receives=frozenset({"workflows"}),
         checks=_agent_problems,
     ),
     NodeSpec(

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.catalogue.ai import AgentConfig, AgentTool
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.nodes.ai.access import Access, open_access
@@ -37,6 +38,7 @@ async def call_tool(
     tool: AgentTool, call: ToolCall, idempotency_key: str, timeout: float
 ) -> dict[str, Any]:
     """Call one HTTP tool; failures become the tool's answer, so the model can react."""
+    assert tool.url is not None, "HTTP tools have a url (the catalogue checks it)"
     headers = {"Idempotency-Key": idempotency_key, **tool.headers}
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
@@ -121,7 +123,34 @@ async def _run_call(
     if tool is None:
         return {"ok": False, "status": None, "content": f"error: no tool named {call.name!r}"}
     await ctx.heartbeat()
+    if tool.workflow_id is not None:
+        return await _call_workflow(ctx, tool, call, key, timeout)
     return await call_tool(tool, call, f"{ctx.idempotency_key}:{key}", timeout)
+
+
+async def _call_workflow(
+    ctx: NodeContext, tool: AgentTool, call: ToolCall, key: str, timeout: float
+) -> dict[str, Any]:
+    """Run the tool's workflow as a child execution with the arguments as its inputs."""
+    assert tool.workflow_id is not None
+    workflows = ctx.command.workflows or {}
+    definition = workflows.get(workflow_key(tool.workflow_id, tool.version)) or (
+        workflows.get(tool.workflow_id) if tool.version is None else None
+    )
+    if definition is None:
+        message = (
+            f"error: workflow {workflow_key(tool.workflow_id, tool.version)!r} is not available"
+        )
+        return {"ok": False, "status": None, "content": message}
+    result = await ctx.run_workflow(key, definition, dict(call.arguments), timeout)
+    answer = result["outputs"] if result["ok"] else f"error: {result['error']}"
+    content = answer if isinstance(answer, str) else msgspec.json.encode(answer).decode()
+    return {
+        "ok": result["ok"],
+        "status": result["status"],
+        "content": content,
+        "execution_id": result["execution_id"],
+    }
 
 
 async def _final(
