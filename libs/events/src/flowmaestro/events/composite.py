@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from flowmaestro.events.catalogue import LoopConfig, SubworkflowConfig, node_spec, workflow_key
-from flowmaestro.events.decisions import Append, Decision
+from flowmaestro.events.decisions import Append, Decision, unresolvable
 from flowmaestro.events.definition import WorkflowDefinition
 from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.events import (
@@ -101,13 +101,7 @@ def start(
     try:
         plan = _plan(state, node_id, scope)
     except ReferenceResolutionError as exc:
-        error = ErrorInfo(message=str(exc), kind="reference", terminal=True)
-        return [
-            Append(
-                f"{eid}:{node_id}:{attempt}:result",
-                NodeFailed(node_id=node_id, attempt=attempt, failed_at=now, error=error),
-            )
-        ]
+        return [unresolvable(eid, node_id, attempt, now, exc)]
     digest = hashlib.sha256(
         _hash_encoder.encode([state.definition.nodes[node_id].type, plan.config])
     ).hexdigest()

@@ -18,7 +18,14 @@ from flowmaestro.events import composite
 from flowmaestro.events.catalogue import node_spec
 from flowmaestro.events.catalogue.base import SETTING_FIELDS
 from flowmaestro.events.commands import ExecuteNode
-from flowmaestro.events.decisions import Append, Decision, Dispatch, StartTimer, StopExecution
+from flowmaestro.events.decisions import (
+    Append,
+    Decision,
+    Dispatch,
+    StartTimer,
+    StopExecution,
+    unresolvable,
+)
 from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.events import (
     ErrorInfo,
@@ -26,7 +33,6 @@ from flowmaestro.events.events import (
     ExecutionCancelled,
     ExecutionCompleted,
     ExecutionFailed,
-    NodeFailed,
     NodeRetryDue,
     NodeRetrying,
     NodeScheduled,
@@ -180,13 +186,7 @@ def _schedule(
     try:
         command = _command(state, node_id, attempt, now, scope())
     except ReferenceResolutionError as exc:
-        error = ErrorInfo(message=str(exc), kind="reference", terminal=True)
-        return [
-            Append(
-                f"{eid}:{node_id}:{attempt}:result",
-                NodeFailed(node_id=node_id, attempt=attempt, failed_at=now, error=error),
-            )
-        ]
+        return [unresolvable(eid, node_id, attempt, now, exc)]
     scheduled = NodeScheduled(
         node_id=node_id, attempt=attempt, scheduled_at=now, input_hash=input_hash(command)
     )

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flowmaestro.events.commands import ExecuteNode
-from flowmaestro.events.events import Event
+from flowmaestro.events.errors import ReferenceResolutionError
+from flowmaestro.events.events import ErrorInfo, Event, NodeFailed
 
-__all__ = ["Append", "Decision", "Dispatch", "StartTimer", "StopExecution"]
+__all__ = ["Append", "Decision", "Dispatch", "StartTimer", "StopExecution", "unresolvable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,14 @@ class StopExecution:
 
 
 Decision = Append | Dispatch | StartTimer | StopExecution
+
+
+def unresolvable(
+    execution_id: str, node_id: str, attempt: int, now: datetime, exc: ReferenceResolutionError
+) -> Append:
+    """The terminal failure of a node attempt whose config cannot be resolved."""
+    error = ErrorInfo(message=str(exc), kind="reference", terminal=True)
+    return Append(
+        f"{execution_id}:{node_id}:{attempt}:result",
+        NodeFailed(node_id=node_id, attempt=attempt, failed_at=now, error=error),
+    )
