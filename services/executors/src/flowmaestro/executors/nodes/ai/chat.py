@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +18,8 @@ __all__ = [
     "ToolCall",
     "ToolSpec",
     "Usage",
+    "function_calls",
+    "function_tools",
 ]
 
 
@@ -53,6 +56,29 @@ class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     description: str = ""
     parameters: dict[str, Any] = {}
+
+
+def function_calls(calls: list[ToolCall]) -> list[dict[str, Any]]:
+    """An assistant's tool calls in the OpenAI shape (also Cohere's), arguments as JSON."""
+    return [
+        {
+            "id": c.id,
+            "type": "function",
+            "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+        }
+        for c in calls
+    ]
+
+
+def function_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    """Tools in the OpenAI `{"type": "function", "function": {...}}` shape (also Cohere's)."""
+    return [
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+        }
+        for t in tools
+    ]
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
+from flowmaestro.executors.web import retry_after_seconds as retry_after_header
 
 __all__ = ["http_failure", "retry_after_seconds", "transport_failure"]
 
@@ -22,18 +21,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
             return max(0.0, float(ms) / 1000)
         except ValueError:
             pass
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return retry_after_header(lowered.get("retry-after"))
 
 
 def http_failure(provider: str, status: int, headers: Mapping[str, str], message: str) -> NodeError:

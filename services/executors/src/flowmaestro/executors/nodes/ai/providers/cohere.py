@@ -13,6 +13,8 @@ from flowmaestro.executors.nodes.ai.chat import (
     OnDelta,
     ToolCall,
     Usage,
+    function_calls,
+    function_tools,
 )
 from flowmaestro.executors.nodes.ai.providers.rest import post_json, post_sse
 
@@ -40,14 +42,7 @@ def _message(message: Message) -> dict[str, Any]:
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}
     out: dict[str, Any] = {"role": message.role, "content": message.text}
     if message.tool_calls:
-        out["tool_calls"] = [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
-            }
-            for c in message.tool_calls
-        ]
+        out["tool_calls"] = function_calls(message.tool_calls)
     return out
 
 
@@ -67,17 +62,7 @@ def _body(access: Access, request: ChatRequest) -> dict[str, Any]:
     if request.json_mode:
         body["response_format"] = {"type": "json_object"}
     if request.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": t.parameters,
-                },
-            }
-            for t in request.tools
-        ]
+        body["tools"] = function_tools(request.tools)
     return body
 
 

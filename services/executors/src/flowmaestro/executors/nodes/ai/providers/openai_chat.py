@@ -19,6 +19,8 @@ from flowmaestro.executors.nodes.ai.chat import (
     OnDelta,
     ToolCall,
     Usage,
+    function_calls,
+    function_tools,
 )
 from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure
 
@@ -67,14 +69,7 @@ def _message(message: Message) -> dict[str, Any]:
     if message.role == "assistant":
         out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
         if message.tool_calls:
-            out["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
-                }
-                for call in message.tool_calls
-            ]
+            out["tool_calls"] = function_calls(message.tool_calls)
         return out
     if not message.images:
         return {"role": "user", "content": message.text}
@@ -96,17 +91,7 @@ def _body(access: Access, request: ChatRequest) -> dict[str, Any]:
     if request.stop:
         body["stop"] = request.stop
     if request.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": t.name,
-                    "description": t.description,
-                    "parameters": t.parameters,
-                },
-            }
-            for t in request.tools
-        ]
+        body["tools"] = function_tools(request.tools)
     if request.json_mode:
         body["response_format"] = {"type": "json_object"}
     return body
