@@ -261,21 +261,16 @@ class ExecutorWorker:
             key = memo_key(command) if config.cache is not None else None
             cached = await self.cache.get(key) if key else None
             if cached is not None:
-                return NodeCompleted(
-                    node_id=command.node_id,
-                    attempt=command.attempt,
-                    completed_at=_utcnow(),
-                    output=cached.output,
-                    handles=cached.handles,
-                    vars=cached.vars,
-                    cached=True,
+                result: NodeResult | Deferred = NodeResult(
+                    output=cached.output, handles=cached.handles, vars=cached.vars
                 )
-            async with asyncio.timeout(command.timeout_seconds):
-                result = await pool.executor(ctx, config)
-            if key and config.cache is not None and isinstance(result, NodeResult):
-                await self.cache.put(
-                    key, config.cache.ttl_seconds, result.output, result.handles, result.vars
-                )
+            else:
+                async with asyncio.timeout(command.timeout_seconds):
+                    result = await pool.executor(ctx, config)
+                if key and config.cache is not None and isinstance(result, NodeResult):
+                    await self.cache.put(
+                        key, config.cache.ttl_seconds, result.output, result.handles, result.vars
+                    )
         except TimeoutError:
             return self._failed(
                 command,
@@ -313,6 +308,7 @@ class ExecutorWorker:
             output=result.output,
             handles=result.handles,
             vars=result.vars,
+            cached=cached is not None,
         )
 
     async def _admit(self, command: ExecuteNode) -> tuple[list[Lease], float]:
