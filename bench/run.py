@@ -40,8 +40,10 @@ from flowmaestro.runtime import (
     ensure_topology,
     new_execution_id,
 )
+from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.embedded import die_with_parent
 from flowmaestro.runtime.logs import configure_logging
+from flowmaestro.runtime.wire import WireMsg
 
 HERE = Path(__file__).resolve().parent
 TERMINAL = (
@@ -81,13 +83,14 @@ def fan_out(width: int = 100) -> Any:
 
 
 class Watcher:
-    """Sees terminal events of every execution over a plain subscription."""
+    """Sees terminal events of every execution over a plain subscription (on the lean
+    connection, so that watching costs the machine little)."""
 
     def __init__(self) -> None:
         self.ended: dict[str, float] = {}
         self.waiters: dict[str, asyncio.Future[float]] = {}
 
-    async def on_msg(self, msg: Msg) -> None:
+    def on_msg(self, msg: WireMsg) -> None:
         if any(tag in msg.data for tag in TERMINAL):
             now = time.perf_counter()
             execution_id = msg.subject.rsplit(".", 1)[1]
@@ -183,7 +186,7 @@ async def bench(durable_sync: bool) -> dict[str, Any]:
                 )
             log = ExecutionLog(nc)
             watcher = Watcher()
-            await nc.subscribe(exec_wildcard(), cb=watcher.on_msg)
+            (await wire_of(nc)).subscribe(exec_wildcard(), watcher.on_msg)
             w1_def, w2_def = chain(), fan_out()
             for _ in range(10):  # warm-up: processes started, consumers pulling
                 await run_one(log, watcher, w1_def)

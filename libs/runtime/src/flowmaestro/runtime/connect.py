@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
-import nats
+import asyncio
+
 import nats.errors
 import structlog
 from nats.aio.client import Client
 
 from flowmaestro.runtime.errors import RuntimeLayerError
+from flowmaestro.runtime.wire import Wire
 
-__all__ = ["NatsUnreachableError", "connect"]
+__all__ = ["Connection", "NatsUnreachableError", "connect", "wire_of"]
 
 log = structlog.get_logger("flowmaestro.nats")
 
 
 class NatsUnreachableError(RuntimeLayerError):
     """No NATS server answered at the URL."""
+
+
+class Connection(Client):
+    """A nats-py client that also opens, on first use, the lean `Wire` for the hot path
+    (appends, commands, acknowledgements) to the same server; closing closes both."""
+
+    def __init__(self, url: str, name: str, persistent: bool) -> None:
+        super().__init__()
+        self._wire_args = (url, name, persistent)
+        self._wire: Wire | None = None
+        self._wire_lock = asyncio.Lock()
+
+    async def wire(self) -> Wire:
+        if self._wire is None:
+            async with self._wire_lock:
+                if self._wire is None:
+                    url, name, persistent = self._wire_args
+                    wire = Wire(url, f"{name}-wire", persistent)
+                    try:
+                        await wire.connect()
+                    except (OSError, TimeoutError) as exc:
+                        raise NatsUnreachableError(f"cannot reach NATS at {url}: {exc}") from exc
+                    self._wire = wire
+        return self._wire
+
+    async def close(self) -> None:
+        if self._wire is not None:
+            await self._wire.close()
+        await super().close()
+
+
+async def wire_of(nc: Client) -> Wire:
+    """The lean connection belonging to `nc` (which must come from `connect`)."""
+    if not isinstance(nc, Connection):
+        raise TypeError("the hot path needs a connection made by flowmaestro.runtime.connect")
+    return await nc.wire()
 
 
 async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) -> Client:
@@ -29,16 +67,18 @@ async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) 
     async def on_disconnected() -> None:
         log.debug("nats.disconnected", client=name)
 
+    nc = Connection(url, name, persistent)
     try:
-        return await nats.connect(
+        await nc.connect(
             url,
             name=name,
             error_cb=on_error,
             disconnected_cb=on_disconnected,
             max_reconnect_attempts=-1 if persistent else 1,
-            reconnect_time_wait=0.25,
+            reconnect_time_wait=0.25,  # pyright: ignore[reportArgumentType] - seconds, float is fine
             connect_timeout=5 if persistent else 2,
             pending_size=64 * 1024 * 1024,
         )
     except (OSError, nats.errors.NoServersError, TimeoutError) as exc:
         raise NatsUnreachableError(f"cannot reach NATS at {url}: {exc}") from exc
+    return nc

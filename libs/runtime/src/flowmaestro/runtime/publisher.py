@@ -3,9 +3,10 @@
 nats-py's JetStream publish parses each acknowledgement into a dataclass through
 `dataclasses.fields` and wraps every publish in extra futures and a semaphore; at one
 publish per event that is a large share of a step's CPU. This publisher sends plain
-publishes with a reply subject under one shared subscription and decodes acknowledgements
-with msgspec. Every acknowledgement is awaited with a deadline, so a NATS restart that
-loses it surfaces as `TimeoutError` (and the caller retries: appends are deduplicated).
+publishes over the connection's `Wire` with a reply subject under one shared subscription
+and decodes acknowledgements with msgspec. Every acknowledgement is awaited with a
+deadline, so a NATS restart that loses it surfaces as `TimeoutError` (and the caller
+retries: appends are deduplicated).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import itertools
 
 import msgspec
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js.errors import APIError
 
-from flowmaestro.events.names import Header
+from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.wire import Wire, WireMsg
 
 __all__ = ["JetStreamPublisher", "PublishAck"]
 
@@ -47,42 +48,44 @@ class JetStreamPublisher:
     def __init__(self, nc: Client, timeout: float = 10.0) -> None:
         self.nc = nc
         self.timeout = timeout
-        self._prefix: str | None = None
+        self._wire: Wire | None = None
+        self._prefix = ""
         self._tokens = itertools.count()
-        self._waiting: dict[str, asyncio.Future[PublishAck]] = {}
+        self._waiting: dict[str, tuple[asyncio.Future[PublishAck], asyncio.TimerHandle]] = {}
 
-    async def _reply_prefix(self) -> str:
-        if self._prefix is None:
-            prefix = self.nc.new_inbox()
-            await self.nc.subscribe(f"{prefix}.*", cb=self._on_ack)
-            self._prefix = prefix
-        return self._prefix
+    async def _connect(self) -> Wire:
+        wire = await wire_of(self.nc)
+        if self._wire is None:
+            self._prefix = wire.new_inbox()
+            wire.subscribe(f"{self._prefix}.*", self._on_ack)
+            self._wire = wire
+        return self._wire
 
     async def publish(
         self, subject: str, payload: bytes, headers: dict[str, str] | None = None
     ) -> asyncio.Future[PublishAck]:
         """Send one message; the future gets its acknowledgement (or an error)."""
-        prefix = await self._reply_prefix()
+        wire = self._wire or await self._connect()
         token = str(next(self._tokens))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[PublishAck] = loop.create_future()
-        self._waiting[token] = future
-        deadline = loop.call_later(self.timeout, self._expire, token)
-        future.add_done_callback(lambda _f: deadline.cancel())
-        await self.nc.publish(subject, payload, reply=f"{prefix}.{token}", headers=headers)
+        wire.publish(subject, payload, f"{self._prefix}.{token}", headers)
+        self._waiting[token] = (future, loop.call_later(self.timeout, self._expire, token))
         return future
 
     def _expire(self, token: str) -> None:
-        future = self._waiting.pop(token, None)
+        future, _ = self._waiting.pop(token, (None, None))
         if future is not None and not future.done():
             future.set_exception(TimeoutError("no acknowledgement from the stream"))
 
-    async def _on_ack(self, msg: Msg) -> None:
-        token = msg.subject.rsplit(".", 1)[1]
-        future = self._waiting.pop(token, None)
-        if future is None or future.done():
+    def _on_ack(self, msg: WireMsg) -> None:
+        future, deadline = self._waiting.pop(msg.subject.rsplit(".", 1)[1], (None, None))
+        if future is None or deadline is None:
             return
-        if msg.headers and msg.headers.get(Header.STATUS) == "503":
+        deadline.cancel()
+        if future.done():
+            return
+        if msg.status == "503":
             future.set_exception(APIError(code=503, description="no stream for the subject"))
             return
         try:

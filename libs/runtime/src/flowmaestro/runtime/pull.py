@@ -3,6 +3,7 @@
 nats-py's `fetch(n)` waits for the batch to fill, which costs latency. Here pull requests
 are kept outstanding so up to `max_in_flight` messages flow as soon as they exist; the
 caller processes whatever has arrived and reports finished messages with `done()`.
+Messages arrive over the connection's `Wire`, so they are `WireMsg`s.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import json
 import time
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
 from flowmaestro.events.names import Header
+from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.wire import Wire, WireMsg
 
 __all__ = ["ContinuousPull"]
 
@@ -34,19 +35,22 @@ class ContinuousPull:
         self.max_in_flight = max_in_flight
         self._outstanding = 0
         self._in_flight = 0
-        self._arrived: list[Msg] = []
+        self._arrived: list[WireMsg] = []
         self._ready = asyncio.Event()
-        self._sub: Subscription | None = None
+        self._wire: Wire | None = None
+        self._sid: int | None = None
         self._inbox = ""
         self._last_signal = time.monotonic()
         self._watchdog: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Subscribe to the delivery inbox and send the first pull request."""
-        self._inbox = self.nc.new_inbox()
-        self._sub = await self.nc.subscribe(self._inbox, cb=self._on_message)
+        wire = self._wire = await wire_of(self.nc)
+        self._inbox = wire.new_inbox()
+        self._sid = wire.subscribe(self._inbox, self._on_message)
+        wire.on_reconnect(self._lost_requests)
         self._watchdog = asyncio.create_task(self._watch())
-        await self._request_more()
+        self._request_more()
 
     async def stop(self) -> None:
         """Stop receiving; unacknowledged messages are redelivered by the server."""
@@ -54,14 +58,14 @@ class ContinuousPull:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-            self._sub = None
+        if self._wire is not None and self._sid is not None:
+            self._wire.unsubscribe(self._sid)
+            self._wire.on_reconnect(self._lost_requests, remove=True)
+            self._sid = None
 
-    async def _on_message(self, msg: Msg) -> None:
+    def _on_message(self, msg: WireMsg) -> None:
         self._last_signal = time.monotonic()
-        status = msg.headers.get(Header.STATUS) if msg.headers else None
+        status = msg.status
         if status is None and msg.reply:
             self._outstanding = max(0, self._outstanding - 1)
             self._in_flight += 1
@@ -71,45 +75,44 @@ class ContinuousPull:
         if status == "100":  # idle heartbeat
             return
         # 404/408/409: a request ended; what it did not deliver is no longer outstanding.
-        headers = msg.headers or {}
-        pending = headers.get(Header.PENDING_MESSAGES)
+        pending = msg.headers.get(Header.PENDING_MESSAGES)
         if pending is not None:
             self._outstanding = max(0, self._outstanding - int(pending))
         else:
             self._outstanding = 0
-        await self._request_more()
+        self._request_more()
 
-    async def _request_more(self) -> None:
+    def _lost_requests(self) -> None:
+        """After a reconnection the server no longer holds our requests: ask again."""
+        self._outstanding = 0
+        self._request_more()
+
+    def _request_more(self) -> None:
         want = self.max_in_flight - self._in_flight - self._outstanding
-        if want < max(1, self.max_in_flight // 4) or self._sub is None:
+        if want < max(1, self.max_in_flight // 4) or self._wire is None or self._sid is None:
             return
         request = {
             "batch": want,
             "expires": int(_EXPIRES_S * 1e9),
             "idle_heartbeat": int(_HEARTBEAT_S * 1e9),
         }
+        self._wire.publish(
+            f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.consumer}",
+            json.dumps(request).encode(),
+            self._inbox,
+        )
         self._outstanding += want
-        try:
-            await self.nc.publish(
-                f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.consumer}",
-                json.dumps(request).encode(),
-                reply=self._inbox,
-            )
-        except Exception:
-            self._outstanding -= want
-            raise
 
     async def _watch(self) -> None:
         """Forget requests the server lost (restart, reconnect) and ask again."""
         while True:
             await asyncio.sleep(_HEARTBEAT_S)
             if time.monotonic() - self._last_signal > 3 * _HEARTBEAT_S:
-                self._outstanding = 0
                 self._last_signal = time.monotonic()
                 with contextlib.suppress(Exception):
-                    await self._request_more()
+                    self._lost_requests()
 
-    async def next_batch(self) -> list[Msg]:
+    async def next_batch(self) -> list[WireMsg]:
         """Wait until at least one message has arrived, then return all that have."""
         while not self._arrived:
             self._ready.clear()
@@ -120,4 +123,4 @@ class ContinuousPull:
     async def done(self, count: int = 1) -> None:
         """Report `count` messages finished (acked or nacked), freeing room to pull more."""
         self._in_flight = max(0, self._in_flight - count)
-        await self._request_more()
+        self._request_more()

@@ -1,6 +1,6 @@
 """The executor runtime: pull a node type's commands, run them, append the result, ack.
 
-Delivery is at least once; the result of an attempt is appended once (its `Nats-Msg-Id`
+Delivery is at least once; the result of an attempt is appended once (its `Nats-WireMsg-Id`
 is derived from execution, node and attempt), so a redelivered command that already ran
 changes nothing in the log.
 """
@@ -19,7 +19,6 @@ from typing import Any
 import msgspec
 import structlog
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 from flowmaestro.events import (
     CATALOGUE,
@@ -58,10 +57,12 @@ from flowmaestro.executors.context import (
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import AppendConflictError, ContinuousPull, ExecutionLog, Settings, tail
 from flowmaestro.runtime.cache import NodeCache
+from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.files import FileNotFoundInStoreError, FileStore
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.ratelimit import Lease, RateLimit, RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
+from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["ExecutorPool", "ExecutorWorker"]
 
@@ -99,7 +100,7 @@ class ExecutorPool:
         finally:
             await self.pull.stop()
 
-    async def _handle(self, msg: Msg) -> None:
+    async def _handle(self, msg: WireMsg) -> None:
         try:
             await self.worker.run_command(self, msg)
         except Exception as exc:
@@ -134,7 +135,7 @@ class ExecutorWorker:
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: dict[str, set[asyncio.Task[Any]]] = {}
-        self._in_flight: dict[int, tuple[Msg, float]] = {}
+        self._in_flight: dict[int, tuple[WireMsg, float]] = {}
         self._cancelled: OrderedDict[str, None] = OrderedDict()
 
     def running(self, execution_id: str) -> int:
@@ -150,7 +151,8 @@ class ExecutorWorker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run every pool until `stop` is set; running commands are left to redelivery."""
         stop = stop or asyncio.Event()
-        sub = await self.nc.subscribe(cancel_wildcard(), cb=self._on_cancel)
+        wire = await wire_of(self.nc)
+        sid = wire.subscribe(cancel_wildcard(), self._on_cancel)
         loops = [asyncio.ensure_future(p.run()) for p in self.pools]
         loops.append(asyncio.ensure_future(self._heartbeats()))
         log.info("executors.started", types=[p.node_type for p in self.pools])
@@ -160,10 +162,9 @@ class ExecutorWorker:
             for task in (*loops, *self._tasks):
                 task.cancel()
             await asyncio.gather(*loops, *self._tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+            wire.unsubscribe(sid)
 
-    async def _on_cancel(self, msg: Msg) -> None:
+    def _on_cancel(self, msg: WireMsg) -> None:
         execution_id = msg.subject.rsplit(".", 1)[1]
         self._cancelled[execution_id] = None
         while len(self._cancelled) > 10_000:
@@ -171,7 +172,7 @@ class ExecutorWorker:
         for task in self._running.get(execution_id, ()):
             task.cancel(msg="execution cancelled")
 
-    async def run_command(self, pool: ExecutorPool, msg: Msg) -> None:
+    async def run_command(self, pool: ExecutorPool, msg: WireMsg) -> None:
         """Run one delivered command to an appended result, then acknowledge it."""
         try:
             command = decode_command(msg.data)
@@ -182,7 +183,7 @@ class ExecutorWorker:
         if command.execution_id in self._cancelled:
             await msg.ack()
             return
-        deliveries = msg.metadata.num_delivered or 1
+        deliveries = msg.deliveries
         if deliveries > 1 and await self._already_answered(command):
             await msg.ack()
             return
@@ -237,7 +238,7 @@ class ExecutorWorker:
         await self.log.append(command.execution_id, event, f"{command.idempotency_key}:result")
         await msg.ack()
 
-    async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: Msg) -> Event:
+    async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: WireMsg) -> Event:
         ctx = NodeContext(
             command,
             pool.spec,

@@ -14,7 +14,6 @@ import contextlib
 
 import structlog
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from flowmaestro.events import EventsError, fold
@@ -23,6 +22,7 @@ from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.errors import DatabaseUnavailableError
 from flowmaestro.gateway.projection import EXECUTION_COLUMNS, LOG_COLUMNS, execution_row, log_rows
 from flowmaestro.runtime import ContinuousPull, ExecutionLog
+from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["Projector", "ensure_projector_consumer"]
 
@@ -121,7 +121,7 @@ class Projector:
         )
         return int(value or 0)
 
-    async def _apply(self, batch: list[Msg], stop: asyncio.Event) -> None:
+    async def _apply(self, batch: list[WireMsg], stop: asyncio.Event) -> None:
         ids = sorted({msg.subject.rsplit(".", 1)[1] for msg in batch})
         delay = 0.25
         while not stop.is_set():

@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 from flowmaestro.events import (
     Append,
@@ -44,6 +43,7 @@ from flowmaestro.events.names import (
 )
 from flowmaestro.runtime import ContinuousPull, ExecutionLog
 from flowmaestro.runtime.outputs import OutputStore
+from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["Scheduler"]
 
@@ -104,7 +104,7 @@ class Scheduler:
                 await asyncio.sleep(0.5)
             await pull.done(len(msgs))
 
-    async def handle(self, msgs: list[Msg]) -> None:
+    async def handle(self, msgs: list[WireMsg]) -> None:
         """Fold a batch, carry out the decisions, then acknowledge the batch."""
         touched: dict[str, ExecutionState] = {}
         for msg in msgs:
@@ -119,9 +119,9 @@ class Scheduler:
         with contextlib.suppress(Exception):
             await msgs[-1].ack()
 
-    async def _apply(self, execution_id: str, msg: Msg) -> tuple[ExecutionState | None, bool]:
+    async def _apply(self, execution_id: str, msg: WireMsg) -> tuple[ExecutionState | None, bool]:
         """Fold one message; also say whether `decide` could have anything new to say."""
-        seq = msg.metadata.sequence.stream
+        seq = msg.seq
         state = self.states.get(execution_id)
         changed = True
         try:
