@@ -93,6 +93,10 @@ class WireMsg:
         return self._ack_token(4, 6)
 
     async def ack(self) -> None:
+        self.ack_now()
+
+    def ack_now(self) -> None:
+        """`ack()` for callers outside a coroutine."""
         self._wire.publish(self.reply, b"")
 
     async def nak(self, delay: float | None = None) -> None:

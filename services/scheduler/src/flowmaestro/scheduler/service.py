@@ -49,6 +49,9 @@ __all__ = ["Scheduler"]
 
 log = structlog.get_logger("flowmaestro.scheduler")
 
+_ACK_DELAY_S = 0.005
+"""How long an acknowledgement waits for later batches to cover (one ack for many)."""
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -74,6 +77,7 @@ class Scheduler:
         self.states: OrderedDict[str, ExecutionState] = OrderedDict()
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
+        self._unacked: WireMsg | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Process events until `stop` is set (or forever)."""
@@ -91,21 +95,36 @@ class Scheduler:
             for task in (consume, stopped):
                 task.cancel()
             await asyncio.gather(consume, stopped, return_exceptions=True)
+            self._ack()
             await pull.stop()
 
     async def _consume(self, pull: ContinuousPull) -> None:
-        """Handle batches as they arrive; a failed batch is redelivered and handled again."""
+        """Handle batches in order. The consumer acknowledges everything up to the message
+        acknowledged, so a failed batch is retried in place, never passed over; and the
+        acknowledgement is sent a moment later, covering the batches handled meanwhile."""
+        loop = asyncio.get_running_loop()
         while True:
             msgs = await pull.next_batch()
-            try:
-                await self.handle(msgs)
-            except Exception as exc:
-                log.warning("scheduler.batch_failed", error=repr(exc))
-                await asyncio.sleep(0.5)
+            while True:
+                try:
+                    await self.handle(msgs)
+                    break
+                except Exception as exc:
+                    log.warning("scheduler.batch_failed", error=repr(exc))
+                    await asyncio.sleep(0.5)
+            if self._unacked is None:
+                loop.call_later(_ACK_DELAY_S, self._ack)
+            self._unacked = msgs[-1]
             await pull.done(len(msgs))
 
+    def _ack(self) -> None:
+        msg, self._unacked = self._unacked, None
+        if msg is not None:
+            with contextlib.suppress(Exception):
+                msg.ack_now()
+
     async def handle(self, msgs: list[WireMsg]) -> None:
-        """Fold a batch, carry out the decisions, then acknowledge the batch."""
+        """Fold a batch and carry out the decisions (the caller acknowledges it)."""
         touched: dict[str, ExecutionState] = {}
         for msg in msgs:
             execution_id = msg.subject.rsplit(".", 1)[1]
@@ -115,9 +134,6 @@ class Scheduler:
             if state is not None and (changed or execution_id in touched):
                 touched[execution_id] = state
         await self._carry_out(touched)
-        # The consumer acknowledges all up to the last message of the batch.
-        with contextlib.suppress(Exception):
-            await msgs[-1].ack()
 
     async def _apply(self, execution_id: str, msg: WireMsg) -> tuple[ExecutionState | None, bool]:
         """Fold one message; also say whether `decide` could have anything new to say."""
