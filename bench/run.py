@@ -31,7 +31,7 @@ from nats.aio.msg import Msg
 from nats.js.api import RetentionPolicy, StreamConfig
 
 from flowmaestro.events import CATALOGUE, ExecutionStarted, parse_definition
-from flowmaestro.events.names import exec_wildcard
+from flowmaestro.events.names import event_wildcard, execution_of
 from flowmaestro.runtime import (
     ContinuousPull,
     EmbeddedNats,
@@ -93,7 +93,7 @@ class Watcher:
     def on_msg(self, msg: WireMsg) -> None:
         if any(tag in msg.data for tag in TERMINAL):
             now = time.perf_counter()
-            execution_id = msg.subject.rsplit(".", 1)[1]
+            execution_id = execution_of(msg.subject)
             self.ended[execution_id] = now
             waiter = self.waiters.pop(execution_id, None)
             if waiter and not waiter.done():
@@ -186,7 +186,7 @@ async def bench(durable_sync: bool) -> dict[str, Any]:
                 )
             log = ExecutionLog(nc)
             watcher = Watcher()
-            (await wire_of(nc)).subscribe(exec_wildcard(), watcher.on_msg)
+            (await wire_of(nc)).subscribe(event_wildcard(), watcher.on_msg)
             w1_def, w2_def = chain(), fan_out()
             for _ in range(10):  # warm-up: processes started, consumers pulling
                 await run_one(log, watcher, w1_def)

@@ -190,7 +190,7 @@ def _schedule(
     scheduled = NodeScheduled(
         node_id=node_id, attempt=attempt, scheduled_at=now, input_hash=input_hash(command)
     )
-    return [Append(scheduled_key, scheduled), Dispatch(execute_key, command)]
+    return [Append(scheduled_key, scheduled, record=True), Dispatch(execute_key, command)]
 
 
 def _redispatch(

@@ -14,11 +14,16 @@ __all__ = ["Append", "Decision", "Dispatch", "StartTimer", "StopExecution", "unr
 
 @dataclass(frozen=True, slots=True)
 class Append:
-    """Append `event` to the log of `execution_id` (default: the deciding execution)."""
+    """Append `event` to the log of `execution_id` (default: the deciding execution).
+
+    `record`: a record of a dispatch (`node.scheduled` beside its command), stored in the
+    log but not delivered back to the scheduler, which needs no echo of what it sent.
+    """
 
     key: str
     event: Event
     execution_id: str | None = None
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,13 +23,17 @@ __all__ = [
     "cancel_wildcard",
     "command_subject",
     "command_wildcard",
+    "event_wildcard",
     "exec_subject",
     "exec_wildcard",
+    "execution_of",
     "executor_consumer",
     "is_valid_token",
     "live_subject",
     "live_wildcard",
+    "log_subjects",
     "node_timer_id",
+    "record_subject",
     "timer_subject",
     "timer_wildcard",
 ]
@@ -69,6 +73,7 @@ class Header(StrEnum):
 
     MSG_ID = "Nats-Msg-Id"
     EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
+    EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
     SCHEDULE = "Nats-Schedule"
     SCHEDULE_TARGET = "Nats-Schedule-Target"
     STATUS = "Status"
@@ -91,14 +96,39 @@ def _token(value: str) -> str:
     return value
 
 
+# An execution's log is the subtree `fm.exec.<id>.>`: its events on `fm.exec.<id>.e`, and
+# the scheduler's records of the commands it sends (`node.scheduled`) on `fm.exec.<id>.r`,
+# which the scheduler's consumer leaves out: it knows what it sent.
+
+
 def exec_subject(execution_id: str) -> str:
-    """The subject holding one execution's log."""
-    return f"{_PREFIX}.exec.{_token(execution_id)}"
+    """The subject of one execution's events: what the scheduler folds and acts on."""
+    return f"{_PREFIX}.exec.{_token(execution_id)}.e"
+
+
+def record_subject(execution_id: str) -> str:
+    """The subject of the scheduler's dispatch records in one execution's log."""
+    return f"{_PREFIX}.exec.{_token(execution_id)}.r"
+
+
+def log_subjects(execution_id: str) -> str:
+    """Matches every subject of one execution's log."""
+    return f"{_PREFIX}.exec.{_token(execution_id)}.>"
+
+
+def event_wildcard() -> str:
+    """Matches the event subject of every execution (the scheduler's filter)."""
+    return f"{_PREFIX}.exec.*.e"
 
 
 def exec_wildcard() -> str:
-    """Matches every execution log subject."""
-    return f"{_PREFIX}.exec.*"
+    """Matches every subject of every execution log."""
+    return f"{_PREFIX}.exec.>"
+
+
+def execution_of(subject: str) -> str:
+    """The execution id in a log subject."""
+    return subject.split(".", 3)[2]
 
 
 def timer_subject(execution_id: str, timer_id: str) -> str:

@@ -18,8 +18,11 @@ from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent
 from flowmaestro.events.names import (
     EXEC_STREAM,
     Header,
+    event_wildcard,
     exec_subject,
-    exec_wildcard,
+    execution_of,
+    log_subjects,
+    record_subject,
     timer_subject,
     timer_wildcard,
 )
@@ -61,6 +64,7 @@ class ExecutionLog:
         headers: dict[str, str] = {
             Header.MSG_ID: f"{started.execution_id}:started",
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE: "0",
+            Header.EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT: log_subjects(started.execution_id),
         }
         try:
             ack = await self.js.publish(subject, payload, headers=headers)
@@ -78,11 +82,13 @@ class ExecutionLog:
         return await (await self.append_async(execution_id, event, key))
 
     async def append_async(
-        self, execution_id: str, event: Event, key: str | None = None
+        self, execution_id: str, event: Event, key: str | None = None, record: bool = False
     ) -> asyncio.Future[PublishAck]:
-        """Start an append and return the future of its acknowledgement."""
+        """Start an append and return the future of its acknowledgement; a `record` goes
+        where the scheduler does not read it back (see `names.record_subject`)."""
         headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
-        return await self.publisher.publish(exec_subject(execution_id), encode(event), headers)
+        subject = record_subject(execution_id) if record else exec_subject(execution_id)
+        return await self.publisher.publish(subject, encode(event), headers)
 
     async def schedule(
         self, execution_id: str, timer_id: str, at: datetime, event: Event
@@ -111,7 +117,7 @@ class ExecutionLog:
 
         Uses batched direct gets: one request returns up to a few thousand messages.
         """
-        subject = exec_subject(execution_id)
+        subject = log_subjects(execution_id)
         records: list[RawRecord] = []
         next_seq = after_seq + 1
         while True:
@@ -179,9 +185,9 @@ class ExecutionLog:
 
     async def execution_ids(self) -> list[str]:
         """Every execution with a log, oldest first (ids sort by start time)."""
-        info = await self.js.stream_info(EXEC_STREAM, subjects_filter=exec_wildcard())
+        info = await self.js.stream_info(EXEC_STREAM, subjects_filter=event_wildcard())
         subjects = info.state.subjects or {}
-        return sorted(s.rsplit(".", 1)[1] for s in subjects)
+        return sorted(execution_of(s) for s in subjects)
 
 
 async def tail(
@@ -194,7 +200,7 @@ async def tail(
     js = nc.jetstream()
     deliver = DeliverPolicy.BY_START_SEQUENCE if after_seq else DeliverPolicy.ALL
     sub = await js.subscribe(
-        exec_subject(execution_id),
+        log_subjects(execution_id),
         ordered_consumer=True,
         deliver_policy=deliver,
         config=ConsumerConfig(opt_start_seq=after_seq + 1 if after_seq else None),

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 
 from nats.aio.client import Client
 
@@ -28,8 +29,18 @@ _HEARTBEAT_S = 2.0
 class ContinuousPull:
     """Keeps pull requests outstanding on one consumer and hands over arrived messages."""
 
-    def __init__(self, nc: Client, stream: str, consumer: str, max_in_flight: int = 100) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        stream: str,
+        consumer: str,
+        max_in_flight: int = 100,
+        on_message: Callable[[WireMsg], None] | None = None,
+    ) -> None:
+        """With `on_message`, each message is handed to it as it arrives (in the
+        connection's read callback) instead of being collected for `next_batch`."""
         self.nc = nc
+        self.on_message = on_message
         self.stream = stream
         self.consumer = consumer
         self.max_in_flight = max_in_flight
@@ -69,6 +80,9 @@ class ContinuousPull:
         if status is None and msg.reply:
             self._outstanding = max(0, self._outstanding - 1)
             self._in_flight += 1
+            if self.on_message is not None:
+                self.on_message(msg)
+                return
             self._arrived.append(msg)
             self._ready.set()
             return

@@ -88,15 +88,19 @@ class ExecutorPool:
         self.node_type = node_type
         self.spec = CATALOGUE[node_type]
         self.executor = executor
-        self.pull = ContinuousPull(worker.nc, CMD_STREAM, executor_consumer(node_type), concurrency)
+        self.pull = ContinuousPull(
+            worker.nc,
+            CMD_STREAM,
+            executor_consumer(node_type),
+            concurrency,
+            on_message=lambda msg: self.worker.spawn(self._handle(msg)),
+        )
 
     async def run(self) -> None:
-        """Pull and run commands until cancelled."""
+        """Pull and run commands (each in its own task) until cancelled."""
         await self.pull.start()
         try:
-            while True:
-                for msg in await self.pull.next_batch():
-                    self.worker.spawn(self._handle(msg))
+            await asyncio.Event().wait()
         finally:
             await self.pull.stop()
 

@@ -17,7 +17,12 @@ from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from flowmaestro.events import EventsError, fold
-from flowmaestro.events.names import EXEC_STREAM, PROJECTOR_CONSUMER, exec_wildcard
+from flowmaestro.events.names import (
+    EXEC_STREAM,
+    PROJECTOR_CONSUMER,
+    exec_wildcard,
+    execution_of,
+)
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.errors import DatabaseUnavailableError
 from flowmaestro.gateway.projection import EXECUTION_COLUMNS, LOG_COLUMNS, execution_row, log_rows
@@ -122,7 +127,7 @@ class Projector:
         return int(value or 0)
 
     async def _apply(self, batch: list[WireMsg], stop: asyncio.Event) -> None:
-        ids = sorted({msg.subject.rsplit(".", 1)[1] for msg in batch})
+        ids = sorted({execution_of(msg.subject) for msg in batch})
         delay = 0.25
         while not stop.is_set():
             try:

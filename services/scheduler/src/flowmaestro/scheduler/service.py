@@ -22,11 +22,9 @@ from flowmaestro.events import (
     CodecError,
     Decision,
     Dispatch,
-    Event,
     ExecutionStarted,
     ExecutionState,
     FoldError,
-    NodeScheduled,
     StartTimer,
     StopExecution,
     decide,
@@ -40,6 +38,7 @@ from flowmaestro.events.names import (
     Header,
     cancel_subject,
     command_subject,
+    execution_of,
 )
 from flowmaestro.runtime import ContinuousPull, ExecutionLog
 from flowmaestro.runtime.outputs import OutputStore
@@ -127,19 +126,18 @@ class Scheduler:
         """Fold a batch and carry out the decisions (the caller acknowledges it)."""
         touched: dict[str, ExecutionState] = {}
         for msg in msgs:
-            execution_id = msg.subject.rsplit(".", 1)[1]
+            execution_id = execution_of(msg.subject)
             if execution_id in self.finished:
                 continue
-            state, changed = await self._apply(execution_id, msg)
-            if state is not None and (changed or execution_id in touched):
+            state = await self._apply(execution_id, msg)
+            if state is not None:
                 touched[execution_id] = state
         await self._carry_out(touched)
 
-    async def _apply(self, execution_id: str, msg: WireMsg) -> tuple[ExecutionState | None, bool]:
-        """Fold one message; also say whether `decide` could have anything new to say."""
+    async def _apply(self, execution_id: str, msg: WireMsg) -> ExecutionState | None:
+        """Fold one message into the execution's state (loaded from the log if not held)."""
         seq = msg.seq
         state = self.states.get(execution_id)
-        changed = True
         try:
             if state is None:
                 event = decode_event(msg.data)
@@ -150,23 +148,14 @@ class Scheduler:
             elif seq > state.last_seq:
                 event = await self.outputs.hydrate(decode_event(msg.data))
                 state = evolve(state, event, seq)
-                changed = not self._echo_of_own_dispatch(execution_id, event)
         except (CodecError, FoldError) as exc:
             log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
-            return None, False
+            return None
         if state is None:
-            return None, False
+            return None
         self.states[execution_id] = state
         self.states.move_to_end(execution_id)
-        return state, changed
-
-    def _echo_of_own_dispatch(self, execution_id: str, event: Event) -> bool:
-        """A `node.scheduled` this process appended together with its command changes
-        nothing `decide` would act on; skipping it saves a decide per step."""
-        if not isinstance(event, NodeScheduled):
-            return False
-        issued = self.issued.get(execution_id, ())
-        return f"{execution_id}:{event.node_id}:{event.attempt}:execute" in issued
+        return state
 
     async def _load(self, execution_id: str) -> ExecutionState | None:
         state: ExecutionState | None = None
@@ -210,8 +199,8 @@ class Scheduler:
 
     async def _start(self, execution_id: str, decision: Decision) -> Any:
         match decision:
-            case Append(key=key, event=event, execution_id=target):
-                return await self.log.append_async(target or execution_id, event, key)
+            case Append(key=key, event=event, execution_id=target, record=record):
+                return await self.log.append_async(target or execution_id, event, key, record)
             case Dispatch(key=key, command=command):
                 return await self.log.publisher.publish(
                     command_subject(command.node_type), encode(command), {Header.MSG_ID: key}

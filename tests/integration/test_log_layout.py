@@ -1,0 +1,55 @@
+"""An execution's log is one subtree: events the scheduler folds, and its dispatch records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from nats.aio.client import Client
+
+from flowmaestro.events import ExecutionStarted, NodeCompleted, NodeScheduled, encode
+from flowmaestro.events.names import (
+    EXEC_STREAM,
+    SCHEDULER_CONSUMER,
+    event_wildcard,
+    exec_subject,
+    log_subjects,
+    record_subject,
+)
+from flowmaestro.runtime import AppendConflictError, ExecutionLog, new_execution_id
+from tests.support.engine import load_example, run
+
+pytestmark = pytest.mark.integration
+
+
+async def test_dispatch_records_are_in_the_log_but_not_fed_back_to_the_scheduler(
+    engine: Client,
+) -> None:
+    orders = [{"name": "a", "price": 5}, {"name": "b", "price": 20}]
+    state, records = await run(engine, load_example("transform-chain"), {"orders": orders})
+    scheduled = [e for _, e in records if isinstance(e, NodeScheduled)]
+    completed = [e for _, e in records if isinstance(e, NodeCompleted)]
+    assert {e.node_id for e in scheduled} == {e.node_id for e in completed} == set(state.nodes)
+
+    js = engine.jetstream()
+    info = await js.stream_info(EXEC_STREAM, subjects_filter=log_subjects(state.execution_id))
+    counts = info.state.subjects or {}
+    assert counts == {
+        exec_subject(state.execution_id): len(records) - len(scheduled),
+        record_subject(state.execution_id): len(scheduled),
+    }
+    consumer = await js.consumer_info(EXEC_STREAM, SCHEDULER_CONSUMER)
+    assert consumer.config.filter_subject == event_wildcard()
+
+
+async def test_a_start_is_refused_when_any_part_of_the_log_exists(nc: Client) -> None:
+    execution_id = new_execution_id()
+    record = NodeScheduled(node_id="n", attempt=1, scheduled_at=datetime.now(UTC), input_hash="")
+    await nc.jetstream().publish(record_subject(execution_id), encode(record))
+    started = ExecutionStarted(
+        execution_id=execution_id,
+        definition=load_example("transform-chain"),
+        started_at=datetime.now(UTC),
+    )
+    with pytest.raises(AppendConflictError):
+        await ExecutionLog(nc).start(started)
