@@ -131,3 +131,32 @@ async def test_an_unreachable_server_fails_fast_when_not_persistent() -> None:
     wire = Wire("nats://127.0.0.1:1", "t", persistent=False, connect_timeout=1)
     with pytest.raises(OSError):
         await wire.connect()
+
+
+async def test_a_server_that_stops_answering_is_dropped_and_dialled_again() -> None:
+    connections = 0
+
+    async def silent_after_hello(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        nonlocal connections
+        connections += 1
+        writer.write(b'INFO {"server_id":"fake","headers":true}\r\n')
+        answered = False
+        while line := await reader.readline():
+            if line.startswith(b"PING") and not answered:  # the handshake's, then silence
+                answered = True
+                writer.write(b"PONG\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(silent_after_hello, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    wire = await Wire(f"nats://127.0.0.1:{port}", "t", ping_interval=0.05).connect()
+    reconnected = asyncio.Event()
+    wire.on_reconnect(reconnected.set)
+    try:
+        await asyncio.wait_for(reconnected.wait(), 5)
+        assert connections >= 2
+    finally:
+        await wire.close()
+        server.close()

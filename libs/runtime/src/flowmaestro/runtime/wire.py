@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import secrets
+from collections import deque
 from collections.abc import Callable
 from typing import cast
 from urllib.parse import unquote, urlsplit
@@ -138,7 +139,10 @@ class Wire:
         persistent: bool = True,
         reconnect_wait: float = 0.25,
         connect_timeout: float = 5.0,
+        ping_interval: float = 20.0,
     ) -> None:
+        """`ping_interval`: how often to check that the server still answers; a connection
+        that leaves two checks unanswered is dropped and made again."""
         parts = urlsplit(url if "://" in url else f"nats://{url}")
         if parts.scheme not in ("nats", ""):
             raise ValueError(f"unsupported NATS URL scheme {parts.scheme!r} (only nats://)")
@@ -153,6 +157,7 @@ class Wire:
         self.persistent = persistent
         self.reconnect_wait = reconnect_wait
         self.connect_timeout = connect_timeout
+        self.ping_interval = ping_interval
         self._inbox_prefix = f"_INBOX.{secrets.token_hex(11)}"
         self._inbox_ids = itertools.count()
         self._sids = itertools.count(1)
@@ -164,7 +169,10 @@ class Wire:
         self._out: list[bytes] = []
         self._out_size = 0
         self._flush_scheduled = False
-        self._pongs: list[asyncio.Future[None]] = []
+        # One entry per PING in flight, in order: a `flush()` waiting, or None (keepalive).
+        self._pongs: deque[asyncio.Future[None] | None] = deque()
+        self._unanswered = 0
+        self._keepalive: asyncio.Task[None] | None = None
         self._closed = False
         self._reconnecting: asyncio.Task[None] | None = None
         self._on_reconnect: list[Callable[[], None]] = []
@@ -174,6 +182,7 @@ class Wire:
     async def connect(self) -> Wire:
         """Open the connection (and the protocol handshake); raises `OSError` on failure."""
         await self._open()
+        self._keepalive = asyncio.ensure_future(self._check_alive())
         return self
 
     @property
@@ -192,18 +201,37 @@ class Wire:
     async def close(self) -> None:
         """Flush what is pending and close; subscriptions end."""
         self._closed = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconnecting
+        for task in (self._reconnecting, self._keepalive):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._flush()
         if self._proto is not None and self._proto.transport is not None:
             self._proto.transport.close()
         self._proto = None
+        self._forget_pings(WireClosedError("connection closed"))
+
+    def _forget_pings(self, error: Exception) -> None:
         for pong in self._pongs:
-            if not pong.done():
-                pong.set_exception(WireClosedError("connection closed"))
+            if pong is not None and not pong.done():
+                pong.set_exception(error)
         self._pongs.clear()
+        self._unanswered = 0
+
+    async def _check_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            proto = self._proto
+            if not self.connected or proto is None or proto.transport is None:
+                continue
+            if self._unanswered >= 2:
+                log.warning("wire.server_silent", client=self.name)
+                proto.transport.abort()  # connection_lost follows: reconnect
+                continue
+            self._unanswered += 1
+            self._pongs.append(None)
+            self._queue(b"PING\r\n")
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -248,10 +276,7 @@ class Wire:
             return
         self._proto = None
         self._greeted = False
-        for pong in self._pongs:
-            if not pong.done():
-                pong.set_exception(ConnectionResetError("connection lost"))
-        self._pongs.clear()
+        self._forget_pings(ConnectionResetError("connection lost"))
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(exc or ConnectionResetError("connection closed"))
             return
@@ -410,9 +435,10 @@ class Wire:
             if self._ready is not None and not self._ready.done():
                 self._ready.set_result(None)
                 self._flush()
-            elif self._pongs:
-                pong = self._pongs.pop(0)
-                if not pong.done():
+            else:
+                self._unanswered = 0
+                pong = self._pongs.popleft() if self._pongs else None
+                if pong is not None and not pong.done():
                     pong.set_result(None)
         elif op == b"INFO":
             if self._ready is not None and not self._ready.done():
