@@ -56,7 +56,7 @@ async def wire_of(nc: Client) -> Wire:
     return await nc.wire()
 
 
-async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) -> Client:
+async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) -> Connection:
     """Connect; a `persistent` client (a service) keeps reconnecting forever, so a NATS
     restart is ridden out, while a short-lived one (a CLI command) gives up quickly with
     `NatsUnreachableError`."""

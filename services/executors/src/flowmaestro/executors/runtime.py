@@ -1,6 +1,6 @@
 """The executor runtime: pull a node type's commands, run them, append the result, ack.
 
-Delivery is at least once; the result of an attempt is appended once (its `Nats-WireMsg-Id`
+Delivery is at least once; the result of an attempt is appended once (its `Nats-Msg-Id`
 is derived from execution, node and attempt), so a redelivered command that already ran
 changes nothing in the log.
 """
