@@ -5,7 +5,8 @@ W2 fan-out: 1 node → 100 parallel echo nodes → 1 join, median wall time of 5
 W3 throughput: 200 W1 executions started at once, median of 3.
 Floor: the raw JetStream round trip (command to a work queue → pull → result → ack →
 observed), p50, measured with the official client (nats-py) — the target's reference — and
-again with FlowMaestro's lean hot-path connection.
+again with FlowMaestro's lean hot-path connection; and a step without an engine: the same
+round trip through two processes and two durable consumers, as each W1 step takes.
 
 Prints a table and writes bench/results.json (bench/results-durable-sync.json with
 --durable-sync, where JetStream syncs every write to disk).
@@ -206,6 +207,62 @@ async def floor_rtt(nc: Client, lean: bool, rounds: int = 500) -> float:
     return statistics.median(samples[rounds // 10 :]) * 1000
 
 
+async def hop_worker(url: str) -> None:
+    """The far side of `hop_rtt`, in its own process: pull a command, append a result, ack."""
+    nc = await connect(url, name="bench-hop")
+    publisher = JetStreamPublisher(nc)
+    running: set[asyncio.Future[None]] = set()
+
+    async def answer(msg: WireMsg) -> None:
+        await (await publisher.publish("bench.hop.log", msg.data))
+        await msg.ack()
+        await pull.done()
+
+    def on_command(msg: WireMsg) -> None:
+        task = asyncio.ensure_future(answer(msg))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    pull = ContinuousPull(nc, "BENCH_HOP_CMD", "worker", 100, on_message=on_command)
+    await pull.start()
+    await asyncio.Event().wait()
+
+
+async def hop_rtt(nc: Client, url: str, rounds: int = 500) -> float:
+    """p50 of one engine step with no engine in it: publish a command to a work queue, a
+    second process pulls it and appends a result to a log stream, and a durable consumer
+    of that stream brings it back — the two processes and two consumers of a W1 step."""
+    js = nc.jetstream()
+    await js.add_stream(
+        StreamConfig(
+            name="BENCH_HOP_CMD", subjects=["bench.hop.cmd"], retention=RetentionPolicy.WORK_QUEUE
+        )
+    )
+    await js.add_stream(StreamConfig(name="BENCH_HOP_LOG", subjects=["bench.hop.log"]))
+    await js.add_consumer("BENCH_HOP_CMD", durable_name="worker", ack_policy="explicit")
+    await js.add_consumer("BENCH_HOP_LOG", durable_name="back", ack_policy="all")
+    worker = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+        [sys.executable, __file__, "--hop-worker", url], preexec_fn=die_with_parent
+    )
+    pull = ContinuousPull(nc, "BENCH_HOP_LOG", "back", 100)
+    await pull.start()
+    publisher = JetStreamPublisher(nc)
+    samples = []
+    try:
+        for i in range(rounds + 1):
+            begin = time.perf_counter()
+            await (await publisher.publish("bench.hop.cmd", b"x" * 256))
+            batch = await asyncio.wait_for(pull.next_batch(), 30 if i == 0 else 5)
+            samples.append(time.perf_counter() - begin)
+            await batch[-1].ack()
+            await pull.done(len(batch))
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        await pull.stop()
+    return statistics.median(samples[1 + rounds // 10 :]) * 1000
+
+
 async def bench(durable_sync: bool) -> dict[str, Any]:
     configure_logging("WARNING")
     with tempfile.TemporaryDirectory(prefix="fm-bench-") as tmp:
@@ -231,6 +288,7 @@ async def bench(durable_sync: bool) -> dict[str, Any]:
 
             floor = await floor_rtt(nc, lean=False)
             floor_lean = await floor_rtt(nc, lean=True)
+            hop = await hop_rtt(nc, server.url)
             w1 = [await run_one(log, watcher, w1_def) for _ in range(50)]
             w2 = [await run_one(log, watcher, w2_def) for _ in range(5)]
             w3_exec, w3_steps = [], []
@@ -264,6 +322,7 @@ async def bench(durable_sync: bool) -> dict[str, Any]:
         "durable_sync": durable_sync,
         "floor_rtt_ms": round(floor, 3),
         "floor_rtt_lean_ms": round(floor_lean, 3),
+        "hop_rtt_ms": round(hop, 3),
         "w1_p50_ms": round(w1_p50, 2),
         "w1_p95_ms": round(pct(w1, 0.95) * 1000, 2),
         "w1_per_step_ms": round(w1_p50 / 10, 3),
@@ -281,6 +340,11 @@ def table(results: dict[str, Any]) -> str:
     rows = [
         ("floor JetStream round trip p50", f"{floor:.3f} ms", "official client (nats-py)"),
         ("  the same, lean connection", f"{lean:.3f} ms", "FlowMaestro's own (Wire)"),
+        (
+            "step without an engine p50",
+            f"{results['hop_rtt_ms']:.3f} ms",
+            "two processes, two consumers (lean)",
+        ),
         ("W1 chain p50 / p95", f"{results['w1_p50_ms']:.2f} / {results['w1_p95_ms']:.2f} ms", ""),
         (
             "W1 per-step overhead",
@@ -306,6 +370,7 @@ def main() -> int:
     parser.add_argument(
         "--durable-sync", action="store_true", help="JetStream syncs every write to disk"
     )
+    parser.add_argument("--hop-worker", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
         import uvloop
@@ -313,6 +378,9 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
+    if args.hop_worker:
+        asyncio.run(hop_worker(args.hop_worker))
+        return 0
     results = asyncio.run(bench(args.durable_sync))
     print(table(results))
     name = "results-durable-sync.json" if args.durable_sync else "results.json"
