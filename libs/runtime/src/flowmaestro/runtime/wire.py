@@ -7,8 +7,8 @@ most of a step's cost. `Wire` speaks the NATS client protocol on an `asyncio.Pro
 messages are parsed in `data_received` and handed to plain callbacks there, and writes
 made while handling a read are sent together at the end of that loop iteration.
 
-It covers what the hot path needs — publish (with headers and reply), subscribe,
-reconnect with resubscription — and nothing else; everything else uses nats-py.
+It covers what the hot path needs — publish (with headers and reply), subscribe, liveness
+checks, reconnection with resubscription — and nothing else; everything else uses nats-py.
 """
 
 from __future__ import annotations
