@@ -155,18 +155,7 @@ async def floor_rtt(nc: Client, lean: bool, rounds: int = 500) -> float:
     pulls: list[ContinuousPull] = []
     if lean:
         publisher = JetStreamPublisher(nc)
-
-        async def answer(msg: WireMsg) -> None:
-            await (await publisher.publish(out, msg.data))
-            await msg.ack()
-            await pull.done()
-
-        def on_command(msg: WireMsg) -> None:
-            workers.add(asyncio.ensure_future(answer(msg)))
-
-        pull = ContinuousPull(nc, cmd_stream, "worker", 100, on_message=on_command)
-        pulls.append(pull)
-        await pull.start()
+        pulls.append(await serve_commands(nc, cmd_stream, out))
         (await wire_of(nc)).subscribe(out, lambda _msg: seen.put_nowait(time.perf_counter()))
 
         async def send() -> None:
@@ -207,14 +196,13 @@ async def floor_rtt(nc: Client, lean: bool, rounds: int = 500) -> float:
     return statistics.median(samples[rounds // 10 :]) * 1000
 
 
-async def hop_worker(url: str) -> None:
-    """The far side of `hop_rtt`, in its own process: pull a command, append a result, ack."""
-    nc = await connect(url, name="bench-hop")
+async def serve_commands(nc: Client, stream: str, out: str) -> ContinuousPull:
+    """Pull commands from `stream` (consumer `worker`), append each to `out`, then ack."""
     publisher = JetStreamPublisher(nc)
     running: set[asyncio.Future[None]] = set()
 
     async def answer(msg: WireMsg) -> None:
-        await (await publisher.publish("bench.hop.log", msg.data))
+        await (await publisher.publish(out, msg.data))
         await msg.ack()
         await pull.done()
 
@@ -223,8 +211,14 @@ async def hop_worker(url: str) -> None:
         running.add(task)
         task.add_done_callback(running.discard)
 
-    pull = ContinuousPull(nc, "BENCH_HOP_CMD", "worker", 100, on_message=on_command)
+    pull = ContinuousPull(nc, stream, "worker", 100, on_message=on_command)
     await pull.start()
+    return pull
+
+
+async def hop_worker(url: str) -> None:
+    """The far side of `hop_rtt`, in its own process."""
+    await serve_commands(await connect(url, name="bench-hop"), "BENCH_HOP_CMD", "bench.hop.log")
     await asyncio.Event().wait()
 
 
