@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 
@@ -53,3 +54,18 @@ async def test_a_start_is_refused_when_any_part_of_the_log_exists(nc: Client) ->
     )
     with pytest.raises(AppendConflictError):
         await ExecutionLog(nc).start(started)
+
+
+async def test_a_retried_start_is_recognised_and_another_start_of_the_same_id_refused(
+    nc: Client,
+) -> None:
+    log = ExecutionLog(nc)
+    started = ExecutionStarted(
+        execution_id=new_execution_id(),
+        definition=load_example("transform-chain"),
+        started_at=datetime.now(UTC),
+    )
+    first = await log.start(started)
+    assert await log.start(started) == first
+    with pytest.raises(AppendConflictError):
+        await log.start(msgspec.structs.replace(started, inputs={"orders": []}))

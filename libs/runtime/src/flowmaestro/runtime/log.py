@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import nats.errors
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import APIError, BadRequestError
+from nats.js.errors import APIError
 
 from flowmaestro.events import Event, ExecutionStarted, decode_event, encode
 from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent
@@ -67,8 +67,8 @@ class ExecutionLog:
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT: log_subjects(started.execution_id),
         }
         try:
-            ack = await self.js.publish(subject, payload, headers=headers)
-        except BadRequestError as exc:
+            ack = await (await self.publisher.publish(subject, payload, headers))
+        except APIError as exc:
             if exc.err_code != _WRONG_LAST_SEQUENCE:
                 raise
             records = await self.read_raw(started.execution_id, limit=1)
