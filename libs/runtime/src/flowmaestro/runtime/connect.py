@@ -8,16 +8,12 @@ import nats.errors
 import structlog
 from nats.aio.client import Client
 
-from flowmaestro.runtime.errors import RuntimeLayerError
+from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.wire import Wire
 
 __all__ = ["Connection", "NatsUnreachableError", "connect", "wire_of"]
 
 log = structlog.get_logger("flowmaestro.nats")
-
-
-class NatsUnreachableError(RuntimeLayerError):
-    """No NATS server answered at the URL."""
 
 
 class Connection(Client):

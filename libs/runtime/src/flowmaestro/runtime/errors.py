@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-__all__ = ["AppendConflictError", "ExecutionNotFoundError", "RuntimeLayerError"]
+__all__ = [
+    "AppendConflictError",
+    "ExecutionNotFoundError",
+    "NatsUnreachableError",
+    "RuntimeLayerError",
+]
 
 
 class RuntimeLayerError(Exception):
     """Root of every error raised by `flowmaestro.runtime`."""
+
+
+class NatsUnreachableError(RuntimeLayerError):
+    """No NATS server answered at the URL, or the connection to it is gone for good."""
 
 
 class ExecutionNotFoundError(RuntimeLayerError):

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 import structlog
 
-from flowmaestro.runtime.errors import RuntimeLayerError
+from flowmaestro.runtime.errors import NatsUnreachableError
 
 __all__ = ["Wire", "WireClosedError", "WireMsg"]
 
@@ -36,8 +36,8 @@ _MAX_PENDING = 64 * 1024 * 1024
 _connect_encoder = msgspec.json.Encoder()
 
 
-class WireClosedError(RuntimeLayerError):
-    """The connection is closed (or could not be opened) and will not come back."""
+class WireClosedError(NatsUnreachableError):
+    """The connection is closed and will not come back."""
 
 
 class WireMsg:
