@@ -150,17 +150,17 @@ async def floor_rtt(nc: Client, lean: bool, rounds: int = 500) -> float:
     await js.add_consumer(cmd_stream, durable_name="worker", ack_policy="explicit")
     seen: asyncio.Queue[float] = asyncio.Queue()
     payload = b"x" * 256
-    workers: set[asyncio.Future[None]] = set()
-    finished = asyncio.Event()
-    pulls: list[ContinuousPull] = []
     if lean:
         publisher = JetStreamPublisher(nc)
-        pulls.append(await serve_commands(nc, cmd_stream, out))
+        pull = await serve_commands(nc, cmd_stream, out)
         (await wire_of(nc)).subscribe(out, lambda _msg: seen.put_nowait(time.perf_counter()))
 
         async def send() -> None:
             await (await publisher.publish(cmd, payload))
+
+        stop = pull.stop
     else:
+        finished = asyncio.Event()
         subscription = await js.pull_subscribe(cmd, durable="worker", stream=cmd_stream)
 
         async def worker() -> None:
@@ -177,22 +177,22 @@ async def floor_rtt(nc: Client, lean: bool, rounds: int = 500) -> float:
             seen.put_nowait(time.perf_counter())
 
         await nc.subscribe(out, cb=observe)
-        workers.add(asyncio.ensure_future(worker()))
+        running = asyncio.ensure_future(worker())
 
         async def send() -> None:
             await js.publish(cmd, payload)
+
+        async def stop() -> None:
+            finished.set()
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
 
     samples = []
     for _ in range(rounds):
         begin = time.perf_counter()
         await send()
         samples.append(await seen.get() - begin)
-    finished.set()
-    for task in workers:
-        task.cancel()
-    await asyncio.gather(*workers, return_exceptions=True)
-    for pull in pulls:
-        await pull.stop()
+    await stop()
     return statistics.median(samples[rounds // 10 :]) * 1000
 
 
