@@ -2,9 +2,9 @@
 /**
  * Run one attempt of one node.
  *
- *     `config` is the node's data with references resolved; `upstream` the outputs of the
- *     nodes feeding it, by id; `inputs`/`vars` are present only for node types that receive
- *     them. `idempotency_key` is stable across redeliveries of this attempt.
+ * `config` is the node's data with references resolved; `upstream` the outputs of the
+ * nodes feeding it, by id; `inputs`/`vars` are present only for node types that receive
+ * them. `idempotency_key` is stable across redeliveries of this attempt.
  */
 export interface ExecuteNode {
   attempt: number;

@@ -112,8 +112,8 @@ export interface NodeScheduled {
 /**
  * A node attempt finished; `handles` names the branches taken, `vars` the variables set.
  *
- *     When the output was too large for an event, `output` is None and `output_ref` names the
- *     object holding it.
+ * When the output was too large for an event, `output` is None and `output_ref` names the
+ * object holding it.
  */
 export interface NodeCompleted {
   attempt: number;
@@ -171,8 +171,8 @@ export interface NodeWaiting {
 /**
  * A durable step inside a running node attempt, such as one tool call of an agent.
  *
- *     It changes no status. `key` names the step within the attempt; a redelivered command
- *     reads its attempt's records back and skips the steps already done.
+ * It changes no status. `key` names the step within the attempt; a redelivered command
+ * reads its attempt's records back and skips the steps already done.
  */
 export interface NodeProgress {
   attempt: number;

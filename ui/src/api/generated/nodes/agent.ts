@@ -37,7 +37,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;
@@ -50,10 +50,10 @@ export interface RetryPolicy {
 }
 /**
  * A tool the agent may call: an HTTP endpoint (`url`) that receives the arguments as
- *     JSON, or another workflow (`workflow_id`, optional `version`) run as a child execution
- *     with the arguments as its inputs, answering with its outputs.
+ * JSON, or another workflow (`workflow_id`, optional `version`) run as a child execution
+ * with the arguments as its inputs, answering with its outputs.
  *
- *     `parameters` is the JSON Schema of the arguments. GET sends them as query parameters.
+ * `parameters` is the JSON Schema of the arguments. GET sends them as query parameters.
  */
 export interface AgentTool {
   description?: string;

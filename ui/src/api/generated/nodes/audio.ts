@@ -31,7 +31,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

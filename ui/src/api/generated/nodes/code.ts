@@ -2,9 +2,9 @@
 /**
  * `code`: runs `code` as the body of a function of `input` and outputs what it returns.
  *
- *     JavaScript runs in a V8 isolate, Python in a separate sandboxed process; both get
- *     `input` as JSON, must return JSON, have no network and no host files, and are stopped
- *     at `time_limit_seconds` of wall time and `memory_limit_mb` of memory.
+ * JavaScript runs in a V8 isolate, Python in a separate sandboxed process; both get
+ * `input` as JSON, must return JSON, have no network and no host files, and are stopped
+ * at `time_limit_seconds` of wall time and `memory_limit_mb` of memory.
  */
 export interface CodeConfig {
   cache?: CachePolicy | null;
@@ -28,7 +28,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

@@ -2,9 +2,9 @@
 /**
  * `database`: SQL against the PostgreSQL named by `integration_id`.
  *
- *     Values go in `params` (`%s` placeholders with a list, `%(name)s` with an object) and
- *     are always bound by the server, never formatted into the SQL text. `read_only` runs
- *     the statement in a read-only transaction; at most `max_rows` rows are returned.
+ * Values go in `params` (`%s` placeholders with a list, `%(name)s` with an object) and
+ * are always bound by the server, never formatted into the SQL text. `read_only` runs
+ * the statement in a read-only transaction; at most `max_rows` rows are returned.
  */
 export interface DatabaseConfig {
   cache?: CachePolicy | null;
@@ -33,7 +33,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

@@ -2,8 +2,8 @@
 /**
  * `echo`: outputs `value` resolved, or else what its upstream nodes output.
  *
- *     For testing workflows it can also take `delay_seconds` and fail its first
- *     `fail_first_attempts` attempts with a retryable error.
+ * For testing workflows it can also take `delay_seconds` and fail its first
+ * `fail_first_attempts` attempts with a retryable error.
  */
 export interface EchoConfig {
   cache?: CachePolicy | null;
@@ -25,7 +25,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

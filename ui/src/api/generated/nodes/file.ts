@@ -2,8 +2,8 @@
 /**
  * `file`: parses a PDF (text per page), CSV, XML (entity-safe) or JSON document.
  *
- *     The document is an uploaded file (`file_id`), a `url`, literal `content`, or else the
- *     upstream output (text, or an object with a `file_id`).
+ * The document is an uploaded file (`file_id`), a `url`, literal `content`, or else the
+ * upstream output (text, or an object with a `file_id`).
  */
 export interface FileConfig {
   cache?: CachePolicy | null;
@@ -30,7 +30,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

@@ -2,10 +2,10 @@
 /**
  * `http`: one HTTP request; 429 and 5xx answers are retried with the node's policy.
  *
- *     `body` is sent as `body_type` (`json`, `form`, or `raw` text). With `integration_id`,
- *     the integration's credentials authenticate the request (`token` as a bearer token,
- *     `username`/`password` as basic auth, `headers` added as they are). Private, loopback
- *     and link-local targets are refused unless allowed by the operator.
+ * `body` is sent as `body_type` (`json`, `form`, or `raw` text). With `integration_id`,
+ * the integration's credentials authenticate the request (`token` as a bearer token,
+ * `username`/`password` as basic auth, `headers` added as they are). Private, loopback
+ * and link-local targets are refused unless allowed by the operator.
  */
 export interface HttpConfig {
   body?: unknown;
@@ -39,7 +39,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

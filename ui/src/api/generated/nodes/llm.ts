@@ -2,8 +2,8 @@
 /**
  * `llm`: one model call with system and user prompts (`${...}` references resolved).
  *
- *     With `json_schema` (or `output_format: json`) the answer must be JSON, validated
- *     against the schema, with one repair request when it is not.
+ * With `json_schema` (or `output_format: json`) the answer must be JSON, validated
+ * against the schema, with one repair request when it is not.
  */
 export interface LLMConfig {
   base_url?: string | null;
@@ -36,7 +36,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

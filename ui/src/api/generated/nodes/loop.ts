@@ -2,10 +2,10 @@
 /**
  * `loop`: runs a body for each item of `items`, at most `concurrency` at once.
  *
- *     The body is an inline `body` definition (a group of nodes) or a stored workflow
- *     (`workflow_id`, optional `version`); each run receives inputs `{item, index}`. The
- *     output is `{results, errors}` in input order; `on_error` is `stop` (fail on the first
- *     failure, cancelling the rest) or `continue` (collect errors).
+ * The body is an inline `body` definition (a group of nodes) or a stored workflow
+ * (`workflow_id`, optional `version`); each run receives inputs `{item, index}`. The
+ * output is `{results, errors}` in input order; `on_error` is `stop` (fail on the first
+ * failure, cancelling the rest) or `continue` (collect errors).
  */
 export interface LoopConfig {
   body?: WorkflowDefinition | null;
@@ -71,7 +71,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

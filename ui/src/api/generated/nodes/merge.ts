@@ -2,8 +2,8 @@
 /**
  * `merge`: waits for `all` its inputs (or runs on the first, `any`) and combines them.
  *
- *     `strategy`: `object` (outputs by node id), `array` (outputs in edge order) or `deep`
- *     (object outputs deep-merged, later edges winning).
+ * `strategy`: `object` (outputs by node id), `array` (outputs in edge order) or `deep`
+ * (object outputs deep-merged, later edges winning).
  */
 export interface MergeConfig {
   cache?: CachePolicy | null;
@@ -24,7 +24,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

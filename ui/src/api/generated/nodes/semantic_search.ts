@@ -2,9 +2,9 @@
 /**
  * `semantic_search`: rank documents (given, or a stored collection) by cosine similarity.
  *
- *     `operation: index` embeds `documents` into `collection` (kept in the file store);
- *     `search` ranks `documents` or the collection against `query`. Documents are strings or
- *     objects whose `text_field` holds the text.
+ * `operation: index` embeds `documents` into `collection` (kept in the file store);
+ * `search` ranks `documents` or the collection against `query`. Documents are strings or
+ * objects whose `text_field` holds the text.
  */
 export interface SemanticSearchConfig {
   base_url?: string | null;
@@ -34,7 +34,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

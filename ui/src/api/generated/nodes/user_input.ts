@@ -2,9 +2,9 @@
 /**
  * `user_input`: pauses for a person's answer to `prompt`, validated against `schema`.
  *
- *     In `approval` mode the answer needs `approved` (boolean) and the node takes the
- *     `approved` or `rejected` branch. With `deadline_seconds`, an unanswered node completes
- *     with `default` (when given) or fails at the deadline.
+ * In `approval` mode the answer needs `approved` (boolean) and the node takes the
+ * `approved` or `rejected` branch. With `deadline_seconds`, an unanswered node completes
+ * with `default` (when given) or fails at the deadline.
  */
 export interface UserInputConfig {
   cache?: CachePolicy | null;
@@ -30,7 +30,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;

@@ -2,7 +2,7 @@
 /**
  * `webhook`: POSTs `payload` (default: upstream) as JSON, signed with HMAC-SHA256.
  *
- *     The signature covers `<timestamp>.<body>` with the integration's `secret`.
+ * The signature covers `<timestamp>.<body>` with the integration's `secret`.
  */
 export interface WebhookConfig {
   cache?: CachePolicy | null;
@@ -28,7 +28,7 @@ export interface CachePolicy {
 /**
  * How a node is retried: attempts, exponential back-off with jitter, terminal errors.
  *
- *     `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
+ * `non_retryable` lists error kinds (an executor error's `kind`) that fail at once.
  */
 export interface RetryPolicy {
   backoff_coefficient?: number;
