@@ -119,7 +119,7 @@ async def test_export_then_replay_from_file_and_from_the_log(
     for args in (("replay", "--file", str(log_file)), ("replay", execution_id)):
         code, out, err = await cli(nats_server, *args)
         assert code == 0, err
-        assert "replay reproduces the recorded outcome: completed" in out
+        assert "replay reproduces every decision and the recorded outcome: completed" in out
         flaky = next(line for line in out.splitlines() if line.startswith("flaky"))
         assert "completed" in flaky and " 3 " in flaky
 
