@@ -7,8 +7,10 @@ decision keys make the repeats no-ops.
 One execution cannot stall the others. A command larger than the server accepts fails
 only its node (`too_large`); any other effect the server refuses is tried a bounded number
 of times (`Settings.effect_attempts`), then that execution fails with the reason in its
-log and the batch moves on. Only while the server is unreachable does the scheduler wait
-without counting: then no execution could move anyway.
+log and the batch moves on. A time-out counts too when the server still answers a ping
+(a subject it will not take, an acknowledgement that never comes). Only while the server
+does not answer at all does the scheduler wait without counting: then no execution could
+move anyway.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from flowmaestro.events.names import (
     result_key,
 )
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, PayloadTooLargeError, Settings
+from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.wire import WireMsg
 
@@ -230,8 +233,9 @@ class Scheduler:
                 else:
                     self.issued[execution_id].add(key)
             todo = {}
+            answers: list[bool] = []
             for execution_id, (key, error) in failed.items():
-                if not _unreachable(error):
+                if not _unreachable(error) or await self._server_answers(answers):
                     refusals[execution_id] = refusals.get(execution_id, 0) + 1
                     permanent = isinstance(error, PayloadTooLargeError)
                     exhausted = refusals[execution_id] >= self.settings.effect_attempts
@@ -259,6 +263,18 @@ class Scheduler:
             failed.set_exception(exc)
             return failed
 
+    async def _server_answers(self, answered: list[bool]) -> bool:
+        """Whether the server answers a ping now (asked once per round, kept in
+        `answered`): if it does, a time-out concerned one execution's effect, not the
+        server, and counts against that execution."""
+        if not answered:
+            try:
+                await (await wire_of(self.nc)).flush(timeout=2.0)
+                answered.append(True)
+            except Exception:
+                answered.append(False)
+        return answered[0]
+
     async def _isolate(self, execution_id: str, key: str, error: BaseException, tries: int) -> bool:
         """Fail the execution whose effect `key` cannot be carried out, with the reason in
         its log, and stop handling it. False when even that append cannot be made now."""
@@ -269,9 +285,10 @@ class Scheduler:
         try:
             await self.log.append(execution_id, failure, end_key(execution_id))
         except Exception as exc:
-            log.error("scheduler.isolate_failed", execution_id=execution_id, error=repr(exc))
-            if _unreachable(exc):
+            if _unreachable(exc) and not await self._server_answers([]):
                 return False
+            # Even the failure cannot be written to this log: stop handling it here.
+            log.error("scheduler.isolate_failed", execution_id=execution_id, error=repr(exc))
         log.error("scheduler.execution_isolated", execution_id=execution_id, reason=reason)
         with contextlib.suppress(Exception):
             await self._start(execution_id, StopExecution(f"{execution_id}:stop"))
