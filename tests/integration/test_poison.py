@@ -69,11 +69,13 @@ def strict_server(tmp_path: Path) -> Iterator[str]:
 @contextlib.asynccontextmanager
 async def _engine(address: str) -> AsyncIterator[Scheduler]:
     stop = asyncio.Event()
+    admin = None
     for _ in range(100):  # the server is starting
         with contextlib.suppress(Exception):
             admin = await connect(f"nats://other:o@{address}", name="admin", persistent=False)
             break
         await asyncio.sleep(0.05)
+    assert admin is not None, "the server did not start"
     await ensure_topology(admin.jetstream(), CATALOGUE)
     scheduler_nc = await connect(f"nats://scheduler:s@{address}", name="scheduler")
     executor_nc = await connect(f"nats://other:o@{address}", name="executors")
