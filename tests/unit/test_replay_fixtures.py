@@ -16,7 +16,15 @@ import msgspec
 import pytest
 
 from flowmaestro.cli.render import timeline
-from flowmaestro.events import Event, NodeCompleted, NodeRetrying, NodeScheduled
+from flowmaestro.events import (
+    ErrorInfo,
+    Event,
+    ExecutionCompleted,
+    ExecutionFailed,
+    NodeCompleted,
+    NodeRetrying,
+    NodeScheduled,
+)
 from flowmaestro.events.codec import parse_jsonl
 from flowmaestro.events.replay import replay
 
@@ -97,3 +105,17 @@ def test_a_result_landing_before_its_scheduled_record_still_replays() -> None:
     assert isinstance(swapped[index][1], NodeScheduled)
     result = replay(swapped)
     assert result.reproduced, result.message
+
+
+def test_the_schedulers_poison_verdict_is_an_input_not_a_decision() -> None:
+    """An execution failed because the log refused its effects still replays."""
+    records = _load("branch")
+    end = next(i for i, (_, e) in enumerate(records) if isinstance(e, ExecutionCompleted))
+    seq, completed = records[end]
+    assert isinstance(completed, ExecutionCompleted)
+    error = ErrorInfo(message="the scheduler could not carry out x", kind="poison", terminal=True)
+    verdict = ExecutionFailed(failed_at=completed.completed_at, error=error)
+    result = replay([*records[:end], (seq, verdict)])
+    assert result.reproduced, result.message
+    forged = ExecutionFailed(failed_at=completed.completed_at, error=ErrorInfo(message="x"))
+    assert not replay([*records[:end], (seq, forged)]).reproduced

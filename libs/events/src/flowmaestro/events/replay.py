@@ -8,7 +8,9 @@ must be one of the decisions `decide` produced at or before its place in the log
 each decision is used at most once. Events from outside the scheduler (the start, node
 results, answers, cancel requests, a child's report) are inputs, folded as they come;
 a result `decide` produced itself (a composite node's, an unresolvable reference) is
-checked like any other decision.
+checked like any other decision. So is the scheduler's own verdict on an execution whose
+effects the log kept refusing (an `execution.failed` of kind `poison`): it comes from the
+log path, not from `decide`, and is folded as an input.
 
 The scheduler decides on the prefix it has read and appends afterwards, so a decision may
 land after later inputs; that is why a decision is matched against every prefix up to its
@@ -50,6 +52,8 @@ _DECIDED_ONLY = (NodeScheduled, NodeSkipped, NodeRetrying, NodeRetryDue, ChildSt
 _CLOCK_FIELDS = frozenset(
     {"scheduled_at", "completed_at", "failed_at", "cancelled_at", "requested_at", "started_at"}
 )
+# The scheduler's verdict on an execution it could not carry on: not `decide`'s.
+_POISON_KIND = "poison"
 # `decide` reads no clock except to stamp the fields above, so any instant will do.
 _ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -147,7 +151,8 @@ def replay(records: Sequence[tuple[int, Event]]) -> ReplayResult:
         if state is not None and not state.status.terminal:
             expectations.add(state)
             decided = expectations.take(event)
-            if not decided and isinstance(event, _DECIDED_ONLY):
+            verdict = isinstance(event, ExecutionFailed) and event.error.kind == _POISON_KIND
+            if not decided and not verdict and isinstance(event, _DECIDED_ONLY):
                 state = evolve(state, event, seq)
                 message = _difference(seq, event, expectations.pending_like(event))
                 return ReplayResult(state, event, False, message, diverged_at=seq)
