@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 
-from flowmaestro.events import Event, ExecuteNode, NodeCompleted
+from flowmaestro.events import ExecuteNode
 from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.names import CONCAT_KEY, OUTPUT_BUCKET, execution_of_output
 from flowmaestro.events.references import StoredOutput, follow_path
@@ -69,12 +69,6 @@ class OutputStore:
         """The output stored under `ref`."""
         result = await (await self._bucket()).get(ref)
         return msgspec.json.decode(result.data or b"null")
-
-    async def hydrate(self, event: Event) -> Event:
-        """The event with a referenced output loaded back inline."""
-        if isinstance(event, NodeCompleted) and event.output_ref is not None:
-            return msgspec.structs.replace(event, output=await self.get(event.output_ref))
-        return event
 
     async def resolve_command(self, command: ExecuteNode) -> ExecuteNode:
         """`command` with every stored-output marker in its config, upstream outputs,

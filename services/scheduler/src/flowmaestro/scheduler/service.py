@@ -218,9 +218,17 @@ class Scheduler:
         waits = 0
         while todo:
             pending: list[tuple[str, str, asyncio.Future[Any]]] = []
+            undecided: set[str] = set()
             for execution_id, state in todo.items():
                 issued = self.issued.setdefault(execution_id, set())
-                for decision in decide(state, self.clock(), issued):
+                try:
+                    decisions = decide(state, self.clock(), issued)
+                except Exception as exc:  # a state `decide` cannot handle is poison too
+                    log.exception("scheduler.decide_failed", execution_id=execution_id)
+                    if not await self._isolate(execution_id, "decide", exc, 1):
+                        undecided.add(execution_id)
+                    continue
+                for decision in decisions:
                     pending.append(
                         (execution_id, decision.key, await self._begin(execution_id, decision))
                     )
@@ -232,7 +240,7 @@ class Scheduler:
                     failed.setdefault(execution_id, (key, result))
                 else:
                     self.issued[execution_id].add(key)
-            todo = {}
+            todo = {execution_id: touched[execution_id] for execution_id in undecided}
             answers: list[bool] = []
             for execution_id, (key, error) in failed.items():
                 if not _unreachable(error) or await self._server_answers(answers):
