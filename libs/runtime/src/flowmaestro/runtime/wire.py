@@ -21,7 +21,7 @@ import itertools
 import secrets
 from collections import deque
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
 import msgspec
@@ -44,13 +44,25 @@ class WireClosedError(NatsUnreachableError):
     """The connection is closed and will not come back."""
 
 
+class Publisher(Protocol):
+    """Where a message's acknowledgement is sent: the connection it came over."""
+
+    def publish(
+        self,
+        subject: str,
+        payload: bytes,
+        reply: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None: ...
+
+
 class WireMsg:
     """One delivered message; the JetStream fields are read from the reply subject."""
 
     __slots__ = ("_header_block", "_wire", "data", "reply", "subject")
 
     def __init__(
-        self, wire: Wire, subject: str, reply: str, header_block: bytes | None, data: bytes
+        self, wire: Publisher, subject: str, reply: str, header_block: bytes | None, data: bytes
     ) -> None:
         self._wire = wire
         self.subject = subject
