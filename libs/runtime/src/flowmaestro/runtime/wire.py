@@ -398,7 +398,7 @@ class Wire:
     @property
     def headers_supported(self) -> bool:
         """Whether the connected server accepts messages with headers."""
-        return bool(self.server_info.get("headers", True))
+        return bool(self.server_info.get("headers", False))
 
     @property
     def server(self) -> str | None:
@@ -746,7 +746,8 @@ class Wire:
         if not isinstance(info, dict):
             raise ProtocolError("INFO is not an object")
         info = cast(dict[str, Any], info)
-        self.server_info = info
+        # a later INFO on the same connection updates the first (it may leave fields out)
+        self.server_info = {**self.server_info, **info} if self._greeted else info
         self._learn(info.get("connect_urls"), proto.server)
         if info.get("ldm") and self.connected and len(self.servers) > 1:
             log.info("wire.lame_duck", client=self.name, server=proto.server.address)
