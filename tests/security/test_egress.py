@@ -195,6 +195,10 @@ async def test_provider_tool_and_media_urls_are_refused(
         "audio_url": f"{gateway_url}/health",
     }
     await _refused(client, mallory, alice, "audio", audio)
+    # an image URL a model server inside the network would fetch: the node fetches it
+    inside = {**model, "base_url": fake_llm.base_url, "prompt": "describe"}
+    image = {**inside, "operation": "analyze", "image_url": f"{gateway_url}/api/auth/me"}
+    await _refused(client, mallory, alice, "vision", image)
     # an image URL that Gemini-style fetching would read locally
     vision = {
         **model,

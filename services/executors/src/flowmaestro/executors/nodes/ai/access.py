@@ -22,6 +22,7 @@ __all__ = [
     "ENV_KEYS",
     "PROVIDER_ENDPOINTS",
     "Access",
+    "at_provider_endpoint",
     "open_access",
 ]
 
@@ -122,6 +123,15 @@ def _operator_access(provider: str, base_url: str | None) -> tuple[str | None, s
             kind="auth",
         )
     return os.environ.get(ENV_KEYS.get(provider, ""), "") or None, base_url or operator_url
+
+
+def at_provider_endpoint(access: Access) -> bool:
+    """True when `access` reaches the provider's own public service (not a server inside
+    the operator's or a tenant's network, which must not fetch URLs a tenant chose)."""
+    endpoint = PROVIDER_ENDPOINTS.get(access.provider)
+    if endpoint is None or access.provider == "openai_compatible":
+        return False
+    return access.base_url is None or _origin(access.base_url) == _origin(endpoint)
 
 
 async def open_access(
