@@ -3,6 +3,7 @@ endpoints always; answers' statuses map to retryable or terminal errors."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -132,6 +133,20 @@ async def test_the_platforms_own_endpoints_are_refused_even_when_allow_listed(
         assert "platform's own service" in caught.value.message, (host, port)
     assert await resolve("127.0.0.1", 6544) == "127.0.0.1"
     assert await resolve("10.0.0.6", 9090) == "10.0.0.6"
+
+
+async def test_a_service_bound_to_every_address_is_refused_on_this_machines_addresses(
+    no_allow_list: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ALLOW_ENV, "0.0.0.0/0,::/0")
+    monkeypatch.setenv("FLOWMAESTRO_GATEWAY_HOST", "0.0.0.0")
+    monkeypatch.setenv("FLOWMAESTRO_GATEWAY_PORT", "18001")
+    own = {i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None)} | {"127.0.0.1"}
+    for address in own:
+        with pytest.raises(TerminalNodeError) as caught:
+            await resolve(address, 18001)
+        assert "platform's own service" in caught.value.message
+    assert await resolve("93.184.216.34", 18001) == "93.184.216.34"
 
 
 async def test_a_bad_allow_list_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

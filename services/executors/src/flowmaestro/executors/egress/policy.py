@@ -208,6 +208,9 @@ async def _platform_match(addresses: Iterable[IPAddress], port: int) -> str | No
         if endpoint.port != port:
             continue
         own = await _addresses_of(endpoint.host)
+        if any(a.is_unspecified for a in own):
+            # Bound to every address: it also answers on this machine's own addresses.
+            own = own | await _addresses_of(socket.gethostname())
         # A service bound to loopback or to every address answers on any local address.
         anywhere_local = any(_local(a) for a in own)
         for address in candidates:
