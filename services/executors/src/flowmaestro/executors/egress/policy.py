@@ -142,7 +142,15 @@ def protect_nats(nc: Any) -> None:
     _nats_clients.add(nc)
 
 
-def _url_endpoint(url: str, default_port: int) -> _Endpoint | None:
+def _url_endpoint(url: str, scheme: str, default_port: int) -> _Endpoint | None:
+    """The TCP endpoint a service URL names (`scheme://host:port`, a bare `host:port`, or
+    a libpq `key=value` string); None for a Unix socket or what cannot be read."""
+    url = url.strip()
+    if "://" not in url and "=" in url:
+        fields = dict(part.partition("=")[::2] for part in url.split())
+        url = f"{scheme}://{fields.get('host', '')}:{fields.get('port') or default_port}"
+    elif "://" not in url:
+        url = f"{scheme}://{url}"
     try:
         parts = urlsplit(url)
         port = parts.port or default_port
@@ -155,29 +163,25 @@ def _url_endpoint(url: str, default_port: int) -> _Endpoint | None:
 
 
 def _platform_endpoints() -> list[_Endpoint]:
+    """The platform's services as this process knows them: its NATS connections and the
+    environment (`flowmaestro up` passes the same variables to every service)."""
     env = os.environ
-    endpoints: list[_Endpoint] = []
+    found: list[_Endpoint | None] = []
     for url in env.get("FLOWMAESTRO_NATS_URL", "").split(","):
-        if url.strip():
-            endpoints.append(_url_endpoint(url.strip(), 4222) or _Endpoint("", 0))
+        found.append(_url_endpoint(url, "nats", 4222) if url.strip() else None)
     for nc in list(_nats_clients):
-        servers = [*getattr(nc, "servers", []), *getattr(nc, "discovered_servers", [])]
-        for server in servers:
+        for server in [*getattr(nc, "servers", []), *getattr(nc, "discovered_servers", [])]:
             if server.hostname:
-                endpoints.append(_Endpoint(server.hostname, server.port or 4222))
+                found.append(_Endpoint(server.hostname, server.port or 4222))
     if database := env.get("FLOWMAESTRO_DATABASE_URL"):
-        endpoints.append(_url_endpoint(database, 5432) or _Endpoint("", 0))
-    endpoints.append(
-        _Endpoint(
-            env.get("FLOWMAESTRO_GATEWAY_HOST", "127.0.0.1"),
-            int(env.get("FLOWMAESTRO_GATEWAY_PORT", "8000")),
-        )
+        found.append(_url_endpoint(database, "postgresql", 5432))
+    gateway = env.get("FLOWMAESTRO_GATEWAY_HOST", "127.0.0.1")
+    found.append(
+        _url_endpoint(f"{gateway}:{env.get('FLOWMAESTRO_GATEWAY_PORT', '8000')}", "http", 8000)
     )
     for item in env.get(DENY_ENV, "").split(","):
-        host, _, port = item.strip().rpartition(":")
-        if host and port.isdigit():
-            endpoints.append(_Endpoint(host.strip("[]"), int(port)))
-    return [e for e in endpoints if e.host]
+        found.append(_url_endpoint(item, "tcp", 0) if item.strip() else None)
+    return [e for e in found if e is not None and e.port]
 
 
 async def _addresses_of(host: str) -> frozenset[IPAddress]:
