@@ -147,7 +147,10 @@ def _url_endpoint(url: str, scheme: str, default_port: int) -> _Endpoint | None:
     a libpq `key=value` string); None for a Unix socket or what cannot be read."""
     url = url.strip()
     if "://" not in url and "=" in url:
-        fields = dict(part.partition("=")[::2] for part in url.split())
+        fields: dict[str, str] = {}
+        for part in url.split():
+            key, _, value = part.partition("=")
+            fields[key] = value
         url = f"{scheme}://{fields.get('host', '')}:{fields.get('port') or default_port}"
     elif "://" not in url:
         url = f"{scheme}://{url}"
