@@ -61,7 +61,11 @@ async def https_localhost(
     asked: list[str] = []
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    context.sni_callback = lambda sock, name, _ctx: asked.append(name or "")  # type: ignore[assignment,return-value]
+
+    def record(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        asked.append(name or "")
+
+    context.sni_callback = record
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while (await reader.readline()) not in (b"\r\n", b""):
