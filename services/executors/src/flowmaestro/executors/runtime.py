@@ -37,6 +37,7 @@ from flowmaestro.events import (
     decode_command,
 )
 from flowmaestro.events.decide import memo_key
+from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.names import (
     CMD_STREAM,
@@ -44,6 +45,7 @@ from flowmaestro.events.names import (
     executor_consumer,
     live_subject,
     node_timer_id,
+    output_object,
 )
 from flowmaestro.executors.context import (
     Deferred,
@@ -241,10 +243,18 @@ class ExecutorWorker:
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
             )
         event = await self._offload(command, event)
-        await self.log.append(command.execution_id, event, f"{command.idempotency_key}:result")
+        await self.log.append_result(
+            command.execution_id, event, f"{command.idempotency_key}:result"
+        )
         await msg.ack()
 
     async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: WireMsg) -> Event:
+        try:  # large upstream values arrive as stored-output markers: read them now
+            command = await self.outputs.resolve_command(command)
+        except ReferenceResolutionError as exc:
+            return self._failed(
+                command, ErrorInfo(message=str(exc), kind="reference", terminal=True)
+            )
         ctx = NodeContext(
             command,
             pool.spec,
@@ -378,7 +388,7 @@ class ExecutorWorker:
             )
         if len(encoded) <= self.settings.inline_output_limit:
             return event
-        ref = f"{command.execution_id}/{command.node_id}/{command.attempt}"
+        ref = output_object(command.execution_id, command.node_id, command.attempt)
         await self.outputs.put(ref, encoded)
         return msgspec.structs.replace(event, output=None, output_ref=ref)
 
