@@ -141,7 +141,7 @@ async def test_a_service_bound_to_every_address_is_refused_on_this_machines_addr
     monkeypatch.setenv(ALLOW_ENV, "0.0.0.0/0,::/0")
     monkeypatch.setenv("FLOWMAESTRO_GATEWAY_HOST", "0.0.0.0")
     monkeypatch.setenv("FLOWMAESTRO_GATEWAY_PORT", "18001")
-    own = {i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None)} | {"127.0.0.1"}
+    own = {str(i[4][0]) for i in socket.getaddrinfo(socket.gethostname(), None)} | {"127.0.0.1"}
     for address in own:
         with pytest.raises(TerminalNodeError) as caught:
             await resolve(address, 18001)
