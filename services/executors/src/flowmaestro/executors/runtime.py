@@ -56,6 +56,7 @@ from flowmaestro.executors.context import (
     NodeResult,
     UploadedFile,
 )
+from flowmaestro.executors.egress import protect_nats
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import AppendConflictError, ContinuousPull, ExecutionLog, Settings, tail
 from flowmaestro.runtime.cache import NodeCache
@@ -127,6 +128,7 @@ class ExecutorWorker:
         concurrency: int = 256,
     ) -> None:
         self.nc = nc
+        protect_nats(nc)  # no node may connect to the NATS servers this worker uses
         self.js = nc.jetstream()
         self.log = ExecutionLog(nc)
         self.outputs = OutputStore(self.js)
