@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.hotpath import HotPath, NatsPyHotPath, hot_path_client
+from flowmaestro.runtime.natstls import NatsSecurity, server_list
 from flowmaestro.runtime.wire import Wire
 
 __all__ = ["Connection", "NatsUnreachableError", "connect", "wire_of"]
@@ -25,6 +26,7 @@ class Connection(Client):
     def __init__(self, url: str, name: str, persistent: bool) -> None:
         super().__init__()
         self._wire_args = (url, name, persistent)
+        self._security = NatsSecurity.from_env(url)
         self._wire: HotPath | None = None
         self._wire_lock = asyncio.Lock()
         self._natspy_hot_path: NatsPyHotPath | None = None
@@ -43,7 +45,7 @@ class Connection(Client):
                     self._wire = self._natspy_hot_path
                 if self._wire is None:
                     url, name, persistent = self._wire_args
-                    wire = Wire(url, f"{name}-wire", persistent)
+                    wire = Wire(url, f"{name}-wire", persistent, **self._security.wire_options())
                     try:
                         await wire.connect()
                     except (OSError, TimeoutError) as exc:
@@ -67,7 +69,8 @@ async def wire_of(nc: Client) -> HotPath:
 async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) -> Connection:
     """Connect; a `persistent` client (a service) keeps reconnecting forever, so a NATS
     restart is ridden out, while a short-lived one (a CLI command) gives up quickly with
-    `NatsUnreachableError`."""
+    `NatsUnreachableError`. `url` may list several servers separated by commas; TLS and
+    nkey or credentials-file authentication come from the environment (see `natstls`)."""
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats.error", client=name, error=repr(exc))
@@ -78,7 +81,7 @@ async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) 
     nc = Connection(url, name, persistent)
     try:
         await nc.connect(
-            url,
+            server_list(url),
             name=name,
             error_cb=on_error,
             disconnected_cb=on_disconnected,
@@ -87,6 +90,7 @@ async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) 
             reconnect_time_wait=0.25,  # pyright: ignore[reportArgumentType] - seconds, float is fine
             connect_timeout=5 if persistent else 2,
             pending_size=64 * 1024 * 1024,
+            **nc._security.natspy_options(),  # pyright: ignore[reportPrivateUsage]
         )
     except (OSError, nats.errors.NoServersError, TimeoutError) as exc:
         raise NatsUnreachableError(f"cannot reach NATS at {url}: {exc}") from exc
