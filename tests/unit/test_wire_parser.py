@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowmaestro.runtime.wire import Parser, ProtocolError
+from flowmaestro.runtime.wireparser import Parser, ProtocolError
 
 Event = tuple[Any, ...]
 
