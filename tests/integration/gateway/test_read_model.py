@@ -130,5 +130,5 @@ async def test_postgres_outage_during_runs(nats_server: EmbeddedNats, engine: Cl
                 detail = await finished(client, user, execution_id)
                 assert detail["status"] == "completed"
             listed = data_of(await client.get("/api/executions", headers=user.headers))
-            assert {e["id"] for e in listed["items"]} == {*runs, late}
+            assert {e["id"] for e in listed["executions"]} == {*runs, late}
             assert (await client.get("/ready")).status_code == 200

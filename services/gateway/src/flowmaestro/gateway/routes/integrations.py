@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, delete, get, post, put
 
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import (
+    Deleted,
     Envelope,
     IntegrationCreate,
+    IntegrationList,
     IntegrationOut,
     IntegrationUpdate,
 )
@@ -28,9 +28,9 @@ class IntegrationController(Controller):
     @get("/")
     async def list_integrations(
         self, user: CurrentUser, services: ServicesDep
-    ) -> Envelope[list[IntegrationOut]]:
+    ) -> Envelope[IntegrationList]:
         """Every integration, credentials masked."""
-        return ok(await services.integrations.list(user.user_id))
+        return ok(IntegrationList(integrations=await services.integrations.list(user.user_id)))
 
     @post("/", status_code=201)
     async def create_integration(
@@ -49,7 +49,7 @@ class IntegrationController(Controller):
     @delete("/{integration_id:str}", status_code=200)
     async def delete_integration(
         self, integration_id: str, user: CurrentUser, services: ServicesDep
-    ) -> Envelope[dict[str, Any]]:
+    ) -> Envelope[Deleted]:
         """Remove an integration."""
         await services.integrations.delete(user.user_id, integration_id)
-        return ok({"id": integration_id, "deleted": True})
+        return ok(Deleted(id=integration_id))

@@ -12,17 +12,18 @@ from flowmaestro.events import DefinitionError, Problem, WorkflowDefinition, par
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.composite import called_workflows
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
-from flowmaestro.gateway.envelope import ok, page
+from flowmaestro.gateway.envelope import ok, pagination
 from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import (
+    Deleted,
     Envelope,
     ExecuteRequest,
     ExecutionStart,
-    Page,
     TestRequest,
     VersionOut,
     WorkflowCreate,
     WorkflowOut,
+    WorkflowPage,
     WorkflowUpdate,
 )
 from flowmaestro.gateway.runs import start_execution
@@ -59,12 +60,12 @@ class WorkflowController(Controller):
         services: ServicesDep,
         page_number: PageNumber = 1,
         limit: Limit = 20,
-        sort: Literal["name", "created_at", "updated_at"] = "updated_at",
+        sort: Literal["name", "created_at", "updated_at"] = "created_at",
         order: Literal["asc", "desc"] = "desc",
-    ) -> Envelope[Page[WorkflowOut]]:
-        """A page of workflows."""
+    ) -> Envelope[WorkflowPage]:
+        """A page of workflows, newest created first unless `sort`/`order` say otherwise."""
         items, total = await services.workflows.list(user.user_id, page_number, limit, sort, order)
-        return page(items, page_number, limit, total)
+        return ok(WorkflowPage(workflows=items, pagination=pagination(page_number, limit, total)))
 
     @post("/", status_code=201)
     async def create_workflow(
@@ -98,10 +99,10 @@ class WorkflowController(Controller):
     @delete("/{workflow_id:str}", status_code=200)
     async def delete_workflow(
         self, workflow_id: str, user: CurrentUser, services: ServicesDep
-    ) -> Envelope[dict[str, Any]]:
+    ) -> Envelope[Deleted]:
         """Soft-delete the workflow."""
         await services.workflows.delete(user.user_id, workflow_id)
-        return ok({"id": workflow_id, "deleted": True})
+        return ok(Deleted(id=workflow_id))
 
     @get("/{workflow_id:str}/versions")
     async def list_versions(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from flowmaestro.gateway.db import Database
-from flowmaestro.gateway.models import ExecutionDetail, ExecutionSummary, LogEntry
+from flowmaestro.gateway.models import CurrentState, ExecutionDetail, ExecutionSummary, LogEntry
 
 __all__ = ["ExecutionStore"]
 
@@ -28,6 +29,7 @@ def _detail(r: asyncpg.Record) -> ExecutionDetail:
         error=r["error"],
         failed_node=r["failed_node"],
         event_count=r["event_count"],
+        current_state=msgspec.convert(r["current_state"], CurrentState),
     )
 
 
