@@ -7,6 +7,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from flowmaestro.gateway.security import MIN_PASSWORD, PASSWORD_PATTERN
+
 __all__ = [
     "AuthResult",
     "CancelResult",
@@ -51,7 +53,12 @@ __all__ = [
 T = TypeVar("T")
 
 Email = Annotated[
-    str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["a@b.io"])
+    str,
+    msgspec.Meta(
+        pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+        max_length=254,
+        examples=["a@b.io"],
+    ),
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -112,7 +119,17 @@ class RegisterRequest(msgspec.Struct, kw_only=True):
     """A new account."""
 
     email: Email
-    password: Annotated[str, msgspec.Meta(max_length=200)]
+    password: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=200,
+            # Documented, checked by `check_password_strength` (a WEAK_PASSWORD error).
+            extra_json_schema={
+                "extra": {"min_length": MIN_PASSWORD, "pattern": PASSWORD_PATTERN},
+                "description": "at least 8 characters, not only ASCII letters, not only digits",
+            },
+        ),
+    ]
     name: Name
 
 

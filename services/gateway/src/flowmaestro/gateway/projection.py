@@ -30,6 +30,7 @@ from flowmaestro.events import (
     event_to_dict,
     reported_status,
 )
+from flowmaestro.gateway.db import storable
 
 __all__ = [
     "EXECUTION_COLUMNS",
@@ -149,17 +150,6 @@ def event_message(event: Event) -> str:
         case ExecutionCancelled():
             return "execution cancelled"
     return event_tag(event)
-
-
-def storable(value: Any) -> Any:
-    """`value` with NUL characters (which PostgreSQL text cannot hold) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {storable(k): storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(v) for v in value]
-    return value
 
 
 def _metadata(event: Event) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from flowmaestro.gateway.models import (
     InputAnswer,
     LogList,
 )
+from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.projection import execution_row
 from flowmaestro.gateway.runs import answer, cancel, owned_start
 
@@ -70,8 +71,9 @@ class ExecutionController(Controller):
     path = "/api/executions"
     tags = ["executions"]
     dependencies = AUTHENTICATED
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors(400, 401, 503))
     async def list_executions(
         self,
         user: CurrentUser,
@@ -88,7 +90,7 @@ class ExecutionController(Controller):
         )
         return ok(ExecutionPage(executions=items, pagination=pagination(page_number, limit, total)))
 
-    @get("/{execution_id:str}")
+    @get("/{execution_id:str}", responses=errors(400, 401, 404, 503))
     async def get_execution(
         self, execution_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionDetail]:
@@ -101,7 +103,7 @@ class ExecutionController(Controller):
         detail.definition = msgspec.to_builtins(started.definition)
         return ok(detail)
 
-    @get("/{execution_id:str}/logs")
+    @get("/{execution_id:str}/logs", responses=errors(400, 401, 404, 503))
     async def get_logs(
         self,
         execution_id: str,
@@ -116,7 +118,11 @@ class ExecutionController(Controller):
         wanted = "warn" if level == "warning" else level
         return ok(LogList(logs=await services.executions.logs(execution_id, wanted, node_id)))
 
-    @post("/{execution_id:str}/cancel", status_code=202)
+    @post(
+        "/{execution_id:str}/cancel",
+        status_code=202,
+        responses=errors(400, 401, 404, 409, 413, 503),
+    )
     async def cancel_execution(
         self,
         execution_id: str,
@@ -128,7 +134,11 @@ class ExecutionController(Controller):
         await cancel(services.log, user.user_id, execution_id, data.reason if data else None)
         return ok(CancelResult(execution_id=execution_id))
 
-    @post("/{execution_id:str}/nodes/{node_id:str}/input", status_code=202)
+    @post(
+        "/{execution_id:str}/nodes/{node_id:str}/input",
+        status_code=202,
+        responses=errors(400, 401, 404, 409, 413, 503),
+    )
     async def answer_input(
         self,
         execution_id: str,
@@ -141,7 +151,7 @@ class ExecutionController(Controller):
         result = await answer(services.log, user.user_id, execution_id, node_id, data.input)
         return ok(InputAccepted(execution_id=execution_id, **result))
 
-    @get("/{execution_id:str}/events")
+    @get("/{execution_id:str}/events", responses=errors(400, 401, 404, 503))
     async def events(
         self,
         execution_id: str,

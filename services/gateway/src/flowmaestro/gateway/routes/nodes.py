@@ -11,6 +11,7 @@ from flowmaestro.events.schema import node_config_schema
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import Envelope, NodeCatalogue, NodeTypeOut
+from flowmaestro.gateway.openapi import BEARER, errors
 
 __all__ = ["NodeController", "node_types"]
 
@@ -48,8 +49,9 @@ class NodeController(Controller):
     path = "/api/nodes"
     tags = ["nodes"]
     dependencies = AUTHENTICATED
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors(400, 401))
     async def list_nodes(self, user: CurrentUser) -> Envelope[NodeCatalogue]:
         """Every node type with its handles and config JSON Schema."""
         del user  # the catalogue is the same for everyone, but only for signed-in users
