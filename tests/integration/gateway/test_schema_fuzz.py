@@ -74,6 +74,9 @@ async def test_generated_requests_pass_every_check(
     assert result.returncode == 0, output
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
         assert f"✅ {phase}" in result.stdout, output
+    # The token worked: generated requests reached the routes behind it and made things.
+    made = await client.get("/api/workflows", headers=user.headers)
+    assert made.json()["data"]["pagination"]["total"] > 0, output
 
 
 def test_the_document_declares_security_only_where_a_token_is_needed() -> None:
