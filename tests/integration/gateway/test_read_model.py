@@ -83,6 +83,12 @@ async def test_rebuild_gives_identical_rows(
     assert "rebuilt the projection" in result.stdout
     await eventually(lambda: _caught_up(engine, database_url), timeout=20)
     assert await _rows(database_url) == before
+    conn = await asyncpg.connect(database_url)
+    try:
+        levels = {r["level"] for r in await conn.fetch("SELECT DISTINCT level FROM execution_logs")}
+    finally:
+        await conn.close()
+    assert levels == {"info", "warn", "error"}  # the retry run's retries warn, failures err
 
 
 async def test_postgres_outage_during_runs(nats_server: EmbeddedNats, engine: Client) -> None:
