@@ -22,7 +22,8 @@ ERROR_STATUSES: dict[int, str] = {
     404: "No such resource for this user (another user's resources are not found either)",
     409: "The request clashes with the current state (taken email, run already ended, "
     "node not waiting)",
-    413: "The request body is larger than the gateway accepts",
+    413: "The request body, or the event it makes, is larger than the gateway or the event "
+    "log accepts",
     429: "Too many attempts; retry after the `Retry-After` header's seconds",
     503: "PostgreSQL or the event log is unreachable; retry after `Retry-After`",
 }
