@@ -30,6 +30,7 @@ from flowmaestro.gateway.projection import (
     EXECUTION_COLUMNS,
     LEVELS,
     LOG_COLUMNS,
+    current_state,
     event_level,
     execution_row,
     log_rows,
@@ -75,7 +76,7 @@ def test_rows_are_a_pure_function_of_the_log() -> None:
     assert row == execution_row(fold(records))
     assert row.status == "completed" and row.duration_ms == 2000.0 and row.last_seq == 9
     assert row.outputs == {"x": "a\ufffdb"}  # PostgreSQL text cannot hold NUL
-    assert row.current_state == {
+    assert current_state(row.nodes, row.variables) == {
         "nodes": {"start": None},
         "variables": {},
         "output_refs": {},
@@ -109,8 +110,9 @@ def test_current_state_holds_outputs_and_variables_while_running() -> None:
     )
     row = execution_row(fold(records))
     assert row.status == "running"
-    assert row.current_state["nodes"] == {"start": {"amount": 3}}
-    assert row.current_state["variables"] == {"total": 3}
+    state = current_state(row.nodes, row.variables)
+    assert state["nodes"] == {"start": {"amount": 3}}
+    assert state["variables"] == {"total": 3}
 
 
 def test_warnings_say_warn() -> None:

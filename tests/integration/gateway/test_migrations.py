@@ -10,6 +10,7 @@ import pytest
 
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.migrate import migrate, migrations
+from flowmaestro.gateway.projection import current_state
 from tests.support.postgres import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ _LOG = (
 )
 
 
-async def test_older_rows_get_warn_levels_pending_status_and_current_state() -> None:
+async def test_older_rows_get_warn_levels_pending_status_and_variables() -> None:
     async with fresh_database() as url:
         conn = await asyncpg.connect(url)
         try:
@@ -62,16 +63,18 @@ async def test_older_rows_get_warn_levels_pending_status_and_current_state() -> 
             levels = [r["level"] for r in await db.fetch("SELECT level FROM execution_logs")]
             rows = {
                 r["id"]: r
-                for r in await db.fetch("SELECT id, status, current_state FROM executions")
+                for r in await db.fetch("SELECT id, status, nodes, variables FROM executions")
             }
         finally:
             await db.close()
         assert sorted(levels) == ["info", "info", "warn"]
         assert rows["done"]["status"] == "completed"
-        assert rows["done"]["current_state"] == {
+        done_row = rows["done"]
+        assert done_row["variables"] == {"x": 2, "y": 1}  # later sets win
+        assert current_state(done_row["nodes"], done_row["variables"]) == {
             "nodes": {"a": {"n": 1}},
             "variables": {"x": 2, "y": 1},
             "output_refs": {"b": "outputs/big"},
         }
         assert rows["waiting"]["status"] == "pending"
-        assert rows["waiting"]["current_state"]["nodes"] == {}
+        assert rows["waiting"]["variables"] == {}

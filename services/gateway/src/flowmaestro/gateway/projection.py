@@ -68,7 +68,7 @@ class ExecutionRow(NamedTuple):
     duration_ms: float | None
     last_seq: int
     event_count: int
-    current_state: dict[str, Any]
+    variables: dict[str, Any]
 
 
 class LogRow(NamedTuple):
@@ -212,24 +212,24 @@ def _nodes(state: ExecutionState) -> dict[str, Any]:
     return nodes
 
 
-def current_state(state: ExecutionState) -> dict[str, Any]:
-    """What the run holds now: each finished node's output and the variables set so far.
+def current_state(nodes: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+    """What the run holds now, from a row's `nodes` and `variables` (both folded from the
+    log): each completed node's output and the variables set so far.
 
     `nodes` maps node id to output for completed nodes; outputs kept in the object store
-    (too large to inline) appear under `output_refs` instead.
+    (too large to inline) appear under `output_refs` instead. Computed when read, so the
+    row holds each output once.
     """
     outputs: dict[str, Any] = {}
     refs: dict[str, str] = {}
-    for node_id, node in state.nodes.items():
-        if node.status is not NodeStatus.COMPLETED:
+    for node_id, node in nodes.items():
+        if node.get("status") != NodeStatus.COMPLETED:
             continue
-        if node.output_ref is not None:
-            refs[node_id] = node.output_ref
+        if node.get("output_ref") is not None:
+            refs[node_id] = node["output_ref"]
         else:
-            outputs[node_id] = node.output
-    return storable(
-        msgspec.to_builtins({"nodes": outputs, "variables": state.vars, "output_refs": refs})
-    )
+            outputs[node_id] = node.get("output")
+    return {"nodes": outputs, "variables": variables, "output_refs": refs}
 
 
 def execution_row(state: ExecutionState) -> ExecutionRow:
@@ -254,5 +254,5 @@ def execution_row(state: ExecutionState) -> ExecutionRow:
         duration_ms=duration,
         last_seq=state.last_seq,
         event_count=state.event_count,
-        current_state=current_state(state),
+        variables=storable(msgspec.to_builtins(state.vars)),
     )

@@ -1,32 +1,21 @@
--- Log entries say `warn` (not `warning`); executions carry their current state (each
--- finished node's output and the variables set) and are `pending` until a node is
--- scheduled; workflows list newest-created first by default.
+-- Log entries say `warn` (not `warning`); executions keep the variables their nodes set
+-- (the API's `current_state` is each completed node's output plus these) and are
+-- `pending` until a node is scheduled; workflows list newest-created first by default.
 -- Rows written before this migration are brought up to date here; `flowmaestro project
 -- --rebuild` recomputes the same values from the event log.
 
 UPDATE execution_logs SET level = 'warn' WHERE level = 'warning';
 
-ALTER TABLE executions ADD COLUMN current_state jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE executions ADD COLUMN variables jsonb NOT NULL DEFAULT '{}'::jsonb;
 
-UPDATE executions e SET current_state = jsonb_build_object(
-    'nodes', COALESCE((
-        SELECT jsonb_object_agg(n.key, n.value -> 'output')
-        FROM jsonb_each(e.nodes) n
-        WHERE n.value ->> 'status' = 'completed' AND n.value ->> 'output_ref' IS NULL
-    ), '{}'::jsonb),
-    'variables', COALESCE((
-        SELECT jsonb_object_agg(v.key, v.value ORDER BY l.seq)
-        FROM execution_logs l, jsonb_each(l.metadata -> 'vars') v
-        WHERE l.execution_id = e.id
-          AND l.event = 'node.completed'
-          AND jsonb_typeof(l.metadata -> 'vars') = 'object'
-    ), '{}'::jsonb),
-    'output_refs', COALESCE((
-        SELECT jsonb_object_agg(n.key, n.value -> 'output_ref')
-        FROM jsonb_each(e.nodes) n
-        WHERE n.value ->> 'status' = 'completed' AND n.value ->> 'output_ref' IS NOT NULL
-    ), '{}'::jsonb)
-);
+UPDATE executions e SET variables = v.merged
+FROM (
+    SELECT l.execution_id, jsonb_object_agg(kv.key, kv.value ORDER BY l.seq) AS merged
+    FROM execution_logs l, jsonb_each(l.metadata -> 'vars') kv
+    WHERE l.event = 'node.completed' AND jsonb_typeof(l.metadata -> 'vars') = 'object'
+    GROUP BY l.execution_id
+) v
+WHERE v.execution_id = e.id;
 
 UPDATE executions e SET status = 'pending'
 WHERE status = 'running'

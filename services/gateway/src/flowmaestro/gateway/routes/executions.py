@@ -26,7 +26,7 @@ from flowmaestro.gateway.models import (
     LogList,
 )
 from flowmaestro.gateway.openapi import BEARER, errors
-from flowmaestro.gateway.projection import execution_row
+from flowmaestro.gateway.projection import current_state, execution_row
 from flowmaestro.gateway.runs import answer, cancel, owned_start
 
 __all__ = ["ExecutionController"]
@@ -47,6 +47,7 @@ async def _detail_from_log(
     """The run folded straight from its log, for when the projector has not caught up."""
     await owned_start(services.log, owner_id, execution_id)
     row = execution_row(fold(await services.log.read(execution_id)))._asdict()
+    row["current_state"] = current_state(row["nodes"], row.pop("variables"))
     for column in ("owner_id", "last_seq"):
         row.pop(column)
     return msgspec.convert(row, ExecutionDetail, from_attributes=False, strict=False)

@@ -7,6 +7,7 @@ import msgspec
 
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.models import CurrentState, ExecutionDetail, ExecutionSummary, LogEntry
+from flowmaestro.gateway.projection import current_state
 
 __all__ = ["ExecutionStore"]
 
@@ -29,7 +30,7 @@ def _detail(r: asyncpg.Record) -> ExecutionDetail:
         error=r["error"],
         failed_node=r["failed_node"],
         event_count=r["event_count"],
-        current_state=msgspec.convert(r["current_state"], CurrentState),
+        current_state=msgspec.convert(current_state(r["nodes"], r["variables"]), CurrentState),
     )
 
 
