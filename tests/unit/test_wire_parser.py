@@ -155,3 +155,14 @@ def test_lies_about_sizes_are_protocol_errors() -> None:
         except ProtocolError:
             continue
         raise AssertionError(f"accepted {bad[:40]!r}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(streams, st.integers(0, 10**6), st.integers(0, 255), st.lists(st.integers(0, 10**6)))
+def test_a_corrupted_byte_in_a_valid_stream_raises_only_a_protocol_error(
+    stream: list[tuple[bytes, Event]], where: int, byte: int, cuts: list[int]
+) -> None:
+    data = bytearray(b"".join(raw for raw, _ in stream) or b"PING\r\n")
+    data[where % len(data)] = byte
+    with contextlib.suppress(ProtocolError):
+        parse(split(bytes(data), cuts))
