@@ -58,9 +58,10 @@ class EventLog(Protocol):
         """The execution's events after `after_seq`, in order (none for an unknown id)."""
         ...
 
-    def consume(self, name: str) -> AsyncIterator[Delivery]:
-        """Events of every execution appended from now on, through the durable consumer
-        `name` (each delivered until acknowledged; a `nak` redelivers at once)."""
+    async def consume(self, name: str) -> AsyncIterator[Delivery]:
+        """Make (or join) the durable consumer `name`; the iterator yields every
+        execution's events appended from then on, each until acknowledged (a `nak`
+        redelivers at once)."""
         ...
 
     async def schedule(self, execution_id: str, timer_id: str, at: datetime, event: Event) -> None:
@@ -127,6 +128,9 @@ class JetStreamEventLog:
         )
         pull = ContinuousPull(self.nc, EXEC_STREAM, name, 100)
         await pull.start()
+        return self._deliveries(pull)
+
+    async def _deliveries(self, pull: ContinuousPull) -> AsyncIterator[Delivery]:
         try:
             while True:
                 for msg in await pull.next_batch():
@@ -201,7 +205,7 @@ class MemoryEventLog:
         return self._store(execution_id, encode(started))
 
     async def append(self, execution_id: str, event: Event, key: str | None = None) -> int:
-        """See `EventLog.append`."""
+        """See `EventLog.append` (keys are remembered for good, not for a window)."""
         if key is not None and key in self._keys:
             return self._keys[key]
         seq = self._store(execution_id, encode(event))
@@ -227,7 +231,9 @@ class MemoryEventLog:
 
     async def consume(self, name: str) -> AsyncIterator[Delivery]:
         """See `EventLog.consume`."""
-        consumer = self._consumers.setdefault(name, _MemoryConsumer())
+        return self._deliveries(self._consumers.setdefault(name, _MemoryConsumer()))
+
+    async def _deliveries(self, consumer: _MemoryConsumer) -> AsyncIterator[Delivery]:
         while True:
             seq, deliveries = await consumer.queue.get()
             consumer.unacked[seq] = deliveries
