@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_TENANT_CAP", "TenantCaps", "TenantSlots"]
 
-DEFAULT_TENANT_CAP = 64
-"""Slots of one node type one tenant may hold in one executor, unless configured."""
+DEFAULT_TENANT_CAP = 128
+"""Slots of one node type one tenant may hold in one executor, unless configured: half
+of a pool's 256, so one tenant always leaves the other half to the rest."""
 
 _ENV = "FLOWMAESTRO_TENANT_CONCURRENCY"
 

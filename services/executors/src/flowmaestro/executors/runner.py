@@ -28,6 +28,7 @@ from flowmaestro.events import (
     NodeWaiting,
 )
 from flowmaestro.events.decide import memo_key
+from flowmaestro.events.limits import DEFAULT_LIMITS, Limits, limit_problems
 from flowmaestro.events.names import owned_cache_key
 from flowmaestro.executors.context import Deferred, Executor, NodeContext, NodeResult
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
@@ -45,8 +46,11 @@ _CANCELLED_REMEMBERED = 10_000
 class Runner:
     """Runs node attempts and tracks them for cancellation and heartbeats."""
 
-    def __init__(self, cache: NodeCache, heartbeat_every: float) -> None:
+    def __init__(
+        self, cache: NodeCache, heartbeat_every: float, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self._cache = cache
+        self._limits = limits
         self._heartbeat_every = heartbeat_every
         self._running: dict[str, set[asyncio.Task[Any]]] = {}
         self._alive: dict[int, tuple[WireMsg, float]] = {}
@@ -121,6 +125,11 @@ class Runner:
     ) -> Event:
         cached = None
         try:
+            # The validator checked literal settings; these are the resolved ones.
+            if over := limit_problems(
+                command.node_id, command.node_type, command.config, self._limits
+            ):
+                raise TerminalNodeError("; ".join(p.message for p in over), kind="invalid_config")
             try:
                 config = msgspec.convert(command.config, spec.config)
             except msgspec.ValidationError as exc:

@@ -27,6 +27,7 @@ from flowmaestro.executors.runner import Runner
 from flowmaestro.executors.sink import ResultSink, failed
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
 from flowmaestro.runtime.cache import NodeCache
+from flowmaestro.runtime.config import node_limits_from_env
 from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.ratelimit import RateLimiter, limits_from_env
@@ -107,7 +108,9 @@ class ExecutorWorker:
             integrations,
             limits_from_env(),
         )
-        self.runner = Runner(NodeCache(js), max(0.5, self.settings.command_ack_wait_s / 3))
+        self.runner = Runner(
+            NodeCache(js), max(0.5, self.settings.command_ack_wait_s / 3), node_limits_from_env()
+        )
         self.sink = ResultSink(execution_log, OutputStore(js), self.settings.inline_output_limit)
         self.capabilities = Capabilities(nc, execution_log, integrations, KeyRing.from_env())
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
@@ -177,6 +180,9 @@ class ExecutorWorker:
                 await self._defer(command, msg, admitted)
                 return
             try:
+                if self.runner.is_cancelled(command.execution_id):
+                    await msg.ack()  # cancelled while it queued for its tenant's turn
+                    return
                 event = await self.runner.run(
                     pool.executor,
                     pool.spec,
