@@ -61,6 +61,10 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     """wait `seconds` and user_input `deadline_seconds`."""
     search_results: int = 1000
     """semantic_search `top_k`."""
+    page_size: int = 100
+    """notion `page_size`."""
+    embedding_dimensions: int = 8192
+    """embeddings `dimensions`."""
 
 
 DEFAULT_LIMITS = Limits()
@@ -114,6 +118,10 @@ LIMIT_RULES: tuple[LimitRule, ...] = (
     LimitRule(_types("wait"), ("seconds",), "wait_seconds", inclusive=True),
     LimitRule(_types("user_input"), ("deadline_seconds",), "wait_seconds"),
     LimitRule(_types("semantic_search"), ("top_k",), "search_results"),
+    LimitRule(_types("notion"), ("page_size",), "page_size"),
+    LimitRule(_types("embeddings"), ("dimensions",), "embedding_dimensions"),
+    LimitRule(_types("echo"), ("delay_seconds",), "timeout_seconds", inclusive=True),
+    LimitRule(_types("echo"), ("fail_first_attempts",), "retry_attempts", inclusive=True),
 )
 """Every bounded setting of the catalogue (a test checks none is missed)."""
 
