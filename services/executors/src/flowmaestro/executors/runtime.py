@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -145,7 +146,9 @@ class ExecutorWorker:
     def _on_cancel(self, msg: WireMsg) -> None:
         self.runner.cancel(msg.subject.rsplit(".", 1)[1])
 
-    async def run_command(self, pool: ExecutorPool, msg: WireMsg, free_pull_slot: Any) -> None:
+    async def run_command(
+        self, pool: ExecutorPool, msg: WireMsg, free_pull_slot: Callable[[], Awaitable[None]]
+    ) -> None:
         """Run one delivered command to an appended result, then acknowledge it."""
         try:
             command = decode_command(msg.data)
