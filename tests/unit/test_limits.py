@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -147,3 +148,14 @@ def test_values_reach_code_as_data_and_a_literal_dollar_brace_is_escaped() -> No
             {"integration_id": "i", "query": "select %s", "params": ["${inputs.x}"]},
         )
     )
+
+
+def test_a_wait_until_is_bounded_from_the_commands_time() -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    far, near = "2031-06-01T00:00:00Z", "2030-01-02T00:00:00+00:00"
+    limits = Limits(wait_seconds=7 * 86_400)
+    assert limit_problems("n", "wait", {"until": far}, limits) == []  # no clock here
+    assert limit_problems("n", "wait", {"until": near}, limits, now=now) == []
+    (problem,) = limit_problems("n", "wait", {"until": far}, limits, now=now)
+    assert (problem.field, problem.code) == ("data.until", "over_limit")
+    assert "s ahead, above the maximum 604800" in problem.message

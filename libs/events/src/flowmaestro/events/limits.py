@@ -9,7 +9,8 @@ value past a bound. Every problem names the node, the field and the bound.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -58,7 +59,7 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     llm_tokens: int = 64_000
     """llm, agent and vision `max_tokens`."""
     wait_seconds: float = 30 * _DAY
-    """wait `seconds` and user_input `deadline_seconds`."""
+    """wait `seconds` (and how far ahead `until` lies) and user_input `deadline_seconds`."""
     search_results: int = 1000
     """semantic_search `top_k`."""
     page_size: int = 100
@@ -84,6 +85,8 @@ class LimitRule:
     inclusive: bool = False
     literal: bool = False
     """The engine reads it before references resolve: it must be a number."""
+    moment: bool = False
+    """An ISO-8601 time, bounded by how far after the command's `now` it lies."""
 
 
 def _types(*names: str) -> frozenset[str]:
@@ -116,6 +119,7 @@ LIMIT_RULES: tuple[LimitRule, ...] = (
     LimitRule(_types("agent"), ("max_steps",), "agent_steps"),
     LimitRule(_types("llm", "agent", "vision"), ("max_tokens",), "llm_tokens"),
     LimitRule(_types("wait"), ("seconds",), "wait_seconds", inclusive=True),
+    LimitRule(_types("wait"), ("until",), "wait_seconds", moment=True),
     LimitRule(_types("user_input"), ("deadline_seconds",), "wait_seconds"),
     LimitRule(_types("semantic_search"), ("top_k",), "search_results"),
     LimitRule(_types("notion"), ("page_size",), "page_size"),
@@ -135,13 +139,33 @@ def _value_at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+def _seconds_after(value: Any, now: datetime) -> float | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (moment - now).total_seconds()
+
+
 def limit_problems(
-    node_id: str, node_type: str, data: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS
+    node_id: str,
+    node_type: str,
+    data: Mapping[str, Any],
+    limits: Limits = DEFAULT_LIMITS,
+    now: datetime | None = None,
 ) -> list[Problem]:
     """Bounded settings of one node's `data` that exceed `limits` (or fall below a minimum).
 
     A `${...}` reference is checked where it resolves (the executor), unless the rule says
-    the engine needs a literal number.
+    the engine needs a literal number. A time such as wait's `until` is checked only when
+    `now` is given (the command's scheduling time: this module reads no clock).
     """
     problems: list[Problem] = []
     for rule in LIMIT_RULES:
@@ -151,6 +175,11 @@ def limit_problems(
         if value is None:
             continue
         field = "data." + ".".join(rule.path)
+        if rule.moment:
+            value = _seconds_after(value, now) if now is not None else None
+            if value is None:
+                continue
+            rule = replace(rule, minimum=float("-inf"))
         if isinstance(value, bool) or not isinstance(value, int | float):
             if rule.literal and isinstance(value, str):
                 problems.append(
@@ -169,7 +198,8 @@ def limit_problems(
         elif value > maximum:
             problems.append(
                 Problem(
-                    f"{field} is {value:g}, above the maximum {maximum:g} "
+                    f"{field} is {value:g}{' s ahead' if rule.moment else ''}, "
+                    f"above the maximum {maximum:g} "
                     f"(FLOWMAESTRO_MAX_{rule.bound.upper()})",
                     node_id,
                     field,

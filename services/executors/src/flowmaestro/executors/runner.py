@@ -127,7 +127,11 @@ class Runner:
         try:
             # The validator checked literal settings; these are the resolved ones.
             if over := limit_problems(
-                command.node_id, command.node_type, command.config, self._limits
+                command.node_id,
+                command.node_type,
+                command.config,
+                self._limits,
+                now=command.scheduled_at,
             ):
                 raise TerminalNodeError("; ".join(p.message for p in over), kind="invalid_config")
             try:
