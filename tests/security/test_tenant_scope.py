@@ -136,3 +136,14 @@ async def test_the_node_cache_never_answers_another_owner(
         assert failure(await run_to_end(client, mallory, cached)) == f"no file {file_id!r}"
     again = await run_to_end(client, alice, cached)
     assert again["outputs"] == first["outputs"]
+
+
+async def test_large_outputs_are_stored_under_their_owner(
+    client: httpx.AsyncClient, alice: User, mallory: User
+) -> None:
+    big = one_node("code", {"code": "return 'x'.repeat(300000)"})
+    detail = await run_to_end(client, alice, big)
+    assert detail["status"] == "completed", detail
+    assert detail["nodes"]["n"]["output_ref"].startswith(f"{alice.id}/{detail['id']}/n/")
+    hidden = await client.get(f"/api/executions/{detail['id']}", headers=mallory.headers)
+    assert hidden.status_code == 404
