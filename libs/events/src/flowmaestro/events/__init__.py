@@ -45,6 +45,7 @@ from flowmaestro.events.state import (
     NodeStatus,
     evolve,
     fold,
+    reported_status,
 )
 from flowmaestro.events.validate import check_definition, check_inputs, parse_definition
 
@@ -104,4 +105,5 @@ __all__ = [
     "fold",
     "node_spec",
     "parse_definition",
+    "reported_status",
 ]

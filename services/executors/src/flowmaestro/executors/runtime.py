@@ -18,11 +18,20 @@ from typing import Any
 import structlog
 from nats.aio.client import Client
 
-from flowmaestro.events import CATALOGUE, CodecError, ErrorInfo, ExecuteNode, decode_command
+from flowmaestro.events import (
+    CATALOGUE,
+    CodecError,
+    ErrorInfo,
+    Event,
+    ExecuteNode,
+    decode_command,
+)
+from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.names import CMD_STREAM, cancel_wildcard, executor_consumer
 from flowmaestro.executors.admission import Admission, Ticket
 from flowmaestro.executors.capabilities import Capabilities
 from flowmaestro.executors.context import Executor
+from flowmaestro.executors.egress import protect_nats
 from flowmaestro.executors.fairness import TenantCaps, TenantSlots
 from flowmaestro.executors.runner import Runner
 from flowmaestro.executors.sink import ResultSink, failed
@@ -98,6 +107,7 @@ class ExecutorWorker:
         tenant_caps: TenantCaps | None = None,
     ) -> None:
         self.nc = nc
+        protect_nats(nc)  # no node may connect to the NATS servers this worker uses
         self.settings = settings or Settings.from_env()
         js = nc.jetstream()
         execution_log = ExecutionLog(nc)
@@ -112,7 +122,8 @@ class ExecutorWorker:
         self.runner = Runner(
             NodeCache(js), max(0.5, self.settings.command_ack_wait_s / 3), node_limits_from_env()
         )
-        self.sink = ResultSink(execution_log, OutputStore(js), self.settings.inline_output_limit)
+        self.outputs = OutputStore(js)
+        self.sink = ResultSink(execution_log, self.outputs, self.settings.inline_output_limit)
         self.capabilities = Capabilities(nc, execution_log, integrations, KeyRing.from_env())
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
         self._tasks: set[asyncio.Task[None]] = set()
@@ -186,18 +197,21 @@ class ExecutorWorker:
                 if self.runner.is_cancelled(command.execution_id):
                     await msg.ack()  # cancelled while it queued for its tenant's turn
                     return
-                event = await self.runner.run(
-                    pool.executor,
-                    pool.spec,
-                    command,
-                    self.capabilities.context(command, pool.spec, msg),
-                )
+                event = await self._run(pool, command, msg)
             finally:
                 await self.admission.release(admitted)
         if event is None:  # its execution was cancelled while it ran
             await msg.ack()
             return
         await self.sink.deliver(command, event, msg, started)
+
+    async def _run(self, pool: ExecutorPool, command: ExecuteNode, msg: WireMsg) -> Event | None:
+        try:  # large upstream values arrive as stored-output markers: read them now
+            command = await self.outputs.resolve_command(command)
+        except ReferenceResolutionError as exc:
+            return failed(command, ErrorInfo(message=str(exc), kind="reference", terminal=True))
+        context = self.capabilities.context(command, pool.spec, msg)
+        return await self.runner.run(pool.executor, pool.spec, command, context)
 
     async def _defer(self, command: ExecuteNode, msg: WireMsg, delay: float) -> None:
         """Hand the command back for redelivery after `delay`, not counted as a crash."""

@@ -19,7 +19,7 @@ from flowmaestro.events import (
     NodeFailed,
     NodeWaiting,
 )
-from flowmaestro.events.names import output_ref
+from flowmaestro.events.names import output_object, result_key
 from flowmaestro.runtime import ExecutionLog
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.wire import WireMsg
@@ -71,7 +71,11 @@ class ResultSink:
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
             )
         event = await self._offload(command, event)
-        await self._log.append(command.execution_id, event, f"{command.idempotency_key}:result")
+        await self._log.append_result(
+            command.execution_id,
+            event,
+            result_key(command.execution_id, command.node_id, command.attempt),
+        )
         await msg.ack()
 
     async def _offload(self, command: ExecuteNode, event: Event) -> Event:
@@ -88,6 +92,8 @@ class ResultSink:
             )
         if len(encoded) <= self._inline_limit:
             return event
-        ref = output_ref(command.owner_id, command.execution_id, command.node_id, command.attempt)
+        ref = output_object(
+            command.owner_id, command.execution_id, command.node_id, command.attempt
+        )
         await self._outputs.put(ref, encoded)
         return msgspec.structs.replace(event, output=None, output_ref=ref)
