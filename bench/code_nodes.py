@@ -35,8 +35,15 @@ async def main(language: str) -> None:
         result = await run(CODE[language], {"x": 1}, limits)
         warm.append((time.perf_counter() - began) * 1000)
         assert result.output == 2
-    print(json.dumps({"language": language, "cold_ms": round(cold, 2),
-                      "warm_p50_ms": round(statistics.median(warm), 2)}))
+    print(
+        json.dumps(
+            {
+                "language": language,
+                "cold_ms": round(cold, 2),
+                "warm_p50_ms": round(statistics.median(warm), 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-__all__ = ["Setting", "WORKER_SETTINGS"]
+__all__ = ["WORKER_SETTINGS", "Setting"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import weakref
 import os
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +89,9 @@ class _Worker:
     async def exited(self, timeout: float = 5.0) -> int | None:
         """The exit status once the process has ended (reaping it), or None."""
         deadline = time.monotonic() + timeout
-        while (code := self.process.poll()) is None and time.monotonic() < deadline:
+        # No child watcher tells the loop of this process's exit, so poll (rarely: a
+        # worker only ends when killed).
+        while (code := self.process.poll()) is None and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         return code
 
@@ -106,7 +108,7 @@ class _Worker:
 
 
 async def _start(command: list[str], loop: asyncio.AbstractEventLoop) -> _Worker:
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: ASYNC220 - fork and exec take about a millisecond
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

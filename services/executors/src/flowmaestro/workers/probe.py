@@ -25,7 +25,7 @@ def handle(payload: dict[str, Any]) -> Any:
             pass
     elif action == "allocate":
         hold = bytearray(int(payload["bytes"]))
-        hold[:: 4096] = b"x" * len(hold[:: 4096])  # touch every page, so it is resident
+        hold[::4096] = b"x" * len(hold[::4096])  # touch every page, so it is resident
     elif action == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)
     elif action == "fail":
