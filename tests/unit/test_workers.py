@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -126,8 +127,7 @@ async def test_a_worker_sees_no_environment(pool: WorkerPool) -> None:
     os.environ["FLOWMAESTRO_SECRET_PROBE"] = "s3cret"
     try:
         pid = await pool.run("a", {"do": "pid"}, seconds=30, memory_mb=64)
-        with open(f"/proc/{pid}/environ", "rb") as environ:
-            assert b"s3cret" not in environ.read()
+        assert b"s3cret" not in Path(f"/proc/{pid}/environ").read_bytes()
     finally:
         del os.environ["FLOWMAESTRO_SECRET_PROBE"]
 
