@@ -127,7 +127,8 @@ async def test_a_worker_sees_no_environment(pool: WorkerPool) -> None:
     os.environ["FLOWMAESTRO_SECRET_PROBE"] = "s3cret"
     try:
         pid = await pool.run("a", {"do": "pid"}, seconds=30, memory_mb=64)
-        assert b"s3cret" not in Path(f"/proc/{pid}/environ").read_bytes()
+        environ = await asyncio.to_thread(Path(f"/proc/{pid}/environ").read_bytes)
+        assert b"s3cret" not in environ
     finally:
         del os.environ["FLOWMAESTRO_SECRET_PROBE"]
 
