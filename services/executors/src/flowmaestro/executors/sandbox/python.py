@@ -90,6 +90,12 @@ async def _read_capped(stream: asyncio.StreamReader, cap: int) -> bytes:
     return bytes(data)
 
 
+async def _discard(stream: asyncio.StreamReader) -> None:
+    with contextlib.suppress(Exception):
+        while await stream.read(65536):
+            pass
+
+
 async def _communicate(
     process: asyncio.subprocess.Process, request: bytes, wall: float, limits: Limits
 ) -> tuple[bytes, bytes]:
@@ -113,6 +119,8 @@ async def _communicate(
     finally:
         if process.returncode is None:
             _kill(process)
+            await _discard(process.stdout)  # the pipes must reach their end before
+            await _discard(process.stderr)  # asyncio reports the process as ended
             await process.wait()
     if process.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         raise SandboxError("timeout", f"time limit of {limits.seconds:g}s exceeded")
