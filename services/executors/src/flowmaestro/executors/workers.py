@@ -154,6 +154,7 @@ class WorkerPool:
         self._all: set[_Worker] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self.spawned = 0
+        self._starting = 0
         _pools.add(self)
 
     async def run(self, owner: str, payload: Any, *, seconds: float, memory_mb: int) -> Any:
@@ -176,7 +177,7 @@ class WorkerPool:
 
     def warm(self, count: int = 2) -> None:
         """Start up to `count` workers in the background, so first tasks find them ready."""
-        for _ in range(min(count, self.spec.size) - len(self._all)):
+        for _ in range(min(count, self.spec.size) - len(self._all) - self._starting):
             self._in_background(self._spawn_idle())
 
     async def _take(self) -> _Worker:
@@ -184,9 +185,15 @@ class WorkerPool:
         while self._idle:
             worker = self._idle.pop(0)
             if worker.alive:
+                self._keep_a_spare()
                 return worker
             self._retire(worker)
         return await self._spawn()
+
+    def _keep_a_spare(self) -> None:
+        # Another tenant's next task should find a worker ready, not wait for one to start.
+        if not self._idle and len(self._all) + self._starting < self.spec.size:
+            self._in_background(self._spawn_idle())
 
     def close(self) -> None:
         """Kill every worker (they also leave on their own when this process ends)."""
@@ -263,15 +270,19 @@ class WorkerPool:
         return worker
 
     async def _spawn_idle(self) -> None:
-        with contextlib.suppress(Exception):
-            self._idle.append(await self._spawn())
+        self._starting += 1
+        try:
+            with contextlib.suppress(Exception):
+                self._idle.append(await self._spawn())
+        finally:
+            self._starting -= 1
 
     def _retire(self, worker: _Worker) -> None:
         worker.kill("retired")
         worker.close()
         self._all.discard(worker)
         self._in_background(worker.exited())
-        if len(self._all) < self.spec.size:
+        if len(self._all) + self._starting < self.spec.size:
             self._in_background(self._spawn_idle())  # a replacement, ready before it is needed
 
     def _in_background(self, coro: Any) -> None:

@@ -2,8 +2,9 @@
 
 Started as `python -I -S -B child.py` with an empty environment; reads one JSON request
 on stdin and writes one JSON reply on stdout. It uses only the standard library and
-must not import FlowMaestro. Before any user code runs it, in order: preloads the only
-modules user code may import, compiles the code, jails itself in an empty directory as
+must not import FlowMaestro. Before any user code runs it, in order: compiles the code,
+preloads those of the modules user code may import that the code names (importing
+anything later is refused, and loading all of them would slow every run), jails itself in an empty directory as
 an unprivileged user of its own (when started as root), lowers its priority and resource
 limits, and installs an audit hook refusing file, process, socket and import events.
 The reply goes to a copy of the original standard output; the user's code writing to
@@ -11,6 +12,7 @@ The reply goes to a copy of the original standard output; the user's code writin
 under the same byte cap.
 """
 
+import ast
 import io
 import json
 import math
@@ -146,19 +148,33 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def named_modules(program: str) -> set[str]:
+    """The top-level modules `program` imports by name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(program)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
 def main() -> None:
     """Run one request; every outcome is a JSON reply."""
     request = json.loads(sys.stdin.buffer.read())
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    for name in ALLOWED_MODULES:
-        __import__(name)
     body = "".join(f"    {line}\n" for line in request["code"].splitlines()) or "    pass\n"
+    source = f"def __main__(input):\n{body}"
     try:
-        program = compile(f"def __main__(input):\n{body}", "<code>", "exec")
+        program = compile(source, "<code>", "exec")
     except SyntaxError as exc:
         line = (exc.lineno or 1) - 1
         reply(out, ok=False, kind="code", error=f"SyntaxError: {exc.msg} (line {line})")
+    wanted = named_modules(source)
+    for name in ALLOWED_MODULES:
+        if name in wanted:
+            __import__(name)
     namespace: dict[str, Any] = {"__name__": "__sandbox__"}
     exec(program, namespace)
     memory = vm_bytes() + request["memory_mb"] * MIB
