@@ -6,7 +6,8 @@ must not import FlowMaestro. Before any user code runs it, in order: compiles th
 preloads those of the modules user code may import that the code names (importing
 anything later is refused, and loading all of them would slow every run), jails itself
 in an empty directory as an unprivileged user of its own (when started as root), lowers
-its priority and resource limits, and installs an audit hook refusing file, process, socket and import events.
+its priority and resource limits, and installs an audit hook refusing file, process,
+socket and import events.
 The reply goes to a copy of the original standard output; the user's code writing to
 `sys.__stdout__` or file descriptor 1 reaches standard error, which the parent reads
 under the same byte cap.
