@@ -79,7 +79,7 @@ async def _median_latency(run: Callable[[], Awaitable[dict[str, Any]]]) -> float
 async def test_a_tenants_hostile_load_leaves_another_tenants_runs_their_speed(
     client: httpx.AsyncClient, mallory: User, alice: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FLOWMAESTRO_HTTP_ALLOW", "127.0.0.1")
+    monkeypatch.setenv("FLOWMAESTRO_EGRESS_ALLOW", "127.0.0.1")
     monkeypatch.setenv("FLOWMAESTRO_DOCUMENT_TIMEOUT_S", str(HOSTILE_SECONDS))
     async with FakeHttpServer(_pong) as server:
         workflows = {

@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     from flowmaestro.cli.stack import StackNotFoundError, find_database_url, find_nats_url, up
     from flowmaestro.gateway.errors import GatewayError
     from flowmaestro.runtime.connect import NatsUnreachableError
+    from flowmaestro.runtime.errors import PayloadTooLargeError
     from flowmaestro.runtime.logs import configure_logging
 
     service = args.command in ("up", "scheduler", "executors", "gateway")
@@ -129,7 +130,13 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-    except (commands.CommandError, StackNotFoundError, NatsUnreachableError, GatewayError) as exc:
+    except (
+        commands.CommandError,
+        StackNotFoundError,
+        NatsUnreachableError,
+        PayloadTooLargeError,
+        GatewayError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ from litestar.types import ExceptionHandlersMap
 
 from flowmaestro.gateway.errors import GatewayError
 from flowmaestro.gateway.models import Envelope, Page, Pagination
+from flowmaestro.runtime.errors import PayloadTooLargeError
 
 __all__ = ["exception_handlers", "ok", "page"]
 
@@ -116,6 +117,18 @@ def _nats_error(_request: Request[Any, Any, Any], exc: Exception) -> Response[An
     )
 
 
+def _too_large(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    details = None
+    if isinstance(exc, PayloadTooLargeError):
+        details = {"size_bytes": exc.size, "limit_bytes": exc.limit}
+    return _error(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        "the request makes an event larger than the event log accepts",
+        details,
+    )
+
+
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("gateway.internal_error", path=request.url.path, error=repr(exc))
     return _error(500, "INTERNAL_ERROR", "internal error")
@@ -125,6 +138,8 @@ exception_handlers: ExceptionHandlersMap = {
     GatewayError: _gateway_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    PayloadTooLargeError: _too_large,
+    nats.errors.MaxPayloadError: _too_large,
     nats.errors.Error: _nats_error,
     TimeoutError: _nats_error,
     Exception: _internal_error,
