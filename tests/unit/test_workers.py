@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flowmaestro.executors.fairness import FairSlots, QueueFull
+from flowmaestro.executors.fair_queue import FairSlots, QueueFull
 from flowmaestro.executors.workers import PoolSpec, TaskFailed, WorkerPool
 
 MIB = 1024 * 1024

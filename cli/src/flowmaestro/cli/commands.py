@@ -18,7 +18,9 @@ from flowmaestro.events import (
     ExecutionStatus,
     InputValidationError,
     check_inputs,
+    fold,
     parse_definition,
+    reported_status,
 )
 from flowmaestro.events.codec import parse_jsonl, record_to_json
 from flowmaestro.events.events import TERMINAL_EVENTS
@@ -32,6 +34,7 @@ from flowmaestro.runtime import (
     tail,
 )
 from flowmaestro.runtime.answers import submit_answer
+from flowmaestro.runtime.config import node_limits_from_env
 
 __all__ = [
     "CommandError",
@@ -98,7 +101,7 @@ def _load_definition(path: Path) -> Any:
     except OSError as exc:
         raise CommandError(f"{path}: {exc.strerror}") from exc
     try:
-        return parse_definition(raw)
+        return parse_definition(raw, node_limits_from_env())
     except DefinitionError as exc:
         lines = "\n".join(f"  - {p}" for p in exc.problems)
         raise CommandError(f"{path} is not a valid workflow:\n{lines}") from exc
@@ -261,9 +264,10 @@ async def executions(nats_url: str, limit: int, out: TextIO = sys.stdout) -> int
                 continue
             started = msgspec.json.decode(first[0][1], type=ExecutionStarted)
             _, ended_event = await log.ending(execution_id)
-            status = "running"
             duration = ""
-            if ended_event is not None:
+            if ended_event is None:  # pending or running: the fold tells which
+                status = reported_status(fold(await log.read(execution_id)))
+            else:
                 status = ended_event.status
                 elapsed = ended_event.ended_at - started.started_at
                 duration = f"{elapsed.total_seconds() * 1000:.0f}"

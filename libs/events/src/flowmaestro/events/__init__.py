@@ -37,6 +37,7 @@ from flowmaestro.events.events import (
     NodeWaiting,
     ParentRef,
 )
+from flowmaestro.events.limits import DEFAULT_LIMITS, Limits
 from flowmaestro.events.state import (
     ExecutionState,
     ExecutionStatus,
@@ -44,11 +45,13 @@ from flowmaestro.events.state import (
     NodeStatus,
     evolve,
     fold,
+    reported_status,
 )
 from flowmaestro.events.validate import check_definition, check_inputs, parse_definition
 
 __all__ = [
     "CATALOGUE",
+    "DEFAULT_LIMITS",
     "Append",
     "ChildFinished",
     "ChildStarted",
@@ -71,6 +74,7 @@ __all__ = [
     "ExecutionStatus",
     "FoldError",
     "InputValidationError",
+    "Limits",
     "Node",
     "NodeCompleted",
     "NodeFailed",
@@ -101,4 +105,5 @@ __all__ = [
     "fold",
     "node_spec",
     "parse_definition",
+    "reported_status",
 ]

@@ -24,7 +24,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowmaestro.executors.fairness import FairSlots, QueueFull
+from flowmaestro.executors.fair_queue import FairSlots, QueueFull
 from flowmaestro.workers import HEADER, MIB, TaskFailed, decode, frame
 
 __all__ = ["LazyPool", "PoolSpec", "TaskFailed", "WorkerPool"]

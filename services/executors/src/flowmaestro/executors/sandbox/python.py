@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from flowmaestro.executors import settings
-from flowmaestro.executors.fairness import FairSlots, QueueFull
+from flowmaestro.executors.fair_queue import FairSlots, QueueFull
 from flowmaestro.executors.sandbox.limits import Limits, SandboxError, SandboxResult
 
 __all__ = ["isolation_available", "run_python"]
