@@ -43,8 +43,11 @@ async def evaluate(
     *,
     owner: str = "",
 ) -> Any:
-    """Evaluate `expression` over `document` for `owner`; a bad or runaway one is terminal."""
-    timeout_ms = min(timeout_ms, settings.EXPRESSION_MAX_MS.read_int())
+    """Evaluate `expression` over `document` for `owner`; a bad or runaway one is terminal.
+
+    `timeout_ms` is bounded by the operator's maximum, which the validator and the
+    executor's check of resolved configs enforce before this runs.
+    """
     payload = {
         "language": language,
         "expression": expression,
