@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -298,11 +299,11 @@ async def measure(
     }
 
 
-async def bench(sizes: list[int]) -> dict[str, Any]:
+async def bench(sizes: list[int], profile: Path | None = None) -> dict[str, Any]:
     """Start the stack once per size (a fresh stack each time), run W4, stop it."""
     runs = []
     for n in sizes:
-        runs.append(await _one_stack(n))
+        runs.append(await _one_stack(n, profile))
     return {
         "tokens": TOKENS,
         "stream_seconds": STREAM_SECONDS,
@@ -312,18 +313,55 @@ async def bench(sizes: list[int]) -> dict[str, Any]:
     }
 
 
-async def _one_stack(n: int) -> dict[str, Any]:
+async def _one_stack(n: int, profile: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="fm-w4-") as folder:
         tmp = Path(folder)
         server = EmbeddedNats(tmp / "nats").start()
         procs: list[subprocess.Popen[bytes]] = []
         try:
             async with _database() as database_url:
-                return await _run_stack(n, tmp, server, database_url, procs)
+                return await _run_stack(n, tmp, server, database_url, procs, profile)
         finally:
             with _terminating(procs):
                 pass
             server.stop()
+
+
+@contextlib.contextmanager
+def _profiling(folder: Path | None, pids: dict[str, int], n: int) -> Iterator[None]:
+    """py-spy flame graphs of the gateway, scheduler and executors while measuring."""
+    if folder is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    recorders = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--nonblocking",
+                "--pid",
+                str(pids[name]),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(folder / f"{name}-{n}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("gateway", "scheduler", "executors")
+    ]
+    try:
+        yield
+    finally:
+        for recorder in recorders:
+            recorder.send_signal(signal.SIGINT)
+        for recorder in recorders:
+            recorder.wait(30)
 
 
 async def _run_stack(
@@ -332,6 +370,7 @@ async def _run_stack(
     server: EmbeddedNats,
     database_url: str,
     procs: list[subprocess.Popen[bytes]],
+    profile: Path | None,
 ) -> dict[str, Any]:
     from flowmaestro.gateway.commands import migrate_database
 
@@ -368,7 +407,7 @@ async def _run_stack(
     pids = {name: proc.pid for name, proc in services.items()}
     assert server.process is not None
     pids["nats"] = server.process.pid
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=200, keepalive_expiry=2)
     async with httpx.AsyncClient(base_url=gateway_url, limits=limits, timeout=120) as client:
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
         response = await client.post(
@@ -385,7 +424,8 @@ async def _run_stack(
         with Sampler(pids) as sampler:
             await measure(client, headers, workflow_id, 5, sampler)  # warm-up
             rss_before = dict(sampler.peak)
-            result = await measure(client, headers, workflow_id, n, sampler)
+            with _profiling(profile, pids, n):
+                result = await measure(client, headers, workflow_id, n, sampler)
             result["rss_idle_mb"] = {k: round(v / 2**20) for k, v in rss_before.items()}
         result["rss_peak_mb"] = {k: round(v / 2**20) for k, v in sampler.peak.items()}
         result["rss_peak_total_mb"] = round(sampler.peak_total / 2**20)
@@ -420,6 +460,9 @@ def main() -> int:
     """Run W4 for each N given (default 200 and 1000)."""
     parser = argparse.ArgumentParser(description="FlowMaestro W4 benchmark")
     parser.add_argument("sizes", nargs="*", type=int, default=[200, 1000])
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="write py-spy profiles of the services to DIR"
+    )
     parser.add_argument("--fake-provider", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     with contextlib.suppress(ImportError):
@@ -429,7 +472,7 @@ def main() -> int:
     if args.fake_provider:
         asyncio.run(fake_provider())
         return 0
-    results = asyncio.run(bench(args.sizes))
+    results = asyncio.run(bench(args.sizes, args.profile))
     print(table(results))
     (HERE / "results-w4.json").write_text(json.dumps(results, indent=2) + "\n")
     print("wrote bench/results-w4.json")
