@@ -162,6 +162,10 @@ async def test_cancel_input_and_executions(engine: Client, nats_server: Embedded
     code, out, _ = await cli(nats_server, "run", str(EXAMPLES / "cancel.json"), "--detach")
     waiting_id = out.strip()
     await wait_for_waiting(engine, waiting_id, "pause")
+    code, out, _ = await cli(nats_server, "executions", "--limit", "50")
+    assert {line.split()[0]: line.split()[2] for line in out.splitlines()[1:]}[
+        waiting_id
+    ] == "running"
     code, out, _ = await cli(nats_server, "cancel", waiting_id, "--reason", "enough")
     assert code == 0
     state, _ = await wait_for_end(engine, waiting_id)

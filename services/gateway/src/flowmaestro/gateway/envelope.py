@@ -15,10 +15,10 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from flowmaestro.gateway.errors import GatewayError
-from flowmaestro.gateway.models import Envelope, Page, Pagination
+from flowmaestro.gateway.models import Envelope, Pagination
 from flowmaestro.runtime.errors import PayloadTooLargeError
 
-__all__ = ["exception_handlers", "ok", "page"]
+__all__ = ["exception_handlers", "ok", "pagination"]
 
 T = TypeVar("T")
 
@@ -43,15 +43,10 @@ def ok(data: T) -> Envelope[T]:
     return Envelope(data=data)
 
 
-def page(items: list[T], page_number: int, limit: int, total: int) -> Envelope[Page[T]]:
-    """A page of items with its pagination."""
+def pagination(page_number: int, limit: int, total: int) -> Pagination:
+    """Where page `page_number` of `limit` items sits among `total`."""
     pages = max(1, math.ceil(total / limit)) if limit else 1
-    return ok(
-        Page(
-            items=items,
-            pagination=Pagination(page=page_number, limit=limit, total=total, pages=pages),
-        )
-    )
+    return Pagination(page=page_number, limit=limit, total=total, pages=pages)
 
 
 def _error(
