@@ -85,7 +85,7 @@ class ExecutorPool:
     """One node type's pull loop; several pools share an `ExecutorWorker`."""
 
     def __init__(
-        self, worker: ExecutorWorker, node_type: str, executor: Executor, concurrency: int = 256
+        self, worker: ExecutorWorker, node_type: str, executor: Executor, concurrency: int
     ) -> None:
         self.worker = worker
         self.node_type = node_type
@@ -125,7 +125,7 @@ class ExecutorWorker:
         nc: Client,
         executors: dict[str, Executor],
         settings: Settings | None = None,
-        concurrency: int = 256,
+        concurrency: int | None = None,
     ) -> None:
         self.nc = nc
         protect_nats(nc)  # no node may connect to the NATS servers this worker uses
@@ -140,7 +140,8 @@ class ExecutorWorker:
         self.rate_limits = limits_from_env()
         self.keys = KeyRing.from_env()
         self.settings = settings or Settings.from_env()
-        self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
+        limit = concurrency or self.settings.executor_concurrency
+        self.pools = [ExecutorPool(self, t, e, limit) for t, e in executors.items()]
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: dict[str, set[asyncio.Task[Any]]] = {}
         self._in_flight: dict[int, tuple[WireMsg, float]] = {}
