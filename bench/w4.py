@@ -313,6 +313,11 @@ async def bench(sizes: list[int], profile: Path | None = None) -> dict[str, Any]
     }
 
 
+def _print_logs(folder: Path) -> None:
+    for log in sorted(folder.glob("*.log")):
+        print(f"--- {log.name}", *log.read_text().splitlines()[-20:], sep="\n")
+
+
 async def _one_stack(n: int, profile: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="fm-w4-") as folder:
         tmp = Path(folder)
@@ -321,6 +326,9 @@ async def _one_stack(n: int, profile: Path | None) -> dict[str, Any]:
         try:
             async with _database() as database_url:
                 return await _run_stack(n, tmp, server, database_url, procs, profile)
+        except BaseException:
+            _print_logs(tmp)  # what the services said, before the folder goes
+            raise
         finally:
             with _terminating(procs):
                 pass
