@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -202,7 +202,7 @@ def _admin_url() -> str:
 
 
 @contextlib.asynccontextmanager
-async def _database() -> Any:
+async def _database() -> AsyncIterator[str]:
     admin = _admin_url()
     name = f"fm_bench_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(admin, timeout=5)
@@ -270,16 +270,12 @@ async def measure(
 
     async def start(i: int) -> None:
         nonlocal retries
-        for _ in range(20):
-            response = await client.post(
-                "/api/workflows/execute",
-                json={"workflow_id": workflow_id, "inputs": {"q": f"question {i}"}},
-                headers=headers,
-            )
-            if response.status_code != 503:  # "try again shortly", as a client would
-                break
+        body = {"workflow_id": workflow_id, "inputs": {"q": f"question {i}"}}
+        response = await client.post("/api/workflows/execute", json=body, headers=headers)
+        while response.status_code == 503 and retries < 20 * n:  # "try again shortly"
             retries += 1
             await asyncio.sleep(0.5)
+            response = await client.post("/api/workflows/execute", json=body, headers=headers)
         if response.status_code != 202:
             raise RuntimeError(f"start refused: {response.status_code} {response.text}")
 
