@@ -411,6 +411,8 @@ async def _run_stack(
         "FLOWMAESTRO_EGRESS_ALLOW": "127.0.0.1",
         "FLOWMAESTRO_OPENAI_BASE_URL": f"http://127.0.0.1:{provider_port}/v1",
         "OPENAI_API_KEY": "sk-bench",
+        # One tenant runs all N at once; its default cap (128 per node type) would queue them.
+        "FLOWMAESTRO_TENANT_CONCURRENCY": "llm=1024",
     }
     services = {role: _role(role, server.url, env, tmp) for role in ("scheduler", "executors")}
     services["gateway"] = _role("gateway", server.url, env, tmp)
