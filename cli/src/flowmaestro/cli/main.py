@@ -71,14 +71,29 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def _reported_errors() -> tuple[type[Exception], ...]:
+    """Errors printed as one line. Imported only once one happens, so that a scheduler or
+    executor process does not load the gateway (and its web framework)."""
+    from flowmaestro.cli.commands import CommandError
+    from flowmaestro.cli.stack import StackNotFoundError
+    from flowmaestro.gateway.errors import GatewayError
+    from flowmaestro.runtime.connect import NatsUnreachableError
+    from flowmaestro.runtime.errors import PayloadTooLargeError
+
+    return (
+        CommandError,
+        StackNotFoundError,
+        NatsUnreachableError,
+        PayloadTooLargeError,
+        GatewayError,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     from flowmaestro.cli import commands
-    from flowmaestro.cli.stack import StackNotFoundError, find_database_url, find_nats_url, up
-    from flowmaestro.gateway.errors import GatewayError
-    from flowmaestro.runtime.connect import NatsUnreachableError
-    from flowmaestro.runtime.errors import PayloadTooLargeError
+    from flowmaestro.cli.stack import find_database_url, find_nats_url, up
     from flowmaestro.runtime.logs import configure_logging
 
     service = args.command in ("up", "scheduler", "executors", "gateway")
@@ -130,13 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-    except (
-        commands.CommandError,
-        StackNotFoundError,
-        NatsUnreachableError,
-        PayloadTooLargeError,
-        GatewayError,
-    ) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _reported_errors()):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

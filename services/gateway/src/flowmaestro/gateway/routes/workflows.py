@@ -168,10 +168,7 @@ class WorkflowController(Controller):
         inputs: dict[str, Any],
         test: bool = False,
     ) -> ExecutionStart:
-        workflow = await services.workflows.get(user.user_id, workflow_id)
-        chosen = await services.workflows.version(
-            user.user_id, workflow_id, version or workflow.version
-        )
+        chosen = await services.workflows.to_run(user.user_id, workflow_id, version or None)
         called = await _called_workflows(services, user.user_id, chosen)
         return await start_execution(
             services.log,
@@ -201,10 +198,7 @@ async def _called_workflows(
             if key in found:
                 continue
             try:
-                current = await services.workflows.get(owner_id, workflow_id)
-                called = await services.workflows.version(
-                    owner_id, workflow_id, version or current.version
-                )
+                called = await services.workflows.to_run(owner_id, workflow_id, version or None)
             except NotFoundError as exc:
                 raise ValidationFailedError.from_problems(
                     "a called workflow does not exist",

@@ -193,6 +193,22 @@ class WorkflowStore:
             raise NotFoundError(f"workflow {workflow_id!r} has no version {version}")
         return _version(record)
 
+    async def to_run(self, owner_id: str, workflow_id: str, version: int | None) -> VersionOut:
+        """The version to run (the current one when `version` is None) in one query, or
+        `NotFoundError` naming what is missing."""
+        record = await self.db.fetchrow(
+            "SELECT v.* FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id"
+            " AND v.version = COALESCE($3, w.current_version)"
+            " WHERE w.id = $1 AND w.owner_id = $2 AND w.deleted_at IS NULL",
+            workflow_id,
+            owner_id,
+            version,
+        )
+        if record is None:
+            await self.get(owner_id, workflow_id)
+            raise NotFoundError(f"workflow {workflow_id!r} has no version {version}")
+        return _version(record)
+
     async def restore(self, owner_id: str, workflow_id: str, version: int) -> WorkflowOut:
         """Roll back: a new version equal to `version` (history is never rewritten)."""
         old = await self.version(owner_id, workflow_id, version)
