@@ -1,7 +1,8 @@
-"""The client commands: run, export, replay, cancel, executions."""
+"""The client commands: run, export, replay, cancel, pause, resume, executions."""
 
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import msgspec
 
 from flowmaestro.cli.render import progress_line, short, timeline
 from flowmaestro.events import (
+    Actor,
     DefinitionError,
     EventsError,
     ExecutionCancelRequested,
@@ -29,11 +31,13 @@ from flowmaestro.events.validate import declared_inputs
 from flowmaestro.runtime import (
     ExecutionLog,
     ExecutionNotFoundError,
+    ExecutionStateError,
     connect,
     new_execution_id,
     tail,
 )
 from flowmaestro.runtime.answers import submit_answer
+from flowmaestro.runtime.control import pause_execution, resume_execution
 
 __all__ = [
     "CommandError",
@@ -41,8 +45,11 @@ __all__ = [
     "cancel",
     "executions",
     "export",
+    "local_actor",
     "parse_inputs",
+    "pause",
     "replay_cmd",
+    "resume",
     "run",
 ]
 
@@ -219,13 +226,51 @@ async def cancel(
             raise CommandError(f"execution {execution_id} has already ended")
         await log.append(
             execution_id,
-            ExecutionCancelRequested(requested_at=datetime.now(UTC), reason=reason),
+            ExecutionCancelRequested(
+                requested_at=datetime.now(UTC), reason=reason, actor=local_actor()
+            ),
             f"{execution_id}:cancel",
         )
     finally:
         await nc.close()
     print(f"cancel requested for {execution_id}", file=out)
     return 0
+
+
+def local_actor() -> Actor:
+    """Who acts from this command line: the operating-system user, on this machine (the
+    command speaks to the server directly, without a platform account)."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no user name in the environment or the password database
+        name = "unknown"
+    return Actor(user_id=f"local:{name}", address="local")
+
+
+async def _control(nats_url: str, execution_id: str, action: str, out: TextIO) -> int:
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
+    try:
+        log = ExecutionLog(nc)
+        do = pause_execution if action == "pause" else resume_execution
+        await do(log, execution_id, local_actor())
+    except ExecutionNotFoundError as exc:
+        raise CommandError(str(exc), exit_code=4) from exc
+    except ExecutionStateError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await nc.close()
+    print(f"{action} requested for {execution_id}", file=out)
+    return 0
+
+
+async def pause(nats_url: str, execution_id: str, out: TextIO = sys.stdout) -> int:
+    """Hold a running execution: no new node starts until it is resumed."""
+    return await _control(nats_url, execution_id, "pause", out)
+
+
+async def resume(nats_url: str, execution_id: str, out: TextIO = sys.stdout) -> int:
+    """Let a paused execution carry on."""
+    return await _control(nats_url, execution_id, "resume", out)
 
 
 async def answer(

@@ -18,6 +18,7 @@ from flowmaestro.events.errors import (
     ReferenceResolutionError,
 )
 from flowmaestro.events.events import (
+    Actor,
     ChildFinished,
     ChildStarted,
     ErrorInfo,
@@ -26,6 +27,8 @@ from flowmaestro.events.events import (
     ExecutionCancelRequested,
     ExecutionCompleted,
     ExecutionFailed,
+    ExecutionPauseRequested,
+    ExecutionResumed,
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
@@ -50,6 +53,7 @@ from flowmaestro.events.validate import check_definition, check_inputs, parse_de
 
 __all__ = [
     "CATALOGUE",
+    "Actor",
     "Append",
     "ChildFinished",
     "ChildStarted",
@@ -67,6 +71,8 @@ __all__ = [
     "ExecutionCancelled",
     "ExecutionCompleted",
     "ExecutionFailed",
+    "ExecutionPauseRequested",
+    "ExecutionResumed",
     "ExecutionStarted",
     "ExecutionState",
     "ExecutionStatus",

@@ -37,8 +37,10 @@ __all__ = [
     "NodeCatalogue",
     "NodeTypeOut",
     "Pagination",
+    "PauseResult",
     "Readiness",
     "RegisterRequest",
+    "ResumeResult",
     "TestRequest",
     "UserOut",
     "VerifyRequest",
@@ -214,8 +216,9 @@ class VersionOut(msgspec.Struct, kw_only=True):
     restored_from: int | None = None
 
 
-ExecutionStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
-"""`pending` (started, no node scheduled yet) → `running` → `completed`/`failed`/`cancelled`."""
+ExecutionStatusName = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
+"""`pending` (started, no node scheduled yet) → `running` (⇄ `paused`) →
+`completed`/`failed`/`cancelled`."""
 
 LogLevel = Literal["info", "warn", "error"]
 """The level of a log entry."""
@@ -316,6 +319,20 @@ class CancelResult(msgspec.Struct, kw_only=True):
     cancelled: bool = True
     execution_id: str
     cancel_requested: bool = True
+
+
+class PauseResult(msgspec.Struct, kw_only=True):
+    """A pause was recorded: no new node starts; nodes already running finish."""
+
+    paused: bool = True
+    execution_id: str
+
+
+class ResumeResult(msgspec.Struct, kw_only=True):
+    """A resume was recorded: the run carries on from where it was held."""
+
+    resumed: bool = True
+    execution_id: str
 
 
 class InputAnswer(msgspec.Struct, kw_only=True):
