@@ -21,8 +21,7 @@ def fan_out() -> dict:
     nodes = {
         "a": {"id": "a", "type": "echo", "data": {"value": 1}},
         **{
-            b: {"id": b, "type": "echo", "data": {"value": b, "delay_seconds": SLOW_S}}
-            for b in FAN
+            b: {"id": b, "type": "echo", "data": {"value": b, "delay_seconds": SLOW_S}} for b in FAN
         },
         "join": {"id": "join", "type": "echo", "data": {"value": "joined"}},
         "out": {"id": "out", "type": "output", "data": {"output": "${join.output}"}},
