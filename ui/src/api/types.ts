@@ -49,7 +49,7 @@ export interface WorkflowVersion {
 }
 
 /** `pending` (started, no node scheduled yet) → `running` → an end. */
-export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export type ExecutionStatus = "pending" | "running" | "paused" | "completed" | "failed" | "cancelled";
 
 /** `GET /api/workflows`: one page of workflows. */
 export interface WorkflowPage {
