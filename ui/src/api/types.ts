@@ -138,3 +138,26 @@ export interface ApiErrorBody {
   code?: string;
   details?: unknown;
 }
+
+/** Who acted, and from which client address. */
+export interface AuditActor {
+  user_id: string;
+  address?: string | null;
+}
+
+/** One person's action on a workflow, integration or execution. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: AuditActor;
+  action: string;
+  resource_type: "workflow" | "integration" | "execution";
+  resource_id: string;
+  details: Record<string, unknown>;
+}
+
+/** `GET /api/audit`: one page of the audit trail. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  pagination: Pagination;
+}

@@ -149,6 +149,7 @@ export interface NodeScheduled {
  * object holding it.
  */
 export interface NodeCompleted {
+  actor?: Actor | null;
   attempt: number;
   cached?: boolean;
   completed_at: string;

@@ -141,6 +141,8 @@ class NodeCompleted(_Event, frozen=True, kw_only=True, tag="node.completed"):
     duration_ms: float | None = None
     cached: bool = False
     """True when the output was reused from the node cache instead of running the node."""
+    actor: Actor | None = None
+    """The person whose answer completed a human-input node (absent for executors' results)."""
 
 
 class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):

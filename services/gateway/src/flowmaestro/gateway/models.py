@@ -7,9 +7,13 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from flowmaestro.events import Actor
 from flowmaestro.gateway.security import MIN_PASSWORD, PASSWORD_PATTERN
 
 __all__ = [
+    "AuditEntry",
+    "AuditPage",
+    "AuditResource",
     "AuthResult",
     "CancelResult",
     "CurrentState",
@@ -319,6 +323,35 @@ class CancelResult(msgspec.Struct, kw_only=True):
     cancelled: bool = True
     execution_id: str
     cancel_requested: bool = True
+
+
+AuditResource = Literal["workflow", "integration", "execution"]
+"""The kinds of resource the audit trail records actions on."""
+
+
+class AuditEntry(msgspec.Struct, kw_only=True):
+    """One person's action: who (and from which address), when, what, on which resource.
+
+    `action` is `workflow.created|updated|restored|deleted`,
+    `integration.created|updated|deleted`, or, for executions, the tag of the event in the
+    run's log: `execution.started|cancel_requested|pause_requested|resumed`, or
+    `execution.input_answered` for an answer to a human-input node.
+    """
+
+    id: str
+    at: datetime
+    actor: Actor
+    action: str
+    resource_type: AuditResource
+    resource_id: str
+    details: dict[str, Any] = {}
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    """One page of the audit trail."""
+
+    entries: list[AuditEntry]
+    pagination: Pagination
 
 
 class PauseResult(msgspec.Struct, kw_only=True):

@@ -127,12 +127,17 @@ async def resume(log: ExecutionLog, owner_id: str, execution_id: str, actor: Act
 
 
 async def answer(
-    log: ExecutionLog, owner_id: str, execution_id: str, node_id: str, value: Any
+    log: ExecutionLog,
+    owner_id: str,
+    execution_id: str,
+    node_id: str,
+    value: Any,
+    actor: Actor | None = None,
 ) -> dict[str, Any]:
     """Answer a waiting human-input node; the answer is checked against its form."""
     await owned_start(log, owner_id, execution_id)
     try:
-        event = await submit_answer(log, execution_id, node_id, value)
+        event = await submit_answer(log, execution_id, node_id, value, actor)
     except ExecutionNotFoundError as exc:
         raise NotFoundError(str(exc)) from exc
     except AnswerRejected as exc:

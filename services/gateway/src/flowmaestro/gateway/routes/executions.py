@@ -185,9 +185,11 @@ class ExecutionController(Controller):
         data: InputAnswer,
         user: CurrentUser,
         services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[InputAccepted]:
         """Answer a waiting human-input node (validated against its form)."""
-        result = await answer(services.log, user.user_id, execution_id, node_id, data.input)
+        actor = actor_of(request, user)
+        result = await answer(services.log, user.user_id, execution_id, node_id, data.input, actor)
         return ok(InputAccepted(execution_id=execution_id, **result))
 
     @get("/{execution_id:str}/events", responses=errors(400, 401, 404, 503))
