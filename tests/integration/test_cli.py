@@ -226,7 +226,16 @@ async def test_pause_resume_and_cancel_while_paused(
     assert code == 2 and "not paused" in err
     assert (await cli(nats_server, "pause", eid))[0] == 0
     assert (await cli(nats_server, "cancel", eid))[0] == 0
-    state, _ = await wait_for_end(engine, eid)
+    state, records = await wait_for_end(engine, eid)
     assert state.status == "cancelled"
+    actions = [e for _, e in records if getattr(e, "actor", None) is not None]
+    assert [type(e).__name__ for e in actions] == [
+        "ExecutionStarted",
+        "ExecutionPauseRequested",
+        "ExecutionResumed",
+        "ExecutionPauseRequested",
+        "ExecutionCancelRequested",
+    ]
+    assert all(e.actor.user_id.startswith("local:") for e in actions)
     code, _, err = await cli(nats_server, "pause", "0000000000nosuchexecution0")
     assert code == 4 and "no execution" in err

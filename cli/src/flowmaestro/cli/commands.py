@@ -141,6 +141,7 @@ async def run(
                 definition=definition,
                 inputs=inputs,
                 started_at=datetime.now(UTC),
+                actor=local_actor(),
             )
         )
         print(execution_id, file=out, flush=True)
@@ -283,7 +284,7 @@ async def answer(
         raise CommandError(f"--data is not valid JSON: {exc}") from exc
     nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
-        await submit_answer(ExecutionLog(nc), execution_id, node_id, value)
+        await submit_answer(ExecutionLog(nc), execution_id, node_id, value, local_actor())
     except ExecutionNotFoundError as exc:
         raise CommandError(str(exc), exit_code=4) from exc
     except InputValidationError as exc:
