@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
+from flowmaestro.events import Actor
 from flowmaestro.runtime import EmbeddedNats
 from tests.support.engine import EXAMPLES, wait_for_end, wait_for_waiting
 
@@ -228,14 +229,15 @@ async def test_pause_resume_and_cancel_while_paused(
     assert (await cli(nats_server, "cancel", eid))[0] == 0
     state, records = await wait_for_end(engine, eid)
     assert state.status == "cancelled"
-    actions = [e for _, e in records if getattr(e, "actor", None) is not None]
-    assert [type(e).__name__ for e in actions] == [
+    by = [(type(e).__name__, getattr(e, "actor", None)) for _, e in records]
+    actions = [(name, actor) for name, actor in by if isinstance(actor, Actor)]
+    assert [name for name, _ in actions] == [
         "ExecutionStarted",
         "ExecutionPauseRequested",
         "ExecutionResumed",
         "ExecutionPauseRequested",
         "ExecutionCancelRequested",
     ]
-    assert all(e.actor.user_id.startswith("local:") for e in actions)
+    assert all(actor.user_id.startswith("local:") for _, actor in actions)
     code, _, err = await cli(nats_server, "pause", "0000000000nosuchexecution0")
     assert code == 4 and "no execution" in err
