@@ -37,6 +37,7 @@ from flowmaestro.runtime import (
     tail,
 )
 from flowmaestro.runtime.answers import submit_answer
+from flowmaestro.runtime.config import node_limits_from_env
 from flowmaestro.runtime.control import pause_execution, resume_execution
 
 __all__ = [
@@ -107,7 +108,7 @@ def _load_definition(path: Path) -> Any:
     except OSError as exc:
         raise CommandError(f"{path}: {exc.strerror}") from exc
     try:
-        return parse_definition(raw)
+        return parse_definition(raw, node_limits_from_env())
     except DefinitionError as exc:
         lines = "\n".join(f"  - {p}" for p in exc.problems)
         raise CommandError(f"{path} is not a valid workflow:\n{lines}") from exc

@@ -40,6 +40,7 @@ from flowmaestro.events.events import (
     NodeWaiting,
     ParentRef,
 )
+from flowmaestro.events.limits import DEFAULT_LIMITS, Limits
 from flowmaestro.events.state import (
     ExecutionState,
     ExecutionStatus,
@@ -53,6 +54,7 @@ from flowmaestro.events.validate import check_definition, check_inputs, parse_de
 
 __all__ = [
     "CATALOGUE",
+    "DEFAULT_LIMITS",
     "Actor",
     "Append",
     "ChildFinished",
@@ -78,6 +80,7 @@ __all__ = [
     "ExecutionStatus",
     "FoldError",
     "InputValidationError",
+    "Limits",
     "Node",
     "NodeCompleted",
     "NodeFailed",

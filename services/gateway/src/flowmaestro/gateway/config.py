@@ -6,8 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowmaestro.events import Limits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
+from flowmaestro.runtime.config import node_limits_from_env
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
 
@@ -40,6 +42,8 @@ class GatewaySettings:
     login_window_s: float = 60.0
     heartbeat_s: float = 15.0
     projector_name: str = PROJECTOR_CONSUMER
+    limits: Limits = field(default_factory=Limits)
+    """Maxima of node size and time settings (`FLOWMAESTRO_MAX_*`), given to the validator."""
 
     @property
     def production(self) -> bool:
@@ -82,4 +86,5 @@ class GatewaySettings:
             login_window_s=float(env.get("FLOWMAESTRO_LOGIN_WINDOW_S", d.login_window_s)),
             heartbeat_s=float(env.get("FLOWMAESTRO_SSE_HEARTBEAT_S", d.heartbeat_s)),
             projector_name=env.get("FLOWMAESTRO_PROJECTOR_CONSUMER", d.projector_name),
+            limits=node_limits_from_env(env),
         )

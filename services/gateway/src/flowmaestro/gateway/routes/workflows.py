@@ -9,8 +9,10 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import Parameter
 
 from flowmaestro.events import (
+    DEFAULT_LIMITS,
     Actor,
     DefinitionError,
+    Limits,
     Problem,
     WorkflowDefinition,
     parse_definition,
@@ -42,10 +44,11 @@ Limit = Annotated[int, Parameter(ge=1, le=100)]
 Version = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
 
-def checked_definition(raw: dict[str, Any]) -> dict[str, Any]:
-    """The definition validated by the engine and in canonical form; errors name the node."""
+def checked_definition(raw: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The definition validated by the engine (size and time settings against the
+    operator's `limits`) and in canonical form; errors name the node."""
     try:
-        definition = parse_definition(raw)
+        definition = parse_definition(raw, limits)
     except DefinitionError as exc:
         raise ValidationFailedError.from_problems(
             "the workflow definition is invalid", exc.problems
@@ -84,7 +87,7 @@ class WorkflowController(Controller):
         request: Request[Any, Any, Any],
     ) -> Envelope[WorkflowOut]:
         """A new workflow at version 1."""
-        definition = checked_definition(data.definition)
+        definition = checked_definition(data.definition, services.settings.limits)
         actor = actor_of(request, user)
         return ok(
             await services.workflows.create(
@@ -109,7 +112,11 @@ class WorkflowController(Controller):
         request: Request[Any, Any, Any],
     ) -> Envelope[WorkflowOut]:
         """Change name, description or definition; a new definition is a new version."""
-        definition = checked_definition(data.definition) if data.definition is not None else None
+        definition = (
+            checked_definition(data.definition, services.settings.limits)
+            if data.definition is not None
+            else None
+        )
         return ok(
             await services.workflows.update(
                 user.user_id,
@@ -207,7 +214,14 @@ class WorkflowController(Controller):
         )
         called = await _called_workflows(services, owner_id, chosen)
         return await start_execution(
-            services.log, owner_id, chosen, inputs, test=test, workflows=called, actor=actor
+            services.log,
+            owner_id,
+            chosen,
+            inputs,
+            test=test,
+            workflows=called,
+            limits=services.settings.limits,
+            actor=actor,
         )
 
 
@@ -220,7 +234,7 @@ async def _called_workflows(
     pending = [root.definition]
     while pending:
         try:
-            definition = parse_definition(pending.pop())
+            definition = parse_definition(pending.pop(), services.settings.limits)
         except DefinitionError:
             continue  # start_execution reports the root's problems; stored ones are valid
         for node_id, workflow_id, version in called_workflows(definition):
@@ -237,6 +251,11 @@ async def _called_workflows(
                     "a called workflow does not exist",
                     [Problem(f"no workflow {key!r}", node_id, "data.workflow_id", "not_found")],
                 ) from exc
-            found[key] = parse_definition(called.definition)
+            try:
+                found[key] = parse_definition(called.definition, services.settings.limits)
+            except DefinitionError as exc:
+                raise ValidationFailedError.from_problems(
+                    f"the called workflow {key!r} is invalid", exc.problems
+                ) from exc
             pending.append(called.definition)
     return found
