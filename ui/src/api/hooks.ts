@@ -88,5 +88,6 @@ export function useWorkflowMutations() {
 
 /** One page of the audit trail; `query` is the URL query (filters, page, limit). */
 export function useAudit(query: string) {
-  return useQuery({ queryKey: keys.audit(query), queryFn: () => api<AuditPage>(`/api/audit?${query}`) });
+  // Records of runs arrive with their projection: look again now and then.
+  return useQuery({ queryKey: keys.audit(query), refetchInterval: 2000, queryFn: () => api<AuditPage>(`/api/audit?${query}`) });
 }
