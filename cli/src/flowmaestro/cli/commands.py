@@ -26,6 +26,7 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.codec import parse_jsonl, record_to_json
 from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.events.names import control_key
 from flowmaestro.events.replay import replay
 from flowmaestro.events.validate import declared_inputs
 from flowmaestro.runtime import (
@@ -231,7 +232,7 @@ async def cancel(
             ExecutionCancelRequested(
                 requested_at=datetime.now(UTC), reason=reason, actor=local_actor()
             ),
-            f"{execution_id}:cancel",
+            control_key(execution_id, "cancel"),
         )
     finally:
         await nc.close()
