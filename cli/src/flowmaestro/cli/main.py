@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("execution_id")
     cancel.add_argument("--reason")
 
+    pause = sub.add_parser("pause", help="hold a running execution (no new node starts)")
+    pause.add_argument("execution_id")
+    resume = sub.add_parser("resume", help="let a paused execution carry on")
+    resume.add_argument("execution_id")
+
     answer = sub.add_parser("input", help="answer a waiting human-input node")
     answer.add_argument("execution_id")
     answer.add_argument("node_id")
@@ -141,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.export(url, args.execution_id))
         if args.command == "cancel":
             return asyncio.run(commands.cancel(url, args.execution_id, args.reason))
+        if args.command == "pause":
+            return asyncio.run(commands.pause(url, args.execution_id))
+        if args.command == "resume":
+            return asyncio.run(commands.resume(url, args.execution_id))
         if args.command == "input":
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
