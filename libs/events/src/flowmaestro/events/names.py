@@ -28,11 +28,14 @@ __all__ = [
     "exec_wildcard",
     "execution_of",
     "executor_consumer",
+    "is_outcome_subject",
     "is_valid_token",
     "live_subject",
     "live_wildcard",
     "log_subjects",
     "node_timer_id",
+    "outcome_subject",
+    "outcome_wildcard",
     "record_subject",
     "timer_subject",
     "timer_wildcard",
@@ -96,9 +99,11 @@ def _token(value: str) -> str:
     return value
 
 
-# An execution's log is the subtree `fm.exec.<id>.>`: its events on `fm.exec.<id>.e`, and
-# the scheduler's records of the commands it sends (`node.scheduled`) on `fm.exec.<id>.r`,
-# which the scheduler's consumer leaves out: it knows what it sent.
+# An execution's log is the subtree `fm.exec.<id>.>`: its events on `fm.exec.<id>.e`, what
+# executors append (node outcomes) on `fm.exec.<id>.x`, and the scheduler's records of the
+# commands it sends (`node.scheduled`) on `fm.exec.<id>.r`, which the scheduler's consumer
+# leaves out: it knows what it sent. Executors may publish only to `.x`, so they cannot
+# start, end or steer an execution (see `events.admissible_outcome`).
 
 
 def exec_subject(execution_id: str) -> str:
@@ -109,6 +114,21 @@ def exec_subject(execution_id: str) -> str:
 def record_subject(execution_id: str) -> str:
     """The subject of the scheduler's dispatch records in one execution's log."""
     return f"{_PREFIX}.exec.{_token(execution_id)}.r"
+
+
+def outcome_subject(execution_id: str) -> str:
+    """The subject executors append one execution's node outcomes to."""
+    return f"{_PREFIX}.exec.{_token(execution_id)}.x"
+
+
+def outcome_wildcard() -> str:
+    """Matches the outcome subject of every execution (executors' publish permission)."""
+    return f"{_PREFIX}.exec.*.x"
+
+
+def is_outcome_subject(subject: str) -> bool:
+    """True for a subject executors append to."""
+    return subject.startswith(f"{_PREFIX}.exec.") and subject.endswith(".x")
 
 
 def log_subjects(execution_id: str) -> str:

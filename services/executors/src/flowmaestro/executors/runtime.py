@@ -43,7 +43,6 @@ from flowmaestro.events.names import (
     cancel_wildcard,
     executor_consumer,
     live_subject,
-    node_timer_id,
 )
 from flowmaestro.executors.context import (
     Deferred,
@@ -126,7 +125,7 @@ class ExecutorWorker:
     ) -> None:
         self.nc = nc
         self.js = nc.jetstream()
-        self.log = ExecutionLog(nc)
+        self.log = ExecutionLog(nc, outcomes=True)
         self.outputs = OutputStore(self.js)
         self.file_store = FileStore(self.js)
         self.files = Files(put=self.file_store.put, get=self.file_store.get)
@@ -243,12 +242,19 @@ class ExecutorWorker:
         await msg.ack()
 
     async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: WireMsg) -> Event:
+        fire: list[NodeCompleted | NodeFailed] = []
+
+        async def complete_at(_at: datetime, event: Event) -> None:
+            # armed by the scheduler from the NodeWaiting below (executors write no timers)
+            assert isinstance(event, NodeCompleted | NodeFailed)
+            fire[:] = [event]
+
         ctx = NodeContext(
             command,
             pool.spec,
             heartbeat=msg.in_progress,
             stream=lambda chunk: self._stream(command, chunk),
-            complete_at=lambda at, event: self._complete_at(command, at, event),
+            complete_at=complete_at,
             integration=lambda integration_id: self._integration(command, integration_id),
             record=lambda key, data: self._record(command, key, data),
             recorded=lambda: self._recorded(command),
@@ -304,6 +310,7 @@ class ExecutorWorker:
                 waiting_since=_utcnow(),
                 until=result.until,
                 request=result.request,
+                fire=fire[-1] if fire else None,
             )
         assert isinstance(result, NodeResult)
         return NodeCompleted(
@@ -500,7 +507,3 @@ class ExecutorWorker:
             "error": f"no answer within {timeout:g}s",
             "execution_id": child,
         }
-
-    async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
-        timer_id = node_timer_id(command.node_id, command.attempt)
-        await (await self.log.schedule(command.execution_id, timer_id, at, event))
