@@ -30,6 +30,7 @@ __all__ = [
     "executor_consumer",
     "is_outcome_subject",
     "is_valid_token",
+    "live_any",
     "live_subject",
     "live_wildcard",
     "log_subjects",
@@ -37,6 +38,7 @@ __all__ = [
     "outcome_subject",
     "outcome_wildcard",
     "record_subject",
+    "record_wildcard",
     "timer_subject",
     "timer_wildcard",
 ]
@@ -116,6 +118,11 @@ def record_subject(execution_id: str) -> str:
     return f"{_PREFIX}.exec.{_token(execution_id)}.r"
 
 
+def record_wildcard() -> str:
+    """Matches the dispatch-record subject of every execution."""
+    return f"{_PREFIX}.exec.*.r"
+
+
 def outcome_subject(execution_id: str) -> str:
     """The subject executors append one execution's node outcomes to."""
     return f"{_PREFIX}.exec.{_token(execution_id)}.x"
@@ -189,6 +196,11 @@ def live_subject(execution_id: str, node_id: str) -> str:
 def live_wildcard(execution_id: str) -> str:
     """Matches every live chunk subject of one execution."""
     return f"{_PREFIX}.live.{_token(execution_id)}.*"
+
+
+def live_any() -> str:
+    """Matches every live chunk subject of every execution."""
+    return f"{_PREFIX}.live.*.*"
 
 
 def cancel_subject(execution_id: str) -> str:

@@ -9,6 +9,7 @@ import structlog
 from nats.aio.client import Client
 
 from flowmaestro.runtime.errors import NatsUnreachableError
+from flowmaestro.runtime.natsauth import NatsCredentials, env_credentials, inbox_prefix
 from flowmaestro.runtime.wire import Wire
 
 __all__ = ["Connection", "NatsUnreachableError", "connect", "wire_of"]
@@ -20,9 +21,12 @@ class Connection(Client):
     """A nats-py client that also opens, on first use, the lean `Wire` for the hot path
     (appends, commands, acknowledgements) to the same server; closing closes both."""
 
-    def __init__(self, url: str, name: str, persistent: bool) -> None:
+    def __init__(
+        self, url: str, name: str, persistent: bool, credentials: NatsCredentials | None
+    ) -> None:
         super().__init__()
         self._wire_args = (url, name, persistent)
+        self._credentials = credentials
         self._wire: Wire | None = None
         self._wire_lock = asyncio.Lock()
 
@@ -31,7 +35,15 @@ class Connection(Client):
             async with self._wire_lock:
                 if self._wire is None:
                     url, name, persistent = self._wire_args
-                    wire = Wire(url, f"{name}-wire", persistent)
+                    user, password = self._credentials or (None, None)
+                    wire = Wire(
+                        url,
+                        f"{name}-wire",
+                        persistent,
+                        user=user,
+                        password=password,
+                        inbox_prefix=inbox_prefix(user),
+                    )
                     try:
                         await wire.connect()
                     except (OSError, TimeoutError) as exc:
@@ -52,10 +64,18 @@ async def wire_of(nc: Client) -> Wire:
     return await nc.wire()
 
 
-async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) -> Connection:
+async def connect(
+    url: str,
+    name: str = "flowmaestro",
+    persistent: bool = True,
+    credentials: NatsCredentials | None = None,
+) -> Connection:
     """Connect; a `persistent` client (a service) keeps reconnecting forever, so a NATS
     restart is ridden out, while a short-lived one (a CLI command) gives up quickly with
-    `NatsUnreachableError`."""
+    `NatsUnreachableError`. `credentials` (user, password) default to
+    `FLOWMAESTRO_NATS_USER` / `FLOWMAESTRO_NATS_PASSWORD`."""
+    credentials = credentials or env_credentials()
+    user, password = credentials or (None, None)
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats.error", client=name, error=repr(exc))
@@ -63,11 +83,14 @@ async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) 
     async def on_disconnected() -> None:
         log.debug("nats.disconnected", client=name)
 
-    nc = Connection(url, name, persistent)
+    nc = Connection(url, name, persistent, credentials)
     try:
         await nc.connect(
             url,
             name=name,
+            user=user,
+            password=password,
+            inbox_prefix=inbox_prefix(user),
             error_cb=on_error,
             disconnected_cb=on_disconnected,
             max_reconnect_attempts=-1 if persistent else 1,
@@ -75,6 +98,6 @@ async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) 
             connect_timeout=5 if persistent else 2,
             pending_size=64 * 1024 * 1024,
         )
-    except (OSError, nats.errors.NoServersError, TimeoutError) as exc:
+    except (OSError, nats.errors.NoServersError, TimeoutError, nats.errors.Error) as exc:
         raise NatsUnreachableError(f"cannot reach NATS at {url}: {exc}") from exc
     return nc

@@ -140,9 +140,13 @@ class Wire:
         reconnect_wait: float = 0.25,
         connect_timeout: float = 5.0,
         ping_interval: float = 20.0,
+        user: str | None = None,
+        password: str | None = None,
+        inbox_prefix: str = "_INBOX",
     ) -> None:
         """`ping_interval`: how often to check that the server still answers; a connection
-        that leaves two checks unanswered is dropped and made again."""
+        that leaves two checks unanswered is dropped and made again. `user`/`password`
+        override those in the URL; `inbox_prefix` roots this client's reply subjects."""
         parts = urlsplit(url if "://" in url else f"nats://{url}")
         if parts.scheme not in ("nats", ""):
             raise ValueError(f"unsupported NATS URL scheme {parts.scheme!r} (only nats://)")
@@ -153,12 +157,14 @@ class Wire:
             self._auth = {"user": unquote(parts.username), "pass": unquote(parts.password)}
         elif parts.username:
             self._auth = {"auth_token": unquote(parts.username)}
+        if user:
+            self._auth = {"user": user, "pass": password or ""}
         self.name = name
         self.persistent = persistent
         self.reconnect_wait = reconnect_wait
         self.connect_timeout = connect_timeout
         self.ping_interval = ping_interval
-        self._inbox_prefix = f"_INBOX.{secrets.token_hex(11)}"
+        self._inbox_prefix = f"{inbox_prefix}.{secrets.token_hex(11)}"
         self._inbox_ids = itertools.count()
         self._sids = itertools.count(1)
         self._subs: dict[int, tuple[str, Handler]] = {}

@@ -1,0 +1,34 @@
+"""`python -m flowmaestro.executors`: the executor pools (what `flowmaestro up` runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flowmaestro.runtime.service import run_service, stack_value, stop_on_signals
+
+
+async def _run(nats_url: str, types: list[str] | None) -> None:
+    from flowmaestro.executors import EXECUTORS, ExecutorWorker
+    from flowmaestro.runtime import connect
+
+    chosen = {t: e for t, e in EXECUTORS.items() if not types or t in types}
+    nc = await connect(nats_url, name="flowmaestro-executors")
+    try:
+        await ExecutorWorker(nc, chosen).run(stop_on_signals())
+    finally:
+        await nc.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one pool per node type (all, or `--types`) until SIGINT/SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m flowmaestro.executors")
+    parser.add_argument("--nats", help="NATS URL (default: FLOWMAESTRO_NATS_URL or the stack's)")
+    parser.add_argument("--types", nargs="*", help="node types (default: all)")
+    args = parser.parse_args(argv)
+    url = stack_value("nats_url", "FLOWMAESTRO_NATS_URL", args.nats)
+    return run_service(_run(url, args.types))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
