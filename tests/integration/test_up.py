@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -52,10 +54,43 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _postgres_of(home: Path) -> list[int]:
+    """Pids of PostgreSQL servers whose data folder is under `home`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "postgres" in cmdline and f"-D {home}" in cmdline:
+                found.append(int(proc.name))
+    return found
+
+
+async def _session_facts(database_url: str) -> tuple[str, bool, str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        user = await conn.fetchval("SELECT current_user")
+        superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", user)
+        try:
+            await conn.fetchval("SELECT pg_read_file('PG_VERSION')")
+            files = "readable"
+        except asyncpg.InsufficientPrivilegeError:
+            files = "refused"
+        return user, superuser, files
+    finally:
+        await conn.close()
+
+
 def test_up_survives_kill_9_and_finishes_what_was_running(tmp_path: Path) -> None:
     home = tmp_path / "state"
     first = _up(home)
     stack = json.loads((home / "stack.json").read_text())
+    # the gateway's database session: the application role, not a superuser
+    assert asyncio.run(_session_facts(stack["database_url"])) == ("flowmaestro", False, "refused")
+    for private in ("nats-credentials.json", "postgres-credentials.json"):
+        assert (home / private).stat().st_mode & 0o777 == 0o600
     started = _cli(home, "run", str(EXAMPLES / "wait.json"), "--input", "seconds=3", "--detach")
     assert started.returncode == 0, started.stderr
     execution_id = started.stdout.strip()
@@ -86,3 +121,16 @@ def test_up_survives_kill_9_and_finishes_what_was_running(tmp_path: Path) -> Non
         second.send_signal(signal.SIGINT)
         assert second.wait(30) == 0
     assert not (home / "stack.json").exists()
+    assert _postgres_of(home) == [], "the embedded PostgreSQL outlived `up`"
+
+
+def test_down_stops_what_a_killed_up_left_running(tmp_path: Path) -> None:
+    home = tmp_path / "state"
+    first = _up(home)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert _postgres_of(home), "PostgreSQL is expected to outlive a kill -9 of `up`"
+    stopped = _cli(home, "down")
+    assert stopped.returncode == 0 and "postgres" in stopped.stdout
+    assert _postgres_of(home) == []
+    assert _cli(home, "down").stdout.startswith("nothing running")

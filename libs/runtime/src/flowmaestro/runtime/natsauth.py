@@ -134,7 +134,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
     """
     exec_stream = names.EXEC_STREAM
     cmd_stream = names.CMD_STREAM
-    common = ["$JS.API.INFO"]
+    common = ["$JS.API.INFO", "$JS.API.STREAM.NAMES"]  # names: to find a subject's stream
     inbox = [f"{inbox_prefix(identity)}.>"]
     if identity == "cli":
         return {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}
