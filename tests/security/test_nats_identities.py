@@ -210,7 +210,7 @@ async def test_an_agent_tool_workflow_runs_as_a_child_under_the_executors_identi
         fake.stop()
     assert state.status is ExecutionStatus.COMPLETED, state.error
     (call,) = state.nodes["ai"].output["tool_calls"]
-    assert call["ok"] and call["content"] == "{\"out\":42}", str(call)
+    assert call["ok"] and call["content"] == '{"out":42}', str(call)
 
 
 def test_the_credentials_file_is_reused(tmp_path: Path) -> None:

@@ -87,9 +87,7 @@ WORKERS: list[ExecutorWorker] = []
 
 
 @contextlib.asynccontextmanager
-async def running_engine(
-    url: str, passwords: dict[str, str] | None = None
-) -> AsyncIterator[None]:
+async def running_engine(url: str, passwords: dict[str, str] | None = None) -> AsyncIterator[None]:
     """A scheduler and every executor pool in this process, each on its own connection
     (with `passwords`, each as its own NATS identity)."""
     stop = asyncio.Event()
