@@ -95,6 +95,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         route_handlers=handlers,
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=exception_handlers,
+        logging_config=None,  # keep the process's redacting logging setup
         lifespan=[_lifespan(settings, run_projector)],
         openapi_config=OpenAPIConfig(
             title="FlowMaestro",

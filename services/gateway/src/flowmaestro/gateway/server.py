@@ -19,6 +19,7 @@ def uvicorn_server(settings: GatewaySettings, run_projector: bool = True) -> uvi
         ws="websockets-sansio",
         lifespan="on",
         log_level="warning",
+        log_config=None,  # uvicorn's records go through our (redacting) logging setup
         timeout_graceful_shutdown=3,
     )
     return uvicorn.Server(config)
