@@ -23,6 +23,8 @@ PASSWORD = "s3cret-passw0rd"
 @contextlib.asynccontextmanager
 async def running_gateway(nats_url: str, database_url: str, **overrides: Any) -> AsyncIterator[str]:
     """A gateway (with its projector) on a free port; yields its base URL."""
+    # the suite registers many users from one address
+    overrides = {"register_limit_per_address": 100_000, "register_limit": 100_000, **overrides}
     settings = GatewaySettings(
         nats_url=nats_url,
         database_url=database_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from flowmaestro.runtime.service import run_service, stack_value, stop_on_signals
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nats", help="NATS URL (default: FLOWMAESTRO_NATS_URL or the stack's)")
     parser.add_argument("--types", nargs="*", help="node types (default: all)")
     args = parser.parse_args(argv)
+    from flowmaestro.runtime.secrets import KeyRing
+
+    if os.environ.get("FLOWMAESTRO_ENV") == "production" and KeyRing.from_env().is_development:
+        print("error: FLOWMAESTRO_SECRET_KEYS must be set in production", file=sys.stderr)
+        return 2
     url = stack_value("nats_url", "FLOWMAESTRO_NATS_URL", args.nats)
     return run_service(_run(url, args.types))
 

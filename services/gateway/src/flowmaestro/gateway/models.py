@@ -67,9 +67,9 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
 
 
 class RegisterRequest(msgspec.Struct, kw_only=True):
-    """A new account."""
+    """A new account; the email is trimmed and case-folded (control characters refused)."""
 
-    email: Email
+    email: Annotated[str, msgspec.Meta(max_length=254, examples=["a@b.io"])]
     password: Annotated[str, msgspec.Meta(max_length=200)]
     name: Name
 
