@@ -97,6 +97,9 @@ def _use_uvloop() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    # structlog loads `rich`, when installed, for tracebacks we never print that way (see
+    # flowmaestro.runtime.logs): about 15 MB in every process; so before any other import
+    sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
     args = _parser().parse_args(argv)
     from flowmaestro.cli import commands
     from flowmaestro.cli.stack import (

@@ -6,12 +6,18 @@ import argparse
 import os
 import sys
 
-from flowmaestro.runtime.service import run_service, stack_value, stop_on_signals
+
+def _without_rich() -> None:
+    """structlog loads `rich`, when installed, for tracebacks we never print that way
+    (see flowmaestro.runtime.logs): about 15 MB in every process. Called before any
+    FlowMaestro import."""
+    sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
 
 
 async def _run(nats_url: str, types: list[str] | None) -> None:
     from flowmaestro.executors import EXECUTORS, ExecutorWorker
     from flowmaestro.runtime import connect
+    from flowmaestro.runtime.service import stop_on_signals
 
     chosen = {t: e for t, e in EXECUTORS.items() if not types or t in types}
     nc = await connect(nats_url, name="flowmaestro-executors")
@@ -23,6 +29,9 @@ async def _run(nats_url: str, types: list[str] | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one pool per node type (all, or `--types`) until SIGINT/SIGTERM."""
+    _without_rich()
+    from flowmaestro.runtime.service import run_service, stack_value
+
     parser = argparse.ArgumentParser(prog="python -m flowmaestro.executors")
     parser.add_argument("--nats", help="NATS URL (default: FLOWMAESTRO_NATS_URL or the stack's)")
     parser.add_argument("--types", nargs="*", help="node types (default: all)")

@@ -7,7 +7,12 @@ import argparse
 import asyncio
 import sys
 
-from flowmaestro.runtime.service import StackNotFoundError, run_service, stack_value
+
+def _without_rich() -> None:
+    """structlog loads `rich`, when installed, for tracebacks we never print that way
+    (see flowmaestro.runtime.logs): about 15 MB in every process. Called before any
+    FlowMaestro import."""
+    sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +45,9 @@ def _prepare(database_url: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the task named on the command line; returns the exit code."""
+    _without_rich()
+    from flowmaestro.runtime.service import StackNotFoundError, run_service, stack_value
+
     args = _parser().parse_args(argv)
     from flowmaestro.gateway.errors import GatewayError
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flowmaestro.runtime.service import run_service, stack_value, stop_on_signals
+
+def _without_rich() -> None:
+    """structlog loads `rich`, when installed, for tracebacks we never print that way
+    (see flowmaestro.runtime.logs): about 15 MB in every process. Called before any
+    FlowMaestro import."""
+    sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
 
 
 async def _run(nats_url: str) -> None:
     import structlog
 
     from flowmaestro.runtime import connect
+    from flowmaestro.runtime.service import stop_on_signals
     from flowmaestro.scheduler import Scheduler
 
     structlog.get_logger().info("starting", role="scheduler")
@@ -24,6 +30,9 @@ async def _run(nats_url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the scheduler until SIGINT/SIGTERM."""
+    _without_rich()
+    from flowmaestro.runtime.service import run_service, stack_value
+
     parser = argparse.ArgumentParser(prog="python -m flowmaestro.scheduler")
     parser.add_argument("--nats", help="NATS URL (default: FLOWMAESTRO_NATS_URL or the stack's)")
     args = parser.parse_args(argv)
