@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from flowmaestro.executors.egress import ALLOW_ENV
 from tests.e2e.conftest import Shot
 from tests.e2e.ui import (
     configure,
@@ -56,7 +57,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def fake_llm() -> Iterator[FakeOpenAI]:
     """An OpenAI-compatible fake model server that streams its answer slowly."""
     server = SlowFakeOpenAI().start()
-    yield server
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ALLOW_ENV, "127.0.0.1")  # the operator lets nodes reach the fake
+        yield server
     server.stop()
 
 

@@ -53,6 +53,18 @@ async def test_run_prints_id_progress_and_outputs(
     assert json.loads(outputs) == {"result": "large order of 150"}
 
 
+async def test_run_with_inputs_over_the_servers_limit_says_so(
+    engine: Client, nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(json.dumps({"amount": 1, "padding": "p" * 1_100_000}))
+    code, _, err = await cli(
+        nats_server, "run", str(EXAMPLES / "branch.json"), "--inputs", str(inputs)
+    )
+    assert code == 2
+    assert "over the server's limit of 1048576 bytes" in err and "Traceback" not in err
+
+
 async def test_run_with_an_inputs_file_and_detach(
     engine: Client, nats_server: EmbeddedNats, tmp_path: Path
 ) -> None:
@@ -119,7 +131,7 @@ async def test_export_then_replay_from_file_and_from_the_log(
     for args in (("replay", "--file", str(log_file)), ("replay", execution_id)):
         code, out, err = await cli(nats_server, *args)
         assert code == 0, err
-        assert "replay reproduces the recorded outcome: completed" in out
+        assert "replay reproduces every decision and the recorded outcome: completed" in out
         flaky = next(line for line in out.splitlines() if line.startswith("flaky"))
         assert "completed" in flaky and " 3 " in flaky
 
@@ -150,6 +162,10 @@ async def test_cancel_input_and_executions(engine: Client, nats_server: Embedded
     code, out, _ = await cli(nats_server, "run", str(EXAMPLES / "cancel.json"), "--detach")
     waiting_id = out.strip()
     await wait_for_waiting(engine, waiting_id, "pause")
+    code, out, _ = await cli(nats_server, "executions", "--limit", "50")
+    assert {line.split()[0]: line.split()[2] for line in out.splitlines()[1:]}[
+        waiting_id
+    ] == "running"
     code, out, _ = await cli(nats_server, "cancel", waiting_id, "--reason", "enough")
     assert code == 0
     state, _ = await wait_for_end(engine, waiting_id)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from nats.aio.client import Client
 
-from flowmaestro.events import ChildFinished, ChildStarted, ExecutionStatus
+from flowmaestro.events import ChildFinished, ChildStarted, ExecutionStarted, ExecutionStatus
 from flowmaestro.runtime import ExecutionLog
 from tests.support.engine import load_example, run, wait_for_end
 
@@ -128,3 +128,40 @@ async def test_cancelling_the_parent_cancels_its_children(engine: Client) -> Non
     for child in children:
         child_state, _ = await wait_for_end(engine, child)
         assert child_state.status is ExecutionStatus.CANCELLED
+
+
+async def test_a_large_output_reaches_a_child_by_reference(engine: Client) -> None:
+    """The child's start and its nodes' commands carry a marker; its executor reads it."""
+    child = {
+        "nodes": {
+            "size": {
+                "id": "size",
+                "type": "transform",
+                "data": {"expression": "$length(doc)", "input": "${inputs}"},
+            },
+            "out": {"id": "out", "type": "output", "data": {"output": "${size.output}"}},
+        },
+        "edges": [{"id": "1", "source": "size", "target": "out"}],
+    }
+    parent = {
+        "nodes": {
+            "big": {"id": "big", "type": "echo", "data": {"value": "d" * 600_000}},
+            "call": {
+                "id": "call",
+                "type": "subworkflow",
+                "data": {"definition": child, "inputs": {"doc": "${big.output}"}},
+            },
+            "out": {"id": "out", "type": "output", "data": {"output": "${call.output}"}},
+        },
+        "edges": [
+            {"id": "1", "source": "big", "target": "call"},
+            {"id": "2", "source": "call", "target": "out"},
+        ],
+    }
+    state, _ = await run(engine, parent)
+    assert state.status is ExecutionStatus.COMPLETED, state.error
+    assert state.outputs == {"out": 600_000}
+    child_id = state.nodes["call"].children[0]
+    started = (await ExecutionLog(engine).read(child_id))[0][1]
+    assert isinstance(started, ExecutionStarted)
+    assert started.inputs == {"doc": {"$fm.output_ref": f"{state.execution_id}/big/1"}}

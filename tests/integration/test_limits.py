@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -52,27 +52,62 @@ async def test_an_integration_limit_serialises_calls_and_nothing_fails(engine: C
         assert begin >= end - timedelta(milliseconds=50), "two calls overlapped"
 
 
-async def test_request_windows_and_leases(engine: Client) -> None:
-    limiter = RateLimiter(engine.jetstream())
+class ManualClock:
+    """A clock the test moves by hand, so windows and lease expiries are exact."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_request_window_admits_exactly_its_count_up_to_its_boundary(
+    engine: Client,
+) -> None:
+    boundary = 30.0 * 1_000_000  # where one 30-second window ends and the next begins
+    clock = ManualClock(boundary - 0.5)
+    limiter = RateLimiter(engine.jetstream(), clock=clock)
+    scope = f"test.window.{uuid.uuid4().hex}"
     limit = RateLimit(requests=3, per_seconds=30)
-    admitted = [await limiter.admit("test.window", limit, 10) for _ in range(4)]
-    assert [delay == 0 for _, delay in admitted] == [True, True, True, False]
+    admitted = [await limiter.admit(scope, limit, 10) for _ in range(3)]
+    assert [delay for _, delay in admitted] == [0.0, 0.0, 0.0]
+    clock.now = boundary - 0.1
+    refused, delay = await limiter.admit(scope, limit, 10)
+    assert refused is None and delay == pytest.approx(0.1)
+    clock.now = boundary
+    fresh = [await limiter.admit(scope, limit, 10) for _ in range(4)]
+    assert [delay == 0 for _, delay in fresh] == [True, True, True, False]
+
+
+async def test_a_concurrency_cap_frees_a_slot_on_release_and_on_lease_expiry(
+    engine: Client,
+) -> None:
+    clock = ManualClock(1_000_000.0)
+    limiter = RateLimiter(engine.jetstream(), clock=clock)
+    scope = f"test.conc.{uuid.uuid4().hex}"
     cap = RateLimit(concurrency=2)
-    first, _ = await limiter.admit("test.conc", cap, 10)
-    second, _ = await limiter.admit("test.conc", cap, 10)
-    third, delay = await limiter.admit("test.conc", cap, 10)
+    first, _ = await limiter.admit(scope, cap, 10)
+    second, _ = await limiter.admit(scope, cap, 10)
+    third, delay = await limiter.admit(scope, cap, 10)
     assert first and second and third is None and delay > 0
     await limiter.release(first)
-    again, delay = await limiter.admit("test.conc", cap, 10)
+    again, delay = await limiter.admit(scope, cap, 10)
     assert again is not None and delay == 0
-    short, _ = await limiter.admit("test.expiring", RateLimit(concurrency=1), 0.2)
-    assert short is not None
-    await asyncio.sleep(0.3)
-    after, _ = await limiter.admit("test.expiring", RateLimit(concurrency=1), 0.2)
+    clock.now = 1_000_009.999  # the first two leases (10 s) still run
+    held, _ = await limiter.admit(scope, cap, 10)
+    assert held is None, "leases still valid hold their slots"
+    clock.now = 1_000_010.001
+    after, _ = await limiter.admit(scope, cap, 10)
     assert after is not None, "an expired lease frees its slot"
-    assert await limiter.deferrals("x:y:1", add=1) == 1
-    assert await limiter.deferrals("x:y:1", add=1) == 2
-    assert await limiter.deferrals("x:y:1") == 2
+
+
+async def test_deferrals_are_counted_per_command(engine: Client) -> None:
+    limiter = RateLimiter(engine.jetstream())
+    key = f"{uuid.uuid4().hex}:y:1"
+    assert await limiter.deferrals(key, add=1) == 1
+    assert await limiter.deferrals(key, add=1) == 2
+    assert await limiter.deferrals(key) == 2
 
 
 def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

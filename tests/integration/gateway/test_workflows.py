@@ -103,7 +103,7 @@ async def test_list_paginates_and_sorts(client: httpx.AsyncClient, bob: User) ->
             headers=bob.headers,
         )
     )
-    assert [w["name"] for w in first["items"]] == ["a-flow", "b-flow"]
+    assert [w["name"] for w in first["workflows"]] == ["a-flow", "b-flow"]
     assert first["pagination"] == {"page": 1, "limit": 2, "total": 3, "pages": 2}
     second = data_of(
         await client.get(
@@ -112,7 +112,7 @@ async def test_list_paginates_and_sorts(client: httpx.AsyncClient, bob: User) ->
             headers=bob.headers,
         )
     )
-    assert [w["name"] for w in second["items"]] == ["c-flow"]
+    assert [w["name"] for w in second["workflows"]] == ["c-flow"]
     too_many = await client.get("/api/workflows", params={"limit": 101}, headers=bob.headers)
     assert "limit" in str(error_of(too_many, 400)["details"])
     bad_sort = await client.get("/api/workflows", params={"sort": "secret"}, headers=bob.headers)
@@ -120,7 +120,7 @@ async def test_list_paginates_and_sorts(client: httpx.AsyncClient, bob: User) ->
 
 
 async def test_node_catalogue(client: httpx.AsyncClient, alice: User) -> None:
-    nodes = data_of(await client.get("/api/nodes", headers=alice.headers))
+    nodes = data_of(await client.get("/api/nodes", headers=alice.headers))["nodes"]
     by_type = {n["type"]: n for n in nodes}
     assert {"input", "output", "conditional", "switch", "user_input", "wait"} <= set(by_type)
     assert by_type["conditional"]["outputs"]["handles"] == ["true", "false"]

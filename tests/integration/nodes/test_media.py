@@ -12,6 +12,7 @@ from flowmaestro.events import ExecutionStatus
 from flowmaestro.runtime.files import FileStore
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import Reply
+from tests.fakes.http import FakeHttpServer, Response
 from tests.fakes.openai_server import PNG, FakeOpenAI
 from tests.support.ai import one_node, run_watching
 
@@ -38,17 +39,21 @@ async def test_vision_describes_a_base64_image_with_anthropic(
     assert content[0]["type"] == "image" and content[0]["source"]["data"] == PNG_B64
 
 
-async def test_vision_reads_a_stored_file_and_passes_urls_with_openai(
+async def test_vision_reads_a_stored_file_and_fetches_urls_for_a_server_not_openais_own(
     engine: Client, fake_openai: FakeOpenAI
 ) -> None:
+    """The fake stands for a server inside the operator's network: it gets the image's
+    bytes, never a URL it could fetch from inside."""
     await FileStore(engine.jetstream()).put("uploads/pixel.png", PNG)
-    for source in ({"image_file": "uploads/pixel.png"}, {"image_url": "https://example.org/a.png"}):
-        data = {"base_url": fake_openai.base_url, **source}
-        state, _, _ = await run_watching(engine, one_node("vision", data))
-        assert state.status is ExecutionStatus.COMPLETED, state.error
+    async with FakeHttpServer(lambda _r: Response(body=PNG)) as images:
+        for source in ({"image_file": "uploads/pixel.png"}, {"image_url": f"{images.url}/a.png"}):
+            data = {"base_url": fake_openai.base_url, **source}
+            state, _, _ = await run_watching(engine, one_node("vision", data))
+            assert state.status is ExecutionStatus.COMPLETED, state.error
+        assert [r.path for r in images.requests] == ["/a.png"]
     first, second = (r.json()["messages"][0]["content"][1] for r in fake_openai.requests)
     assert first["image_url"]["url"] == f"data:image/png;base64,{PNG_B64}"
-    assert second["image_url"]["url"] == "https://example.org/a.png"
+    assert second["image_url"]["url"] == f"data:image/png;base64,{PNG_B64}"
 
 
 async def test_vision_generates_an_image_into_the_file_store(

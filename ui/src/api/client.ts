@@ -71,10 +71,3 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
   }
   return payload.data as T;
 }
-
-/** A paged list: items plus pagination, whichever way the server nested them. */
-export function unpage<T>(data: unknown): { items: T[]; pagination?: { page: number; limit: number; total: number; pages: number } } {
-  if (Array.isArray(data)) return { items: data as T[] };
-  const d = (data ?? {}) as { items?: T[]; data?: T[]; pagination?: { page: number; limit: number; total: number; pages: number } };
-  return { items: d.items ?? d.data ?? [], pagination: d.pagination };
-}

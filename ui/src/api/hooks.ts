@@ -1,7 +1,7 @@
 /** TanStack Query hooks over the API. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, unpage } from "./client";
-import type { ExecutionSummary, NodeTypeInfo, WorkflowDefinition, WorkflowRecord, WorkflowVersion } from "./types";
+import { api } from "./client";
+import type { ExecutionDetail, ExecutionPage, NodeCatalogue, WorkflowDefinition, WorkflowPage, WorkflowRecord, WorkflowVersion } from "./types";
 
 export const keys = {
   nodes: ["nodes"] as const,
@@ -18,8 +18,8 @@ export function useNodeTypes() {
     queryKey: keys.nodes,
     staleTime: Infinity,
     queryFn: async () => {
-      const data = await api<unknown>("/api/nodes");
-      return unpage<NodeTypeInfo & { config_schema?: NodeTypeInfo["config"] }>(data).items.map((n) => ({
+      const data = await api<NodeCatalogue>("/api/nodes");
+      return data.nodes.map((n) => ({
         ...n,
         config: n.config ?? n.config_schema ?? {},
       }));
@@ -30,7 +30,7 @@ export function useNodeTypes() {
 export function useWorkflows() {
   return useQuery({
     queryKey: keys.workflows,
-    queryFn: async () => unpage<WorkflowRecord>(await api("/api/workflows?page=1&limit=100&sort=updated_at&order=desc")).items,
+    queryFn: async () => (await api<WorkflowPage>("/api/workflows?page=1&limit=100&sort=updated_at&order=desc")).workflows,
   });
 }
 
@@ -42,7 +42,7 @@ export function useVersions(id: string, enabled: boolean) {
   return useQuery({
     queryKey: keys.versions(id),
     enabled,
-    queryFn: async () => unpage<WorkflowVersion>(await api(`/api/workflows/${id}/versions`)).items,
+    queryFn: () => api<WorkflowVersion[]>(`/api/workflows/${id}/versions`),
   });
 }
 
@@ -51,12 +51,12 @@ export function useExecutions(workflowId?: string, refetch = false) {
     queryKey: keys.executions(workflowId),
     refetchInterval: refetch ? 3000 : false,
     queryFn: async () =>
-      unpage<ExecutionSummary>(await api(`/api/executions?limit=50${workflowId ? `&workflow_id=${encodeURIComponent(workflowId)}` : ""}`)).items,
+      (await api<ExecutionPage>(`/api/executions?limit=50${workflowId ? `&workflow_id=${encodeURIComponent(workflowId)}` : ""}`)).executions,
   });
 }
 
 export function useExecution(id: string) {
-  return useQuery({ queryKey: keys.execution(id), queryFn: () => api<ExecutionSummary & Record<string, unknown>>(`/api/executions/${id}`) });
+  return useQuery({ queryKey: keys.execution(id), queryFn: () => api<ExecutionDetail>(`/api/executions/${id}`) });
 }
 
 /** Create, rename, duplicate, delete — invalidating the library after each. */

@@ -48,11 +48,60 @@ export interface WorkflowVersion {
   name?: string;
 }
 
+/** `pending` (started, no node scheduled yet) → `running` → an end. */
+export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+/** `GET /api/workflows`: one page of workflows. */
+export interface WorkflowPage {
+  workflows: WorkflowRecord[];
+  pagination: Pagination;
+}
+
+/** `GET /api/executions`: one page of runs. */
+export interface ExecutionPage {
+  executions: ExecutionSummary[];
+  pagination: Pagination;
+}
+
+/** What a run holds now: each completed node's output and the variables set. */
+export interface CurrentState {
+  nodes: Record<string, unknown>;
+  variables: Record<string, unknown>;
+  output_refs?: Record<string, string>;
+}
+
+/** `GET /api/executions/:id`; fields beyond the summary are read where needed. */
+export interface ExecutionDetail extends ExecutionSummary {
+  workflow_version?: number | null;
+  current_state: CurrentState;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+  definition?: WorkflowDefinition | null;
+  [key: string]: unknown;
+}
+
+/** `GET /api/executions/:id/logs`: one entry per log event. */
+export interface LogEntry {
+  seq: number;
+  node_id: string | null;
+  level: "info" | "warn" | "error";
+  event: string;
+  message: string;
+  metadata: Record<string, unknown>;
+  created_at: string;
+}
+
+/** `POST /api/executions/:id/cancel`. */
+export interface CancelResult {
+  cancelled: true;
+  execution_id: string;
+}
+
 export interface ExecutionSummary {
   id: string;
   execution_id?: string;
   workflow_id?: string | null;
-  status: string;
+  status: ExecutionStatus | string;
   started_at?: string | null;
   completed_at?: string | null;
   duration_ms?: number | null;
@@ -78,6 +127,11 @@ export interface NodeTypeInfo {
 }
 
 export type JsonSchema = { [key: string]: unknown };
+
+/** `GET /api/nodes`: the node catalogue. */
+export interface NodeCatalogue {
+  nodes: (NodeTypeInfo & { config_schema?: JsonSchema })[];
+}
 
 export interface ApiErrorBody {
   message: string;

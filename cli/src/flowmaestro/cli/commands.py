@@ -18,7 +18,9 @@ from flowmaestro.events import (
     ExecutionStatus,
     InputValidationError,
     check_inputs,
+    fold,
     parse_definition,
+    reported_status,
 )
 from flowmaestro.events.codec import parse_jsonl, record_to_json
 from flowmaestro.events.events import TERMINAL_EVENTS
@@ -261,9 +263,10 @@ async def executions(nats_url: str, limit: int, out: TextIO = sys.stdout) -> int
                 continue
             started = msgspec.json.decode(first[0][1], type=ExecutionStarted)
             _, ended_event = await log.ending(execution_id)
-            status = "running"
             duration = ""
-            if ended_event is not None:
+            if ended_event is None:  # pending or running: the fold tells which
+                status = reported_status(fold(await log.read(execution_id)))
+            else:
                 status = ended_event.status
                 elapsed = ended_event.ended_at - started.started_at
                 duration = f"{elapsed.total_seconds() * 1000:.0f}"

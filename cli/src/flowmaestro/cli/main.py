@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         use_operator_identity,
     )
     from flowmaestro.runtime.connect import NatsUnreachableError
+    from flowmaestro.runtime.errors import PayloadTooLargeError
     from flowmaestro.runtime.logs import configure_logging
 
     if args.command in SERVICE_COMMANDS:
@@ -140,7 +141,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-    except (commands.CommandError, StackNotFoundError, NatsUnreachableError) as exc:
+    except (
+        commands.CommandError,
+        StackNotFoundError,
+        NatsUnreachableError,
+        PayloadTooLargeError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

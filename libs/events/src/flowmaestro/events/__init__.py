@@ -44,6 +44,7 @@ from flowmaestro.events.state import (
     NodeStatus,
     evolve,
     fold,
+    reported_status,
 )
 from flowmaestro.events.validate import check_definition, check_inputs, parse_definition
 
@@ -101,4 +102,5 @@ __all__ = [
     "fold",
     "node_spec",
     "parse_definition",
+    "reported_status",
 ]

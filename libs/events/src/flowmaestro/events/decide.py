@@ -38,7 +38,7 @@ from flowmaestro.events.events import (
     NodeScheduled,
     NodeSkipped,
 )
-from flowmaestro.events.references import Scope, resolve
+from flowmaestro.events.references import Scope, StoredOutput, resolve
 from flowmaestro.events.retry import (
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT_SECONDS,
@@ -114,8 +114,18 @@ def readiness(state: ExecutionState, node_id: str) -> str:
     return "run" if taken else "skip"
 
 
+def _output(node: NodeState) -> Any:
+    """A node's output as references see it: inline, or the stored object it names."""
+    return StoredOutput(node.output_ref) if node.output_ref is not None else node.output
+
+
+def _output_value(node: NodeState) -> Any:
+    """A node's output as commands and events carry it: inline, or a stored-output marker."""
+    return node.output if node.output_ref is None else StoredOutput(node.output_ref).marker()
+
+
 def _scope(state: ExecutionState) -> Scope:
-    outputs = {n: s.output for n, s in state.nodes.items() if s.status is NodeStatus.COMPLETED}
+    outputs = {n: _output(s) for n, s in state.nodes.items() if s.status is NodeStatus.COMPLETED}
     skipped = frozenset(n for n, s in state.nodes.items() if s.status is NodeStatus.SKIPPED)
     return Scope(inputs=state.inputs, vars=state.vars, outputs=outputs, skipped=skipped)
 
@@ -128,7 +138,7 @@ def _command(
     assert spec is not None, "validated definitions only hold catalogued types"
     config = resolve(node.data, scope)
     upstream = {
-        u: state.nodes[u].output
+        u: _output_value(state.nodes[u])
         for u in state.graph.upstream(node_id)
         if state.nodes[u].status is NodeStatus.COMPLETED
     }
@@ -298,7 +308,7 @@ def decide(
 
 def _outputs(state: ExecutionState) -> dict[str, Any]:
     return {
-        node_id: state.nodes[node_id].output
+        node_id: _output_value(state.nodes[node_id])
         for node_id, node in state.definition.nodes.items()
         if node.type == "output" and state.nodes[node_id].status is NodeStatus.COMPLETED
     }

@@ -11,11 +11,14 @@ from enum import StrEnum
 __all__ = [
     "CACHE_BUCKET",
     "CMD_STREAM",
+    "CONCAT_KEY",
     "EXEC_STREAM",
     "FILE_BUCKET",
     "INTEGRATION_BUCKET",
     "LIMIT_BUCKET",
     "OUTPUT_BUCKET",
+    "OUTPUT_PATH_KEY",
+    "OUTPUT_REF_KEY",
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
     "Header",
@@ -23,10 +26,12 @@ __all__ = [
     "cancel_wildcard",
     "command_subject",
     "command_wildcard",
+    "end_key",
     "event_wildcard",
     "exec_subject",
     "exec_wildcard",
     "execution_of",
+    "execution_of_output",
     "executor_consumer",
     "is_outcome_subject",
     "is_valid_token",
@@ -37,8 +42,10 @@ __all__ = [
     "node_timer_id",
     "outcome_subject",
     "outcome_wildcard",
+    "output_object",
     "record_subject",
     "record_wildcard",
+    "result_key",
     "timer_subject",
     "timer_wildcard",
 ]
@@ -51,6 +58,15 @@ CMD_STREAM = "FM_CMD"
 
 OUTPUT_BUCKET = "FM_OUTPUTS"
 """Object store bucket for node outputs too large to travel inside an event."""
+
+OUTPUT_REF_KEY = "$fm.output_ref"
+"""Key of a stored-output marker in commands and events: `{"$fm.output_ref": NAME,
+"$fm.path": [...]}` stands for (a part of) the output stored under NAME."""
+OUTPUT_PATH_KEY = "$fm.path"
+"""Key of the path into a stored output, beside `OUTPUT_REF_KEY` (absent: the whole)."""
+CONCAT_KEY = "$fm.concat"
+"""Key of a text marker: `{"$fm.concat": [part, ...]}`, text parts and stored-output
+markers to be joined once the markers are read (a large output inside a template)."""
 
 FILE_BUCKET = "FM_FILES"
 """Object store bucket for files: uploads that nodes read by id, and files nodes make
@@ -151,6 +167,26 @@ def event_wildcard() -> str:
 def exec_wildcard() -> str:
     """Matches every subject of every execution log."""
     return f"{_PREFIX}.exec.>"
+
+
+def result_key(execution_id: str, node_id: str, attempt: int) -> str:
+    """The dedupe key of a node attempt's one result (`node.completed` or `node.failed`)."""
+    return f"{execution_id}:{node_id}:{attempt}:result"
+
+
+def end_key(execution_id: str) -> str:
+    """The dedupe key of an execution's one terminal event."""
+    return f"{execution_id}:end"
+
+
+def output_object(execution_id: str, node_id: str, attempt: int) -> str:
+    """The object-store name of a node attempt's large output."""
+    return f"{execution_id}/{node_id}/{attempt}"
+
+
+def execution_of_output(name: str) -> str:
+    """The execution an object-store output name belongs to."""
+    return name.split("/", 1)[0]
 
 
 def execution_of(subject: str) -> str:

@@ -4,6 +4,11 @@
 A string that is exactly one reference keeps the referenced JSON value and type; a
 reference embedded in longer text is stringified (strings as they are, anything else as
 JSON). `$${` writes a literal `${`. Unknown references raise, they never become "".
+
+A node output too large to travel inline is a `StoredOutput` in the scope: a reference to
+it (or into it) resolves to a small marker naming the stored object and the path, and a
+template embedding it becomes a concatenation marker. The executor that runs the node
+reads the markers back (`flowmaestro.runtime.outputs`), so no command carries the value.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 import msgspec
 
 from flowmaestro.events.errors import ReferenceResolutionError
+from flowmaestro.events.names import CONCAT_KEY, OUTPUT_PATH_KEY, OUTPUT_REF_KEY
 
 __all__ = [
     "INPUTS_ROOT",
@@ -23,7 +29,9 @@ __all__ = [
     "VARS_ROOT",
     "Reference",
     "Scope",
+    "StoredOutput",
     "find_references",
+    "follow_path",
     "parse_reference",
     "resolve",
 ]
@@ -49,6 +57,32 @@ class Reference:
     def node_id(self) -> str | None:
         """The referenced node's id, or None for `inputs`/`vars` references."""
         return None if self.root in RESERVED_ROOTS else self.root
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutput:
+    """A node output kept in the object store under `name`; `path` reads into it."""
+
+    name: str
+    path: tuple[str | int, ...] = ()
+
+    def marker(self) -> dict[str, Any]:
+        """The JSON marker that stands for this value in a command or an event."""
+        marker: dict[str, Any] = {OUTPUT_REF_KEY: self.name}
+        if self.path:
+            marker[OUTPUT_PATH_KEY] = list(self.path)
+        return marker
+
+    @classmethod
+    def from_marker(cls, value: Any) -> StoredOutput | None:
+        """The stored output a marker names, or None when `value` is not a marker."""
+        if not isinstance(value, Mapping) or not isinstance(value.get(OUTPUT_REF_KEY), str):
+            return None
+        path = value.get(OUTPUT_PATH_KEY) or []
+        if set(value) - {OUTPUT_REF_KEY, OUTPUT_PATH_KEY} or not isinstance(path, list):
+            return None
+        steps = tuple(p for p in path if isinstance(p, str | int))
+        return cls(value[OUTPUT_REF_KEY], steps) if len(steps) == len(path) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +147,22 @@ def _lookup(ref: Reference, scope: Scope) -> Any:
         return None
     else:
         raise ReferenceResolutionError(f"{ref.text}: node {ref.root!r} has no output")
-    for step in ref.path:
+    if isinstance(current, StoredOutput):
+        return StoredOutput(current.name, (*current.path, *ref.path))
+    return follow_path(current, ref.path, ref.text)
+
+
+def follow_path(current: Any, path: tuple[str | int, ...], text: str) -> Any:
+    """The value at `path` below `current`; `text` names the reference in errors."""
+    for step in path:
         if isinstance(step, int) and isinstance(current, list):
             if not -len(current) <= step < len(current):
-                raise ReferenceResolutionError(f"{ref.text}: index {step} is out of range")
+                raise ReferenceResolutionError(f"{text}: index {step} is out of range")
             current = current[step]
         elif isinstance(step, str) and isinstance(current, Mapping) and step in current:
             current = current[step]
         else:
-            raise ReferenceResolutionError(f"{ref.text}: no {step!r} in the referenced value")
+            raise ReferenceResolutionError(f"{text}: no {step!r} in the referenced value")
     return current
 
 
@@ -134,14 +175,23 @@ def _resolve_string(text: str, scope: Scope) -> Any:
         return text
     match = _TEMPLATE.fullmatch(text)
     if match and match.group(1) is not None:
-        return _lookup(parse_reference(match.group(1)), scope)
-
-    def substitute(m: re.Match[str]) -> str:
+        value = _lookup(parse_reference(match.group(1)), scope)
+        return value.marker() if isinstance(value, StoredOutput) else value
+    parts: list[Any] = []
+    end = 0
+    for m in _TEMPLATE.finditer(text):
+        parts.append(text[end : m.start()])
+        end = m.end()
         if m.group(1) is None:
-            return "${"
-        return _stringify(_lookup(parse_reference(m.group(1)), scope))
-
-    return _TEMPLATE.sub(substitute, text)
+            parts.append("${")
+            continue
+        value = _lookup(parse_reference(m.group(1)), scope)
+        parts.append(value if isinstance(value, StoredOutput) else _stringify(value))
+    parts.append(text[end:])
+    if any(isinstance(p, StoredOutput) for p in parts):
+        # The text can only be written once the stored value is read: by the executor.
+        return {CONCAT_KEY: [p.marker() if isinstance(p, StoredOutput) else p for p in parts if p]}
+    return "".join(parts)
 
 
 def resolve(value: Any, scope: Scope) -> Any:

@@ -48,6 +48,7 @@ __all__ = [
     "NodeStatus",
     "evolve",
     "fold",
+    "reported_status",
 ]
 
 
@@ -369,3 +370,17 @@ def fold(
     if state is None:
         raise FoldError("an empty log has no state")
     return state
+
+
+PENDING = "pending"
+"""The status clients see before the scheduler has dispatched any node of a run."""
+
+
+def reported_status(state: ExecutionState) -> str:
+    """The status clients see: `pending` while no node has been scheduled yet (the run
+    started, its first decisions are not in the log), then the fold's own status."""
+    if state.status is ExecutionStatus.RUNNING and all(
+        node.status is NodeStatus.PENDING for node in state.nodes.values()
+    ):
+        return PENDING
+    return str(state.status)

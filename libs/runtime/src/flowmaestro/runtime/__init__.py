@@ -6,6 +6,7 @@ from flowmaestro.runtime.embedded import EmbeddedNats, free_port
 from flowmaestro.runtime.errors import (
     AppendConflictError,
     ExecutionNotFoundError,
+    PayloadTooLargeError,
     RuntimeLayerError,
 )
 from flowmaestro.runtime.ids import new_execution_id
@@ -19,6 +20,7 @@ __all__ = [
     "EmbeddedNats",
     "ExecutionLog",
     "ExecutionNotFoundError",
+    "PayloadTooLargeError",
     "RuntimeLayerError",
     "Settings",
     "connect",

@@ -6,7 +6,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "state_dir"]
+__all__ = ["MAX_EFFECT_ATTEMPTS", "Settings", "state_dir"]
+
+MAX_EFFECT_ATTEMPTS = 20
+"""The operator's ceiling on `effect_attempts`."""
 
 
 def state_dir() -> Path:
@@ -26,6 +29,9 @@ class Settings:
     """`FLOWMAESTRO_INLINE_OUTPUT_LIMIT`: outputs larger than this go to the object store."""
     max_deliveries: int = 5
     """`FLOWMAESTRO_MAX_DELIVERIES`: a command delivered more often fails its node."""
+    effect_attempts: int = 5
+    """`FLOWMAESTRO_EFFECT_ATTEMPTS`: how often the scheduler tries an append or command
+    the server refuses before failing that execution (1 to `MAX_EFFECT_ATTEMPTS`)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,4 +45,8 @@ class Settings:
                 env.get("FLOWMAESTRO_INLINE_OUTPUT_LIMIT", d.inline_output_limit)
             ),
             max_deliveries=int(env.get("FLOWMAESTRO_MAX_DELIVERIES", d.max_deliveries)),
+            effect_attempts=min(
+                MAX_EFFECT_ATTEMPTS,
+                max(1, int(env.get("FLOWMAESTRO_EFFECT_ATTEMPTS", d.effect_attempts))),
+            ),
         )

@@ -6,6 +6,7 @@ __all__ = [
     "AppendConflictError",
     "ExecutionNotFoundError",
     "NatsUnreachableError",
+    "PayloadTooLargeError",
     "RuntimeLayerError",
 ]
 
@@ -28,3 +29,19 @@ class ExecutionNotFoundError(RuntimeLayerError):
 
 class AppendConflictError(RuntimeLayerError):
     """An append expected a different last sequence for the execution's subject."""
+
+
+class PayloadTooLargeError(RuntimeLayerError):
+    """A message is larger than the connected server accepts (its `max_payload`).
+
+    Raised before sending: a server that receives one closes the connection, which would
+    stall everything else sent over it.
+    """
+
+    def __init__(self, subject: str, size: int, limit: int) -> None:
+        self.subject = subject
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"a message of {size} bytes is over the server's limit of {limit} bytes ({subject})"
+        )

@@ -1,21 +1,55 @@
-"""Large node outputs live in a JetStream object store; events carry a reference."""
+"""Large node outputs live in a JetStream object store; events and commands carry markers.
+
+An executor stores an output over the inline limit and its `node.completed` names it; the
+scheduler never loads it back: references to it resolve to markers (see
+`flowmaestro.events.references.StoredOutput`), and the executor of a node that reads it
+resolves the markers in its command (`resolve_stored_outputs`) just before running it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 
-from flowmaestro.events import Event, NodeCompleted
-from flowmaestro.events.names import OUTPUT_BUCKET
+from flowmaestro.events import ExecuteNode
+from flowmaestro.events.errors import ReferenceResolutionError
+from flowmaestro.events.names import CONCAT_KEY, OUTPUT_BUCKET, execution_of_output
+from flowmaestro.events.references import StoredOutput, follow_path
 
-__all__ = ["OutputStore"]
+__all__ = ["OutputStore", "StoredOutputError"]
+
+
+class StoredOutputError(ReferenceResolutionError):
+    """A stored-output marker names nothing this execution may read."""
+
+
+def _readable_by(name: str, execution_id: str) -> bool:
+    """An execution reads its own outputs and its ancestors' (child ids extend the
+    parent's id), never another execution's: a marker written by hand into a node's
+    config must not open another tenant's output."""
+    owner = execution_of_output(name)
+    return execution_id == owner or execution_id.startswith(owner + "-")
+
+
+def _has_markers(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return (
+            CONCAT_KEY in value
+            or StoredOutput.from_marker(value) is not None
+            or any(_has_markers(v) for v in value.values())
+        )
+    if isinstance(value, list):
+        return any(_has_markers(v) for v in value)
+    return False
 
 
 class OutputStore:
-    """Puts and gets node outputs by reference (`<execution>/<node>/<attempt>`)."""
+    """Puts and gets node outputs by name (`<execution>/<node>/<attempt>`)."""
 
     def __init__(self, js: JetStreamContext) -> None:
         self.js = js
@@ -36,8 +70,47 @@ class OutputStore:
         result = await (await self._bucket()).get(ref)
         return msgspec.json.decode(result.data or b"null")
 
-    async def hydrate(self, event: Event) -> Event:
-        """The event with a referenced output loaded back inline."""
-        if isinstance(event, NodeCompleted) and event.output_ref is not None:
-            return msgspec.structs.replace(event, output=await self.get(event.output_ref))
-        return event
+    async def resolve_command(self, command: ExecuteNode) -> ExecuteNode:
+        """`command` with every stored-output marker in its config, upstream outputs,
+        inputs and variables replaced by the value it stands for (each object read once)."""
+        parts = (command.config, command.upstream, command.inputs, command.vars)
+        if not any(_has_markers(p) for p in parts):
+            return command
+        loaded: dict[str, Any] = {}
+        config, upstream, inputs, variables = [
+            await self.resolve(p, command.execution_id, loaded) for p in parts
+        ]
+        return msgspec.structs.replace(
+            command, config=config, upstream=upstream, inputs=inputs, vars=variables
+        )
+
+    async def resolve(
+        self, value: Any, execution_id: str, loaded: dict[str, Any] | None = None
+    ) -> Any:
+        """`value` with its stored-output markers read, for a node of `execution_id`."""
+        loaded = {} if loaded is None else loaded
+        if isinstance(value, list):
+            return [await self.resolve(v, execution_id, loaded) for v in value]
+        if not isinstance(value, Mapping):
+            return value
+        stored = StoredOutput.from_marker(value)
+        if stored is not None:
+            return follow_path(
+                await self._load(stored.name, execution_id, loaded), stored.path, stored.name
+            )
+        if set(value) == {CONCAT_KEY} and isinstance(value[CONCAT_KEY], list):
+            pieces = [await self.resolve(p, execution_id, loaded) for p in value[CONCAT_KEY]]
+            return "".join(
+                p if isinstance(p, str) else msgspec.json.encode(p).decode() for p in pieces
+            )
+        return {k: await self.resolve(v, execution_id, loaded) for k, v in value.items()}
+
+    async def _load(self, name: str, execution_id: str, loaded: dict[str, Any]) -> Any:
+        if name not in loaded:
+            if not _readable_by(name, execution_id):
+                raise StoredOutputError(f"no stored output {name!r} for this execution")
+            try:
+                loaded[name] = await self.get(name)
+            except NotFoundError as exc:
+                raise StoredOutputError(f"no stored output {name!r}") from exc
+        return loaded[name]

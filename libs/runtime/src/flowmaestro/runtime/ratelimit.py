@@ -2,7 +2,8 @@
 
 A limit caps requests per interval (a fixed window counter) and concurrent calls (leases
 that expire, so a crashed executor does not hold a slot forever). Updates use the bucket's
-compare-and-set, so replicas never over-admit.
+compare-and-set, so replicas never over-admit. Windows and lease expiries are reckoned on
+the clock the limiter is given (wall-clock seconds by default), so tests can drive it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from nats.js.errors import (
 from flowmaestro.events.names import LIMIT_BUCKET
 from flowmaestro.runtime.kv import LazyBucket
 
-__all__ = ["Lease", "RateLimit", "RateLimiter", "limits_from_env"]
+__all__ = ["Clock", "Lease", "RateLimit", "RateLimiter", "limits_from_env"]
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; every replica must read the same clock (wall time in service)."""
 
 _CAS_TRIES = 20
 
@@ -66,10 +70,11 @@ class Lease:
 
 
 class RateLimiter:
-    """Admits or defers calls under shared limits."""
+    """Admits or defers calls under shared limits, windows and leases timed by `clock`."""
 
-    def __init__(self, js: JetStreamContext) -> None:
+    def __init__(self, js: JetStreamContext, clock: Clock = time.time) -> None:
         self._bucket = LazyBucket(js, LIMIT_BUCKET, history=1, ttl=86_400)
+        self._clock = clock
 
     async def _update(self, key: str, change: Callable[[Any], tuple[Any, Any]]) -> Any:
         """Apply `change(current) -> (new value | None to keep, result)` with compare-and-set."""
@@ -98,7 +103,7 @@ class RateLimiter:
         self, scope: str, limit: RateLimit, lease_seconds: float
     ) -> tuple[Lease | None, float]:
         """Take a slot: `(lease, 0)` when admitted, `(None, delay)` to retry after `delay`."""
-        now = time.time()
+        now = self._clock()
         if limit.requests > 0:
             window = int(now // limit.per_seconds)
             key = f"{scope}.w{window}"

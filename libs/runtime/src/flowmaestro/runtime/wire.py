@@ -9,6 +9,8 @@ made while handling a read are sent together at the end of that loop iteration.
 
 It covers what the hot path needs — publish (with headers and reply), subscribe, liveness
 checks, reconnection with resubscription — and nothing else; everything else uses nats-py.
+It reads the server's `INFO` and refuses, before sending, a message over the server's
+`max_payload` (a server closes the connection of a client that sends one).
 """
 
 from __future__ import annotations
@@ -19,20 +21,22 @@ import itertools
 import secrets
 from collections import deque
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import msgspec
 import structlog
 
-from flowmaestro.runtime.errors import NatsUnreachableError
+from flowmaestro.runtime.errors import NatsUnreachableError, PayloadTooLargeError
 
-__all__ = ["Wire", "WireClosedError", "WireMsg"]
+__all__ = ["DEFAULT_MAX_PAYLOAD", "Wire", "WireClosedError", "WireMsg"]
 
 log = structlog.get_logger("flowmaestro.wire")
 
 _CRLF = b"\r\n"
 _MAX_PENDING = 64 * 1024 * 1024
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+"""nats-server's default `max_payload`, assumed until the server's `INFO` says otherwise."""
 _connect_encoder = msgspec.json.Encoder()
 
 
@@ -182,6 +186,14 @@ class Wire:
         self._closed = False
         self._reconnecting: asyncio.Task[None] | None = None
         self._on_reconnect: list[Callable[[], None]] = []
+        self.server_info: dict[str, Any] = {}
+        """The server's latest `INFO` (`max_payload`, `auth_required`, `connect_urls`…)."""
+
+    @property
+    def max_payload(self) -> int:
+        """The largest message (headers and payload) the connected server accepts."""
+        value = self.server_info.get("max_payload")
+        return value if isinstance(value, int) and value > 0 else DEFAULT_MAX_PAYLOAD
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -339,10 +351,14 @@ class Wire:
         reconnecting, once the connection is back)."""
         if self._closed:
             raise WireClosedError("connection closed")
+        if len(payload) > self.max_payload:
+            raise PayloadTooLargeError(subject, len(payload), self.max_payload)
         if headers:
             block = "NATS/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
             head = block.encode()
             size = len(head)
+            if size + len(payload) > self.max_payload:
+                raise PayloadTooLargeError(subject, size + len(payload), self.max_payload)
             if reply:
                 line = f"HPUB {subject} {reply} {size} {size + len(payload)}\r\n"
             else:
@@ -434,6 +450,16 @@ class Wire:
         except Exception:
             log.exception("wire.handler_failed", subject=msg.subject)
 
+    def _read_info(self, body: bytes) -> None:
+        """Keep the server's `INFO` (sent on connect, and again when the cluster changes)."""
+        try:
+            info = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            log.warning("wire.bad_info", client=self.name)
+            return
+        if isinstance(info, dict):
+            self.server_info = info
+
     def _control(self, proto: _Protocol, op: bytes, line: bytes) -> None:
         if op == b"PING":
             self._queue(b"PONG\r\n")
@@ -447,6 +473,7 @@ class Wire:
                 if pong is not None and not pong.done():
                     pong.set_result(None)
         elif op == b"INFO":
+            self._read_info(line[5:])
             if self._ready is not None and not self._ready.done():
                 self._handshake(proto)
         elif op == b"-ERR":

@@ -1,7 +1,8 @@
-"""PostgreSQL for the `database` node: one psycopg pool per (server, mode), and queries.
+"""PostgreSQL for the `database` node: queries over the egress policy's pools.
 
 The integration holds `credentials.dsn`, or `config` host/port/dbname/user with
-`credentials.password`.
+`credentials.password`. Connections come only from `egress.postgres`: TCP to a checked
+address, never a Unix socket or the platform's own database, never a privileged role.
 
 Read-only mode is enforced three ways: the pool's sessions default to read-only
 transactions, each statement runs in a `READ ONLY` transaction, and statements are always
@@ -22,17 +23,19 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from flowmaestro.events.catalogue import DatabaseConfig
 from flowmaestro.executors.context import Integration
+from flowmaestro.executors.egress.postgres import (
+    Pool,
+    PoolTimeout,
+    close_pools,
+    database_pool,
+    discard_pool,
+)
 from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
 
 __all__ = ["close_pools", "json_value", "query"]
-
-Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
-_pools: dict[tuple[str, bool], Pool] = {}
-_READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
 
 
 def json_value(value: Any) -> Any:
@@ -68,38 +71,6 @@ def _conninfo(integration: Integration) -> str:
     return make_conninfo(**{k: str(v) for k, v in fields.items() if v is not None})
 
 
-async def _reset(conn: psycopg.AsyncConnection[Any]) -> None:
-    await conn.execute("RESET ALL")
-
-
-async def _pool(conninfo: str, read_only: bool) -> Pool:
-    key = (conninfo, read_only)
-    pool = _pools.get(key)
-    if pool is None:
-        kwargs: dict[str, Any] = {"options": _READ_ONLY_OPTIONS} if read_only else {}
-        pool = AsyncConnectionPool(
-            conninfo,
-            connection_class=psycopg.AsyncConnection[Any],
-            kwargs=kwargs,
-            min_size=1,
-            max_size=8,
-            open=False,
-            reset=_reset,
-            timeout=10,
-        )
-        _pools[key] = pool
-        await pool.open()
-    return pool
-
-
-async def close_pools() -> None:
-    """Close every pool (when the executor stops, or a test drops its database)."""
-    pools = list(_pools.values())
-    _pools.clear()
-    for pool in pools:
-        await pool.close()
-
-
 async def _execute(pool: Pool, config: DatabaseConfig) -> dict[str, Any]:
     async with pool.connection() as conn, conn.transaction():
         if config.read_only:
@@ -127,16 +98,17 @@ async def _execute(pool: Pool, config: DatabaseConfig) -> dict[str, Any]:
 
 async def query(integration: Integration, config: DatabaseConfig) -> dict[str, Any]:
     """Run the statement with its bound parameters; rows as JSON objects."""
+    conninfo = _conninfo(integration)
     try:
-        pool = await _pool(_conninfo(integration), config.read_only)
+        pool = await database_pool(conninfo, config.read_only)
         return await _execute(pool, config)
-    except PoolTimeout as exc:
-        raise RetryableNodeError(f"database unavailable: {exc}", kind="database") from exc
     except psycopg.errors.QueryCanceled as exc:
         raise TerminalNodeError(f"query cancelled: {exc}", kind="timeout") from exc
     except psycopg.errors.SerializationFailure as exc:
         raise RetryableNodeError(f"serialization failure: {exc}", kind="database") from exc
-    except psycopg.OperationalError as exc:
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        # A target that fails keeps no pool reconnecting in the background.
+        await discard_pool(conninfo, config.read_only)
         raise RetryableNodeError(f"database unavailable: {exc}", kind="database") from exc
     except psycopg.Error as exc:
         raise TerminalNodeError(f"{type(exc).__name__}: {exc}", kind="sql") from exc

@@ -37,12 +37,14 @@ from flowmaestro.events import (
     decode_command,
 )
 from flowmaestro.events.decide import memo_key
+from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.names import (
     CMD_STREAM,
     cancel_wildcard,
     executor_consumer,
     live_subject,
+    output_object,
 )
 from flowmaestro.executors.context import (
     Deferred,
@@ -53,6 +55,7 @@ from flowmaestro.executors.context import (
     NodeResult,
     UploadedFile,
 )
+from flowmaestro.executors.egress import protect_nats
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.runtime import AppendConflictError, ContinuousPull, ExecutionLog, Settings, tail
 from flowmaestro.runtime.cache import NodeCache
@@ -124,6 +127,7 @@ class ExecutorWorker:
         concurrency: int = 256,
     ) -> None:
         self.nc = nc
+        protect_nats(nc)  # no node may connect to the NATS servers this worker uses
         self.js = nc.jetstream()
         self.log = ExecutionLog(nc, outcomes=True)
         self.outputs = OutputStore(self.js)
@@ -238,10 +242,18 @@ class ExecutorWorker:
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
             )
         event = await self._offload(command, event)
-        await self.log.append(command.execution_id, event, f"{command.idempotency_key}:result")
+        await self.log.append_result(
+            command.execution_id, event, f"{command.idempotency_key}:result"
+        )
         await msg.ack()
 
     async def _execute(self, pool: ExecutorPool, command: ExecuteNode, msg: WireMsg) -> Event:
+        try:  # large upstream values arrive as stored-output markers: read them now
+            command = await self.outputs.resolve_command(command)
+        except ReferenceResolutionError as exc:
+            return self._failed(
+                command, ErrorInfo(message=str(exc), kind="reference", terminal=True)
+            )
         fire: list[NodeCompleted | NodeFailed] = []
 
         async def complete_at(_at: datetime, event: Event) -> None:
@@ -383,7 +395,7 @@ class ExecutorWorker:
             )
         if len(encoded) <= self.settings.inline_output_limit:
             return event
-        ref = f"{command.execution_id}/{command.node_id}/{command.attempt}"
+        ref = output_object(command.execution_id, command.node_id, command.attempt)
         await self.outputs.put(ref, encoded)
         return msgspec.structs.replace(event, output=None, output_ref=ref)
 

@@ -12,16 +12,18 @@ import structlog
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
 
+from flowmaestro.gateway.bodies import strict_json_body
 from flowmaestro.gateway.config import GatewaySettings
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.deps import provide_services
 from flowmaestro.gateway.envelope import exception_handlers
 from flowmaestro.gateway.errors import DatabaseUnavailableError
 from flowmaestro.gateway.migrate import migrate
+from flowmaestro.gateway.openapi import openapi_config
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
 from flowmaestro.gateway.routes.auth import AuthController
 from flowmaestro.gateway.routes.executions import ExecutionController
@@ -69,6 +71,25 @@ def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
     return lifespan
 
 
+async def _complete_allow_header(message: Message, scope: Scope) -> None:
+    """Answer OPTIONS with every method of the path.
+
+    Litestar's automatic OPTIONS handler lists only the methods of the first handler
+    registered on a path (its closure keeps the route that existed then), so a path with
+    GET and POST would say `Allow: GET, OPTIONS`."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    app = scope["litestar_app"]
+    allowed = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }.get(scope.get("path_template", ""))
+    if allowed is not None:
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+        message["headers"] = [*headers, (b"allow", allowed.encode())]
+
+
 def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litestar:
     """The gateway application; connections open when the server starts it."""
     settings.check()
@@ -96,18 +117,10 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=exception_handlers,
         logging_config=None,  # keep the process's redacting logging setup
+        before_send=[_complete_allow_header],
+        before_request=strict_json_body,
         lifespan=[_lifespan(settings, run_projector)],
-        openapi_config=OpenAPIConfig(
-            title="FlowMaestro",
-            version="0.1.0",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-                }
-            ),
-            security=[{"BearerToken": []}],
-        ),
+        openapi_config=openapi_config(),
         request_max_body_size=25 * 1024 * 1024,
         state=State(state),
     )

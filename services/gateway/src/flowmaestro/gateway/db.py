@@ -15,7 +15,7 @@ import msgspec
 
 from flowmaestro.gateway.errors import DatabaseUnavailableError, ValidationFailedError
 
-__all__ = ["Connection", "Database", "unavailable_errors"]
+__all__ = ["Connection", "Database", "storable", "unavailable_errors"]
 
 Connection: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy"
 """What `Database.connection()` yields."""
@@ -38,13 +38,37 @@ _unstorable_values = (
 )
 
 
+def storable(value: Any) -> Any:
+    """`value` with NUL characters (which PostgreSQL text cannot hold) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
+def _encode_json(value: Any) -> str:
+    text = msgspec.json.encode(value).decode()
+    # Only strings holding NUL (encoded as the escape below) need the slower walk.
+    return msgspec.json.encode(storable(value)).decode() if "\\u0000" in text else text
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Every text and JSON value stored loses its NUL characters, so any JSON a client may
+    # send (NUL is valid JSON) is stored rather than refused; arrays of text are cleaned
+    # by their callers (asyncpg encodes their elements with its own codec).
+    await conn.set_type_codec(
+        "text",
+        encoder=lambda value: value.replace("\x00", "\ufffd"),
+        decoder=lambda value: value,
+        schema="pg_catalog",
+        format="text",
+    )
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(
-            kind,
-            encoder=lambda value: msgspec.json.encode(value).decode(),
-            decoder=msgspec.json.decode,
-            schema="pg_catalog",
+            kind, encoder=_encode_json, decoder=msgspec.json.decode, schema="pg_catalog"
         )
 
 

@@ -15,9 +15,10 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from flowmaestro.gateway.errors import GatewayError
-from flowmaestro.gateway.models import Envelope, Page, Pagination
+from flowmaestro.gateway.models import Envelope, Pagination
+from flowmaestro.runtime.errors import PayloadTooLargeError
 
-__all__ = ["exception_handlers", "ok", "page"]
+__all__ = ["exception_handlers", "ok", "pagination"]
 
 T = TypeVar("T")
 
@@ -42,15 +43,10 @@ def ok(data: T) -> Envelope[T]:
     return Envelope(data=data)
 
 
-def page(items: list[T], page_number: int, limit: int, total: int) -> Envelope[Page[T]]:
-    """A page of items with its pagination."""
+def pagination(page_number: int, limit: int, total: int) -> Pagination:
+    """Where page `page_number` of `limit` items sits among `total`."""
     pages = max(1, math.ceil(total / limit)) if limit else 1
-    return ok(
-        Page(
-            items=items,
-            pagination=Pagination(page=page_number, limit=limit, total=total, pages=pages),
-        )
-    )
+    return Pagination(page=page_number, limit=limit, total=total, pages=pages)
 
 
 def _error(
@@ -121,6 +117,18 @@ def _too_deep(_request: Request[Any, Any, Any], _exc: RecursionError) -> Respons
     return _error(400, "TOO_DEEPLY_NESTED", "the JSON body is nested too deeply", None)
 
 
+def _too_large(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    details = None
+    if isinstance(exc, PayloadTooLargeError):
+        details = {"size_bytes": exc.size, "limit_bytes": exc.limit}
+    return _error(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        "the request makes an event larger than the event log accepts",
+        details,
+    )
+
+
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("gateway.internal_error", path=request.url.path, error=repr(exc))
     return _error(500, "INTERNAL_ERROR", "internal error")
@@ -130,6 +138,8 @@ exception_handlers: ExceptionHandlersMap = {
     GatewayError: _gateway_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    PayloadTooLargeError: _too_large,
+    nats.errors.MaxPayloadError: _too_large,
     nats.errors.Error: _nats_error,
     TimeoutError: _nats_error,
     RecursionError: _too_deep,

@@ -13,6 +13,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "GatewayError",
     "NotFoundError",
+    "NotReadyError",
     "RateLimitedError",
     "ValidationFailedError",
     "problem_details",
@@ -91,3 +92,10 @@ class DatabaseUnavailableError(GatewayError):
 
     status = 503
     code = "DATABASE_UNAVAILABLE"
+
+
+class NotReadyError(GatewayError):
+    """A dependency (NATS, PostgreSQL) is unreachable; `details` says which."""
+
+    status = 503
+    code = "NOT_READY"

@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from flowmaestro.gateway.security import MIN_PASSWORD, PASSWORD_PATTERN
+
 __all__ = [
     "AuthResult",
+    "CancelResult",
+    "CurrentState",
+    "Deleted",
     "Envelope",
+    "ErrorBody",
+    "ErrorEnvelope",
     "ExecuteRequest",
     "ExecutionDetail",
+    "ExecutionPage",
     "ExecutionStart",
+    "ExecutionStatusName",
     "ExecutionSummary",
+    "Health",
+    "InputAccepted",
     "InputAnswer",
     "IntegrationCreate",
+    "IntegrationList",
     "IntegrationOut",
     "IntegrationUpdate",
     "LogEntry",
+    "LogLevel",
+    "LogList",
     "LoginRequest",
+    "NodeCatalogue",
     "NodeTypeOut",
-    "Page",
     "Pagination",
+    "Readiness",
     "RegisterRequest",
     "TestRequest",
     "UserOut",
@@ -31,13 +46,19 @@ __all__ = [
     "VersionOut",
     "WorkflowCreate",
     "WorkflowOut",
+    "WorkflowPage",
     "WorkflowUpdate",
 ]
 
 T = TypeVar("T")
 
 Email = Annotated[
-    str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["a@b.io"])
+    str,
+    msgspec.Meta(
+        pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+        max_length=254,
+        examples=["a@b.io"],
+    ),
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -59,18 +80,56 @@ class Pagination(msgspec.Struct, kw_only=True):
     pages: int
 
 
-class Page(msgspec.Struct, Generic[T], kw_only=True):
-    """One page of a list."""
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """What went wrong: a message, a stable code, and details (fields, nodes) or null."""
 
-    items: list[T]
-    pagination: Pagination
+    message: str
+    code: str
+    details: Any = None
+
+
+class ErrorEnvelope(msgspec.Struct, kw_only=True):
+    """Every error response: `{"success": false, "error": {message, code, details}}`."""
+
+    success: Literal[False] = False
+    error: ErrorBody
+
+
+class Deleted(msgspec.Struct, kw_only=True):
+    """A removed resource."""
+
+    id: str
+    deleted: bool = True
+
+
+class Health(msgspec.Struct, kw_only=True):
+    """The process is alive."""
+
+    status: str
+
+
+class Readiness(msgspec.Struct, kw_only=True):
+    """Every dependency answered (`checks` names each)."""
+
+    status: str
+    checks: dict[str, bool]
 
 
 class RegisterRequest(msgspec.Struct, kw_only=True):
     """A new account; the email is trimmed and case-folded (control characters refused)."""
 
     email: Annotated[str, msgspec.Meta(max_length=254, examples=["a@b.io"])]
-    password: Annotated[str, msgspec.Meta(max_length=200)]
+    password: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=200,
+            # Documented, checked by `check_password_strength` (a WEAK_PASSWORD error).
+            extra_json_schema={
+                "extra": {"min_length": MIN_PASSWORD, "pattern": PASSWORD_PATTERN},
+                "description": "at least 8 characters, not only ASCII letters, not only digits",
+            },
+        ),
+    ]
     name: Name
 
 
@@ -138,6 +197,13 @@ class WorkflowOut(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
+class WorkflowPage(msgspec.Struct, kw_only=True):
+    """One page of workflows."""
+
+    workflows: list[WorkflowOut]
+    pagination: Pagination
+
+
 class VersionOut(msgspec.Struct, kw_only=True):
     """One immutable version of a workflow."""
 
@@ -146,6 +212,13 @@ class VersionOut(msgspec.Struct, kw_only=True):
     definition: dict[str, Any]
     created_at: datetime
     restored_from: int | None = None
+
+
+ExecutionStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
+"""`pending` (started, no node scheduled yet) → `running` → `completed`/`failed`/`cancelled`."""
+
+LogLevel = Literal["info", "warn", "error"]
+"""The level of a log entry."""
 
 
 class ExecuteRequest(msgspec.Struct, kw_only=True):
@@ -169,7 +242,7 @@ class ExecutionStart(msgspec.Struct, kw_only=True):
     execution_id: str
     workflow_id: str
     workflow_version: int
-    status: str
+    status: ExecutionStatusName
     started_at: datetime
     test: bool = False
 
@@ -180,16 +253,35 @@ class ExecutionSummary(msgspec.Struct, kw_only=True):
     id: str
     workflow_id: str | None
     workflow_version: int | None
-    status: str
+    status: ExecutionStatusName
     test: bool
     started_at: datetime
     completed_at: datetime | None
     duration_ms: float | None
 
 
+class ExecutionPage(msgspec.Struct, kw_only=True):
+    """One page of runs."""
+
+    executions: list[ExecutionSummary]
+    pagination: Pagination
+
+
+class CurrentState(msgspec.Struct, kw_only=True):
+    """What a run holds now (while it runs and at its end)."""
+
+    nodes: dict[str, Any] = {}
+    """Each completed node's output, by node id."""
+    variables: dict[str, Any] = {}
+    """The variables set so far (`${vars.name}`)."""
+    output_refs: dict[str, str] = {}
+    """Completed nodes whose output is too large to inline: its object-store name."""
+
+
 class ExecutionDetail(ExecutionSummary, kw_only=True):
     """Everything about one run: inputs, outputs, each node's attempts and timings."""
 
+    current_state: CurrentState
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     nodes: dict[str, Any]
@@ -205,17 +297,40 @@ class LogEntry(msgspec.Struct, kw_only=True):
 
     seq: int
     node_id: str | None
-    level: str
+    level: LogLevel
     event: str
     message: str
     metadata: dict[str, Any]
     created_at: datetime
 
 
+class LogList(msgspec.Struct, kw_only=True):
+    """A run's log entries, in order."""
+
+    logs: list[LogEntry]
+
+
+class CancelResult(msgspec.Struct, kw_only=True):
+    """A cancel request was recorded; the run stops at its next decision."""
+
+    cancelled: bool = True
+    execution_id: str
+    cancel_requested: bool = True
+
+
 class InputAnswer(msgspec.Struct, kw_only=True):
     """A person's answer to a waiting human-input node."""
 
     input: dict[str, Any]
+
+
+class InputAccepted(msgspec.Struct, kw_only=True):
+    """An answer recorded as the node's output."""
+
+    execution_id: str
+    node_id: str
+    attempt: int
+    output: Any = None
 
 
 class IntegrationCreate(msgspec.Struct, kw_only=True):
@@ -251,6 +366,12 @@ class IntegrationOut(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
+class IntegrationList(msgspec.Struct, kw_only=True):
+    """One user's integrations."""
+
+    integrations: list[IntegrationOut]
+
+
 class NodeTypeOut(msgspec.Struct, kw_only=True):
     """One node type of the catalogue, as the canvas needs it."""
 
@@ -261,3 +382,9 @@ class NodeTypeOut(msgspec.Struct, kw_only=True):
     inputs: list[str]
     outputs: dict[str, Any]
     config_schema: dict[str, Any]
+
+
+class NodeCatalogue(msgspec.Struct, kw_only=True):
+    """Every node type."""
+
+    nodes: list[NodeTypeOut]

@@ -7,7 +7,7 @@ and a rebuild identical.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -25,13 +25,20 @@ from flowmaestro.events import (
     NodeRetrying,
     NodeScheduled,
     NodeSkipped,
+    NodeStatus,
     NodeWaiting,
     event_to_dict,
+    reported_status,
 )
+from flowmaestro.gateway.db import storable
 
 __all__ = [
     "EXECUTION_COLUMNS",
+    "LEVELS",
     "LOG_COLUMNS",
+    "ExecutionRow",
+    "LogRow",
+    "current_state",
     "event_level",
     "event_message",
     "event_tag",
@@ -41,34 +48,46 @@ __all__ = [
     "storable",
 ]
 
-EXECUTION_COLUMNS = (
-    "id",
-    "owner_id",
-    "workflow_id",
-    "workflow_version",
-    "test",
-    "status",
-    "inputs",
-    "outputs",
-    "error",
-    "failed_node",
-    "nodes",
-    "started_at",
-    "completed_at",
-    "duration_ms",
-    "last_seq",
-    "event_count",
-)
-LOG_COLUMNS = (
-    "execution_id",
-    "seq",
-    "node_id",
-    "level",
-    "event",
-    "message",
-    "metadata",
-    "created_at",
-)
+
+class ExecutionRow(NamedTuple):
+    """One `executions` row, fields in column order (so it binds positionally)."""
+
+    id: str
+    owner_id: str | None
+    workflow_id: str | None
+    workflow_version: int | None
+    test: bool
+    status: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    error: dict[str, Any] | None
+    failed_node: str | None
+    nodes: dict[str, Any]
+    started_at: datetime
+    completed_at: datetime | None
+    duration_ms: float | None
+    last_seq: int
+    event_count: int
+    variables: dict[str, Any]
+
+
+class LogRow(NamedTuple):
+    """One `execution_logs` row, fields in column order."""
+
+    execution_id: str
+    seq: int
+    node_id: str | None
+    level: str
+    event: str
+    message: str
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+EXECUTION_COLUMNS: tuple[str, ...] = ExecutionRow._fields
+LOG_COLUMNS: tuple[str, ...] = LogRow._fields
+LEVELS = ("info", "warn", "error")
+"""Log levels, least to most severe."""
 
 
 def event_tag(event: Event) -> str:
@@ -95,11 +114,11 @@ def event_time(event: Event) -> datetime | None:
 
 
 def event_level(event: Event) -> str:
-    """`error`, `warning` or `info`."""
+    """`error`, `warn` or `info`."""
     if isinstance(event, NodeFailed | ExecutionFailed):
         return "error"
     if isinstance(event, NodeRetrying | ExecutionCancelRequested | ExecutionCancelled):
-        return "warning"
+        return "warn"
     return "info"
 
 
@@ -133,17 +152,6 @@ def event_message(event: Event) -> str:
     return event_tag(event)
 
 
-def storable(value: Any) -> Any:
-    """`value` with NUL characters (which PostgreSQL text cannot hold) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {storable(k): storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [storable(v) for v in value]
-    return value
-
-
 def _metadata(event: Event) -> dict[str, Any]:
     data = event_to_dict(event)
     data.pop("type", None)
@@ -151,23 +159,23 @@ def _metadata(event: Event) -> dict[str, Any]:
     return storable(data)
 
 
-def log_rows(execution_id: str, records: list[tuple[int, Event]]) -> list[tuple[Any, ...]]:
+def log_rows(execution_id: str, records: list[tuple[int, Event]]) -> list[LogRow]:
     """One row per event; events without a time take the previous event's."""
-    rows: list[tuple[Any, ...]] = []
+    rows: list[LogRow] = []
     last_time: datetime | None = None
     for seq, event in records:
         last_time = event_time(event) or last_time
         assert last_time is not None, "a log begins with execution.started, which has a time"
         rows.append(
-            (
-                execution_id,
-                seq,
-                getattr(event, "node_id", None),
-                event_level(event),
-                event_tag(event),
-                storable(event_message(event)),
-                _metadata(event),
-                last_time,
+            LogRow(
+                execution_id=execution_id,
+                seq=seq,
+                node_id=getattr(event, "node_id", None),
+                level=event_level(event),
+                event=event_tag(event),
+                message=storable(event_message(event)),
+                metadata=_metadata(event),
+                created_at=last_time,
             )
         )
     return rows
@@ -204,26 +212,47 @@ def _nodes(state: ExecutionState) -> dict[str, Any]:
     return nodes
 
 
-def execution_row(state: ExecutionState) -> tuple[Any, ...]:
-    """The `executions` row of a folded state, in `EXECUTION_COLUMNS` order."""
+def current_state(nodes: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+    """What the run holds now, from a row's `nodes` and `variables` (both folded from the
+    log): each completed node's output and the variables set so far.
+
+    `nodes` maps node id to output for completed nodes; outputs kept in the object store
+    (too large to inline) appear under `output_refs` instead. Computed when read, so the
+    row holds each output once.
+    """
+    outputs: dict[str, Any] = {}
+    refs: dict[str, str] = {}
+    for node_id, node in nodes.items():
+        if node.get("status") != NodeStatus.COMPLETED:
+            continue
+        if node.get("output_ref") is not None:
+            refs[node_id] = node["output_ref"]
+        else:
+            outputs[node_id] = node.get("output")
+    return {"nodes": outputs, "variables": variables, "output_refs": refs}
+
+
+def execution_row(state: ExecutionState) -> ExecutionRow:
+    """The `executions` row of a folded state."""
     duration = None
     if state.ended_at is not None:
         duration = (state.ended_at - state.started_at).total_seconds() * 1000
-    return (
-        state.execution_id,
-        state.owner_id,
-        storable(state.workflow_id),
-        state.workflow_version,
-        state.test,
-        str(state.status),
-        storable(msgspec.to_builtins(state.inputs)),
-        storable(msgspec.to_builtins(state.outputs)),
-        storable(msgspec.to_builtins(state.error)) if state.error else None,
-        state.failed_node,
-        storable(_nodes(state)),
-        state.started_at,
-        state.ended_at,
-        duration,
-        state.last_seq,
-        state.event_count,
+    return ExecutionRow(
+        id=state.execution_id,
+        owner_id=state.owner_id,
+        workflow_id=storable(state.workflow_id),
+        workflow_version=state.workflow_version,
+        test=state.test,
+        status=reported_status(state),
+        inputs=storable(msgspec.to_builtins(state.inputs)),
+        outputs=storable(msgspec.to_builtins(state.outputs)),
+        error=storable(msgspec.to_builtins(state.error)) if state.error else None,
+        failed_node=state.failed_node,
+        nodes=storable(_nodes(state)),
+        started_at=state.started_at,
+        completed_at=state.ended_at,
+        duration_ms=duration,
+        last_seq=state.last_seq,
+        event_count=state.event_count,
+        variables=storable(msgspec.to_builtins(state.vars)),
     )

@@ -78,7 +78,7 @@ async def start_execution(
         execution_id=started.execution_id,
         workflow_id=version.workflow_id,
         workflow_version=version.version,
-        status="running",
+        status="pending",  # nothing is scheduled until the scheduler reads the start
         started_at=started.started_at,
         test=test,
     )

@@ -18,6 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flowmaestro.gateway.errors import AuthenticationError, RateLimitedError, ValidationFailedError
 
 __all__ = [
+    "MIN_PASSWORD",
+    "PASSWORD_PATTERN",
     "LoginLimiter",
     "RegistrationLimiter",
     "TokenClaims",
@@ -32,6 +34,16 @@ __all__ = [
 ]
 
 _hasher = PasswordHasher()
+MIN_PASSWORD = 8
+PASSWORD_PATTERN = (
+    r"^(?:[\s\S]*[^A-Za-z0-9][\s\S]*"
+    r"|[\s\S]*[A-Za-z][\s\S]*[0-9][\s\S]*"
+    r"|[\s\S]*[0-9][\s\S]*[A-Za-z][\s\S]*)$"
+)
+"""A strong password mixes letters with digits or has a symbol: it is not only ASCII letters
+and not only digits. Written without look-arounds, so the OpenAPI document states it exactly
+and any client can check it."""
+_MIXED = re.compile(PASSWORD_PATTERN)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -95,9 +107,9 @@ _MIN_PASSWORD = 8
 def check_password_strength(password: str) -> None:
     """Refuse weak passwords with an error naming the `password` field."""
     problems = []
-    if len(password) < _MIN_PASSWORD:
-        problems.append(f"must be at least {_MIN_PASSWORD} characters")
-    if password.isalpha() or password.isdigit():
+    if len(password) < MIN_PASSWORD:
+        problems.append(f"must be at least {MIN_PASSWORD} characters")
+    if not _MIXED.match(password):
         problems.append("must mix letters with digits or symbols")
     if problems:
         raise ValidationFailedError(

@@ -3,6 +3,14 @@
 An input event is acknowledged only after every decision it led to is stored in
 JetStream, so a crash at any point is followed by a redelivery that decides again; the
 decision keys make the repeats no-ops.
+
+One execution cannot stall the others. A command larger than the server accepts fails
+only its node (`too_large`); any other effect the server refuses is tried a bounded number
+of times (`Settings.effect_attempts`), then that execution fails with the reason in its
+log and the batch moves on. A time-out counts too when the server still answers a ping
+(a subject it will not take, an acknowledgement that never comes). Only while the server
+does not answer at all does the scheduler wait without counting: then no execution could
+move anyway.
 """
 
 from __future__ import annotations
@@ -14,18 +22,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import nats.errors
 import structlog
 from nats.aio.client import Client
+from nats.js.errors import APIError
 
 from flowmaestro.events import (
     Append,
     CodecError,
     Decision,
     Dispatch,
+    ErrorInfo,
+    ExecuteNode,
     ExecutionCancelRequested,
+    ExecutionFailed,
     ExecutionStarted,
     ExecutionState,
     FoldError,
+    NodeCompleted,
+    NodeFailed,
     NodeWaiting,
     StartTimer,
     StopExecution,
@@ -41,14 +56,17 @@ from flowmaestro.events.names import (
     Header,
     cancel_subject,
     command_subject,
+    end_key,
     execution_of,
     is_outcome_subject,
     node_timer_id,
     outcome_subject,
+    result_key,
 )
 from flowmaestro.events.state import NodeStatus
-from flowmaestro.runtime import ContinuousPull, ExecutionLog
-from flowmaestro.runtime.outputs import OutputStore
+from flowmaestro.runtime import ContinuousPull, ExecutionLog, PayloadTooLargeError, Settings
+from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["Scheduler"]
@@ -57,6 +75,27 @@ log = structlog.get_logger("flowmaestro.scheduler")
 
 _ACK_DELAY_S = 0.005
 """How long an acknowledgement waits for later batches to cover (one ack for many)."""
+_RETRY_FIRST_S = 0.05
+_RETRY_MAX_S = 2.0
+"""Back-off between tries of failed effects: doubling from the first, up to the max."""
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the server could not be reached, rather than that it refused."""
+    if isinstance(exc, APIError):
+        return exc.code == 503  # no stream answered (JetStream restarting)
+    return isinstance(
+        exc,
+        TimeoutError
+        | ConnectionError
+        | NatsUnreachableError
+        | nats.errors.ConnectionClosedError
+        | nats.errors.NoServersError,
+    )
+
+
+def _backoff(tries: int) -> float:
+    return min(_RETRY_MAX_S, _RETRY_FIRST_S * 2 ** max(0, tries - 1))
 
 
 def _utcnow() -> datetime:
@@ -72,11 +111,12 @@ class Scheduler:
         clock: Callable[[], datetime] = _utcnow,
         max_in_flight: int = 1000,
         max_cached: int = 50_000,
+        settings: Settings | None = None,
     ) -> None:
         self.nc = nc
         self.js = nc.jetstream()
         self.log = ExecutionLog(nc)
-        self.outputs = OutputStore(self.js)
+        self.settings = settings or Settings.from_env()
         self.clock = clock
         self.max_in_flight = max_in_flight
         self.max_cached = max_cached
@@ -111,13 +151,16 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         while True:
             msgs = await pull.next_batch()
+            tries = 0
             while True:
                 try:
                     await self.handle(msgs)
                     break
                 except Exception as exc:
-                    log.warning("scheduler.batch_failed", error=repr(exc))
-                    await asyncio.sleep(0.5)
+                    # `handle` lets through only an unreachable server: wait for it.
+                    tries += 1
+                    log.warning("scheduler.batch_failed", error=repr(exc), tries=tries)
+                    await asyncio.sleep(_backoff(tries))
             if self._unacked is None:
                 loop.call_later(_ACK_DELAY_S, self._ack)
             self._unacked = msgs[-1]
@@ -157,9 +200,15 @@ class Scheduler:
                 else:
                     state = await self._load(execution_id)
             elif seq > state.last_seq:
-                state = evolve(state, await self.outputs.hydrate(event), seq)
+                # A large output stays stored: the fold keeps its reference, not its value.
+                state = evolve(state, event, seq)
         except (CodecError, FoldError) as exc:
             log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
+            return None
+        except Exception as exc:
+            if _unreachable(exc):
+                raise
+            log.error("scheduler.unreadable_log", execution_id=execution_id, error=repr(exc))
             return None
         if state is None:
             return None
@@ -211,34 +260,100 @@ class Scheduler:
     async def _load(self, execution_id: str) -> ExecutionState | None:
         state: ExecutionState | None = None
         for seq, event in await self.log.read(execution_id):
-            state = evolve(state, await self.outputs.hydrate(event), seq)
+            state = evolve(state, event, seq)
         return state
 
     async def _carry_out(self, touched: dict[str, ExecutionState]) -> None:
-        while True:
-            pending: list[tuple[str, str, Any]] = []
-            for execution_id, state in touched.items():
+        """Carry out every decision; retry what failed, and isolate what keeps failing."""
+        todo = dict(touched)
+        refusals: dict[str, int] = {}
+        waits = 0
+        while todo:
+            pending: list[tuple[str, str, asyncio.Future[Any]]] = []
+            undecided: set[str] = set()
+            for execution_id, state in todo.items():
                 issued = self.issued.setdefault(execution_id, set())
-                for decision in decide(state, self.clock(), issued):
+                try:
+                    decisions = decide(state, self.clock(), issued)
+                except Exception as exc:  # a state `decide` cannot handle is poison too
+                    log.exception("scheduler.decide_failed", execution_id=execution_id)
+                    if not await self._isolate(execution_id, "decide", exc, 1):
+                        undecided.add(execution_id)
+                    continue
+                for decision in decisions:
                     pending.append(
-                        (execution_id, decision.key, await self._start(execution_id, decision))
+                        (execution_id, decision.key, await self._begin(execution_id, decision))
                     )
             results = await asyncio.gather(*(p[2] for p in pending), return_exceptions=True)
-            failed = False
+            failed: dict[str, tuple[str, BaseException]] = {}
             for (execution_id, key, _), result in zip(pending, results, strict=True):
                 if isinstance(result, BaseException):
-                    failed = True
                     log.warning("scheduler.effect_failed", key=key, error=repr(result))
+                    failed.setdefault(execution_id, (key, result))
                 else:
                     self.issued[execution_id].add(key)
-            if not failed:
-                break
-            await asyncio.sleep(0.5)
+            todo = {execution_id: touched[execution_id] for execution_id in undecided}
+            answers: list[bool] = []
+            for execution_id, (key, error) in failed.items():
+                if not _unreachable(error) or await self._server_answers(answers):
+                    refusals[execution_id] = refusals.get(execution_id, 0) + 1
+                    permanent = isinstance(error, PayloadTooLargeError)
+                    exhausted = refusals[execution_id] >= self.settings.effect_attempts
+                    if (permanent or exhausted) and await self._isolate(
+                        execution_id, key, error, refusals[execution_id]
+                    ):
+                        continue
+                todo[execution_id] = touched[execution_id]
+            if todo:
+                waits += 1
+                await asyncio.sleep(_backoff(waits))
         for execution_id, state in touched.items():
             if state.status.terminal:
                 self._forget(execution_id)
         while len(self.states) > self.max_cached:
             self._forget(next(iter(self.states)), finished=False)
+
+    async def _begin(self, execution_id: str, decision: Decision) -> asyncio.Future[Any]:
+        """Start one effect; its future fails instead of raising, so one bad effect does
+        not keep the batch's others from being sent."""
+        try:
+            return asyncio.ensure_future(_settled(await self._start(execution_id, decision)))
+        except Exception as exc:
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed
+
+    async def _server_answers(self, answered: list[bool]) -> bool:
+        """Whether the server answers a ping now (asked once per round, kept in
+        `answered`): if it does, a time-out concerned one execution's effect, not the
+        server, and counts against that execution."""
+        if not answered:
+            try:
+                await (await wire_of(self.nc)).flush(timeout=2.0)
+                answered.append(True)
+            except Exception:
+                answered.append(False)
+        return answered[0]
+
+    async def _isolate(self, execution_id: str, key: str, error: BaseException, tries: int) -> bool:
+        """Fail the execution whose effect `key` cannot be carried out, with the reason in
+        its log, and stop handling it. False when even that append cannot be made now."""
+        reason = f"the scheduler could not carry out {key} after {tries} attempt(s): {error}"
+        failure = ExecutionFailed(
+            failed_at=self.clock(), error=ErrorInfo(message=reason, kind="poison", terminal=True)
+        )
+        try:
+            await self.log.append(execution_id, failure, end_key(execution_id))
+        except Exception as exc:
+            if _unreachable(exc) and not await self._server_answers([]):
+                return False
+            # Even the failure cannot be written to this log: stop handling it here.
+            log.error("scheduler.isolate_failed", execution_id=execution_id, error=repr(exc))
+        log.error("scheduler.execution_isolated", execution_id=execution_id, reason=reason)
+        with contextlib.suppress(Exception):
+            await self._start(execution_id, StopExecution(f"{execution_id}:stop"))
+        self._forget(execution_id)
+        return True
 
     def _forget(self, execution_id: str, finished: bool = True) -> None:
         self.states.pop(execution_id, None)
@@ -251,13 +366,57 @@ class Scheduler:
     async def _start(self, execution_id: str, decision: Decision) -> Any:
         match decision:
             case Append(key=key, event=event, execution_id=target, record=record):
-                return await self.log.append_async(target or execution_id, event, key, record)
+                try:
+                    return await self.log.append_async(target or execution_id, event, key, record)
+                except PayloadTooLargeError as exc:
+                    if not isinstance(event, NodeCompleted) or target not in (None, execution_id):
+                        raise
+                    # A composite node's result (a loop's results) too large: fail the node.
+                    failed = NodeFailed(
+                        node_id=event.node_id,
+                        attempt=event.attempt,
+                        failed_at=self.clock(),
+                        error=_too_large_error(f"the result of node {event.node_id!r}", exc),
+                    )
+                    return await self.log.append_async(execution_id, failed, key)
             case Dispatch(key=key, command=command):
-                return await self.log.publisher.publish(
-                    command_subject(command.node_type), encode(command), {Header.MSG_ID: key}
-                )
+                try:
+                    return await self.log.publisher.publish(
+                        command_subject(command.node_type), encode(command), {Header.MSG_ID: key}
+                    )
+                except PayloadTooLargeError as exc:
+                    return await self._too_large(execution_id, command, exc)
             case StartTimer(timer_id=timer_id, at=at, event=event):
                 return await self.log.schedule(execution_id, timer_id, at, event)
             case StopExecution():
                 await self.nc.publish(cancel_subject(execution_id), b"")
                 return asyncio.ensure_future(self.log.cancel_timers(execution_id))
+
+    async def _too_large(
+        self, execution_id: str, command: ExecuteNode, exc: PayloadTooLargeError
+    ) -> Any:
+        """A command that cannot be sent fails its node (terminal), nothing else."""
+        failed = NodeFailed(
+            node_id=command.node_id,
+            attempt=command.attempt,
+            failed_at=self.clock(),
+            error=_too_large_error(f"the command for node {command.node_id!r}", exc),
+        )
+        key = result_key(execution_id, command.node_id, command.attempt)
+        return await self.log.append_async(execution_id, failed, key)
+
+
+def _too_large_error(what: str, exc: PayloadTooLargeError) -> ErrorInfo:
+    return ErrorInfo(
+        message=f"{what} is {exc.size} bytes, over the event log's limit of {exc.limit} "
+        "bytes; pass large values by reference to a node output",
+        kind="too_large",
+        terminal=True,
+    )
+
+
+async def _settled(started: Any) -> Any:
+    """Await what `_start` returned: an acknowledgement's future, or a value."""
+    if isinstance(started, asyncio.Future):
+        return await started
+    return started

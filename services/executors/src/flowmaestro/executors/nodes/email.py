@@ -18,8 +18,8 @@ from typing import Any
 
 from flowmaestro.events.catalogue import EmailConfig
 from flowmaestro.executors.context import Integration, NodeContext, NodeResult
+from flowmaestro.executors.egress import SmtpTarget, open_smtp, smtp_target
 from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
-from flowmaestro.executors.web import check_host
 
 __all__ = ["message_id", "run_email"]
 
@@ -66,17 +66,21 @@ def _tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
     return context
 
 
+def _port(settings: dict[str, Any]) -> int:
+    return int(settings.get("port") or (465 if settings.get("security") == "tls" else 587))
+
+
 def _deliver(
-    settings: dict[str, Any], credentials: dict[str, Any], message: EmailMessage, to: list[str]
+    target: SmtpTarget,
+    settings: dict[str, Any],
+    credentials: dict[str, Any],
+    message: EmailMessage,
+    to: list[str],
 ) -> None:
-    host = str(settings["host"])
     security = settings.get("security", "starttls")
-    port = int(settings.get("port") or (465 if security == "tls" else 587))
-    smtp: smtplib.SMTP
-    if security == "tls":
-        smtp = smtplib.SMTP_SSL(host, port, timeout=_TIMEOUT_S, context=_tls_context(settings))
-    else:
-        smtp = smtplib.SMTP(host, port, timeout=_TIMEOUT_S)
+    smtp = open_smtp(
+        target, implicit_tls=security == "tls", context=_tls_context(settings), timeout=_TIMEOUT_S
+    )
     with smtp:
         smtp.ehlo()
         if security == "starttls":
@@ -110,10 +114,12 @@ async def run_email(ctx: NodeContext, config: EmailConfig) -> NodeResult:
         raise TerminalNodeError("set 'from_address' on the node or the integration", kind="email")
     domain = str(settings.get("message_id_domain") or "flowmaestro.local")
     message = await _message(ctx, config, str(sender), domain)
-    await check_host(str(settings["host"]), int(settings.get("port") or 587))
+    target = await smtp_target(str(settings["host"]), _port(settings))
     recipients = [*config.to, *config.cc, *config.bcc]
     try:
-        await asyncio.to_thread(_deliver, settings, integration.credentials, message, recipients)
+        await asyncio.to_thread(
+            _deliver, target, settings, integration.credentials, message, recipients
+        )
     except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         if isinstance(exc, ssl.SSLCertVerificationError):
             raise TerminalNodeError(f"smtp TLS: {exc}", kind="smtp") from exc

@@ -17,6 +17,7 @@ from flowmaestro.gateway.models import (
     VerifyRequest,
     VerifyResult,
 )
+from flowmaestro.gateway.openapi import errors
 from flowmaestro.gateway.security import (
     check_password_strength,
     hash_password,
@@ -40,7 +41,7 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["auth"]
 
-    @post("/register", status_code=201)
+    @post("/register", status_code=201, responses=errors(400, 409, 413, 429, 503))
     async def register(
         self, data: RegisterRequest, services: ServicesDep, request: Request[Any, Any, Any]
     ) -> Envelope[AuthResult]:
@@ -55,7 +56,7 @@ class AuthController(Controller):
         token = services.signer.issue(user.id, user.email)
         return ok(AuthResult(user=user.public(), token=token))
 
-    @post("/login", status_code=200)
+    @post("/login", status_code=200, responses=errors(400, 401, 413, 429, 503))
     async def login(
         self, data: LoginRequest, services: ServicesDep, request: Request[Any, Any, Any]
     ) -> Envelope[AuthResult]:
@@ -72,7 +73,7 @@ class AuthController(Controller):
         services.limiter.succeeded(email)
         return ok(AuthResult(user=user.public(), token=services.signer.issue(user.id, user.email)))
 
-    @post("/verify", status_code=200)
+    @post("/verify", status_code=200, responses=errors(400, 413, 503))
     async def verify(self, data: VerifyRequest, services: ServicesDep) -> Envelope[VerifyResult]:
         """Whether a token is valid (signature, expiry, and the user still exists)."""
         try:

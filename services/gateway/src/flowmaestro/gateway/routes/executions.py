@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
@@ -12,24 +12,27 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from flowmaestro.events import fold
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
-from flowmaestro.gateway.envelope import ok, page
+from flowmaestro.gateway.envelope import ok, pagination
 from flowmaestro.gateway.errors import ValidationFailedError
 from flowmaestro.gateway.live import live_tail
 from flowmaestro.gateway.models import (
+    CancelResult,
     Envelope,
     ExecutionDetail,
-    ExecutionSummary,
+    ExecutionPage,
+    ExecutionStatusName,
+    InputAccepted,
     InputAnswer,
-    LogEntry,
-    Page,
+    LogList,
 )
-from flowmaestro.gateway.projection import EXECUTION_COLUMNS, execution_row
+from flowmaestro.gateway.openapi import BEARER, errors
+from flowmaestro.gateway.projection import current_state, execution_row
 from flowmaestro.gateway.runs import answer, cancel, owned_start
 
 __all__ = ["ExecutionController"]
 
-Status = Literal["running", "completed", "failed", "cancelled"]
-Level = Literal["info", "warning", "error"]
+LevelFilter = Literal["info", "warn", "error", "warning"]
+"""Log levels to filter by; `warning` is an older spelling of `warn`."""
 
 
 class CancelRequest(msgspec.Struct, kw_only=True):
@@ -43,13 +46,8 @@ async def _detail_from_log(
 ) -> ExecutionDetail:
     """The run folded straight from its log, for when the projector has not caught up."""
     await owned_start(services.log, owner_id, execution_id)
-    row = dict(
-        zip(
-            EXECUTION_COLUMNS,
-            execution_row(fold(await services.log.read(execution_id))),
-            strict=True,
-        )
-    )
+    row = execution_row(fold(await services.log.read(execution_id)))._asdict()
+    row["current_state"] = current_state(row["nodes"], row.pop("variables"))
     for column in ("owner_id", "last_seq"):
         row.pop(column)
     return msgspec.convert(row, ExecutionDetail, from_attributes=False, strict=False)
@@ -74,25 +72,26 @@ class ExecutionController(Controller):
     path = "/api/executions"
     tags = ["executions"]
     dependencies = AUTHENTICATED
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors(400, 401, 503))
     async def list_executions(
         self,
         user: CurrentUser,
         services: ServicesDep,
         workflow_id: Annotated[str | None, Parameter(max_length=100)] = None,
-        status: Status | None = None,
+        status: ExecutionStatusName | None = None,
         test: bool = False,
         page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
-    ) -> Envelope[Page[ExecutionSummary]]:
+    ) -> Envelope[ExecutionPage]:
         """A page of runs, newest first; test runs only with `test=true`."""
         items, total = await services.executions.list(
             user.user_id, page_number, limit, workflow_id, status, test
         )
-        return page(items, page_number, limit, total)
+        return ok(ExecutionPage(executions=items, pagination=pagination(page_number, limit, total)))
 
-    @get("/{execution_id:str}")
+    @get("/{execution_id:str}", responses=errors(400, 401, 404, 503))
     async def get_execution(
         self, execution_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionDetail]:
@@ -105,33 +104,42 @@ class ExecutionController(Controller):
         detail.definition = msgspec.to_builtins(started.definition)
         return ok(detail)
 
-    @get("/{execution_id:str}/logs")
+    @get("/{execution_id:str}/logs", responses=errors(400, 401, 404, 503))
     async def get_logs(
         self,
         execution_id: str,
         user: CurrentUser,
         services: ServicesDep,
-        level: Level | None = None,
+        level: LevelFilter | None = None,
         node_id: Annotated[str | None, Parameter(max_length=200)] = None,
-    ) -> Envelope[list[LogEntry]]:
+    ) -> Envelope[LogList]:
         """The run's log entries, optionally of one level or node."""
         if await services.executions.get(user.user_id, execution_id) is None:
             await owned_start(services.log, user.user_id, execution_id)
-        return ok(await services.executions.logs(execution_id, level, node_id))
+        wanted = "warn" if level == "warning" else level
+        return ok(LogList(logs=await services.executions.logs(execution_id, wanted, node_id)))
 
-    @post("/{execution_id:str}/cancel", status_code=202)
+    @post(
+        "/{execution_id:str}/cancel",
+        status_code=202,
+        responses=errors(400, 401, 404, 409, 413, 503),
+    )
     async def cancel_execution(
         self,
         execution_id: str,
         user: CurrentUser,
         services: ServicesDep,
         data: CancelRequest | None = None,
-    ) -> Envelope[dict[str, Any]]:
+    ) -> Envelope[CancelResult]:
         """Ask the run to stop."""
         await cancel(services.log, user.user_id, execution_id, data.reason if data else None)
-        return ok({"execution_id": execution_id, "cancel_requested": True})
+        return ok(CancelResult(execution_id=execution_id))
 
-    @post("/{execution_id:str}/nodes/{node_id:str}/input", status_code=202)
+    @post(
+        "/{execution_id:str}/nodes/{node_id:str}/input",
+        status_code=202,
+        responses=errors(400, 401, 404, 409, 413, 503),
+    )
     async def answer_input(
         self,
         execution_id: str,
@@ -139,12 +147,12 @@ class ExecutionController(Controller):
         data: InputAnswer,
         user: CurrentUser,
         services: ServicesDep,
-    ) -> Envelope[dict[str, Any]]:
+    ) -> Envelope[InputAccepted]:
         """Answer a waiting human-input node (validated against its form)."""
         result = await answer(services.log, user.user_id, execution_id, node_id, data.input)
-        return ok({"execution_id": execution_id, **result})
+        return ok(InputAccepted(execution_id=execution_id, **result))
 
-    @get("/{execution_id:str}/events")
+    @get("/{execution_id:str}/events", responses=errors(400, 401, 404, 503))
     async def events(
         self,
         execution_id: str,

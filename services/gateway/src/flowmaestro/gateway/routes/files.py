@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok
-from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
+from flowmaestro.gateway.errors import NotFoundError
 from flowmaestro.gateway.models import Envelope
+from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.runtime.errors import RuntimeLayerError
 
-__all__ = ["FileController", "FileOut"]
+__all__ = ["FileController", "FileOut", "FileUpload"]
+
+
+@dataclass
+class FileUpload:
+    """A `multipart/form-data` body whose field `data` is the file (it may be empty)."""
+
+    data: UploadFile
 
 
 class FileOut(msgspec.Struct, kw_only=True):
@@ -32,38 +43,28 @@ class FileController(Controller):
     path = "/api/files"
     tags = ["files"]
     dependencies = AUTHENTICATED
+    security = BEARER
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=errors(400, 401, 413, 503))
     async def upload(
-        self, request: Request[Any, Any, Any], user: CurrentUser, services: ServicesDep
+        self,
+        data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        user: CurrentUser,
+        services: ServicesDep,
     ) -> Envelope[FileOut]:
         """Store one file (multipart field `data`); nodes read it by its id."""
-        try:
-            form = await request.form()
-        except Exception:
-            form = None
-        data = form.get("data") if form is not None else None
-        if not isinstance(data, UploadFile):
-            raise ValidationFailedError(
-                "send the file as multipart/form-data field 'data'",
-                [{"field": "data", "code": "required", "message": "a file is required"}],
-            )
-        content = await data.read()
-        if not content:
-            raise ValidationFailedError(
-                "the file is empty", [{"field": "data", "code": "empty", "message": "empty"}]
-            )
+        upload = data.data
         info = await services.files.upload(
-            content,
-            data.filename or "upload",
-            data.content_type or "application/octet-stream",
+            await upload.read(),
+            upload.filename or "upload",
+            upload.content_type or "application/octet-stream",
             owner_id=user.user_id,
         )
         return ok(
             FileOut(id=info.id, name=info.name, content_type=info.content_type, size=info.size)
         )
 
-    @get("/{file_id:str}")
+    @get("/{file_id:str}", responses=errors(400, 401, 404, 503))
     async def describe(
         self, file_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[FileOut]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, delete, get, post, put
 
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.models import (
+    Deleted,
     Envelope,
     IntegrationCreate,
+    IntegrationList,
     IntegrationOut,
     IntegrationUpdate,
 )
+from flowmaestro.gateway.openapi import BEARER, errors
 
 __all__ = ["IntegrationController"]
 
@@ -24,32 +25,33 @@ class IntegrationController(Controller):
     path = "/api/integrations"
     tags = ["integrations"]
     dependencies = AUTHENTICATED
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors(400, 401, 503))
     async def list_integrations(
         self, user: CurrentUser, services: ServicesDep
-    ) -> Envelope[list[IntegrationOut]]:
+    ) -> Envelope[IntegrationList]:
         """Every integration, credentials masked."""
-        return ok(await services.integrations.list(user.user_id))
+        return ok(IntegrationList(integrations=await services.integrations.list(user.user_id)))
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=errors(400, 401, 413, 503))
     async def create_integration(
         self, data: IntegrationCreate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[IntegrationOut]:
         """A new integration; its credentials are encrypted at rest."""
         return ok(await services.integrations.create(user.user_id, data))
 
-    @put("/{integration_id:str}")
+    @put("/{integration_id:str}", responses=errors(400, 401, 404, 413, 503))
     async def update_integration(
         self, integration_id: str, data: IntegrationUpdate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[IntegrationOut]:
         """Change an integration; omitted credentials are kept."""
         return ok(await services.integrations.update(user.user_id, integration_id, data))
 
-    @delete("/{integration_id:str}", status_code=200)
+    @delete("/{integration_id:str}", status_code=200, responses=errors(400, 401, 404, 503))
     async def delete_integration(
         self, integration_id: str, user: CurrentUser, services: ServicesDep
-    ) -> Envelope[dict[str, Any]]:
+    ) -> Envelope[Deleted]:
         """Remove an integration."""
         await services.integrations.delete(user.user_id, integration_id)
-        return ok({"id": integration_id, "deleted": True})
+        return ok(Deleted(id=integration_id))

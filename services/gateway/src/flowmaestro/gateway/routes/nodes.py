@@ -10,7 +10,8 @@ from flowmaestro.events import CATALOGUE
 from flowmaestro.events.schema import node_config_schema
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser
 from flowmaestro.gateway.envelope import ok
-from flowmaestro.gateway.models import Envelope, NodeTypeOut
+from flowmaestro.gateway.models import Envelope, NodeCatalogue, NodeTypeOut
+from flowmaestro.gateway.openapi import BEARER, errors
 
 __all__ = ["NodeController", "node_types"]
 
@@ -48,9 +49,10 @@ class NodeController(Controller):
     path = "/api/nodes"
     tags = ["nodes"]
     dependencies = AUTHENTICATED
+    security = BEARER
 
-    @get("/")
-    async def list_nodes(self, user: CurrentUser) -> Envelope[list[NodeTypeOut]]:
+    @get("/", responses=errors(400, 401))
+    async def list_nodes(self, user: CurrentUser) -> Envelope[NodeCatalogue]:
         """Every node type with its handles and config JSON Schema."""
         del user  # the catalogue is the same for everyone, but only for signed-in users
-        return ok(list(node_types()))
+        return ok(NodeCatalogue(nodes=list(node_types())))

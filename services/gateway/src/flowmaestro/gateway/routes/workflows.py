@@ -12,19 +12,21 @@ from flowmaestro.events import DefinitionError, Problem, WorkflowDefinition, par
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.composite import called_workflows
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
-from flowmaestro.gateway.envelope import ok, page
+from flowmaestro.gateway.envelope import ok, pagination
 from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import (
+    Deleted,
     Envelope,
     ExecuteRequest,
     ExecutionStart,
-    Page,
     TestRequest,
     VersionOut,
     WorkflowCreate,
     WorkflowOut,
+    WorkflowPage,
     WorkflowUpdate,
 )
+from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.runs import start_execution
 
 __all__ = ["WorkflowController", "checked_definition"]
@@ -51,22 +53,23 @@ class WorkflowController(Controller):
     path = "/api/workflows"
     tags = ["workflows"]
     dependencies = AUTHENTICATED
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors(400, 401, 503))
     async def list_workflows(
         self,
         user: CurrentUser,
         services: ServicesDep,
         page_number: PageNumber = 1,
         limit: Limit = 20,
-        sort: Literal["name", "created_at", "updated_at"] = "updated_at",
+        sort: Literal["name", "created_at", "updated_at"] = "created_at",
         order: Literal["asc", "desc"] = "desc",
-    ) -> Envelope[Page[WorkflowOut]]:
-        """A page of workflows."""
+    ) -> Envelope[WorkflowPage]:
+        """A page of workflows, newest created first unless `sort`/`order` say otherwise."""
         items, total = await services.workflows.list(user.user_id, page_number, limit, sort, order)
-        return page(items, page_number, limit, total)
+        return ok(WorkflowPage(workflows=items, pagination=pagination(page_number, limit, total)))
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=errors(400, 401, 413, 503))
     async def create_workflow(
         self, data: WorkflowCreate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
@@ -76,14 +79,14 @@ class WorkflowController(Controller):
             await services.workflows.create(user.user_id, data.name, data.description, definition)
         )
 
-    @get("/{workflow_id:str}")
+    @get("/{workflow_id:str}", responses=errors(400, 401, 404, 503))
     async def get_workflow(
         self, workflow_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """One workflow at its current version."""
         return ok(await services.workflows.get(user.user_id, workflow_id))
 
-    @put("/{workflow_id:str}")
+    @put("/{workflow_id:str}", responses=errors(400, 401, 404, 413, 503))
     async def update_workflow(
         self, workflow_id: str, data: WorkflowUpdate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
@@ -95,43 +98,47 @@ class WorkflowController(Controller):
             )
         )
 
-    @delete("/{workflow_id:str}", status_code=200)
+    @delete("/{workflow_id:str}", status_code=200, responses=errors(400, 401, 404, 503))
     async def delete_workflow(
         self, workflow_id: str, user: CurrentUser, services: ServicesDep
-    ) -> Envelope[dict[str, Any]]:
+    ) -> Envelope[Deleted]:
         """Soft-delete the workflow."""
         await services.workflows.delete(user.user_id, workflow_id)
-        return ok({"id": workflow_id, "deleted": True})
+        return ok(Deleted(id=workflow_id))
 
-    @get("/{workflow_id:str}/versions")
+    @get("/{workflow_id:str}/versions", responses=errors(400, 401, 404, 503))
     async def list_versions(
         self, workflow_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[list[VersionOut]]:
         """Every version, newest first."""
         return ok(await services.workflows.versions(user.user_id, workflow_id))
 
-    @get("/{workflow_id:str}/versions/{version:int}")
+    @get("/{workflow_id:str}/versions/{version:int}", responses=errors(400, 401, 404, 503))
     async def get_version(
         self, workflow_id: str, version: Version, user: CurrentUser, services: ServicesDep
     ) -> Envelope[VersionOut]:
         """One version."""
         return ok(await services.workflows.version(user.user_id, workflow_id, version))
 
-    @post("/{workflow_id:str}/versions/{version:int}/restore", status_code=201)
+    @post(
+        "/{workflow_id:str}/versions/{version:int}/restore",
+        status_code=201,
+        responses=errors(400, 401, 404, 413, 503),
+    )
     async def restore_version(
         self, workflow_id: str, version: Version, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """Roll back: a new version equal to `version`."""
         return ok(await services.workflows.restore(user.user_id, workflow_id, version))
 
-    @post("/execute", status_code=202)
+    @post("/execute", status_code=202, responses=errors(400, 401, 404, 413, 503))
     async def execute(
         self, data: ExecuteRequest, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionStart]:
         """Start a run; inputs are validated against the input nodes."""
         return ok(await self._start(services, user, data.workflow_id, data.version, data.inputs))
 
-    @post("/{workflow_id:str}/test", status_code=202)
+    @post("/{workflow_id:str}/test", status_code=202, responses=errors(400, 401, 404, 413, 503))
     async def test_run(
         self, workflow_id: str, data: TestRequest, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ExecutionStart]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from flowmaestro.gateway.db import Database
-from flowmaestro.gateway.models import ExecutionDetail, ExecutionSummary, LogEntry
+from flowmaestro.gateway.models import CurrentState, ExecutionDetail, ExecutionSummary, LogEntry
+from flowmaestro.gateway.projection import current_state
 
 __all__ = ["ExecutionStore"]
 
@@ -28,6 +30,7 @@ def _detail(r: asyncpg.Record) -> ExecutionDetail:
         error=r["error"],
         failed_node=r["failed_node"],
         event_count=r["event_count"],
+        current_state=msgspec.convert(current_state(r["nodes"], r["variables"]), CurrentState),
     )
 
 

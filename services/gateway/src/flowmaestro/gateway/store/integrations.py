@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from flowmaestro.gateway.db import Database
+from flowmaestro.gateway.db import Database, storable
 from flowmaestro.gateway.errors import NotFoundError
 from flowmaestro.gateway.models import IntegrationCreate, IntegrationOut, IntegrationUpdate
 from flowmaestro.runtime.secrets import IntegrationDirectory, IntegrationRecord, KeyRing, Sealed
@@ -79,7 +79,7 @@ class IntegrationStore:
             body.type,
             body.config,
             self._seal(integration_id, body.credentials),
-            sorted(body.credentials),
+            storable(sorted(body.credentials)),
             body.enabled,
             now,
         )
@@ -102,7 +102,7 @@ class IntegrationStore:
             sealed, fields = current["credentials"], current["credential_fields"]
             if body.credentials is not None:
                 sealed = self._seal(integration_id, body.credentials)
-                fields = sorted(body.credentials)
+                fields = storable(sorted(body.credentials))
             record = await conn.fetchrow(
                 "UPDATE integrations SET name = $2, type = $3, config = $4, credentials = $5,"
                 " credential_fields = $6, enabled = $7, updated_at = $8 WHERE id = $1"

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import msgspec
 
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.catalogue.ai import AgentConfig, AgentTool
 from flowmaestro.executors.context import NodeContext, NodeResult
+from flowmaestro.executors.egress import EGRESS_KIND, send
+from flowmaestro.executors.errors import NodeError
 from flowmaestro.executors.nodes.ai.access import Access, open_access
 from flowmaestro.executors.nodes.ai.chat import (
     ChatRequest,
@@ -32,29 +33,45 @@ from flowmaestro.executors.nodes.ai.providers import chat
 __all__ = ["call_tool", "run_agent"]
 
 _MAX_TOOL_TEXT = 32 * 1024
+_MAX_TOOL_BYTES = 1024 * 1024
 
 
 async def call_tool(
     tool: AgentTool, call: ToolCall, idempotency_key: str, timeout: float
 ) -> dict[str, Any]:
-    """Call one HTTP tool; failures become the tool's answer, so the model can react."""
+    """Call one HTTP tool through the egress policy; failures become the tool's answer, so
+    the model can react, but a target the policy refuses fails the node."""
     assert tool.url is not None, "HTTP tools have a url (the catalogue checks it)"
     headers = {"Idempotency-Key": idempotency_key, **tool.headers}
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            if tool.method == "GET":
-                params = {k: str(v) for k, v in call.arguments.items()}
-                response = await client.get(tool.url, params=params, headers=headers)
-            else:
-                response = await client.request(
-                    tool.method, tool.url, json=call.arguments, headers=headers
-                )
-    except httpx.HTTPError as exc:
-        return {"ok": False, "status": None, "content": f"error: {type(exc).__name__}: {exc}"}
-    text = response.text
+        if tool.method == "GET":
+            params = {k: str(v) for k, v in call.arguments.items()}
+            reply = await send(
+                "GET",
+                tool.url,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                max_bytes=_MAX_TOOL_BYTES,
+            )
+        else:
+            reply = await send(
+                tool.method,
+                tool.url,
+                json_body=call.arguments,
+                headers=headers,
+                timeout=timeout,
+                max_bytes=_MAX_TOOL_BYTES,
+            )
+    except NodeError as exc:
+        if exc.kind == EGRESS_KIND:
+            raise  # the tool's URL is the workflow's, not the model's: the node fails
+        # A failed call is the tool's answer, so the model can react.
+        return {"ok": False, "status": None, "content": f"error: {exc.kind}: {exc.message}"}
+    text = reply.body.decode(errors="replace")
     if len(text) > _MAX_TOOL_TEXT:
         text = text[:_MAX_TOOL_TEXT] + "…(cut)"
-    return {"ok": response.status_code < 400, "status": response.status_code, "content": text}
+    return {"ok": reply.status < 400, "status": reply.status, "content": text}
 
 
 def _spec(tool: AgentTool) -> ToolSpec:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flowmaestro.executors.errors import NodeError, RetryableNodeError, TerminalNodeError
 from flowmaestro.executors.web import retry_after_seconds as retry_after_header
 
-__all__ = ["http_failure", "retry_after_seconds", "transport_failure"]
+__all__ = ["http_failure", "node_error_in", "retry_after_seconds", "transport_failure"]
 
 _RETRYABLE = {408, 409, 425, 429}
 
@@ -39,3 +39,15 @@ def transport_failure(provider: str, exc: BaseException) -> NodeError:
     """The node error for a timeout or a connection that failed: retryable."""
     kind = "timeout" if "timeout" in type(exc).__name__.lower() else "connection"
     return RetryableNodeError(f"{provider}: {type(exc).__name__}: {exc}", kind=kind)
+
+
+def node_error_in(exc: BaseException) -> NodeError | None:
+    """The node error `exc` was raised from (a library may wrap one), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, NodeError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

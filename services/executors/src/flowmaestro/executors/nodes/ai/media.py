@@ -5,25 +5,25 @@ from __future__ import annotations
 import base64
 import binascii
 
-import httpx
-
 from flowmaestro.executors.context import NodeContext
+from flowmaestro.executors.egress import send
 from flowmaestro.executors.errors import TerminalNodeError
-from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure
+from flowmaestro.executors.nodes.ai.failures import http_failure
 
-__all__ = ["fetch_url", "media_bytes", "output_file_name"]
+__all__ = ["MAX_MEDIA_BYTES", "fetch_url", "media_bytes", "output_file_name"]
+
+MAX_MEDIA_BYTES = 25 * 1024 * 1024
+"""The largest image or audio file a node fetches from a URL."""
 
 
 async def fetch_url(url: str, timeout: float) -> bytes:
-    """The body at `url`; 429/5xx/timeouts retryable, other errors terminal."""
-    try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
-            response = await client.get(url)
-    except httpx.TransportError as exc:
-        raise transport_failure("media", exc) from exc
-    if response.status_code >= 400:
-        raise http_failure("media", response.status_code, dict(response.headers), response.text)
-    return response.content
+    """The body at `url` (each redirect checked again); 429/5xx/timeouts retryable, other
+    errors terminal."""
+    reply = await send("GET", url, timeout=timeout, max_bytes=MAX_MEDIA_BYTES)
+    if reply.status >= 400:
+        text = reply.body[:500].decode(errors="replace")
+        raise http_failure("media", reply.status, dict(reply.headers), text)
+    return reply.body
 
 
 async def media_bytes(

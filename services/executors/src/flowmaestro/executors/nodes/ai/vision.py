@@ -8,7 +8,7 @@ import base64
 from flowmaestro.events.catalogue.ai import VisionConfig
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.errors import TerminalNodeError
-from flowmaestro.executors.nodes.ai.access import open_access
+from flowmaestro.executors.nodes.ai.access import Access, at_provider_endpoint, open_access
 from flowmaestro.executors.nodes.ai.chat import ChatRequest, ImagePart, Message
 from flowmaestro.executors.nodes.ai.llm import result_output
 from flowmaestro.executors.nodes.ai.media import fetch_url, media_bytes, output_file_name
@@ -17,9 +17,11 @@ from flowmaestro.executors.nodes.ai.providers import adapter, chat
 __all__ = ["run_vision"]
 
 
-async def _image(ctx: NodeContext, config: VisionConfig) -> ImagePart:
-    # OpenAI and Anthropic fetch URLs themselves; Gemini only reads its own file URIs.
-    if config.image_url and config.provider != "google":
+async def _image(ctx: NodeContext, config: VisionConfig, access: Access) -> ImagePart:
+    # OpenAI's and Anthropic's own services fetch URLs themselves (Gemini reads only its own
+    # file URIs); any other server could reach inside its network, so the node fetches the
+    # image itself, through the egress policy, and sends the bytes.
+    if config.image_url and config.provider != "google" and at_provider_endpoint(access):
         return ImagePart(url=config.image_url, media_type=config.media_type)
     data = await media_bytes(ctx, config.image_url, config.image_file, config.image_base64)
     return ImagePart(data=base64.b64encode(data).decode(), media_type=config.media_type)
@@ -32,7 +34,9 @@ async def run_vision(ctx: NodeContext, config: VisionConfig) -> NodeResult:
         ctx, config.provider, config.model, config.integration_id, config.base_url, purpose
     )
     if config.operation == "analyze":
-        message = Message(role="user", text=config.prompt, images=[await _image(ctx, config)])
+        message = Message(
+            role="user", text=config.prompt, images=[await _image(ctx, config, access)]
+        )
         request = ChatRequest(messages=[message], max_tokens=config.max_tokens)
         result = await chat(access, request, ctx.stream)
         return NodeResult(output=result_output(result, result.usage))

@@ -9,6 +9,7 @@ from typing import Any
 
 import anthropic
 
+from flowmaestro.executors.egress.providers import anthropic_client
 from flowmaestro.executors.errors import NodeError, RetryableNodeError
 from flowmaestro.executors.nodes.ai.access import Access
 from flowmaestro.executors.nodes.ai.chat import (
@@ -19,7 +20,7 @@ from flowmaestro.executors.nodes.ai.chat import (
     ToolCall,
     Usage,
 )
-from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure
+from flowmaestro.executors.nodes.ai.failures import http_failure, node_error_in, transport_failure
 
 __all__ = ["complete"]
 
@@ -43,7 +44,8 @@ async def _sdk_failures() -> AsyncIterator[None]:
             "anthropic", exc.status_code, dict(exc.response.headers), str(exc.message)
         ) from exc
     except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
-        raise transport_failure("anthropic", exc) from exc
+        # The SDK wraps everything its HTTP client raised, the egress policy's refusal too.
+        raise node_error_in(exc) or transport_failure("anthropic", exc) from exc
     except anthropic.APIError as exc:
         raise RetryableNodeError(f"anthropic: {exc.message}", kind="provider_error") from exc
 
@@ -108,13 +110,7 @@ def _body(access: Access, request: ChatRequest) -> dict[str, Any]:
 
 async def complete(access: Access, request: ChatRequest, on_delta: OnDelta) -> ChatResult:
     """One messages call, streamed event by event (or whole when not streaming)."""
-    sdk = anthropic.AsyncAnthropic(
-        api_key=access.api_key,
-        base_url=access.base_url,
-        max_retries=0,
-        timeout=access.timeout,
-        default_headers=access.headers,
-    )
+    sdk = anthropic_client(access.api_key, access.base_url, access.timeout, access.headers)
     body = _body(access, request)
     async with sdk, _sdk_failures():
         if not request.stream:

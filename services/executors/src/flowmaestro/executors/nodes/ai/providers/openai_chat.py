@@ -10,6 +10,7 @@ from typing import Any
 
 import openai
 
+from flowmaestro.executors.egress.providers import openai_client
 from flowmaestro.executors.errors import NodeError, RetryableNodeError
 from flowmaestro.executors.nodes.ai.access import Access
 from flowmaestro.executors.nodes.ai.chat import (
@@ -22,7 +23,7 @@ from flowmaestro.executors.nodes.ai.chat import (
     function_calls,
     function_tools,
 )
-from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure
+from flowmaestro.executors.nodes.ai.failures import http_failure, node_error_in, transport_failure
 
 __all__ = ["client", "complete", "sdk_failures"]
 
@@ -35,14 +36,8 @@ _FINISH = {
 
 
 def client(access: Access) -> openai.AsyncOpenAI:
-    """An SDK client for `access`; retries are left to the engine's retry policy."""
-    return openai.AsyncOpenAI(
-        api_key=access.api_key,
-        base_url=access.base_url,
-        max_retries=0,
-        timeout=access.timeout,
-        default_headers=access.headers,
-    )
+    """An SDK client for `access`, through the egress policy."""
+    return openai_client(access.api_key, access.base_url, access.timeout, access.headers)
 
 
 @contextlib.asynccontextmanager
@@ -57,7 +52,8 @@ async def sdk_failures(provider: str = "openai") -> AsyncIterator[None]:
             provider, exc.status_code, dict(exc.response.headers), str(exc.message)
         ) from exc
     except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-        raise transport_failure(provider, exc) from exc
+        # The SDK wraps everything its HTTP client raised, the egress policy's refusal too.
+        raise node_error_in(exc) or transport_failure(provider, exc) from exc
     except openai.APIError as exc:
         # An error event inside a stream that had already begun.
         raise RetryableNodeError(f"{provider}: {exc.message}", kind="provider_error") from exc

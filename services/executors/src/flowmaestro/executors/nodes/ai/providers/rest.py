@@ -1,4 +1,5 @@
-"""JSON and server-sent-event requests over httpx, with failures mapped to node errors."""
+"""JSON and server-sent-event requests through the egress policy, with failures mapped to
+node errors."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from flowmaestro.executors.egress import http_client
 from flowmaestro.executors.errors import TerminalNodeError
 from flowmaestro.executors.nodes.ai.failures import http_failure, transport_failure
 
@@ -19,7 +21,7 @@ async def post_json(
 ) -> Any:
     """POST `body` as JSON and return the decoded answer."""
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with http_client(timeout) as client:
             response = await client.post(url, headers=headers, json=body)
     except httpx.TransportError as exc:
         raise transport_failure(provider, exc) from exc
@@ -37,7 +39,7 @@ async def post_sse(
     """POST `body` and yield `(event name, decoded data)` for each server-sent event."""
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout) as client,
+            http_client(timeout) as client,
             client.stream("POST", url, headers=headers, json=body) as response,
         ):
             if response.status_code >= 400:
