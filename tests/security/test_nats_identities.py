@@ -33,6 +33,7 @@ from flowmaestro.events.names import (
     outcome_subject,
     timer_subject,
 )
+from flowmaestro.executors.egress import ALLOW_ENV
 from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
 from flowmaestro.runtime.connect import NatsUnreachableError
 from flowmaestro.runtime.ids import new_execution_id
@@ -169,7 +170,7 @@ async def test_workflows_run_with_every_component_under_its_own_identity(
 async def test_an_agent_tool_workflow_runs_as_a_child_under_the_executors_identity(
     locked: tuple[EmbeddedNats, dict], operator: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FLOWMAESTRO_HTTP_ALLOW", "127.0.0.1")
+    monkeypatch.setenv(ALLOW_ENV, "127.0.0.1")
     doubler = parse_definition(
         {
             "nodes": {
@@ -185,6 +186,7 @@ async def test_an_agent_tool_workflow_runs_as_a_child_under_the_executors_identi
     )
     tool = {"name": "double", "workflow_id": "doubler", "description": "doubles n"}
     fake = FakeOpenAI().start()
+    monkeypatch.setenv("FLOWMAESTRO_OPENAI_BASE_URL", fake.base_url)  # the operator's endpoint
     try:
         fake.script(Reply(tool_calls=[("double", {"n": 21})]), Reply(text="It is 42."))
         config = {

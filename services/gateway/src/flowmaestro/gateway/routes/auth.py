@@ -61,7 +61,7 @@ class AuthController(Controller):
         self, data: LoginRequest, services: ServicesDep, request: Request[Any, Any, Any]
     ) -> Envelope[AuthResult]:
         """Exchange email and password for a token (rate-limited per email and address)."""
-        email = data.email.strip().casefold()
+        email = data.email.strip(" \t\r\n").casefold()
         services.limiter.attempt(email, address_of(request, services))
         user = await services.users.by_email(email)
         if (
