@@ -8,6 +8,7 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import ChildFinished, ChildStarted, ExecutionStarted, ExecutionStatus
+from flowmaestro.events.names import output_object
 from flowmaestro.runtime import ExecutionLog
 from tests.support.engine import load_example, run, wait_for_end
 
@@ -164,4 +165,6 @@ async def test_a_large_output_reaches_a_child_by_reference(engine: Client) -> No
     child_id = state.nodes["call"].children[0]
     started = (await ExecutionLog(engine).read(child_id))[0][1]
     assert isinstance(started, ExecutionStarted)
-    assert started.inputs == {"doc": {"$fm.output_ref": f"{state.execution_id}/big/1"}}
+    assert started.inputs == {
+        "doc": {"$fm.output_ref": output_object(None, state.execution_id, "big", 1)}
+    }

@@ -13,6 +13,10 @@ from tests.integration.gateway.conftest import (  # noqa: F401 - shared session 
     database_url,
     gateway_url,
 )
+from tests.integration.nodes.conftest import (  # noqa: F401 - fake providers on 127.0.0.1
+    _openai,
+    fake_openai,
+)
 from tests.support.gateway import User, register
 
 

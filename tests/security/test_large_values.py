@@ -15,6 +15,7 @@ import httpx
 from nats.aio.client import Client
 
 from flowmaestro.events import ExecutionFailed, NodeCompleted, NodeFailed, fold
+from flowmaestro.events.names import output_object
 from flowmaestro.runtime import ExecutionLog
 from tests.support.gateway import User, data_of
 from tests.support.runs import ECHO, bystander, create_workflow, run_to_end, start_run, wait_end
@@ -66,7 +67,7 @@ async def test_2_and_20_mb_outputs_flow_by_reference_while_a_small_run_stays_fas
         results = {e.node_id: e for _, e in records if isinstance(e, NodeCompleted)}
         for node_id in ("make", "pass"):
             assert results[node_id].output is None, f"{node_id} travelled inline"
-            assert results[node_id].output_ref == f"{run}/{node_id}/1"
+            assert results[node_id].output_ref == output_object(mallory.id, run, node_id, 1)
 
 
 async def test_a_command_over_the_servers_limit_fails_only_its_node(
@@ -117,7 +118,7 @@ async def test_a_forged_output_reference_reads_nothing_of_another_run(
     secret = _large_chain(300_000)
     victim = await run_to_end(client, alice, secret)
     assert victim["status"] == "completed"
-    forged = {"$fm.output_ref": f"{victim['id']}/make/1"}
+    forged = {"$fm.output_ref": output_object(alice.id, victim["id"], "make", 1)}
     doc = _chain(_node("steal", "echo", {"value": forged}))
     async with bystander(client, alice):
         detail = await run_to_end(client, mallory, doc)

@@ -23,6 +23,7 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
+from flowmaestro.executors.fairness import TenantCaps
 from flowmaestro.runtime import ExecutionLog, connect, new_execution_id
 from flowmaestro.scheduler import Scheduler
 
@@ -82,6 +83,10 @@ async def run(
     return await wait_for_end(nc, await start(nc, definition, inputs), timeout)
 
 
+TEST_TENANT_CAPS = TenantCaps(by_type={"echo": 8})
+"""The tests' executors let one tenant run at most 8 echo nodes at once: a cap a fairness
+test can reach with slow echo nodes, far from the production default."""
+
 WORKERS: list[ExecutorWorker] = []
 """The executor workers `running_engine` started, for tests that look inside them."""
 
@@ -97,7 +102,7 @@ async def running_engine(url: str, passwords: dict[str, str] | None = None) -> A
 
     scheduler_nc = await connect(url, name="test-scheduler", credentials=identity("scheduler"))
     executor_nc = await connect(url, name="test-executors", credentials=identity("executors"))
-    worker = ExecutorWorker(executor_nc, dict(EXECUTORS))
+    worker = ExecutorWorker(executor_nc, dict(EXECUTORS), tenant_caps=TEST_TENANT_CAPS)
     WORKERS.append(worker)
     tasks = [
         asyncio.ensure_future(Scheduler(scheduler_nc).run(stop)),

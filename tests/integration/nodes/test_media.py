@@ -9,6 +9,7 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import ExecutionStatus
+from flowmaestro.events.names import owned_file_name
 from flowmaestro.runtime.files import FileStore
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import Reply
@@ -44,9 +45,9 @@ async def test_vision_reads_a_stored_file_and_fetches_urls_for_a_server_not_open
 ) -> None:
     """The fake stands for a server inside the operator's network: it gets the image's
     bytes, never a URL it could fetch from inside."""
-    await FileStore(engine.jetstream()).put("uploads/pixel.png", PNG)
+    upload = await FileStore(engine.jetstream()).upload(PNG, "pixel.png", "image/png")
     async with FakeHttpServer(lambda _r: Response(body=PNG)) as images:
-        for source in ({"image_file": "uploads/pixel.png"}, {"image_url": f"{images.url}/a.png"}):
+        for source in ({"image_file": upload.id}, {"image_url": f"{images.url}/a.png"}):
             data = {"base_url": fake_openai.base_url, **source}
             state, _, _ = await run_watching(engine, one_node("vision", data))
             assert state.status is ExecutionStatus.COMPLETED, state.error
@@ -64,7 +65,7 @@ async def test_vision_generates_an_image_into_the_file_store(
     assert state.status is ExecutionStatus.COMPLETED, state.error
     output = state.outputs["result"]
     assert output["revised_prompt"] == "a cat!"
-    assert await FileStore(engine.jetstream()).get(output["file"]) == PNG
+    assert await FileStore(engine.jetstream()).get(owned_file_name(None, output["file"])) == PNG
     assert fake_openai.requests[0].headers["idempotency-key"].endswith(":ai:1")
 
 
@@ -83,7 +84,10 @@ async def test_audio_speaks_text_into_the_file_store(
     assert state.status is ExecutionStatus.COMPLETED, state.error
     output = state.outputs["result"]
     assert output["format"] == "mp3" and output["file"].endswith(".mp3")
-    assert await FileStore(engine.jetstream()).get(output["file"]) == b"FAKEAUDIO:Hello Ada"
+    assert (
+        await FileStore(engine.jetstream()).get(owned_file_name(None, output["file"]))
+        == b"FAKEAUDIO:Hello Ada"
+    )
     assert fake_openai.requests[0].json()["voice"] == "nova"
 
 

@@ -11,6 +11,7 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import ExecutionStatus
+from flowmaestro.events.names import owned_file_name
 from flowmaestro.runtime.files import FileStore
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.ai import one_node, run_watching
@@ -75,7 +76,9 @@ async def test_index_then_search_a_stored_collection(
     assert state.nodes["index"].output == {"collection": collection, "indexed": 3, "count": 3}
     (best,) = state.outputs["result"]["results"]
     assert best["id"] == "b"
-    stored = await FileStore(engine.jetstream()).get(f"collections/{collection}.json")
+    stored = await FileStore(engine.jetstream()).get(
+        owned_file_name(None, f"collections/{collection}.json")
+    )
     assert stored is not None and len(json.loads(stored)["items"]) == 3
 
 

@@ -34,6 +34,7 @@ from flowmaestro.runtime import (
     tail,
 )
 from flowmaestro.runtime.answers import submit_answer
+from flowmaestro.runtime.config import node_limits_from_env
 
 __all__ = [
     "CommandError",
@@ -100,7 +101,7 @@ def _load_definition(path: Path) -> Any:
     except OSError as exc:
         raise CommandError(f"{path}: {exc.strerror}") from exc
     try:
-        return parse_definition(raw)
+        return parse_definition(raw, node_limits_from_env())
     except DefinitionError as exc:
         lines = "\n".join(f"  - {p}" for p in exc.problems)
         raise CommandError(f"{path} is not a valid workflow:\n{lines}") from exc

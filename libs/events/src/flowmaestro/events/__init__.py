@@ -37,6 +37,7 @@ from flowmaestro.events.events import (
     NodeWaiting,
     ParentRef,
 )
+from flowmaestro.events.limits import DEFAULT_LIMITS, Limits
 from flowmaestro.events.state import (
     ExecutionState,
     ExecutionStatus,
@@ -50,6 +51,7 @@ from flowmaestro.events.validate import check_definition, check_inputs, parse_de
 
 __all__ = [
     "CATALOGUE",
+    "DEFAULT_LIMITS",
     "Append",
     "ChildFinished",
     "ChildStarted",
@@ -72,6 +74,7 @@ __all__ = [
     "ExecutionStatus",
     "FoldError",
     "InputValidationError",
+    "Limits",
     "Node",
     "NodeCompleted",
     "NodeFailed",

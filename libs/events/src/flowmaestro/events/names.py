@@ -5,6 +5,7 @@ No other module spells these strings; services build them through the functions 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from enum import StrEnum
 
@@ -43,6 +44,9 @@ __all__ = [
     "outcome_subject",
     "outcome_wildcard",
     "output_object",
+    "owned_cache_key",
+    "owned_file_name",
+    "owner_scope",
     "record_subject",
     "record_wildcard",
     "result_key",
@@ -179,14 +183,15 @@ def end_key(execution_id: str) -> str:
     return f"{execution_id}:end"
 
 
-def output_object(execution_id: str, node_id: str, attempt: int) -> str:
-    """The object-store name of a node attempt's large output."""
-    return f"{execution_id}/{node_id}/{attempt}"
+def output_object(owner_id: str | None, execution_id: str, node_id: str, attempt: int) -> str:
+    """The object-store name of a node attempt's large output, inside its owner's scope."""
+    return f"{owner_scope(owner_id)}/{_token(execution_id)}/{_token(node_id)}/{attempt}"
 
 
 def execution_of_output(name: str) -> str:
-    """The execution an object-store output name belongs to."""
-    return name.split("/", 1)[0]
+    """The execution an object-store output name belongs to ("" for a malformed name)."""
+    parts = name.split("/")
+    return parts[1] if len(parts) == 4 else ""
 
 
 def execution_of(subject: str) -> str:
@@ -247,3 +252,29 @@ def cancel_subject(execution_id: str) -> str:
 def cancel_wildcard() -> str:
     """Matches every cancel notice."""
     return f"{_PREFIX}.ctl.cancel.*"
+
+
+# Everything a node keeps (files it makes, collections, cached results, large outputs) is
+# named under its owner's scope, so a name written by one tenant never reaches another's.
+
+_LOCAL_OWNER = "_local"
+
+
+def owner_scope(owner_id: str | None) -> str:
+    """The name segment of one owner's objects; `_local` for runs without an owner."""
+    if owner_id is None:
+        return _LOCAL_OWNER
+    if is_valid_token(owner_id) and owner_id != _LOCAL_OWNER:
+        return owner_id
+    # An id that cannot stand as a name segment still gets a scope of its own.
+    return "h-" + hashlib.sha256(owner_id.encode()).hexdigest()[:32]
+
+
+def owned_file_name(owner_id: str | None, name: str) -> str:
+    """Where a file a node names `name` is kept in the file bucket, inside its owner's scope."""
+    return f"owners/{owner_scope(owner_id)}/{name}"
+
+
+def owned_cache_key(owner_id: str | None, memo: str) -> str:
+    """The node-cache key of a memoised result, inside its owner's scope."""
+    return f"{owner_scope(owner_id)}.{memo}"

@@ -23,12 +23,14 @@ from flowmaestro.events.errors import (
     ReferenceResolutionError,
 )
 from flowmaestro.events.graph import build_graph, find_cycle
+from flowmaestro.events.limits import DEFAULT_LIMITS, Limits, limit_problems
 from flowmaestro.events.names import is_valid_token
 from flowmaestro.events.references import INPUTS_ROOT, RESERVED_ROOTS, find_references
 
 __all__ = [
     "check_definition",
     "check_inputs",
+    "code_reference_problems",
     "config_problems",
     "declared_inputs",
     "parse_definition",
@@ -39,8 +41,11 @@ __all__ = [
 _WHOLE_REFERENCE = re.compile(r"^\$\{[^}]*\}$")
 
 
-def parse_definition(raw: bytes | str | Mapping[str, Any]) -> WorkflowDefinition:
-    """Decode a definition document and validate it; raise `DefinitionError` on any problem."""
+def parse_definition(
+    raw: bytes | str | Mapping[str, Any], limits: Limits = DEFAULT_LIMITS
+) -> WorkflowDefinition:
+    """Decode a definition document and validate it (size and time settings against
+    `limits`); raise `DefinitionError` on any problem."""
     try:
         document = msgspec.json.decode(raw) if isinstance(raw, bytes | str) else raw
     except msgspec.DecodeError as exc:
@@ -49,7 +54,7 @@ def parse_definition(raw: bytes | str | Mapping[str, Any]) -> WorkflowDefinition
         definition = msgspec.convert(document, WorkflowDefinition)
     except msgspec.ValidationError as exc:
         raise DefinitionError([_locate(document, exc)]) from exc
-    return check_definition(definition)
+    return check_definition(definition, limits)
 
 
 def _locate(document: Any, exc: msgspec.ValidationError) -> Problem:
@@ -115,7 +120,36 @@ def config_problems(node_id: str, node_type: str, data: Mapping[str, Any]) -> li
     return problems
 
 
-def _nested_problems(node_id: str, node_type: str, data: Mapping[str, Any]) -> list[Problem]:
+def code_reference_problems(node_id: str, node_type: str, data: Mapping[str, Any]) -> list[Problem]:
+    """`${...}` references inside code, SQL or an expression: refused, since a value
+    substituted as text would become code. Values travel in the node's data field."""
+    spec = node_spec(node_type)
+    problems: list[Problem] = []
+    for name, carrier in (spec.code_fields if spec else {}).items():
+        value = data.get(name)
+        if not isinstance(value, str):
+            continue
+        try:
+            found = bool(find_references(value))
+        except ReferenceResolutionError:
+            found = True
+        if found:
+            problems.append(
+                Problem(
+                    f"data.{name} holds a ${{...}} reference; references are data, never "
+                    f"code: put the value in data.{carrier} and read it there "
+                    "(write $${ for a literal ${)",
+                    node_id,
+                    f"data.{name}",
+                    "reference_in_code",
+                )
+            )
+    return problems
+
+
+def _nested_problems(
+    node_id: str, node_type: str, data: Mapping[str, Any], limits: Limits
+) -> list[Problem]:
     """Problems inside the workflow definitions a composite node carries."""
     spec = node_spec(node_type)
     problems: list[Problem] = []
@@ -127,7 +161,7 @@ def _nested_problems(node_id: str, node_type: str, data: Mapping[str, Any]) -> l
             inner = msgspec.convert(raw, WorkflowDefinition)
         except msgspec.ValidationError:
             continue  # config_problems already reported the shape
-        for p in validate_definition(inner):
+        for p in validate_definition(inner, limits):
             where = ".".join(x for x in (f"data.{name}", p.node_id, p.field) if x)
             problems.append(Problem(f"nested workflow: {p.message}", node_id, where, p.code))
     return problems
@@ -148,8 +182,11 @@ def declared_inputs(definition: WorkflowDefinition) -> dict[str, InputField]:
     return declared
 
 
-def validate_definition(definition: WorkflowDefinition) -> list[Problem]:
-    """Every problem in `definition`; an empty list means it can run."""
+def validate_definition(
+    definition: WorkflowDefinition, limits: Limits = DEFAULT_LIMITS
+) -> list[Problem]:
+    """Every problem in `definition` (size and time settings checked against `limits`);
+    an empty list means it can run."""
     problems: list[Problem] = []
     for key, node in definition.nodes.items():
         if node.id != key:
@@ -171,7 +208,9 @@ def validate_definition(definition: WorkflowDefinition) -> list[Problem]:
             )
         else:
             problems.extend(config_problems(key, node.type, node.data))
-            problems.extend(_nested_problems(key, node.type, node.data))
+            problems.extend(limit_problems(key, node.type, node.data, limits))
+            problems.extend(code_reference_problems(key, node.type, node.data))
+            problems.extend(_nested_problems(key, node.type, node.data, limits))
 
     seen_edges: set[str] = set()
     for i, edge in enumerate(definition.edges):
@@ -233,8 +272,8 @@ def _reference_problems(definition: WorkflowDefinition) -> list[Problem]:
     for key, node in definition.nodes.items():
         spec = node_spec(node.type)
         for name, value in node.data.items():
-            if spec is not None and name in spec.nested:
-                continue  # a nested workflow has its own scope, checked on its own
+            if spec is not None and (name in spec.nested or name in spec.code_fields):
+                continue  # a nested workflow has its own scope; code fields hold none
             field = f"data.{name}"
             try:
                 references = find_references(value)
@@ -276,9 +315,11 @@ def _reference_problems(definition: WorkflowDefinition) -> list[Problem]:
     return problems
 
 
-def check_definition(definition: WorkflowDefinition) -> WorkflowDefinition:
+def check_definition(
+    definition: WorkflowDefinition, limits: Limits = DEFAULT_LIMITS
+) -> WorkflowDefinition:
     """Return `definition` when valid; raise `DefinitionError` listing every problem."""
-    problems = validate_definition(definition)
+    problems = validate_definition(definition, limits)
     if problems:
         raise DefinitionError(problems)
     return definition

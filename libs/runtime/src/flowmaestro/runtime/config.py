@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_EFFECT_ATTEMPTS", "Settings", "state_dir"]
+import msgspec
+
+from flowmaestro.events import Limits
+
+__all__ = ["MAX_EFFECT_ATTEMPTS", "Settings", "node_limits_from_env", "state_dir"]
 
 MAX_EFFECT_ATTEMPTS = 20
 """The operator's ceiling on `effect_attempts`."""
+
+LIMIT_PREFIX = "FLOWMAESTRO_MAX_"
+
+
+def node_limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:
+    """The operator's maxima: each `Limits` field from `FLOWMAESTRO_MAX_<FIELD>` when set."""
+    env = os.environ if environ is None else environ
+    given: dict[str, str] = {}
+    for name in Limits.__struct_fields__:
+        value = env.get(LIMIT_PREFIX + name.upper())
+        if value is not None and value.strip():
+            given[name] = value.strip()
+    try:
+        return msgspec.convert(given, Limits, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{LIMIT_PREFIX}*: {exc}") from exc
 
 
 def state_dir() -> Path:

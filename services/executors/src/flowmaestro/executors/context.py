@@ -17,14 +17,15 @@ from flowmaestro.events import (
     WorkflowDefinition,
 )
 from flowmaestro.executors.errors import TerminalNodeError
+from flowmaestro.executors.files import OwnerFiles, UploadedFile
 
 __all__ = [
     "Deferred",
     "Executor",
-    "Files",
     "Integration",
     "NodeContext",
     "NodeResult",
+    "OwnerFiles",
     "UploadedFile",
     "upstream_document",
 ]
@@ -51,20 +52,6 @@ class Integration:
 
 
 @dataclass(frozen=True, slots=True)
-class UploadedFile:
-    """An uploaded file opened for one command."""
-
-    id: str
-    name: str
-    content_type: str
-    data: bytes
-
-
-async def _no_files(file_id: str) -> UploadedFile:
-    raise TerminalNodeError(f"no file store to read {file_id!r} from", kind="file")
-
-
-@dataclass(frozen=True, slots=True)
 class Deferred:
     """The node's completion will arrive later (a durable timer, a person's answer).
 
@@ -73,14 +60,6 @@ class Deferred:
 
     until: datetime | None = None
     request: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Files:
-    """Where nodes keep files (generated audio and images, collections), by name."""
-
-    put: Callable[[str, bytes], Awaitable[str]]
-    get: Callable[[str], Awaitable[bytes | None]]
 
 
 async def _no_records() -> dict[str, Any]:
@@ -115,8 +94,7 @@ class NodeContext:
         *,
         record: Callable[[str, Any], Awaitable[None]] = _no_record,
         recorded: Callable[[], Awaitable[dict[str, Any]]] = _no_records,
-        files: Files | None = None,
-        file: Callable[[str], Awaitable[UploadedFile]] = _no_files,
+        files: OwnerFiles | None = None,
         run_workflow: RunWorkflow | None = None,
     ) -> None:
         self.command = command
@@ -127,8 +105,10 @@ class NodeContext:
         self._integration = integration
         self._records = _Records(record, recorded)
         self._files = files
-        self._file = file
         self._run_workflow = run_workflow
+        self.fire: NodeCompleted | NodeFailed | None = None
+        """What the attempt's timer writes (`complete_at`/`fail_at`); it travels in the
+        attempt's `node.waiting` and the scheduler arms it (executors write no timers)."""
 
     @property
     def execution_id(self) -> str:
@@ -154,12 +134,12 @@ class NodeContext:
         return await self._integration(integration_id)
 
     async def file(self, file_id: str) -> UploadedFile:
-        """Open an uploaded file by id.
+        """Open an uploaded file by id, or a file this owner's nodes made, by name.
 
-        Raises `TerminalNodeError` when it does not exist or belongs to someone other than
-        the execution's owner.
+        Raises `TerminalNodeError` ("no file") when it does not exist or belongs to someone
+        other than the execution's owner.
         """
-        return await self._file(file_id)
+        return await self.files.open(file_id)
 
     async def run_workflow(
         self, key: str, definition: WorkflowDefinition, inputs: dict[str, Any], timeout: float
@@ -199,8 +179,8 @@ class NodeContext:
         return dict(self._records.cache)
 
     @property
-    def files(self) -> Files:
-        """The file store; raises `TerminalNodeError` where the runtime offers none."""
+    def files(self) -> OwnerFiles:
+        """The owner's files; raises `TerminalNodeError` where the runtime offers none."""
         if self._files is None:
             raise TerminalNodeError("no file store in this runtime", kind="files")
         return self._files
@@ -216,6 +196,7 @@ class NodeContext:
             output=output,
             handles=handles,
         )
+        self.fire = event
         await self._complete_at(at, event)
 
     async def fail_at(self, at: datetime, message: str, kind: str = "deadline") -> None:
@@ -224,6 +205,7 @@ class NodeContext:
         event = NodeFailed(
             node_id=self.node_id, attempt=self.command.attempt, failed_at=at, error=error
         )
+        self.fire = event
         await self._complete_at(at, event)
 
 

@@ -6,9 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowmaestro.events import Limits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
+from flowmaestro.runtime.config import node_limits_from_env
 from flowmaestro.runtime.secrets import KeyRing
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
@@ -46,6 +48,8 @@ class GatewaySettings:
     register_limit: int = 100
     register_window_s: float = 3600.0
     trusted_proxies: str = ""
+    limits: Limits = field(default_factory=Limits)
+    """Maxima of node size and time settings (`FLOWMAESTRO_MAX_*`), given to the validator."""
 
     @property
     def production(self) -> bool:
@@ -103,4 +107,5 @@ class GatewaySettings:
             register_limit=int(env.get("FLOWMAESTRO_REGISTER_LIMIT", d.register_limit)),
             register_window_s=float(env.get("FLOWMAESTRO_REGISTER_WINDOW_S", d.register_window_s)),
             trusted_proxies=env.get("FLOWMAESTRO_TRUSTED_PROXIES", d.trusted_proxies),
+            limits=node_limits_from_env(env),
         )

@@ -13,10 +13,12 @@ from typing import Any
 import msgspec
 
 from flowmaestro.events import (
+    DEFAULT_LIMITS,
     DefinitionError,
     ExecutionCancelRequested,
     ExecutionStarted,
     InputValidationError,
+    Limits,
     WorkflowDefinition,
     check_inputs,
     parse_definition,
@@ -50,10 +52,12 @@ async def start_execution(
     inputs: dict[str, Any],
     test: bool = False,
     workflows: dict[str, WorkflowDefinition] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ExecutionStart:
-    """Validate the inputs against the version's input nodes and append `execution.started`."""
+    """Validate the definition (against the operator's current `limits`) and the inputs,
+    and append `execution.started`."""
     try:
-        definition = parse_definition(version.definition)
+        definition = parse_definition(version.definition, limits)
     except DefinitionError as exc:
         raise ValidationFailedError.from_problems(
             "the stored workflow is invalid", exc.problems

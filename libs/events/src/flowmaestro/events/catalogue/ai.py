@@ -130,7 +130,7 @@ class VisionConfig(ModelAccess, frozen=True, kw_only=True):
     prompt: str = "Describe this image."
     image_url: str | None = None
     image_file: str | None = None
-    """A name in the file store, for example an uploaded file."""
+    """An uploaded file's id, or the name of a file the owner's nodes made."""
     image_base64: str | None = None
     media_type: str = "image/png"
     max_tokens: int | None = None

@@ -75,6 +75,9 @@ class NodeSpec:
     """Extra (field, message) problems beyond field types."""
     joins: Callable[[Mapping[str, Any]], JoinMode] = joins_all
     """`all` (the default) or `any`: run as soon as one incoming edge is taken."""
+    code_fields: Mapping[str, str] = field(default_factory=dict)
+    """Fields holding code, SQL or an expression, each with the data field that carries
+    values into it: references are data and never rewrite the text of these fields."""
 
     def branch_handles(self, data: Mapping[str, Any]) -> tuple[str, ...]:
         """The handles of a node of this type configured with `data`."""

@@ -66,6 +66,7 @@ SPECS: tuple[NodeSpec, ...] = (
         "with time and memory limits, no network and no host files.",
         CodeConfig,
         "what the code returns (JSON)",
+        code_fields={"code": "input"},
         checks=_code_problems,
     ),
     NodeSpec(

@@ -157,6 +157,8 @@ def _switch_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+_EXPRESSION_FIELDS = {"expression": "input"}
+
 SPECS: tuple[NodeSpec, ...] = (
     NodeSpec(
         "input",
@@ -190,6 +192,7 @@ SPECS: tuple[NodeSpec, ...] = (
         "Reshapes data with a JSONata or JMESPath expression.",
         TransformConfig,
         "the expression's result",
+        code_fields=_EXPRESSION_FIELDS,
     ),
     NodeSpec(
         "conditional",
@@ -198,6 +201,7 @@ SPECS: tuple[NodeSpec, ...] = (
         "Takes the true or false branch on an expression.",
         ConditionalConfig,
         "{result, data}",
+        code_fields=_EXPRESSION_FIELDS,
         handles=lambda _d: ("true", "false"),
     ),
     NodeSpec(
@@ -207,6 +211,7 @@ SPECS: tuple[NodeSpec, ...] = (
         "Takes the branch of the first case equal to an expression's value.",
         SwitchConfig,
         "{value, handle}",
+        code_fields=_EXPRESSION_FIELDS,
         handles=_switch_handles,
         checks=_switch_problems,
     ),

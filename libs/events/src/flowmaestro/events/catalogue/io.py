@@ -113,6 +113,7 @@ SPECS: tuple[NodeSpec, ...] = (
         "Runs parameterised SQL against a PostgreSQL integration, read-only by default.",
         DatabaseConfig,
         "{rows, columns, row_count, truncated}",
+        code_fields={"query": "params"},
         checks=_database_problems,
     ),
     NodeSpec(

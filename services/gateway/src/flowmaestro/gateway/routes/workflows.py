@@ -8,7 +8,14 @@ import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.params import Parameter
 
-from flowmaestro.events import DefinitionError, Problem, WorkflowDefinition, parse_definition
+from flowmaestro.events import (
+    DEFAULT_LIMITS,
+    DefinitionError,
+    Limits,
+    Problem,
+    WorkflowDefinition,
+    parse_definition,
+)
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.composite import called_workflows
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
@@ -36,10 +43,11 @@ Limit = Annotated[int, Parameter(ge=1, le=100)]
 Version = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
 
-def checked_definition(raw: dict[str, Any]) -> dict[str, Any]:
-    """The definition validated by the engine and in canonical form; errors name the node."""
+def checked_definition(raw: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The definition validated by the engine (size and time settings against the
+    operator's `limits`) and in canonical form; errors name the node."""
     try:
-        definition = parse_definition(raw)
+        definition = parse_definition(raw, limits)
     except DefinitionError as exc:
         raise ValidationFailedError.from_problems(
             "the workflow definition is invalid", exc.problems
@@ -74,7 +82,7 @@ class WorkflowController(Controller):
         self, data: WorkflowCreate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """A new workflow at version 1."""
-        definition = checked_definition(data.definition)
+        definition = checked_definition(data.definition, services.settings.limits)
         return ok(
             await services.workflows.create(user.user_id, data.name, data.description, definition)
         )
@@ -91,7 +99,11 @@ class WorkflowController(Controller):
         self, workflow_id: str, data: WorkflowUpdate, user: CurrentUser, services: ServicesDep
     ) -> Envelope[WorkflowOut]:
         """Change name, description or definition; a new definition is a new version."""
-        definition = checked_definition(data.definition) if data.definition is not None else None
+        definition = (
+            checked_definition(data.definition, services.settings.limits)
+            if data.definition is not None
+            else None
+        )
         return ok(
             await services.workflows.update(
                 user.user_id, workflow_id, data.name, data.description, definition
@@ -162,7 +174,13 @@ class WorkflowController(Controller):
         )
         called = await _called_workflows(services, user.user_id, chosen)
         return await start_execution(
-            services.log, user.user_id, chosen, inputs, test=test, workflows=called
+            services.log,
+            user.user_id,
+            chosen,
+            inputs,
+            test=test,
+            workflows=called,
+            limits=services.settings.limits,
         )
 
 
@@ -175,7 +193,7 @@ async def _called_workflows(
     pending = [root.definition]
     while pending:
         try:
-            definition = parse_definition(pending.pop())
+            definition = parse_definition(pending.pop(), services.settings.limits)
         except DefinitionError:
             continue  # start_execution reports the root's problems; stored ones are valid
         for node_id, workflow_id, version in called_workflows(definition):
@@ -192,6 +210,11 @@ async def _called_workflows(
                     "a called workflow does not exist",
                     [Problem(f"no workflow {key!r}", node_id, "data.workflow_id", "not_found")],
                 ) from exc
-            found[key] = parse_definition(called.definition)
+            try:
+                found[key] = parse_definition(called.definition, services.settings.limits)
+            except DefinitionError as exc:
+                raise ValidationFailedError.from_problems(
+                    f"the called workflow {key!r} is invalid", exc.problems
+                ) from exc
             pending.append(called.definition)
     return found

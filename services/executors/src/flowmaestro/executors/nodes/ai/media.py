@@ -1,4 +1,4 @@
-"""Reading media a node points at: a URL, a file in the file store, or base64."""
+"""Reading media a node points at: a URL, an owner's file, or base64."""
 
 from __future__ import annotations
 
@@ -36,10 +36,8 @@ async def media_bytes(
         except (binascii.Error, ValueError) as exc:
             raise TerminalNodeError("the base64 data is not valid", kind="invalid_input") from exc
     if file:
-        content = await ctx.files.get(file)
-        if content is None:
-            raise TerminalNodeError(f"no stored file {file!r}", kind="invalid_input")
-        return content
+        # The owner-checked accessor: another tenant's upload or file is "not found".
+        return (await ctx.file(file)).data
     if url:
         return await fetch_url(url, ctx.command.timeout_seconds)
     raise TerminalNodeError("no media given", kind="invalid_config")
