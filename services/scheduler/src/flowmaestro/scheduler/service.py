@@ -202,6 +202,8 @@ class Scheduler:
             elif seq > state.last_seq:
                 # A large output stays stored: the fold keeps its reference, not its value.
                 state = evolve(state, event, seq)
+            if state is not None and outcome and isinstance(event, NodeWaiting):
+                await self._arm(execution_id, event)  # failures handled like unreadable logs
         except (CodecError, FoldError) as exc:
             log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
             return None
@@ -212,8 +214,6 @@ class Scheduler:
             return None
         if state is None:
             return None
-        if outcome and isinstance(event, NodeWaiting):
-            await self._arm(execution_id, event)
         self.states[execution_id] = state
         self.states.move_to_end(execution_id)
         return state
