@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
@@ -16,6 +19,39 @@ from tests.support.engine import running_engine
 # Short redelivery so crash tests do not wait 30 s for a lost command.
 os.environ.setdefault("FLOWMAESTRO_ACK_WAIT_S", "2")
 configure_logging("ERROR")
+
+
+def _strays(marker: str) -> list[str]:
+    """Live processes, other than this one, that this run started: children of this
+    process, or any whose command line or environment names the run's temporary folder
+    (servers and stacks started there, whoever their parent is now)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            state, ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environ = (proc / "environ").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        if state != "Z" and (int(ppid) == os.getpid() or marker in cmdline or marker in environ):
+            found.append(f"{proc.name}: {cmdline[:120]}")
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fails the run when a process it started outlives it (and then stops it)."""
+    marker = str(tmp_path_factory.getbasetemp())
+    yield
+    deadline = time.monotonic() + 10
+    while (strays := _strays(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for stray in strays:
+        os.kill(int(stray.split(":", 1)[0]), signal.SIGKILL)
+    if strays:
+        pytest.fail("processes started by the tests outlived them:\n" + "\n".join(strays))
 
 
 @pytest.fixture(scope="session")

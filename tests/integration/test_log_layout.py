@@ -15,6 +15,8 @@ from flowmaestro.events.names import (
     event_wildcard,
     exec_subject,
     log_subjects,
+    outcome_subject,
+    outcome_wildcard,
     record_subject,
 )
 from flowmaestro.runtime import AppendConflictError, ExecutionLog, new_execution_id
@@ -31,16 +33,18 @@ async def test_dispatch_records_are_in_the_log_but_not_fed_back_to_the_scheduler
     scheduled = [e for _, e in records if isinstance(e, NodeScheduled)]
     completed = [e for _, e in records if isinstance(e, NodeCompleted)]
     assert {e.node_id for e in scheduled} == {e.node_id for e in completed} == set(state.nodes)
+    outcomes = len(completed)
 
     js = engine.jetstream()
     info = await js.stream_info(EXEC_STREAM, subjects_filter=log_subjects(state.execution_id))
     counts = info.state.subjects or {}
     assert counts == {
-        exec_subject(state.execution_id): len(records) - len(scheduled),
+        exec_subject(state.execution_id): len(records) - len(scheduled) - outcomes,
+        outcome_subject(state.execution_id): outcomes,
         record_subject(state.execution_id): len(scheduled),
     }
     consumer = await js.consumer_info(EXEC_STREAM, SCHEDULER_CONSUMER)
-    assert consumer.config.filter_subject == event_wildcard()
+    assert consumer.config.filter_subjects == [event_wildcard(), outcome_wildcard()]
 
 
 async def test_a_start_is_refused_when_any_part_of_the_log_exists(nc: Client) -> None:

@@ -92,11 +92,16 @@ WORKERS: list[ExecutorWorker] = []
 
 
 @contextlib.asynccontextmanager
-async def running_engine(url: str) -> AsyncIterator[None]:
-    """A scheduler and every executor pool in this process, each on its own connection."""
+async def running_engine(url: str, passwords: dict[str, str] | None = None) -> AsyncIterator[None]:
+    """A scheduler and every executor pool in this process, each on its own connection
+    (with `passwords`, each as its own NATS identity)."""
     stop = asyncio.Event()
-    scheduler_nc = await connect(url, name="test-scheduler")
-    executor_nc = await connect(url, name="test-executors")
+
+    def identity(user: str) -> tuple[str, str] | None:
+        return (user, passwords[user]) if passwords else None
+
+    scheduler_nc = await connect(url, name="test-scheduler", credentials=identity("scheduler"))
+    executor_nc = await connect(url, name="test-executors", credentials=identity("executors"))
     worker = ExecutorWorker(executor_nc, dict(EXECUTORS), tenant_caps=TEST_TENANT_CAPS)
     WORKERS.append(worker)
     tasks = [

@@ -21,8 +21,14 @@ PASSWORD = "s3cret-passw0rd"
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(nats_url: str, database_url: str, **overrides: Any) -> AsyncIterator[str]:
-    """A gateway (with its projector) on a free port; yields its base URL."""
+async def running_gateway(
+    nats_url: str, database_url: str, run_projector: bool = True, **overrides: Any
+) -> AsyncIterator[str]:
+    """A gateway (with its projector, unless told not to) on a free port; yields its base
+    URL. A second gateway on one database runs none: it would share the projector's
+    consumer and hold messages unacknowledged when it stops."""
+    # the suite registers many users from one address
+    overrides = {"register_limit_per_address": 100_000, "register_limit": 100_000, **overrides}
     settings = GatewaySettings(
         nats_url=nats_url,
         database_url=database_url,
@@ -31,7 +37,7 @@ async def running_gateway(nats_url: str, database_url: str, **overrides: Any) ->
         heartbeat_s=0.5,
         **overrides,
     )
-    server = uvicorn_server(settings)
+    server = uvicorn_server(settings, run_projector)
     task = asyncio.ensure_future(server.serve())
     for _ in range(200):
         if server.started or task.done():

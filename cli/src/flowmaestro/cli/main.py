@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     executions = sub.add_parser("executions", help="list recent executions")
     executions.add_argument("--limit", type=int, default=20)
 
+    sub.add_parser("down", help="stop whatever the state folder's stack left running")
     sub.add_parser("gateway", help="run the HTTP gateway and projector (used by `up`)")
     sub.add_parser("migrate", help="apply the read model's SQL migrations")
     project = sub.add_parser("project", help="manage the PostgreSQL projection of the logs")
@@ -68,6 +70,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+SERVICE_COMMANDS = {
+    "gateway": ("flowmaestro.gateway", "serve"),
+    "migrate": ("flowmaestro.gateway", "migrate"),
+    "project": ("flowmaestro.gateway", "project", "--rebuild"),
+    "scheduler": ("flowmaestro.scheduler",),
+    "executors": ("flowmaestro.executors",),
+}
+"""Commands that are a service's own entry point (`python -m ...`), run in this process's
+place so the CLI never imports a service."""
+
+
+def _exec_service(args: argparse.Namespace) -> None:
+    module, *rest = SERVICE_COMMANDS[args.command]
+    argv = [sys.executable, "-m", module]
+    if args.nats:
+        argv += ["--nats", args.nats]
+    argv += rest
+    if args.command == "executors" and args.types:
+        argv += ["--types", *args.types]
+    os.execv(sys.executable, argv)
+
+
 def _use_uvloop() -> None:
     try:
         import uvloop
@@ -76,70 +100,42 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def _reported_errors() -> tuple[type[Exception], ...]:
-    """Errors printed as one line. Imported only once one happens, so that a scheduler or
-    executor process does not load the gateway (and its web framework)."""
-    from flowmaestro.cli.commands import CommandError
-    from flowmaestro.cli.stack import StackNotFoundError
-    from flowmaestro.gateway.errors import GatewayError
-    from flowmaestro.runtime.connect import NatsUnreachableError
-    from flowmaestro.runtime.errors import PayloadTooLargeError
-
-    return (
-        CommandError,
-        StackNotFoundError,
-        NatsUnreachableError,
-        PayloadTooLargeError,
-        GatewayError,
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    # structlog loads `rich`, when installed, for tracebacks we never print that way (see
+    # flowmaestro.runtime.logs): about 15 MB in every process; so before any other import
+    sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
     args = _parser().parse_args(argv)
     from flowmaestro.cli import commands
-    from flowmaestro.cli.stack import find_database_url, find_nats_url, up
+    from flowmaestro.cli.stack import (
+        StackNotFoundError,
+        down,
+        find_nats_url,
+        up,
+        use_operator_identity,
+    )
+    from flowmaestro.runtime.connect import NatsUnreachableError
+    from flowmaestro.runtime.errors import PayloadTooLargeError
     from flowmaestro.runtime.logs import configure_logging
 
-    service = args.command in ("up", "scheduler", "executors", "gateway")
-    configure_logging("INFO" if service else "WARNING")
+    if args.command in SERVICE_COMMANDS:
+        if args.command == "project":
+            use_operator_identity()  # the rebuild reads every log
+        _exec_service(args)
+    configure_logging("INFO" if args.command == "up" else "WARNING")
     _use_uvloop()
     try:
         if args.command == "up":
             return up(sync_always=args.durable_sync)
+        if args.command == "down":
+            return down()
+        use_operator_identity()
         if args.command == "replay":
             if (args.execution_id is None) == (args.file is None):
                 raise commands.CommandError("give an execution id or --file, not both")
             url = find_nats_url(args.nats) if args.file is None else None
             return asyncio.run(commands.replay_cmd(url, args.execution_id, args.file))
-        if args.command == "migrate":
-            from flowmaestro.gateway.commands import migrate_database
-
-            applied = asyncio.run(migrate_database(find_database_url()))
-            print(f"applied migrations: {applied or 'none (up to date)'}")
-            return 0
         url = find_nats_url(args.nats)
-        if args.command in ("gateway", "project"):
-            from flowmaestro.gateway import GatewaySettings
-            from flowmaestro.gateway.commands import rebuild_projection, run_gateway
-
-            settings = GatewaySettings.from_env(url, find_database_url())
-            if args.command == "gateway":
-                asyncio.run(run_gateway(settings))
-                return 0
-            count = asyncio.run(rebuild_projection(settings))
-            print(f"rebuilt the projection of {count} executions")
-            return 0
-        if args.command == "scheduler":
-            from flowmaestro.cli.services import run_scheduler
-
-            asyncio.run(run_scheduler(url))
-            return 0
-        if args.command == "executors":
-            from flowmaestro.cli.services import run_executors
-
-            asyncio.run(run_executors(url, args.types))
-            return 0
         if args.command == "run":
             return asyncio.run(commands.run(url, args.file, args.input, args.inputs, args.detach))
         if args.command == "export":
@@ -154,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-    except Exception as exc:
-        if not isinstance(exc, _reported_errors()):
-            raise
+    except (
+        commands.CommandError,
+        StackNotFoundError,
+        NatsUnreachableError,
+        PayloadTooLargeError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""`flowmaestro up`: embedded NATS, topology, and supervised service processes."""
+"""`flowmaestro up` and `down`: embedded NATS and PostgreSQL, topology, and the services,
+each started as its own process (`python -m flowmaestro.<service>`) and never imported."""
 
 from __future__ import annotations
 
@@ -13,69 +14,53 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from flowmaestro.cli import processes
+from flowmaestro.cli.database import AppDatabase, start_database
 from flowmaestro.runtime import EmbeddedNats, free_port, state_dir
 from flowmaestro.runtime.embedded import die_with_parent
+from flowmaestro.runtime.natsauth import load_or_create_credentials, server_authorization
+from flowmaestro.runtime.service import STACK_FILE, StackNotFoundError, stack_value
 
-__all__ = ["StackNotFoundError", "find_database_url", "find_nats_url", "up"]
+__all__ = ["StackNotFoundError", "down", "find_nats_url", "up", "use_operator_identity"]
 
-STACK_FILE = "stack.json"
-
-
-class StackNotFoundError(Exception):
-    """No running stack and no `FLOWMAESTRO_NATS_URL`."""
+SERVICES = {
+    "scheduler": "flowmaestro.scheduler",
+    "executors": "flowmaestro.executors",
+    "gateway": "flowmaestro.gateway",
+}
+"""Each service's NATS identity and module: the role name is the identity."""
 
 
 def find_nats_url(explicit: str | None = None) -> str:
     """The NATS URL: given, `FLOWMAESTRO_NATS_URL`, or the running stack's state folder."""
-    if explicit:
-        return explicit
-    if url := os.environ.get("FLOWMAESTRO_NATS_URL"):
-        return url
-    path = state_dir() / STACK_FILE
-    try:
-        return json.loads(path.read_text())["nats_url"]
-    except (OSError, ValueError, KeyError):
-        raise StackNotFoundError(
-            f"no running stack found in {path.parent}; start one with `flowmaestro up` "
-            "or set FLOWMAESTRO_NATS_URL"
-        ) from None
+    return stack_value("nats_url", "FLOWMAESTRO_NATS_URL", explicit)
 
 
-def find_database_url() -> str:
-    """The read model's database: `FLOWMAESTRO_DATABASE_URL`, or the running stack's."""
-    if url := os.environ.get("FLOWMAESTRO_DATABASE_URL"):
-        return url
-    path = state_dir() / STACK_FILE
+def use_operator_identity() -> None:
+    """Without `FLOWMAESTRO_NATS_USER`, a CLI command speaks as the operator (`cli`) of the
+    state folder's stack, whose password `up` keeps there."""
+    if os.environ.get("FLOWMAESTRO_NATS_USER"):
+        return
+    path = state_dir() / "nats-credentials.json"
     try:
-        return json.loads(path.read_text())["database_url"]
-    except (OSError, ValueError, KeyError):
-        raise StackNotFoundError(
-            f"no running stack found in {path.parent}; start one with `flowmaestro up` "
-            "or set FLOWMAESTRO_DATABASE_URL"
-        ) from None
+        password = json.loads(path.read_text())["cli"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    os.environ["FLOWMAESTRO_NATS_USER"] = "cli"
+    os.environ["FLOWMAESTRO_NATS_PASSWORD"] = password
 
 
 def _spawn(
-    role: str, nats_url: str, home: Path, env: dict[str, str] | None = None
+    role: str, home: Path, env: dict[str, str], args: tuple[str, ...] = ()
 ) -> subprocess.Popen[bytes]:
     log_file = open(home / f"{role}.log", "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
-        [sys.executable, "-m", "flowmaestro.cli.main", "--nats", nats_url, role],
+        [sys.executable, "-m", SERVICES[role], *args],
         stdout=log_file,
         stderr=log_file,
         preexec_fn=die_with_parent,
-        env={**os.environ, **(env or {})},
+        env=env,
     )
-
-
-def _start_database(home: Path) -> tuple[str, Any]:
-    """`FLOWMAESTRO_DATABASE_URL`, or an embedded PostgreSQL under the state folder."""
-    if url := os.environ.get("FLOWMAESTRO_DATABASE_URL"):
-        return url, None
-    from pgserver.postgres_server import get_server
-
-    server = get_server(home / "postgres", cleanup_mode="stop")
-    return server.get_uri(), server
 
 
 def _gateway_port() -> int:
@@ -99,59 +84,100 @@ def _wait_for_http(url: str, child: subprocess.Popen[bytes], timeout: float = 30
     return False
 
 
-def _prepare_gateway(nats_url: str, home: Path) -> tuple[dict[str, str], str, Any]:
-    """Database up and migrated, settings checked, dev user made; env for the child."""
+def _service_env(
+    base: dict[str, str], nats_url: str, passwords: dict[str, str] | None, role: str
+) -> dict[str, str]:
+    """The environment of one service: its own NATS identity, nobody else's."""
+    env = {**base, "FLOWMAESTRO_NATS_URL": nats_url}
+    env.pop("FLOWMAESTRO_NATS_USER", None)
+    env.pop("FLOWMAESTRO_NATS_PASSWORD", None)
+    if passwords is not None:
+        env["FLOWMAESTRO_NATS_USER"] = role
+        env["FLOWMAESTRO_NATS_PASSWORD"] = passwords[role]
+    return env
+
+
+def _prepare_topology(nats_url: str) -> None:
     import asyncio
 
-    from flowmaestro.gateway import GatewaySettings
-    from flowmaestro.gateway.commands import ensure_dev_user, migrate_database
-    from flowmaestro.gateway.config import DEV_USER_EMAIL, DEV_USER_PASSWORD
+    from flowmaestro.events import CATALOGUE
+    from flowmaestro.runtime import connect, ensure_topology
 
-    # production refuses the default JWT secret before the database starts
-    GatewaySettings.from_env(nats_url, "postgresql://unchecked").check()
-    database_url, database = _start_database(home)
-    port = _gateway_port()
-    env = {"FLOWMAESTRO_DATABASE_URL": database_url, "FLOWMAESTRO_GATEWAY_PORT": str(port)}
-    settings = GatewaySettings.from_env(nats_url, database_url)
-    asyncio.run(migrate_database(database_url))
-    if not settings.production:
-        asyncio.run(ensure_dev_user(database_url))
-        print(f"Development user: {DEV_USER_EMAIL} / {DEV_USER_PASSWORD}", flush=True)
-    return env, f"http://{settings.host}:{port}", database
+    async def prepare() -> None:
+        nc = await connect(nats_url, name="flowmaestro-setup", persistent=False)
+        try:
+            await ensure_topology(nc.jetstream(), CATALOGUE)
+        finally:
+            await nc.close()
+
+    asyncio.run(prepare())
+
+
+def _start_nats(home: Path, sync_always: bool) -> tuple[str, EmbeddedNats | None, Any]:
+    """`FLOWMAESTRO_NATS_URL`, or an embedded server with one identity per component."""
+    if url := os.environ.get("FLOWMAESTRO_NATS_URL"):
+        return url, None, None
+    passwords = load_or_create_credentials(home)
+    server = EmbeddedNats(
+        home / "nats",
+        sync_always=sync_always,
+        log_file=home / "nats-server.log",
+        authorization=server_authorization(passwords),
+    ).start()
+    os.environ["FLOWMAESTRO_NATS_USER"] = "cli"
+    os.environ["FLOWMAESTRO_NATS_PASSWORD"] = passwords["cli"]
+    return server.url, server, passwords
 
 
 def up(sync_always: bool = False) -> int:
     """Run the whole stack in the foreground until Ctrl-C; restart a service that dies."""
-    import asyncio
-
-    from flowmaestro.cli.services import prepare
-
     home = state_dir()
     home.mkdir(parents=True, exist_ok=True)
-    server: EmbeddedNats | None = None
-    nats_url = os.environ.get("FLOWMAESTRO_NATS_URL")
-    if not nats_url:
-        server = EmbeddedNats(
-            home / "nats", sync_always=sync_always, log_file=home / "nats-server.log"
-        ).start()
-        nats_url = server.url
-    asyncio.run(prepare(nats_url))
     try:
-        gateway_env, gateway_url, database = _prepare_gateway(nats_url, home)
-    except Exception:
+        running = json.loads((home / STACK_FILE).read_text()).get("pid")
+    except (OSError, ValueError):
+        running = None
+    if processes.alive(running, "flowmaestro"):
+        print(f"a stack is already running in {home} (pid {running})", file=sys.stderr)
+        return 2
+    down(home, quiet=True)  # what a killed `up` left behind
+    nats_url, server, passwords = _start_nats(home, sync_always)
+    database: AppDatabase | None = None
+    try:
+        _prepare_topology(nats_url)
+        database = start_database(home)
+        port = _gateway_port()
+        base = {
+            **os.environ,
+            "FLOWMAESTRO_DATABASE_URL": database.url,
+            "FLOWMAESTRO_GATEWAY_PORT": str(port),
+        }
+        prepared = subprocess.run(
+            [sys.executable, "-m", SERVICES["gateway"], "prepare"],
+            env=_service_env(base, nats_url, None, "gateway"),
+            capture_output=True,
+            text=True,
+        )
+        sys.stdout.write(prepared.stdout)
+        if prepared.returncode != 0:
+            sys.stderr.write(prepared.stderr)
+            raise SystemExit(prepared.returncode)
+    except BaseException:
         if server is not None:
             server.stop()
+        if database is not None:
+            database.stop()
         raise
-    (home / STACK_FILE).write_text(
-        json.dumps(
-            {
-                "nats_url": nats_url,
-                "database_url": gateway_env["FLOWMAESTRO_DATABASE_URL"],
-                "gateway_url": gateway_url,
-                "pid": os.getpid(),
-            }
-        )
-    )
+    host = os.environ.get("FLOWMAESTRO_GATEWAY_HOST", "127.0.0.1")
+    gateway_url = f"http://{host}:{port}"
+    stack: dict[str, Any] = {
+        "nats_url": nats_url,
+        "database_url": database.url,
+        "gateway_url": gateway_url,
+        "pid": os.getpid(),
+        "nats_pid": server.process.pid if server and server.process else None,
+        "postgres_dir": str(database.data_dir) if database.data_dir else None,
+    }
 
     stopping = False
 
@@ -161,8 +187,17 @@ def up(sync_always: bool = False) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    roles = ("scheduler", "executors", "gateway")
-    children = {role: _spawn(role, nats_url, home, gateway_env) for role in roles}
+
+    def spawn(role: str) -> subprocess.Popen[bytes]:
+        return _spawn(role, home, _service_env(base, nats_url, passwords, role))
+
+    children = {role: spawn(role) for role in SERVICES}
+
+    def write_stack() -> None:
+        stack["services"] = {role: child.pid for role, child in children.items()}
+        (home / STACK_FILE).write_text(json.dumps(stack))
+
+    write_stack()
     if not _wait_for_http(gateway_url, children["gateway"]):
         print(f"the gateway did not start; see {home}/gateway.log", flush=True)
     print(
@@ -177,7 +212,8 @@ def up(sync_always: bool = False) -> int:
                 if child.poll() is not None and not stopping:
                     print(f"{role} exited with {child.returncode}; restarting", flush=True)
                     time.sleep(1.0)
-                    children[role] = _spawn(role, nats_url, home, gateway_env)
+                    children[role] = spawn(role)
+                    write_stack()
     finally:
         for child in children.values():
             if child.poll() is None:
@@ -189,8 +225,32 @@ def up(sync_always: bool = False) -> int:
                 child.kill()
         if server is not None:
             server.stop()
-        if database is not None:
-            database.cleanup()
+        database.stop()
         (home / STACK_FILE).unlink(missing_ok=True)
         print("FlowMaestro stopped.", flush=True)
+    return 0
+
+
+def down(home: Path | None = None, quiet: bool = False) -> int:
+    """Stop whatever the state folder's stack left running: `up` itself, its services and
+    NATS (after a kill -9 of `up`), and the embedded PostgreSQL (which outlives it)."""
+    home = home or state_dir()
+    stopped: list[str] = []
+    try:
+        stack = json.loads((home / STACK_FILE).read_text())
+    except (OSError, ValueError):
+        stack = {}
+    if processes.stop(stack.get("pid"), "flowmaestro"):
+        stopped.append(f"up (pid {stack['pid']})")
+    for role, pid in (stack.get("services") or {}).items():
+        if processes.stop(pid, SERVICES.get(role, "flowmaestro")):
+            stopped.append(f"{role} (pid {pid})")
+    if processes.stop(stack.get("nats_pid"), "nats-server"):
+        stopped.append(f"nats-server (pid {stack['nats_pid']})")
+    pid = processes.stop_postgres(home / "postgres")
+    if pid is not None:
+        stopped.append(f"postgres (pid {pid})")
+    (home / STACK_FILE).unlink(missing_ok=True)
+    if not quiet:
+        print(f"stopped: {', '.join(stopped)}" if stopped else f"nothing running for {home}")
     return 0

@@ -37,6 +37,7 @@ __all__ = [
     "NodeWaiting",
     "ParentRef",
     "TerminalEvent",
+    "admissible_outcome",
 ]
 
 
@@ -178,6 +179,9 @@ class NodeWaiting(_Event, frozen=True, kw_only=True, tag="node.waiting"):
     until: datetime | None = None
     request: dict[str, Any] | None = None
     """What the node asks of a person (prompt, form schema, mode), for UIs."""
+    fire: NodeCompleted | NodeFailed | None = None
+    """What the attempt's durable timer writes at `until`; the scheduler arms it, since
+    executors may not write timers (they could aim one anywhere in the log)."""
 
 
 class NodeRetrying(_Event, frozen=True, kw_only=True, tag="node.retrying"):
@@ -287,3 +291,18 @@ Event = (
 
 TerminalEvent = ExecutionCompleted | ExecutionFailed | ExecutionCancelled
 TERMINAL_EVENTS = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled)
+
+
+def admissible_outcome(event: Event) -> bool:
+    """Whether an executor may have appended `event` (to an outcome subject): a node
+    attempt's outcome, progress or wait; or, for an agent's tool call, the start of a child
+    execution named after the attempt, or a cancel request (which the scheduler honours
+    only for child executions). Anything else there is a forgery and is never folded."""
+    if isinstance(event, ExecutionStarted):
+        parent = event.parent
+        return parent is not None and event.execution_id.startswith(
+            f"{parent.execution_id}-{parent.node_id}-{parent.attempt}-"
+        )
+    return isinstance(
+        event, NodeCompleted | NodeFailed | NodeWaiting | NodeProgress | ExecutionCancelRequested
+    )

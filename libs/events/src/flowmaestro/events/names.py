@@ -35,16 +35,21 @@ __all__ = [
     "execution_of",
     "execution_of_output",
     "executor_consumer",
+    "is_outcome_subject",
     "is_valid_token",
+    "live_any",
     "live_subject",
     "live_wildcard",
     "log_subjects",
     "node_timer_id",
+    "outcome_subject",
+    "outcome_wildcard",
     "output_object",
     "owned_cache_key",
     "owned_file_name",
     "owner_scope",
     "record_subject",
+    "record_wildcard",
     "result_key",
     "timer_subject",
     "timer_wildcard",
@@ -117,9 +122,11 @@ def _token(value: str) -> str:
     return value
 
 
-# An execution's log is the subtree `fm.exec.<id>.>`: its events on `fm.exec.<id>.e`, and
-# the scheduler's records of the commands it sends (`node.scheduled`) on `fm.exec.<id>.r`,
-# which the scheduler's consumer leaves out: it knows what it sent.
+# An execution's log is the subtree `fm.exec.<id>.>`: its events on `fm.exec.<id>.e`, what
+# executors append (node outcomes) on `fm.exec.<id>.x`, and the scheduler's records of the
+# commands it sends (`node.scheduled`) on `fm.exec.<id>.r`, which the scheduler's consumer
+# leaves out: it knows what it sent. Executors may publish only to `.x`, so they cannot
+# start, end or steer an execution (see `events.admissible_outcome`).
 
 
 def exec_subject(execution_id: str) -> str:
@@ -130,6 +137,26 @@ def exec_subject(execution_id: str) -> str:
 def record_subject(execution_id: str) -> str:
     """The subject of the scheduler's dispatch records in one execution's log."""
     return f"{_PREFIX}.exec.{_token(execution_id)}.r"
+
+
+def record_wildcard() -> str:
+    """Matches the dispatch-record subject of every execution."""
+    return f"{_PREFIX}.exec.*.r"
+
+
+def outcome_subject(execution_id: str) -> str:
+    """The subject executors append one execution's node outcomes to."""
+    return f"{_PREFIX}.exec.{_token(execution_id)}.x"
+
+
+def outcome_wildcard() -> str:
+    """Matches the outcome subject of every execution (executors' publish permission)."""
+    return f"{_PREFIX}.exec.*.x"
+
+
+def is_outcome_subject(subject: str) -> bool:
+    """True for a subject executors append to."""
+    return subject.startswith(f"{_PREFIX}.exec.") and subject.endswith(".x")
 
 
 def log_subjects(execution_id: str) -> str:
@@ -217,6 +244,11 @@ def live_subject(execution_id: str, node_id: str) -> str:
 def live_wildcard(execution_id: str) -> str:
     """Matches every live chunk subject of one execution."""
     return f"{_PREFIX}.live.{_token(execution_id)}.*"
+
+
+def live_any() -> str:
+    """Matches every live chunk subject of every execution."""
+    return f"{_PREFIX}.live.*.*"
 
 
 def cancel_subject(execution_id: str) -> str:

@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.hotpath import HotPath, NatsPyHotPath, hot_path_client
+from flowmaestro.runtime.natsauth import NatsCredentials, env_credentials, inbox_prefix
 from flowmaestro.runtime.natstls import NatsSecurity, server_list
 from flowmaestro.runtime.wire import Wire
 
@@ -23,9 +24,12 @@ class Connection(Client):
     (appends, commands, acknowledgements) to the same server; closing closes both.
     With `FLOWMAESTRO_HOT_PATH_CLIENT=nats-py` the hot path runs over this client itself."""
 
-    def __init__(self, url: str, name: str, persistent: bool) -> None:
+    def __init__(
+        self, url: str, name: str, persistent: bool, credentials: NatsCredentials | None
+    ) -> None:
         super().__init__()
         self._wire_args = (url, name, persistent)
+        self._credentials = credentials
         self._security = NatsSecurity.from_env(url)
         self._wire: HotPath | None = None
         self._wire_lock = asyncio.Lock()
@@ -45,7 +49,16 @@ class Connection(Client):
                     self._wire = self._natspy_hot_path
                 if self._wire is None:
                     url, name, persistent = self._wire_args
-                    wire = Wire(url, f"{name}-wire", persistent, **self._security.wire_options())
+                    user, password = self._credentials or (None, None)
+                    wire = Wire(
+                        url,
+                        f"{name}-wire",
+                        persistent,
+                        user=user,
+                        password=password,
+                        inbox_prefix=inbox_prefix(user),
+                        **self._security.wire_options(),
+                    )
                     try:
                         await wire.connect()
                     except (OSError, TimeoutError) as exc:
@@ -66,11 +79,20 @@ async def wire_of(nc: Client) -> HotPath:
     return await nc.wire()
 
 
-async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) -> Connection:
+async def connect(
+    url: str,
+    name: str = "flowmaestro",
+    persistent: bool = True,
+    credentials: NatsCredentials | None = None,
+) -> Connection:
     """Connect; a `persistent` client (a service) keeps reconnecting forever, so a NATS
     restart is ridden out, while a short-lived one (a CLI command) gives up quickly with
     `NatsUnreachableError`. `url` may list several servers separated by commas; TLS and
-    nkey or credentials-file authentication come from the environment (see `natstls`)."""
+    nkey or credentials-file authentication come from the environment (see `natstls`);
+    `credentials` (user, password) default to `FLOWMAESTRO_NATS_USER` /
+    `FLOWMAESTRO_NATS_PASSWORD`."""
+    credentials = credentials or env_credentials()
+    user, password = credentials or (None, None)
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats.error", client=name, error=repr(exc))
@@ -78,11 +100,14 @@ async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) 
     async def on_disconnected() -> None:
         log.debug("nats.disconnected", client=name)
 
-    nc = Connection(url, name, persistent)
+    nc = Connection(url, name, persistent, credentials)
     try:
         await nc.connect(
             server_list(url),
             name=name,
+            user=user,
+            password=password,
+            inbox_prefix=inbox_prefix(user),
             error_cb=on_error,
             disconnected_cb=on_disconnected,
             reconnected_cb=nc.reconnected,
@@ -92,6 +117,6 @@ async def connect(url: str, name: str = "flowmaestro", persistent: bool = True) 
             pending_size=64 * 1024 * 1024,
             **nc._security.natspy_options(),  # pyright: ignore[reportPrivateUsage]
         )
-    except (OSError, nats.errors.NoServersError, TimeoutError) as exc:
+    except (OSError, nats.errors.NoServersError, TimeoutError, nats.errors.Error) as exc:
         raise NatsUnreachableError(f"cannot reach NATS at {url}: {exc}") from exc
     return nc

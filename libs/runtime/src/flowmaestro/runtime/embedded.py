@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,9 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
+from typing import Any
+
+from flowmaestro.runtime.natsauth import write_private
 
 __all__ = ["EmbeddedNats", "die_with_parent", "free_port", "nats_server_binary"]
 
@@ -51,8 +55,12 @@ class EmbeddedNats:
         port: int | None = None,
         sync_always: bool = False,
         log_file: Path | None = None,
+        authorization: dict[str, Any] | None = None,
     ) -> None:
+        """`authorization`: the server's users and permissions (see `natsauth`); without
+        it the server is open, as the test suite's own server is."""
         self.store_dir = Path(store_dir)
+        self.authorization = authorization
         self.port = port or free_port()
         self.sync_always = sync_always
         self.log_file = log_file
@@ -67,9 +75,12 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         sync = "\n  sync_interval: always" if self.sync_always else ""
         path = self.store_dir / "nats-server.conf"
-        path.write_text(
+        # the configuration holds the identities' passwords: readable by its owner only
+        auth = f"authorization: {json.dumps(self.authorization)}\n" if self.authorization else ""
+        write_private(
+            path,
             f'listen: "127.0.0.1:{self.port}"\n'
-            f'jetstream {{\n  store_dir: "{self.store_dir / "jetstream"}"{sync}\n}}\n'
+            f'jetstream {{\n  store_dir: "{self.store_dir / "jetstream"}"{sync}\n}}\n' + auth,
         )
         return path
 

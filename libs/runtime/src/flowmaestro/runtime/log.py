@@ -23,14 +23,16 @@ from flowmaestro.events import (
     decode_event,
     encode,
 )
-from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent
+from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent, admissible_outcome
 from flowmaestro.events.names import (
     EXEC_STREAM,
     Header,
     event_wildcard,
     exec_subject,
     execution_of,
+    is_outcome_subject,
     log_subjects,
+    outcome_subject,
     record_subject,
     timer_subject,
     timer_wildcard,
@@ -42,7 +44,7 @@ from flowmaestro.runtime.errors import (
 )
 from flowmaestro.runtime.publisher import JetStreamPublisher, PublishAck
 
-__all__ = ["ExecutionLog", "RawRecord", "tail"]
+__all__ = ["ExecutionLog", "RawRecord", "admissible", "tail"]
 
 _WRONG_LAST_SEQUENCE = 10071
 _READ_BATCH = 5000
@@ -59,11 +61,22 @@ def _at(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ExecutionLog:
-    """Appends to and reads from execution logs; one instance per NATS connection."""
+def admissible(subject: str, payload: bytes) -> bool:
+    """False for a record an executor could not legitimately have appended (see
+    `events.admissible_outcome`): readers skip it, so a forgery is never folded."""
+    return not is_outcome_subject(subject) or admissible_outcome(decode_event(payload))
 
-    def __init__(self, nc: Client) -> None:
+
+class ExecutionLog:
+    """Appends to and reads from execution logs; one instance per NATS connection.
+
+    `outcomes=True` (the executors' log) appends to the outcome subjects, the only part
+    of a log that the executors' NATS identity may write.
+    """
+
+    def __init__(self, nc: Client, outcomes: bool = False) -> None:
         self.nc = nc
+        self._subject = outcome_subject if outcomes else exec_subject
         self.js = nc.jetstream()
         self.publisher = JetStreamPublisher(nc)
 
@@ -72,7 +85,7 @@ class ExecutionLog:
 
         A retried start (same id, same event) is recognised and returns the first sequence.
         """
-        subject = exec_subject(started.execution_id)
+        subject = self._subject(started.execution_id)
         payload = encode(started)
         headers: dict[str, str] = {
             Header.MSG_ID: f"{started.execution_id}:started",
@@ -123,7 +136,7 @@ class ExecutionLog:
         """Start an append and return the future of its acknowledgement; a `record` goes
         where the scheduler does not read it back (see `names.record_subject`)."""
         headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
-        subject = record_subject(execution_id) if record else exec_subject(execution_id)
+        subject = record_subject(execution_id) if record else self._subject(execution_id)
         return await self.publisher.publish(subject, encode(event), headers)
 
     async def schedule(
@@ -189,7 +202,8 @@ class ExecutionLog:
                     raise APIError(
                         description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"
                     )
-                records.append((int(headers[Header.SEQUENCE]), msg.data))
+                if admissible(headers.get(Header.SUBJECT, ""), msg.data):
+                    records.append((int(headers[Header.SEQUENCE]), msg.data))
                 pending = int(headers.get(Header.NUM_PENDING, "0") or 0)
         finally:
             await sub.unsubscribe()
@@ -248,6 +262,8 @@ async def tail(
             except nats.errors.TimeoutError:
                 if idle_timeout is not None:
                     raise TimeoutError(f"no event for {idle_timeout}s") from None
+                continue
+            if not admissible(msg.subject, msg.data):
                 continue
             event = decode_event(msg.data)
             yield msg.metadata.sequence.stream, event

@@ -66,7 +66,7 @@ async def ensure_topology(
         names.EXEC_STREAM,
         ConsumerConfig(
             durable_name=names.SCHEDULER_CONSUMER,
-            filter_subject=names.event_wildcard(),
+            filter_subjects=[names.event_wildcard(), names.outcome_wildcard()],
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.ALL,
             ack_wait=settings.command_ack_wait_s,

@@ -12,7 +12,7 @@ from typing import Any
 from nats.aio.client import Client
 
 from flowmaestro.events import Event, ExecuteNode, NodeProgress, NodeSpec
-from flowmaestro.events.names import live_subject, node_timer_id
+from flowmaestro.events.names import live_subject
 from flowmaestro.executors.children import ChildWorkflows
 from flowmaestro.executors.context import Integration, NodeContext
 from flowmaestro.executors.errors import TerminalNodeError
@@ -105,5 +105,5 @@ class Capabilities:
         }
 
     async def _complete_at(self, command: ExecuteNode, at: datetime, event: Event) -> None:
-        timer_id = node_timer_id(command.node_id, command.attempt)
-        await (await self._log.schedule(command.execution_id, timer_id, at, event))
+        """Nothing to do here: the timer's event travels in the attempt's `node.waiting`,
+        and the scheduler arms it (the executors' NATS identity may write no timer)."""

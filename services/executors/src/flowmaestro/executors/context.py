@@ -106,6 +106,9 @@ class NodeContext:
         self._records = _Records(record, recorded)
         self._files = files
         self._run_workflow = run_workflow
+        self.fire: NodeCompleted | NodeFailed | None = None
+        """What the attempt's timer writes (`complete_at`/`fail_at`); it travels in the
+        attempt's `node.waiting` and the scheduler arms it (executors write no timers)."""
 
     @property
     def execution_id(self) -> str:
@@ -193,6 +196,7 @@ class NodeContext:
             output=output,
             handles=handles,
         )
+        self.fire = event
         await self._complete_at(at, event)
 
     async def fail_at(self, at: datetime, message: str, kind: str = "deadline") -> None:
@@ -201,6 +205,7 @@ class NodeContext:
         event = NodeFailed(
             node_id=self.node_id, attempt=self.command.attempt, failed_at=at, error=error
         )
+        self.fire = event
         await self._complete_at(at, event)
 
 

@@ -184,6 +184,7 @@ class Runner:
                 waiting_since=datetime.now(UTC),
                 until=result.until,
                 request=result.request,
+                fire=ctx.fire,
             )
         return NodeCompleted(
             node_id=command.node_id,

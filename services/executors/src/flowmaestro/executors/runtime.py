@@ -111,7 +111,7 @@ class ExecutorWorker:
         self.settings = settings or Settings.from_env()
         concurrency = concurrency or self.settings.executor_concurrency
         js = nc.jetstream()
-        execution_log = ExecutionLog(nc)
+        execution_log = ExecutionLog(nc, outcomes=True)  # executors write only outcomes
         integrations = IntegrationDirectory(js)
         self.limiter = RateLimiter(js)
         self.admission = Admission(

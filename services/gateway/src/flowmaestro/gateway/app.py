@@ -118,6 +118,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         route_handlers=handlers,
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers=exception_handlers,
+        logging_config=None,  # keep the process's redacting logging setup
         before_send=[_complete_allow_header],
         before_request=strict_json_body,
         lifespan=[_lifespan(settings, run_projector)],

@@ -9,7 +9,9 @@ from pathlib import Path
 from flowmaestro.events import Limits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
+from flowmaestro.gateway.security import parse_networks
 from flowmaestro.runtime.config import node_limits_from_env
+from flowmaestro.runtime.secrets import KeyRing
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
 
@@ -42,6 +44,10 @@ class GatewaySettings:
     login_window_s: float = 60.0
     heartbeat_s: float = 15.0
     projector_name: str = PROJECTOR_CONSUMER
+    register_limit_per_address: int = 10
+    register_limit: int = 100
+    register_window_s: float = 3600.0
+    trusted_proxies: str = ""
     limits: Limits = field(default_factory=Limits)
     """Maxima of node size and time settings (`FLOWMAESTRO_MAX_*`), given to the validator."""
 
@@ -51,11 +57,20 @@ class GatewaySettings:
         return self.environment == "production"
 
     def check(self) -> None:
-        """Refuse settings that are unsafe in production."""
+        """Refuse settings that are unsafe in production: the development JWT secret and
+        encryption key, and trusted proxies that are not addresses."""
         if self.production and self.jwt_secret == DEFAULT_JWT_SECRET:
             raise ConfigurationError(
                 "FLOWMAESTRO_JWT_SECRET must be set to a private value in production"
             )
+        if self.production and KeyRing.from_env().is_development:
+            raise ConfigurationError(
+                "FLOWMAESTRO_SECRET_KEYS must be set in production (the development key is public)"
+            )
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigurationError(f"FLOWMAESTRO_TRUSTED_PROXIES: {exc}") from None
         if len(self.jwt_secret) < 16:
             raise ConfigurationError("FLOWMAESTRO_JWT_SECRET must be at least 16 characters")
 
@@ -86,5 +101,11 @@ class GatewaySettings:
             login_window_s=float(env.get("FLOWMAESTRO_LOGIN_WINDOW_S", d.login_window_s)),
             heartbeat_s=float(env.get("FLOWMAESTRO_SSE_HEARTBEAT_S", d.heartbeat_s)),
             projector_name=env.get("FLOWMAESTRO_PROJECTOR_CONSUMER", d.projector_name),
+            register_limit_per_address=int(
+                env.get("FLOWMAESTRO_REGISTER_LIMIT_PER_ADDRESS", d.register_limit_per_address)
+            ),
+            register_limit=int(env.get("FLOWMAESTRO_REGISTER_LIMIT", d.register_limit)),
+            register_window_s=float(env.get("FLOWMAESTRO_REGISTER_WINDOW_S", d.register_window_s)),
+            trusted_proxies=env.get("FLOWMAESTRO_TRUSTED_PROXIES", d.trusted_proxies),
             limits=node_limits_from_env(env),
         )

@@ -38,19 +38,30 @@ def provide_services(state: State) -> Services:
     return state.services
 
 
-def provide_principal(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
-    """The bearer token's user; `AuthenticationError` when missing or invalid."""
+async def provide_principal(request: Request[Any, Any, Any], services: ServicesDep) -> Principal:
+    """The bearer token's user; `AuthenticationError` when missing or invalid, or when the
+    user has since been deleted or disabled (checked on every request, not cached)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("a bearer token is required", code="UNAUTHORIZED")
-    return services.signer.verify(token.strip())
+    claims = services.signer.verify(token.strip())
+    if not await services.users.is_active(claims.user_id):
+        raise AuthenticationError(
+            "the account no longer exists or is disabled", code="INVALID_TOKEN"
+        )
+    return claims
 
 
-AUTHENTICATED = {"user": Provide(provide_principal, sync_to_thread=False)}
+AUTHENTICATED = {"user": Provide(provide_principal)}
 """Dependencies of every route that needs a signed-in user."""
 
 
 def actor_of(request: Request[Any, Any, Any], user: Principal) -> Actor:
-    """Who acts (the signed-in user) and from where (the peer's address)."""
-    return Actor(user_id=user.user_id, address=request.client.host if request.client else None)
+    """Who acts (the signed-in user) and from where: the peer's address, or the forwarded
+    one when the peer is a trusted proxy (`FLOWMAESTRO_TRUSTED_PROXIES`)."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = provide_services(request.app.state).trusted_proxies
+    return Actor(
+        user_id=user.user_id, address=proxies.client(peer, request.headers.get("x-forwarded-for"))
+    )

@@ -112,6 +112,11 @@ def _nats_error(_request: Request[Any, Any, Any], exc: Exception) -> Response[An
     )
 
 
+def _too_deep(_request: Request[Any, Any, Any], _exc: RecursionError) -> Response[Any]:
+    # msgspec gives up on a body nested past what it can decode (a 100k-deep array)
+    return _error(400, "TOO_DEEPLY_NESTED", "the JSON body is nested too deeply", None)
+
+
 def _too_large(_request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     details = None
     if isinstance(exc, PayloadTooLargeError):
@@ -137,6 +142,7 @@ exception_handlers: ExceptionHandlersMap = {
     nats.errors.MaxPayloadError: _too_large,
     nats.errors.Error: _nats_error,
     TimeoutError: _nats_error,
+    RecursionError: _too_deep,
     Exception: _internal_error,
 }
 """Handlers for every error, so no response escapes the envelope."""

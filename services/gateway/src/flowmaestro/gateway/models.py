@@ -66,6 +66,15 @@ Email = Annotated[
         examples=["a@b.io"],
     ),
 ]
+RegisterEmail = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[ \t\r\n]*[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+[ \t\r\n]*$",
+        max_length=254,
+        examples=["a@b.io"],
+        description="printable ASCII; surrounding spaces are dropped and case is folded",
+    ),
+]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
@@ -122,9 +131,9 @@ class Readiness(msgspec.Struct, kw_only=True):
 
 
 class RegisterRequest(msgspec.Struct, kw_only=True):
-    """A new account."""
+    """A new account; the email is trimmed and case-folded (control characters refused)."""
 
-    email: Email
+    email: RegisterEmail
     password: Annotated[
         str,
         msgspec.Meta(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import time
 from collections import defaultdict, deque
@@ -19,10 +20,15 @@ __all__ = [
     "MIN_PASSWORD",
     "PASSWORD_PATTERN",
     "LoginLimiter",
+    "RegistrationLimiter",
     "TokenClaims",
     "TokenSigner",
+    "TrustedProxies",
     "check_password_strength",
+    "client_address",
     "hash_password",
+    "normalise_email",
+    "parse_networks",
     "verify_password",
 ]
 
@@ -37,6 +43,64 @@ PASSWORD_PATTERN = (
 and not only digits. Written without look-arounds, so the OpenAPI document states it exactly
 and any client can check it."""
 _MIXED = re.compile(PASSWORD_PATTERN)
+_EMAIL = re.compile(r"[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+")
+_SPACE = " \t\r\n"
+
+
+def normalise_email(email: str) -> str:
+    """The account key of an email: trimmed of ASCII spaces and case-folded;
+    `ValidationFailedError` unless it is printable ASCII shaped like an address (so no
+    control, format or look-alike characters)."""
+    cleaned = email.strip(_SPACE).casefold()
+    if not _EMAIL.fullmatch(cleaned):
+        raise ValidationFailedError(
+            "the email address is not valid",
+            [{"field": "email", "code": "invalid_email", "message": "not a valid address"}],
+        )
+    return cleaned
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR blocks (`FLOWMAESTRO_TRUSTED_PROXIES`)."""
+    return tuple(
+        ipaddress.ip_network(p.strip(), strict=False) for p in spec.split(",") if p.strip()
+    )
+
+
+def _in(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+class TrustedProxies:
+    """The proxies whose `X-Forwarded-For` the gateway believes."""
+
+    def __init__(self, spec: str) -> None:
+        self.networks = parse_networks(spec)
+
+    def client(self, peer: str, forwarded_for: str | None) -> str:
+        """See `client_address`."""
+        return client_address(peer, forwarded_for, self.networks)
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted: tuple[Network, ...]) -> str:
+    """The client's address: the connection's peer, unless the peer is a trusted proxy;
+    then the right-most `X-Forwarded-For` entry that is not itself a trusted proxy."""
+    if not forwarded_for or not _in(peer, trusted):
+        return peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not _in(hop, trusted):
+            return hop
+    return peer
+
+
+_MIN_PASSWORD = 8
 
 
 def check_password_strength(password: str) -> None:
@@ -113,6 +177,45 @@ class TokenSigner:
             email=str(claims.get("email", "")),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
+
+
+class _Window:
+    """Sliding-window counts per key, bounded in memory."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._hits: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def check(self, key: str, limit: int, now: float, message: str) -> None:
+        hits = self._hits[key]
+        while hits and hits[0] <= now - self.window_s:
+            hits.popleft()
+        if len(hits) >= limit:
+            raise RateLimitedError(message, hits[0] + self.window_s - now)
+
+    def add(self, key: str, now: float) -> None:
+        self._hits[key].append(now)
+        if len(self._hits) > 100_000:  # bound memory under a spray of addresses
+            self._hits.clear()
+
+
+class RegistrationLimiter:
+    """Registrations per client address and in all, per window: each one costs a
+    password hash, so a flood would slow every login."""
+
+    def __init__(self, per_address: int, total: int, window_s: float) -> None:
+        self.per_address = per_address
+        self.total = total
+        self._window = _Window(window_s)
+
+    def attempt(self, address: str) -> None:
+        """Count one registration, or raise `RateLimitedError` when a limit is reached."""
+        now = time.monotonic()
+        message = "too many registrations; try again later"
+        self._window.check(f"addr:{address}", self.per_address, now, message)
+        self._window.check("all", self.total, now, message)
+        self._window.add(f"addr:{address}", now)
+        self._window.add("all", now)
 
 
 class LoginLimiter:

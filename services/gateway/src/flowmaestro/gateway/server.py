@@ -19,6 +19,10 @@ def uvicorn_server(settings: GatewaySettings, run_projector: bool = True) -> uvi
         ws="websockets-sansio",
         lifespan="on",
         log_level="warning",
+        log_config=None,
+        # X-Forwarded-For is read by the gateway itself, from FLOWMAESTRO_TRUSTED_PROXIES
+        # only (uvicorn would trust it from any loopback peer)
+        proxy_headers=False,  # uvicorn's records go through our (redacting) logging setup
         timeout_graceful_shutdown=3,
     )
     return uvicorn.Server(config)

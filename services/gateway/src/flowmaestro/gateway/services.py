@@ -8,7 +8,12 @@ from nats.aio.client import Client
 
 from flowmaestro.gateway.config import GatewaySettings
 from flowmaestro.gateway.db import Database
-from flowmaestro.gateway.security import LoginLimiter, TokenSigner
+from flowmaestro.gateway.security import (
+    LoginLimiter,
+    RegistrationLimiter,
+    TokenSigner,
+    TrustedProxies,
+)
 from flowmaestro.gateway.store.audit import AuditStore
 from flowmaestro.gateway.store.executions import ExecutionStore
 from flowmaestro.gateway.store.integrations import IntegrationStore
@@ -37,6 +42,8 @@ class Services:
     audit: AuditStore
     signer: TokenSigner
     limiter: LoginLimiter
+    registrations: RegistrationLimiter
+    trusted_proxies: TrustedProxies
 
     @classmethod
     def build(cls, settings: GatewaySettings, nc: Client, db: Database) -> Services:
@@ -60,4 +67,10 @@ class Services:
                 settings.login_limit_per_address,
                 settings.login_window_s,
             ),
+            registrations=RegistrationLimiter(
+                settings.register_limit_per_address,
+                settings.register_limit,
+                settings.register_window_s,
+            ),
+            trusted_proxies=TrustedProxies(settings.trusted_proxies),
         )

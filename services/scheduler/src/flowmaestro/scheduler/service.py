@@ -34,12 +34,14 @@ from flowmaestro.events import (
     Dispatch,
     ErrorInfo,
     ExecuteNode,
+    ExecutionCancelRequested,
     ExecutionFailed,
     ExecutionStarted,
     ExecutionState,
     FoldError,
     NodeCompleted,
     NodeFailed,
+    NodeWaiting,
     StartTimer,
     StopExecution,
     decide,
@@ -47,6 +49,7 @@ from flowmaestro.events import (
     encode,
     evolve,
 )
+from flowmaestro.events.events import admissible_outcome
 from flowmaestro.events.names import (
     EXEC_STREAM,
     SCHEDULER_CONSUMER,
@@ -55,8 +58,12 @@ from flowmaestro.events.names import (
     command_subject,
     end_key,
     execution_of,
+    is_outcome_subject,
+    node_timer_id,
+    outcome_subject,
     result_key,
 )
+from flowmaestro.events.state import NodeStatus
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, PayloadTooLargeError, Settings
 from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.errors import NatsUnreachableError
@@ -181,16 +188,22 @@ class Scheduler:
         """Fold one message into the execution's state (loaded from the log if not held)."""
         seq = msg.seq
         state = self.states.get(execution_id)
+        outcome = is_outcome_subject(msg.subject)
         try:
+            event = decode_event(msg.data)
+            if outcome and not await self._admit(execution_id, state, event):
+                log.error("scheduler.refused_outcome", execution_id=execution_id, seq=seq)
+                return None
             if state is None:
-                event = decode_event(msg.data)
                 if isinstance(event, ExecutionStarted):
                     state = evolve(None, event, seq)
                 else:
                     state = await self._load(execution_id)
             elif seq > state.last_seq:
                 # A large output stays stored: the fold keeps its reference, not its value.
-                state = evolve(state, decode_event(msg.data), seq)
+                state = evolve(state, event, seq)
+            if state is not None and outcome and isinstance(event, NodeWaiting):
+                await self._arm(execution_id, event)  # failures handled like unreadable logs
         except (CodecError, FoldError) as exc:
             log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
             return None
@@ -204,6 +217,45 @@ class Scheduler:
         self.states[execution_id] = state
         self.states.move_to_end(execution_id)
         return state
+
+    async def _admit(self, execution_id: str, state: ExecutionState | None, event: Any) -> bool:
+        """Whether an executor may have appended `event`: a node outcome; the start of a
+        child named after a running attempt of its parent, with the parent's owner; a
+        cancel request for a child execution. A refused child start is purged."""
+        if not admissible_outcome(event):
+            return False
+        if isinstance(event, ExecutionCancelRequested):
+            state = state or await self._load(execution_id)
+            return state is not None and state.parent is not None
+        if not isinstance(event, ExecutionStarted) or event.parent is None or state is not None:
+            return True  # a repeated start is left to the fold
+        parent_id = event.parent.execution_id
+        parent = self.states.get(parent_id) or await self._load(parent_id)
+        node = parent.nodes.get(event.parent.node_id) if parent else None
+        if (
+            parent is not None
+            and node is not None
+            and parent.owner_id == event.owner_id
+            and not parent.status.terminal
+            # the scheduler does not fold its own dispatch records: the attempt running
+            # may be one past the state held here, and still read as pending
+            and node.attempt <= event.parent.attempt <= node.attempt + 1
+            and node.status in (NodeStatus.PENDING, NodeStatus.SCHEDULED, NodeStatus.WAITING)
+        ):
+            return True
+        await self.js.purge_stream(EXEC_STREAM, subject=outcome_subject(execution_id))
+        return False
+
+    async def _arm(self, execution_id: str, waiting: NodeWaiting) -> None:
+        """Arm a parked attempt's timer; replacing a timer of the same id, it is idempotent."""
+        fire = waiting.fire
+        if fire is None or waiting.until is None:
+            return
+        if fire.node_id != waiting.node_id or fire.attempt != waiting.attempt:
+            log.error("scheduler.refused_timer", execution_id=execution_id)
+            return
+        timer_id = node_timer_id(waiting.node_id, waiting.attempt)
+        await (await self.log.schedule(execution_id, timer_id, waiting.until, fire))
 
     async def _load(self, execution_id: str) -> ExecutionState | None:
         state: ExecutionState | None = None

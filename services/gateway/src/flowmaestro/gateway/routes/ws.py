@@ -142,6 +142,8 @@ async def live_socket(socket: WebSocket[Any, Any, Any], services: ServicesDep) -
     await socket.accept()
     try:
         user = services.signer.verify(socket.query_params.get("token") or "")
+        if not await services.users.is_active(user.user_id):
+            raise AuthenticationError("the account no longer exists or is disabled")
     except AuthenticationError as exc:
         await socket.close(code=POLICY_VIOLATION, reason=exc.code)
         return

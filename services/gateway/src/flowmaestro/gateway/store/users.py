@@ -18,6 +18,7 @@ class UserRow(UserOut, kw_only=True):
     """A user with the password hash (never leaves the gateway)."""
 
     password_hash: str
+    disabled_at: datetime | None = None
 
     def public(self) -> UserOut:
         """The user without the hash."""
@@ -63,3 +64,11 @@ class UserStore:
     async def by_id(self, user_id: str) -> UserRow | None:
         """The user with this id, or None."""
         return _row(await self.db.fetchrow("SELECT * FROM users WHERE id = $1", user_id))
+
+    async def is_active(self, user_id: str) -> bool:
+        """True when the user exists and is not disabled (checked on every request)."""
+        return bool(
+            await self.db.fetchval(
+                "SELECT true FROM users WHERE id = $1 AND disabled_at IS NULL", user_id
+            )
+        )

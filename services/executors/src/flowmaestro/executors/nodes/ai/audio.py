@@ -3,14 +3,12 @@ audio APIs; spoken audio is kept in the file store."""
 
 from __future__ import annotations
 
-import openai
-
 from flowmaestro.events.catalogue.ai import AudioConfig
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.errors import TerminalNodeError
 from flowmaestro.executors.nodes.ai.access import open_access
 from flowmaestro.executors.nodes.ai.media import media_bytes, output_file_name
-from flowmaestro.executors.nodes.ai.providers.openai_chat import client, sdk_failures
+from flowmaestro.executors.nodes.ai.providers import adapter
 
 __all__ = ["run_audio"]
 
@@ -33,17 +31,21 @@ async def run_audio(ctx: NodeContext, config: AudioConfig) -> NodeResult:
     if config.operation == "transcribe":
         data = await media_bytes(ctx, config.audio_url, config.audio_file, config.audio_base64)
         name = (config.audio_file or config.audio_url or "audio.mp3").rsplit("/", 1)[-1]
-        async with client(access) as sdk, sdk_failures(access.provider):
+        openai_chat = await adapter("openai_chat")
+
+        async with openai_chat.client(access) as sdk, openai_chat.sdk_failures(access.provider):
             transcript = await sdk.audio.transcriptions.create(
                 model=access.model,
                 file=(name, data),
-                language=config.language or openai.omit,
+                language=config.language or openai_chat.openai.omit,
             )
         output = {"text": transcript.text, "model": access.model}
         if config.language:
             output["language"] = config.language
         return NodeResult(output=output)
-    async with client(access) as sdk, sdk_failures(access.provider):
+    openai_chat = await adapter("openai_chat")
+
+    async with openai_chat.client(access) as sdk, openai_chat.sdk_failures(access.provider):
         response = await sdk.audio.speech.create(
             model=access.model,
             voice=config.voice,

@@ -8,9 +8,7 @@ from typing import Any
 from flowmaestro.events.catalogue.ai import EmbeddingsConfig
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.nodes.ai.access import Access, open_access
-from flowmaestro.executors.nodes.ai.local_model import local_embedder
-from flowmaestro.executors.nodes.ai.providers import cohere, google
-from flowmaestro.executors.nodes.ai.providers.openai_chat import client, sdk_failures
+from flowmaestro.executors.nodes.ai.providers import adapter, cohere, google
 
 __all__ = ["embed", "embedding_access", "run_embeddings"]
 
@@ -36,6 +34,8 @@ async def embed(
         return [], 0
     match access.provider:
         case "local":
+            from flowmaestro.executors.nodes.ai.local_model import local_embedder  # numpy
+
             embedder = local_embedder()
             return await asyncio.to_thread(embedder.embed, texts), 0
         case "google":
@@ -52,7 +52,9 @@ async def _openai_embed(
     vectors: list[list[float]] = []
     tokens = 0
     extra: dict[str, Any] = {"dimensions": dimensions} if dimensions else {}
-    async with client(access) as sdk, sdk_failures(access.provider):
+    openai_chat = await adapter("openai_chat")
+
+    async with openai_chat.client(access) as sdk, openai_chat.sdk_failures(access.provider):
         for start in range(0, len(texts), _BATCH):
             response = await sdk.embeddings.create(
                 model=access.model, input=texts[start : start + _BATCH], **extra

@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import Any
 
 import msgspec
-import numpy as np
 
 from flowmaestro.events.catalogue.ai import SemanticSearchConfig
 from flowmaestro.executors.context import NodeContext, NodeResult
@@ -42,6 +41,8 @@ def rank(query: list[float], vectors: list[list[float]]) -> list[float]:
     """Cosine similarity of `query` to each vector."""
     if not vectors:
         return []
+    import numpy as np  # on first use: numpy is a fifth of an idle executor's memory
+
     matrix = np.asarray(vectors, dtype=np.float64)
     q = np.asarray(query, dtype=np.float64)
     norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(q)

@@ -12,8 +12,7 @@ from flowmaestro.executors.nodes.ai.access import Access, at_provider_endpoint, 
 from flowmaestro.executors.nodes.ai.chat import ChatRequest, ImagePart, Message
 from flowmaestro.executors.nodes.ai.llm import result_output
 from flowmaestro.executors.nodes.ai.media import fetch_url, media_bytes, output_file_name
-from flowmaestro.executors.nodes.ai.providers import chat
-from flowmaestro.executors.nodes.ai.providers.openai_chat import client, sdk_failures
+from flowmaestro.executors.nodes.ai.providers import adapter, chat
 
 __all__ = ["run_vision"]
 
@@ -46,7 +45,9 @@ async def run_vision(ctx: NodeContext, config: VisionConfig) -> NodeResult:
             f"image generation is offered for OpenAI-compatible providers, not {config.provider}",
             kind="invalid_config",
         )
-    async with client(access) as sdk, sdk_failures(access.provider):
+    openai_chat = await adapter("openai_chat")
+
+    async with openai_chat.client(access) as sdk, openai_chat.sdk_failures(access.provider):
         response = await sdk.images.generate(
             model=access.model,
             prompt=config.prompt,

@@ -1,0 +1,71 @@
+"""What every service's entry point shares: where NATS is, logging, signals, the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from flowmaestro.runtime.config import state_dir
+from flowmaestro.runtime.errors import NatsUnreachableError
+from flowmaestro.runtime.logs import configure_logging
+
+__all__ = ["STACK_FILE", "StackNotFoundError", "run_service", "stack_value", "stop_on_signals"]
+
+STACK_FILE = "stack.json"
+"""In the state folder while `flowmaestro up` runs: its NATS, database and gateway URLs."""
+
+
+class StackNotFoundError(Exception):
+    """No running stack and no environment variable naming what was asked for."""
+
+
+def stack_value(key: str, env_var: str, explicit: str | None = None) -> str:
+    """`explicit`, else `env_var`, else `key` of the running stack's `stack.json`."""
+    if explicit:
+        return explicit
+    if value := os.environ.get(env_var):
+        return value
+    path = state_dir() / STACK_FILE
+    try:
+        return json.loads(path.read_text())[key]
+    except (OSError, ValueError, KeyError):
+        raise StackNotFoundError(
+            f"no running stack found in {path.parent}; start one with `flowmaestro up` "
+            f"or set {env_var}"
+        ) from None
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (call inside the running loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def run_service(main: Coroutine[Any, Any, Any], level: str = "INFO") -> int:
+    """Run a service's main coroutine with logging and uvloop; returns an exit code."""
+    configure_logging(level)
+    _use_uvloop()
+    try:
+        asyncio.run(main)
+    except (NatsUnreachableError, StackNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
