@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("gateway", help="run the HTTP gateway and projector (used by `up`)")
     sub.add_parser("migrate", help="apply the read model's SQL migrations")
+    sub.add_parser("setup", help="create or update streams, consumers and buckets (done by `up`)")
     project = sub.add_parser("project", help="manage the PostgreSQL projection of the logs")
     project.add_argument(
         "--rebuild", action="store_true", required=True, help="recompute it from the event log"
@@ -109,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             count = asyncio.run(rebuild_projection(settings))
             print(f"rebuilt the projection of {count} executions")
+            return 0
+        if args.command == "setup":
+            from flowmaestro.cli.services import prepare
+
+            asyncio.run(prepare(url))
+            print("streams, consumers and buckets are in place")
             return 0
         if args.command == "scheduler":
             from flowmaestro.cli.services import run_scheduler
