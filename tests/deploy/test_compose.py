@@ -34,9 +34,9 @@ def _one_off(service: dict[str, Any]) -> bool:
 
 
 def test_matches_the_compose_specification_schema() -> None:
+    schema = ["--builtin-schema", "vendor.compose-spec"]
     done = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
-        + [str(COMPOSE)],
+        [sys.executable, "-m", "check_jsonschema", *schema, str(COMPOSE)],
         capture_output=True,
         text=True,
         timeout=60,
