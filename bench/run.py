@@ -8,6 +8,11 @@ observed), p50, measured with the official client (nats-py) — the target's ref
 again with FlowMaestro's lean hot-path connection; and a step without an engine: the same
 round trip through two processes and two durable consumers, as each W1 step takes.
 
+Hot-path A/B: `--client wire` runs the hot path of every process (scheduler, executors,
+this driver) over FlowMaestro's lean connection, `--client nats-py` over nats-py, and the
+default `--client both` measures each on its own fresh stack in the same run and prints
+them side by side.
+
 Prints a table and writes bench/results.json (bench/results-durable-sync.json with
 --durable-sync, where JetStream syncs every write to disk).
 """
@@ -44,6 +49,7 @@ from flowmaestro.runtime import (
 )
 from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.embedded import die_with_parent
+from flowmaestro.runtime.hotpath import HOT_PATH_CLIENT_ENV
 from flowmaestro.runtime.logs import configure_logging
 from flowmaestro.runtime.publisher import JetStreamPublisher
 from flowmaestro.runtime.wire import WireMsg
@@ -257,8 +263,10 @@ async def hop_rtt(nc: Client, url: str, rounds: int = 500) -> float:
     return statistics.median(samples[1 + rounds // 10 :]) * 1000
 
 
-async def bench(durable_sync: bool) -> dict[str, Any]:
+async def bench(durable_sync: bool, client: str) -> dict[str, Any]:
+    """One full measurement with the hot path of every process over `client`."""
     configure_logging("WARNING")
+    os.environ[HOT_PATH_CLIENT_ENV] = client  # read by this process and the services
     with tempfile.TemporaryDirectory(prefix="fm-bench-") as tmp:
         server = EmbeddedNats(Path(tmp) / "nats", sync_always=durable_sync).start()
         procs: list[subprocess.Popen[bytes]] = []
@@ -313,6 +321,7 @@ async def bench(durable_sync: bool) -> dict[str, Any]:
             server.stop()
     w1_p50 = statistics.median(w1) * 1000
     return {
+        "hot_path_client": client,
         "durable_sync": durable_sync,
         "floor_rtt_ms": round(floor, 3),
         "floor_rtt_lean_ms": round(floor_lean, 3),
@@ -333,17 +342,17 @@ def table(results: dict[str, Any]) -> str:
     step = results["w1_per_step_ms"]
     rows = [
         ("floor JetStream round trip p50", f"{floor:.3f} ms", "official client (nats-py)"),
-        ("  the same, lean connection", f"{lean:.3f} ms", "FlowMaestro's own (Wire)"),
+        ("  the same, hot-path code", f"{lean:.3f} ms", f"over {results['hot_path_client']}"),
         (
             "step without an engine p50",
             f"{results['hop_rtt_ms']:.3f} ms",
-            "two processes, two consumers (lean)",
+            "two processes, two consumers (hot-path code)",
         ),
         ("W1 chain p50 / p95", f"{results['w1_p50_ms']:.2f} / {results['w1_p95_ms']:.2f} ms", ""),
         (
             "W1 per-step overhead",
             f"{step:.3f} ms",
-            f"{step / floor:.2f}x floor (target ≤ 1.5x); {step / lean:.2f}x the lean floor",
+            f"{step / floor:.2f}x floor (target ≤ 1.5x); {step / lean:.2f}x the hot-path floor",
         ),
         ("W2 fan-out 1→100→1 p50", f"{results['w2_p50_ms']:.1f} ms", "target < 30 ms"),
         (
@@ -354,15 +363,41 @@ def table(results: dict[str, Any]) -> str:
     ]
     width = max(len(r[0]) for r in rows)
     title = "durable sync (every write synced)" if results["durable_sync"] else "default sync"
-    return "\n".join(
-        [f"FlowMaestro benchmarks — {title}"] + [f"  {a:<{width}}  {b:<28} {c}" for a, b, c in rows]
-    )
+    head = f"FlowMaestro benchmarks — {title}, hot path over {results['hot_path_client']}"
+    return "\n".join([head] + [f"  {a:<{width}}  {b:<28} {c}" for a, b, c in rows])
+
+
+AB_ROWS = (
+    ("floor round trip p50 (ms)", "floor_rtt_lean_ms"),
+    ("step without an engine p50 (ms)", "hop_rtt_ms"),
+    ("W1 p50 (ms)", "w1_p50_ms"),
+    ("W1 p95 (ms)", "w1_p95_ms"),
+    ("W2 fan-out p50 (ms)", "w2_p50_ms"),
+    ("W3 executions/s", "w3_exec_per_s"),
+    ("W3 steps/s", "w3_steps_per_s"),
+)
+
+
+def ab_table(wire: dict[str, Any], natspy: dict[str, Any]) -> str:
+    """The hot path over each client, side by side (floor: the hot path's own code)."""
+    rows = [("hot path over", "wire", "nats-py", "nats-py / wire")]
+    for label, key in AB_ROWS:
+        a, b = wire[key], natspy[key]
+        rows.append((label, f"{a:,.2f}", f"{b:,.2f}", f"{b / a:.2f}x" if a else "—"))
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"  {r[0]:<{width}}  {r[1]:>10}  {r[2]:>10}  {r[3]:>14}" for r in rows)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="FlowMaestro benchmarks")
     parser.add_argument(
         "--durable-sync", action="store_true", help="JetStream syncs every write to disk"
+    )
+    parser.add_argument(
+        "--client",
+        choices=("both", "wire", "nats-py"),
+        default="both",
+        help="the hot path's client (both: each on its own fresh stack, side by side)",
     )
     parser.add_argument("--hop-worker", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -375,8 +410,14 @@ def main() -> int:
     if args.hop_worker:
         asyncio.run(hop_worker(args.hop_worker))
         return 0
-    results = asyncio.run(bench(args.durable_sync))
-    print(table(results))
+    clients = ("wire", "nats-py") if args.client == "both" else (args.client,)
+    runs = {client: asyncio.run(bench(args.durable_sync, client)) for client in clients}
+    for run in runs.values():
+        print(table(run))
+    if len(runs) == 2:
+        print("Hot path A/B (same run)")
+        print(ab_table(runs["wire"], runs["nats-py"]))
+    results = {**runs.get("wire", runs[clients[0]]), "hot_path_ab": runs}
     name = "results-durable-sync.json" if args.durable_sync else "results.json"
     (HERE / name).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote bench/{name}")

@@ -19,7 +19,8 @@ from nats.aio.client import Client
 from nats.js.errors import APIError
 
 from flowmaestro.runtime.connect import wire_of
-from flowmaestro.runtime.wire import Wire, WireMsg
+from flowmaestro.runtime.hotpath import HotPath
+from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["JetStreamPublisher", "PublishAck"]
 
@@ -48,12 +49,12 @@ class JetStreamPublisher:
     def __init__(self, nc: Client, timeout: float = 10.0) -> None:
         self.nc = nc
         self.timeout = timeout
-        self._wire: Wire | None = None
+        self._wire: HotPath | None = None
         self._prefix = ""
         self._tokens = itertools.count()
         self._waiting: dict[str, tuple[asyncio.Future[PublishAck], asyncio.TimerHandle]] = {}
 
-    async def _connect(self) -> Wire:
+    async def _connect(self) -> HotPath:
         wire = await wire_of(self.nc)
         if self._wire is None:
             self._prefix = wire.new_inbox()

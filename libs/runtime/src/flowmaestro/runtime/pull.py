@@ -18,7 +18,8 @@ from nats.aio.client import Client
 
 from flowmaestro.events.names import Header
 from flowmaestro.runtime.connect import wire_of
-from flowmaestro.runtime.wire import Wire, WireMsg
+from flowmaestro.runtime.hotpath import HotPath
+from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["ContinuousPull"]
 
@@ -48,7 +49,7 @@ class ContinuousPull:
         self._in_flight = 0
         self._arrived: list[WireMsg] = []
         self._ready = asyncio.Event()
-        self._wire: Wire | None = None
+        self._wire: HotPath | None = None
         self._sid: int | None = None
         self._inbox = ""
         self._last_signal = time.monotonic()
