@@ -1,6 +1,7 @@
 """Container health check: `healthcheck.py URL` passes when the URL answers 2xx;
-`healthcheck.py` alone passes when the NATS server in FLOWMAESTRO_NATS_URL accepts a
-TCP connection (the scheduler and executors serve no HTTP). Standard library only."""
+`healthcheck.py` alone passes when a NATS server in FLOWMAESTRO_NATS_URL (one URL or
+several, comma-separated) accepts a TCP connection (the scheduler and executors serve no
+HTTP). Standard library only."""
 
 from __future__ import annotations
 
@@ -17,10 +18,15 @@ def _http(url: str) -> bool:
 
 
 def _nats() -> bool:
-    first = os.environ.get("FLOWMAESTRO_NATS_URL", "nats://127.0.0.1:4222").split(",")[0]
-    parts = urlsplit(first if "://" in first else f"nats://{first}")
-    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), 3):
-        return True
+    urls = os.environ.get("FLOWMAESTRO_NATS_URL", "nats://127.0.0.1:4222").split(",")
+    for url in urls:
+        parts = urlsplit(url.strip() if "://" in url else f"nats://{url.strip()}")
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), 3):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def main() -> int:

@@ -140,7 +140,11 @@ def test_health_check_passes_on_2xx_and_fails_otherwise(
 def test_health_check_of_a_worker_follows_its_nats_server() -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    env = {"FLOWMAESTRO_NATS_URL": f"nats://u:p@127.0.0.1:{port}"}
+    closed = socket.create_server(("127.0.0.1", 0))
+    down = closed.getsockname()[1]
+    closed.close()
+    # Several servers: healthy while any of them answers.
+    env = {"FLOWMAESTRO_NATS_URL": f"nats://u:p@127.0.0.1:{down},nats://u:p@127.0.0.1:{port}"}
     assert _run_check(env=env) == 0
     listener.close()
     assert _run_check(env=env) == 1
