@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
+from flowmaestro.events import Actor
 from flowmaestro.runtime import EmbeddedNats
 from tests.support.engine import EXAMPLES, wait_for_end, wait_for_waiting
 
@@ -199,4 +200,44 @@ async def test_cancel_input_and_executions(engine: Client, nats_server: Embedded
     rows = {line.split()[0]: line.split()[2] for line in out.splitlines()[1:]}
     assert rows[waiting_id] == "cancelled" and rows[approval_id] == "completed"
     code, _, err = await cli(nats_server, "export", "0000000000nosuchexecution0")
+    assert code == 4 and "no execution" in err
+
+
+async def test_pause_resume_and_cancel_while_paused(
+    engine: Client, nats_server: EmbeddedNats
+) -> None:
+    code, out, _ = await cli(nats_server, "run", str(EXAMPLES / "cancel.json"), "--detach")
+    eid = out.strip()
+    await wait_for_waiting(engine, eid, "pause")
+
+    async def listed() -> str:
+        code, out, _ = await cli(nats_server, "executions", "--limit", "50")
+        assert code == 0
+        return {line.split()[0]: line.split()[2] for line in out.splitlines()[1:]}[eid]
+
+    code, out, err = await cli(nats_server, "pause", eid)
+    assert code == 0 and "pause requested" in out, err
+    assert await listed() == "paused"
+    code, _, err = await cli(nats_server, "pause", eid)
+    assert code == 2 and "not running" in err
+    code, _, err = await cli(nats_server, "resume", eid)
+    assert code == 0, err
+    assert await listed() == "running"
+    code, _, err = await cli(nats_server, "resume", eid)
+    assert code == 2 and "not paused" in err
+    assert (await cli(nats_server, "pause", eid))[0] == 0
+    assert (await cli(nats_server, "cancel", eid))[0] == 0
+    state, records = await wait_for_end(engine, eid)
+    assert state.status == "cancelled"
+    by = [(type(e).__name__, getattr(e, "actor", None)) for _, e in records]
+    actions = [(name, actor) for name, actor in by if isinstance(actor, Actor)]
+    assert [name for name, _ in actions] == [
+        "ExecutionStarted",
+        "ExecutionPauseRequested",
+        "ExecutionResumed",
+        "ExecutionPauseRequested",
+        "ExecutionCancelRequested",
+    ]
+    assert all(actor.user_id.startswith("local:") for _, actor in actions)
+    code, _, err = await cli(nats_server, "pause", "0000000000nosuchexecution0")
     assert code == 4 and "no execution" in err

@@ -81,7 +81,7 @@ def test_up_survives_kill_9_and_finishes_what_was_running(tmp_path: Path) -> Non
         assert status == "completed"
         replayed = _cli(home, "replay", execution_id)
         assert replayed.returncode == 0
-        assert "replay reproduces the recorded outcome: completed" in replayed.stdout
+        assert "reproduces every decision and the recorded outcome: completed" in replayed.stdout
     finally:
         second.send_signal(signal.SIGINT)
         assert second.wait(30) == 0

@@ -89,3 +89,38 @@ async def test_the_event_loop_keeps_running_while_code_loops() -> None:
     finally:
         ticker.cancel()
     assert ticks >= 10
+
+
+async def test_user_code_cannot_empty_the_audit_hooks_block_list() -> None:
+    code = (
+        "import sys\n"
+        "child = sys.modules['__main__']\n"
+        "child.BLOCKED_PREFIXES = ()\n"
+        "child.make_audit = lambda prefixes: (lambda event, args: None)\n"
+        "return open('/etc/hostname').read()"
+    )
+    error = await _fails(code)
+    assert error.kind == "forbidden" and "open is not allowed" in error.message
+
+
+async def test_writes_to_the_real_stdout_count_against_the_output_cap() -> None:
+    code = "import sys\nwhile True:\n    sys.__stdout__.write('x' * 65536)"
+    error = await _fails(code)
+    assert error.kind == "output" and "wrote more than" in error.message
+
+
+async def test_writes_to_the_real_stdout_under_the_cap_leave_the_reply_intact() -> None:
+    result = await run_python("import sys\nsys.__stdout__.write('noise')\nreturn 5", None, LIMITS)
+    assert result.output == 5
+
+
+async def test_a_tenant_waits_its_turn_not_behind_another_tenants_queue() -> None:
+    hog = "import time\nwhile True:\n    pass"
+    slow = Limits(seconds=1.5, memory_mb=64)
+    hogs = [asyncio.ensure_future(run_python(hog, None, slow, owner="a")) for _ in range(6)]
+    await asyncio.sleep(0.3)
+    began = asyncio.get_running_loop().time()
+    assert (await run_python("return 1", None, LIMITS, owner="b")).output == 1
+    assert asyncio.get_running_loop().time() - began < 1.2  # not behind a's six runs
+    for outcome in await asyncio.gather(*hogs, return_exceptions=True):
+        assert isinstance(outcome, SandboxError) and outcome.kind == "timeout"

@@ -1,6 +1,7 @@
 import { useEffect, type ReactNode } from "react";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 import { setUnauthorizedHandler } from "./api/client";
+import { AuditPage } from "./pages/AuditPage";
 import { AuthPage } from "./pages/AuthPage";
 import { BuilderPage } from "./pages/BuilderPage";
 import { ExecutionPage } from "./pages/ExecutionPage";
@@ -25,6 +26,11 @@ export function TopBar({ children }: { children?: ReactNode }) {
         FlowMaestro
       </Link>
       <div className="flex min-w-0 flex-1 items-center gap-2">{children}</div>
+      {user && (
+        <Link to="/audit" className="text-xs underline" title="Who did what, when and from where">
+          Audit
+        </Link>
+      )}
       <button className="btn" onClick={toggle} aria-label="Toggle dark mode" title="Toggle dark mode (Shift+D)">
         {theme === "dark" ? "☀" : "☾"}
       </button>
@@ -65,6 +71,7 @@ export function App() {
       <Route path="/" element={<RequireAuth><LibraryPage /></RequireAuth>} />
       <Route path="/workflows/:id" element={<RequireAuth><BuilderPage /></RequireAuth>} />
       <Route path="/executions/:id" element={<RequireAuth><ExecutionPage /></RequireAuth>} />
+      <Route path="/audit" element={<RequireAuth><AuditPage /></RequireAuth>} />
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>
   );

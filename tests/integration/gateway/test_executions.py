@@ -169,6 +169,24 @@ async def test_run_an_older_version(client: httpx.AsyncClient, alice: User) -> N
     assert (await finished(client, alice, v2["execution_id"]))["outputs"] == {"result": "v2 200"}
 
 
+async def test_what_cannot_be_run_is_not_found(
+    client: httpx.AsyncClient, alice: User, bob: User
+) -> None:
+    wid = await workflow(client, alice, "branch")
+    body = {"workflow_id": wid, "inputs": {"amount": 1}}
+
+    async def start(user: User, **extra: object) -> httpx.Response:
+        return await client.post(
+            "/api/workflows/execute", json={**body, **extra}, headers=user.headers
+        )
+
+    assert "no version 7" in error_of(await start(alice, version=7), 404)["message"]
+    assert "no workflow" in error_of(await start(bob), 404)["message"]
+    assert "no workflow" in error_of(await start(bob, version=1), 404)["message"]
+    await client.delete(f"/api/workflows/{wid}", headers=alice.headers)
+    assert "no workflow" in error_of(await start(alice), 404)["message"]
+
+
 async def test_cancel(client: httpx.AsyncClient, alice: User) -> None:
     wid = await workflow(client, alice, "cancel")
     started = await execute(client, alice, wid, {})

@@ -1,7 +1,7 @@
 /** TanStack Query hooks over the API. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
-import type { ExecutionDetail, ExecutionPage, NodeCatalogue, WorkflowDefinition, WorkflowPage, WorkflowRecord, WorkflowVersion } from "./types";
+import type { AuditPage, ExecutionDetail, ExecutionPage, NodeCatalogue, WorkflowDefinition, WorkflowPage, WorkflowRecord, WorkflowVersion } from "./types";
 
 export const keys = {
   nodes: ["nodes"] as const,
@@ -10,6 +10,7 @@ export const keys = {
   versions: (id: string) => ["workflows", id, "versions"] as const,
   executions: (workflowId?: string) => ["executions", workflowId ?? "all"] as const,
   execution: (id: string) => ["execution", id] as const,
+  audit: (query: string) => ["audit", query] as const,
 };
 
 /** Node types from the catalogue; `config_schema` is accepted as `config`. */
@@ -83,4 +84,10 @@ export function useWorkflowMutations() {
       onSuccess: done,
     }),
   };
+}
+
+/** One page of the audit trail; `query` is the URL query (filters, page, limit). */
+export function useAudit(query: string) {
+  // Records of runs arrive with their projection: look again now and then.
+  return useQuery({ queryKey: keys.audit(query), refetchInterval: 2000, queryFn: () => api<AuditPage>(`/api/audit?${query}`) });
 }

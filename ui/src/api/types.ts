@@ -49,7 +49,7 @@ export interface WorkflowVersion {
 }
 
 /** `pending` (started, no node scheduled yet) → `running` → an end. */
-export type ExecutionStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export type ExecutionStatus = "pending" | "running" | "paused" | "completed" | "failed" | "cancelled";
 
 /** `GET /api/workflows`: one page of workflows. */
 export interface WorkflowPage {
@@ -137,4 +137,27 @@ export interface ApiErrorBody {
   message: string;
   code?: string;
   details?: unknown;
+}
+
+/** Who acted, and from which client address. */
+export interface AuditActor {
+  user_id: string;
+  address?: string | null;
+}
+
+/** One person's action on a workflow, integration or execution. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: AuditActor;
+  action: string;
+  resource_type: "workflow" | "integration" | "execution";
+  resource_id: string;
+  details: Record<string, unknown>;
+}
+
+/** `GET /api/audit`: one page of the audit trail. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  pagination: Pagination;
 }

@@ -65,7 +65,8 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
     }
   };
 
-  const cancel = () => executionId && api(`/api/executions/${executionId}/cancel`, { method: "POST", json: {} }).catch((e) => onRunError(String(e)));
+  const control = (action: "cancel" | "pause" | "resume") =>
+    executionId && api(`/api/executions/${executionId}/${action}`, { method: "POST", json: {} }).catch((e) => onRunError(String(e)));
   const waiting = live ? Object.entries(live.nodes).filter(([, n]) => n.status === "waiting" && n.request) : [];
   const running = !!live && !isTerminal(live.status);
 
@@ -85,8 +86,18 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
           <button className="btn" onClick={() => start(true)} disabled={busy}>
             Test
           </button>
+          {running && live.status === "running" && (
+            <button className="btn" data-action="pause" onClick={() => control("pause")} title="Start no new node until resumed">
+              ⏸ Pause
+            </button>
+          )}
+          {running && live.status === "paused" && (
+            <button className="btn" data-action="resume" onClick={() => control("resume")}>
+              ⏵ Resume
+            </button>
+          )}
           {running && (
-            <button className="btn btn-danger" onClick={cancel}>
+            <button className="btn btn-danger" onClick={() => control("cancel")}>
               Cancel
             </button>
           )}

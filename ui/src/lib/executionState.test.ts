@@ -43,6 +43,21 @@ describe("execution-state reducer fed with recorded logs", () => {
     expect(state.nodes.approve.request).toMatchObject({ mode: "approval", prompt: "Approve a refund of 5?" });
   });
 
+  it("pauses and resumes; nodes finishing while paused are recorded; nothing after the end", () => {
+    const log = recorded("approval-waiting.jsonl");
+    let state = fold(log)!;
+    state = evolve(state, { type: "execution.pause_requested", requested_at: "2026-01-01T00:00:00Z" })!;
+    expect(state.status).toBe("paused");
+    expect(describeEvent({ type: "execution.pause_requested", requested_at: "2026-01-01T00:00:00Z" })).toBe("execution paused");
+    state = evolve(state, { type: "node.completed", node_id: "approve", attempt: 1, completed_at: "2026-01-01T00:00:01Z", output: {} })!;
+    expect(state.nodes.approve.status).toBe("completed");
+    state = evolve(state, { type: "execution.resumed", resumed_at: "2026-01-01T00:00:02Z" })!;
+    expect(state.status).toBe("running");
+    state = evolve(state, { type: "execution.cancelled", cancelled_at: "2026-01-01T00:00:03Z" })!;
+    state = evolve(state, { type: "execution.resumed", resumed_at: "2026-01-01T00:00:04Z" })!;
+    expect(state.status).toBe("cancelled");
+  });
+
   it("ignores duplicates, unknown nodes and anything after the end", () => {
     const log = recorded("branch.jsonl");
     let state = fold(log)!;

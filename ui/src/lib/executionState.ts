@@ -6,7 +6,7 @@
 import type { ErrorInfo, ExecutionEvent, WorkflowDefinition } from "../api/types";
 
 export type NodeStatus = "pending" | "running" | "waiting" | "completed" | "failed" | "retrying" | "skipped";
-export type ExecutionStatus = "running" | "completed" | "failed" | "cancelled";
+export type ExecutionStatus = "running" | "paused" | "completed" | "failed" | "cancelled";
 
 export interface AttemptView {
   attempt: number;
@@ -194,12 +194,16 @@ export function evolve(state: ExecutionView | null, event: ExecutionEvent | Stre
     };
   }
   const base = { ...state, eventCount: state.eventCount + 1, lastSeq: seq || state.lastSeq };
-  if (state.status !== "running") return base;
+  if (isTerminal(state.status)) return base;
   switch (event.type) {
     case "execution.started":
       return base;
     case "execution.cancel_requested":
       return { ...base, cancelRequested: true };
+    case "execution.pause_requested":
+      return { ...base, status: "paused" };
+    case "execution.resumed":
+      return { ...base, status: "running" };
     case "execution.completed":
       return { ...base, status: "completed", outputs: event.outputs ?? {}, endedAt: event.completed_at };
     case "execution.failed":
@@ -256,6 +260,10 @@ export function describeEvent(event: ExecutionEvent): string {
       return "execution started";
     case "execution.cancel_requested":
       return "cancel requested";
+    case "execution.pause_requested":
+      return "execution paused";
+    case "execution.resumed":
+      return "execution resumed";
     case "execution.completed":
       return "execution completed";
     case "execution.failed":

@@ -1,7 +1,8 @@
-"""The client commands: run, export, replay, cancel, executions."""
+"""The client commands: run, export, replay, cancel, pause, resume, executions."""
 
 from __future__ import annotations
 
+import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import msgspec
 
 from flowmaestro.cli.render import progress_line, short, timeline
 from flowmaestro.events import (
+    Actor,
     DefinitionError,
     EventsError,
     ExecutionCancelRequested,
@@ -24,17 +26,20 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.codec import parse_jsonl, record_to_json
 from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.events.names import control_key
 from flowmaestro.events.replay import replay
 from flowmaestro.events.validate import declared_inputs
 from flowmaestro.runtime import (
     ExecutionLog,
     ExecutionNotFoundError,
+    ExecutionStateError,
     connect,
     new_execution_id,
     tail,
 )
 from flowmaestro.runtime.answers import submit_answer
 from flowmaestro.runtime.config import node_limits_from_env
+from flowmaestro.runtime.control import pause_execution, resume_execution
 
 __all__ = [
     "CommandError",
@@ -42,8 +47,11 @@ __all__ = [
     "cancel",
     "executions",
     "export",
+    "local_actor",
     "parse_inputs",
+    "pause",
     "replay_cmd",
+    "resume",
     "run",
 ]
 
@@ -135,6 +143,7 @@ async def run(
                 definition=definition,
                 inputs=inputs,
                 started_at=datetime.now(UTC),
+                actor=local_actor(),
             )
         )
         print(execution_id, file=out, flush=True)
@@ -220,13 +229,51 @@ async def cancel(
             raise CommandError(f"execution {execution_id} has already ended")
         await log.append(
             execution_id,
-            ExecutionCancelRequested(requested_at=datetime.now(UTC), reason=reason),
-            f"{execution_id}:cancel",
+            ExecutionCancelRequested(
+                requested_at=datetime.now(UTC), reason=reason, actor=local_actor()
+            ),
+            control_key(execution_id, "cancel"),
         )
     finally:
         await nc.close()
     print(f"cancel requested for {execution_id}", file=out)
     return 0
+
+
+def local_actor() -> Actor:
+    """Who acts from this command line: the operating-system user, on this machine (the
+    command speaks to the server directly, without a platform account)."""
+    try:
+        name = getpass.getuser()
+    except Exception:  # no user name in the environment or the password database
+        name = "unknown"
+    return Actor(user_id=f"local:{name}", address="local")
+
+
+async def _control(nats_url: str, execution_id: str, action: str, out: TextIO) -> int:
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
+    try:
+        log = ExecutionLog(nc)
+        do = pause_execution if action == "pause" else resume_execution
+        await do(log, execution_id, local_actor())
+    except ExecutionNotFoundError as exc:
+        raise CommandError(str(exc), exit_code=4) from exc
+    except ExecutionStateError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await nc.close()
+    print(f"{action} requested for {execution_id}", file=out)
+    return 0
+
+
+async def pause(nats_url: str, execution_id: str, out: TextIO = sys.stdout) -> int:
+    """Hold a running execution: no new node starts until it is resumed."""
+    return await _control(nats_url, execution_id, "pause", out)
+
+
+async def resume(nats_url: str, execution_id: str, out: TextIO = sys.stdout) -> int:
+    """Let a paused execution carry on."""
+    return await _control(nats_url, execution_id, "resume", out)
 
 
 async def answer(
@@ -239,7 +286,7 @@ async def answer(
         raise CommandError(f"--data is not valid JSON: {exc}") from exc
     nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
     try:
-        await submit_answer(ExecutionLog(nc), execution_id, node_id, value)
+        await submit_answer(ExecutionLog(nc), execution_id, node_id, value, local_actor())
     except ExecutionNotFoundError as exc:
         raise CommandError(str(exc), exit_code=4) from exc
     except InputValidationError as exc:

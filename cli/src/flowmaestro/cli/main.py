@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     cancel.add_argument("execution_id")
     cancel.add_argument("--reason")
 
+    pause = sub.add_parser("pause", help="hold a running execution (no new node starts)")
+    pause.add_argument("execution_id")
+    resume = sub.add_parser("resume", help="let a paused execution carry on")
+    resume.add_argument("execution_id")
+
     answer = sub.add_parser("input", help="answer a waiting human-input node")
     answer.add_argument("execution_id")
     answer.add_argument("node_id")
@@ -72,14 +77,29 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def _reported_errors() -> tuple[type[Exception], ...]:
+    """Errors printed as one line. Imported only once one happens, so that a scheduler or
+    executor process does not load the gateway (and its web framework)."""
+    from flowmaestro.cli.commands import CommandError
+    from flowmaestro.cli.stack import StackNotFoundError
+    from flowmaestro.gateway.errors import GatewayError
+    from flowmaestro.runtime.connect import NatsUnreachableError
+    from flowmaestro.runtime.errors import PayloadTooLargeError
+
+    return (
+        CommandError,
+        StackNotFoundError,
+        NatsUnreachableError,
+        PayloadTooLargeError,
+        GatewayError,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     from flowmaestro.cli import commands
-    from flowmaestro.cli.stack import StackNotFoundError, find_database_url, find_nats_url, up
-    from flowmaestro.gateway.errors import GatewayError
-    from flowmaestro.runtime.connect import NatsUnreachableError
-    from flowmaestro.runtime.errors import PayloadTooLargeError
+    from flowmaestro.cli.stack import find_database_url, find_nats_url, up
     from flowmaestro.runtime.logs import configure_logging
 
     service = args.command in ("up", "scheduler", "executors", "gateway")
@@ -133,17 +153,17 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.export(url, args.execution_id))
         if args.command == "cancel":
             return asyncio.run(commands.cancel(url, args.execution_id, args.reason))
+        if args.command == "pause":
+            return asyncio.run(commands.pause(url, args.execution_id))
+        if args.command == "resume":
+            return asyncio.run(commands.resume(url, args.execution_id))
         if args.command == "input":
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-    except (
-        commands.CommandError,
-        StackNotFoundError,
-        NatsUnreachableError,
-        PayloadTooLargeError,
-        GatewayError,
-    ) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _reported_errors()):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:

@@ -8,9 +8,7 @@ import signal
 import structlog
 
 from flowmaestro.events import CATALOGUE
-from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.runtime import connect, ensure_topology
-from flowmaestro.scheduler import Scheduler
 
 __all__ = ["prepare", "run_executors", "run_scheduler"]
 
@@ -34,6 +32,8 @@ def _stop_on_signals() -> asyncio.Event:
 
 async def run_scheduler(nats_url: str) -> None:
     """The scheduler process."""
+    from flowmaestro.scheduler import Scheduler  # here: the executors' libraries stay out
+
     structlog.get_logger().info("starting", role="scheduler")
     nc = await connect(nats_url, name="flowmaestro-scheduler")
     try:
@@ -44,6 +44,8 @@ async def run_scheduler(nats_url: str) -> None:
 
 async def run_executors(nats_url: str, types: list[str] | None = None) -> None:
     """The executor process: one pool per node type (all, or `types`)."""
+    from flowmaestro.executors import EXECUTORS, ExecutorWorker
+
     chosen = {t: e for t, e in EXECUTORS.items() if not types or t in types}
     nc = await connect(nats_url, name="flowmaestro-executors")
     try:

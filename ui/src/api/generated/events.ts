@@ -2,6 +2,8 @@
 export type Event =
   | ExecutionStarted
   | ExecutionCancelRequested
+  | ExecutionPauseRequested
+  | ExecutionResumed
   | NodeScheduled
   | NodeCompleted
   | NodeFailed
@@ -20,6 +22,7 @@ export type Event =
  * An execution began; it carries the whole definition so the log replays by itself.
  */
 export interface ExecutionStarted {
+  actor?: Actor | null;
   definition: WorkflowDefinition;
   execution_id: string;
   inputs?: {
@@ -35,6 +38,14 @@ export interface ExecutionStarted {
   workflows?: {
     [k: string]: WorkflowDefinition;
   };
+  [k: string]: unknown;
+}
+/**
+ * The person behind an action: who, and from which client address.
+ */
+export interface Actor {
+  address?: string | null;
+  user_id: string;
   [k: string]: unknown;
 }
 /**
@@ -92,9 +103,31 @@ export interface ParentRef {
  * Someone asked to stop the execution.
  */
 export interface ExecutionCancelRequested {
+  actor?: Actor | null;
   reason?: string | null;
   requested_at: string;
   type: "execution.cancel_requested";
+  [k: string]: unknown;
+}
+/**
+ * Someone asked the execution to hold: no new node is dispatched until it resumes.
+ *
+ * Nodes already running finish and their results are recorded; timers that come due are
+ * recorded too, and acted on after the resume.
+ */
+export interface ExecutionPauseRequested {
+  actor?: Actor | null;
+  requested_at: string;
+  type: "execution.pause_requested";
+  [k: string]: unknown;
+}
+/**
+ * Someone let a paused execution carry on.
+ */
+export interface ExecutionResumed {
+  actor?: Actor | null;
+  resumed_at: string;
+  type: "execution.resumed";
   [k: string]: unknown;
 }
 /**
@@ -116,6 +149,7 @@ export interface NodeScheduled {
  * object holding it.
  */
 export interface NodeCompleted {
+  actor?: Actor | null;
   attempt: number;
   cached?: boolean;
   completed_at: string;

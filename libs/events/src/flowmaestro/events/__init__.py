@@ -18,6 +18,7 @@ from flowmaestro.events.errors import (
     ReferenceResolutionError,
 )
 from flowmaestro.events.events import (
+    Actor,
     ChildFinished,
     ChildStarted,
     ErrorInfo,
@@ -26,6 +27,8 @@ from flowmaestro.events.events import (
     ExecutionCancelRequested,
     ExecutionCompleted,
     ExecutionFailed,
+    ExecutionPauseRequested,
+    ExecutionResumed,
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
@@ -52,6 +55,7 @@ from flowmaestro.events.validate import check_definition, check_inputs, parse_de
 __all__ = [
     "CATALOGUE",
     "DEFAULT_LIMITS",
+    "Actor",
     "Append",
     "ChildFinished",
     "ChildStarted",
@@ -69,6 +73,8 @@ __all__ = [
     "ExecutionCancelled",
     "ExecutionCompleted",
     "ExecutionFailed",
+    "ExecutionPauseRequested",
+    "ExecutionResumed",
     "ExecutionStarted",
     "ExecutionState",
     "ExecutionStatus",

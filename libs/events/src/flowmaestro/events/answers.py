@@ -10,7 +10,7 @@ import msgspec
 from flowmaestro.events.catalogue import UserInputConfig
 from flowmaestro.events.definition import Node, WorkflowDefinition
 from flowmaestro.events.errors import InputValidationError, Problem
-from flowmaestro.events.events import NodeCompleted
+from flowmaestro.events.events import Actor, NodeCompleted
 from flowmaestro.events.state import ExecutionState, NodeStatus
 from flowmaestro.events.validate import validate_inputs
 
@@ -26,8 +26,11 @@ def answer_key(execution_id: str, node_id: str, attempt: int) -> str:
     return f"{execution_id}:{node_id}:{attempt}:answer"
 
 
-def answer_event(state: ExecutionState, node_id: str, answer: Any, now: datetime) -> NodeCompleted:
-    """The completion that answers `node_id`; raises `AnswerRejected` when it cannot."""
+def answer_event(
+    state: ExecutionState, node_id: str, answer: Any, now: datetime, actor: Actor | None = None
+) -> NodeCompleted:
+    """The completion that answers `node_id`, recording who answered; raises
+    `AnswerRejected` when it cannot."""
     node = state.definition.nodes.get(node_id)
     if node is None or node.type != "user_input":
         raise AnswerRejected([Problem("not a human-input node", node_id, None, "not_found")])
@@ -70,5 +73,10 @@ def answer_event(state: ExecutionState, node_id: str, answer: Any, now: datetime
     if problems:
         raise AnswerRejected([Problem(p.message, node_id, p.field, p.code) for p in problems])
     return NodeCompleted(
-        node_id=node_id, attempt=current.attempt, completed_at=now, output=values, handles=handles
+        node_id=node_id,
+        attempt=current.attempt,
+        completed_at=now,
+        output=values,
+        handles=handles,
+        actor=actor,
     )

@@ -45,7 +45,7 @@ from flowmaestro.events.retry import (
     RetryPolicy,
     backoff_seconds,
 )
-from flowmaestro.events.state import ExecutionState, NodeState, NodeStatus
+from flowmaestro.events.state import ExecutionState, ExecutionStatus, NodeState, NodeStatus
 
 __all__ = [
     "Append",
@@ -240,6 +240,8 @@ def decide(
     eid = state.execution_id
     if state.cancel_requested:
         return _stop(state, ExecutionCancelled(cancelled_at=now, reason=state.cancel_reason), now)
+    if state.status is ExecutionStatus.PAUSED:
+        return _held(state, now, issued)
 
     decisions: list[Decision] = []
     scopes: list[Scope] = []
@@ -304,6 +306,25 @@ def decide(
         outputs = _outputs(state)
         return [Append(f"{eid}:end", ExecutionCompleted(completed_at=now, outputs=outputs))]
     return [d for d in decisions if d.key not in issued]
+
+
+def _held(state: ExecutionState, now: datetime, issued: Container[str]) -> list[Decision]:
+    """What a paused execution still does: re-send the commands of nodes already running
+    (after a scheduler restart), so they finish. Nothing new starts; results, failures and
+    timers that land meanwhile are folded and acted on after the resume."""
+    scopes: list[Scope] = []
+
+    def scope() -> Scope:
+        if not scopes:
+            scopes.append(_scope(state))
+        return scopes[0]
+
+    return [
+        decision
+        for node_id, node in state.nodes.items()
+        if node.status is NodeStatus.SCHEDULED and node.children_total is None
+        for decision in _redispatch(state, node_id, node, now, issued, scope)
+    ]
 
 
 def _outputs(state: ExecutionState) -> dict[str, Any]:

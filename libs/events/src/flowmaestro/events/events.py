@@ -15,6 +15,7 @@ from flowmaestro.events.definition import WorkflowDefinition
 
 __all__ = [
     "TERMINAL_EVENTS",
+    "Actor",
     "ChildFinished",
     "ChildStarted",
     "ErrorInfo",
@@ -23,6 +24,8 @@ __all__ = [
     "ExecutionCancelled",
     "ExecutionCompleted",
     "ExecutionFailed",
+    "ExecutionPauseRequested",
+    "ExecutionResumed",
     "ExecutionStarted",
     "NodeCompleted",
     "NodeFailed",
@@ -50,6 +53,13 @@ class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     retry_after_seconds: float | None = None
 
 
+class Actor(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The person behind an action: who, and from which client address."""
+
+    user_id: str
+    address: str | None = None
+
+
 class ParentRef(msgspec.Struct, frozen=True, kw_only=True):
     """The execution, node attempt and item index that started a child execution."""
 
@@ -73,6 +83,8 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     parent: ParentRef | None = None
     workflows: dict[str, WorkflowDefinition] = {}
     """Definitions of the sub-workflows it may start, by `id` and `id@version`."""
+    actor: Actor | None = None
+    """Who started it (absent for runs the platform started itself, such as children)."""
 
 
 class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):
@@ -80,6 +92,25 @@ class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution
 
     requested_at: datetime
     reason: str | None = None
+    actor: Actor | None = None
+
+
+class ExecutionPauseRequested(_Event, frozen=True, kw_only=True, tag="execution.pause_requested"):
+    """Someone asked the execution to hold: no new node is dispatched until it resumes.
+
+    Nodes already running finish and their results are recorded; timers that come due are
+    recorded too, and acted on after the resume.
+    """
+
+    requested_at: datetime
+    actor: Actor | None = None
+
+
+class ExecutionResumed(_Event, frozen=True, kw_only=True, tag="execution.resumed"):
+    """Someone let a paused execution carry on."""
+
+    resumed_at: datetime
+    actor: Actor | None = None
 
 
 class NodeScheduled(_Event, frozen=True, kw_only=True, tag="node.scheduled"):
@@ -110,6 +141,8 @@ class NodeCompleted(_Event, frozen=True, kw_only=True, tag="node.completed"):
     duration_ms: float | None = None
     cached: bool = False
     """True when the output was reused from the node cache instead of running the node."""
+    actor: Actor | None = None
+    """The person whose answer completed a human-input node (absent for executors' results)."""
 
 
 class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):
@@ -235,6 +268,8 @@ class ExecutionCancelled(_Event, frozen=True, kw_only=True, tag="execution.cance
 Event = (
     ExecutionStarted
     | ExecutionCancelRequested
+    | ExecutionPauseRequested
+    | ExecutionResumed
     | NodeScheduled
     | NodeCompleted
     | NodeFailed

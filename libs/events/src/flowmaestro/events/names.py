@@ -27,6 +27,7 @@ __all__ = [
     "cancel_wildcard",
     "command_subject",
     "command_wildcard",
+    "control_key",
     "end_key",
     "event_wildcard",
     "exec_subject",
@@ -154,6 +155,12 @@ def result_key(execution_id: str, node_id: str, attempt: int) -> str:
 def end_key(execution_id: str) -> str:
     """The dedupe key of an execution's one terminal event."""
     return f"{execution_id}:end"
+
+
+def control_key(execution_id: str, action: str, nth: int = 0) -> str:
+    """The dedupe key of a person's `action` on an execution (`cancel`, `pause`, `resume`);
+    `nth` counts earlier ones of the same action, so a retried request is written once."""
+    return f"{execution_id}:{action}" if action == "cancel" else f"{execution_id}:{action}:{nth}"
 
 
 def output_object(owner_id: str | None, execution_id: str, node_id: str, attempt: int) -> str:

@@ -25,6 +25,8 @@ from flowmaestro.events.events import (
     ExecutionCancelRequested,
     ExecutionCompleted,
     ExecutionFailed,
+    ExecutionPauseRequested,
+    ExecutionResumed,
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
@@ -56,6 +58,7 @@ class ExecutionStatus(StrEnum):
     """Where an execution stands."""
 
     RUNNING = "running"
+    PAUSED = "paused"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -63,7 +66,7 @@ class ExecutionStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         """True once nothing more will happen."""
-        return self is not ExecutionStatus.RUNNING
+        return self not in (ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)
 
 
 class NodeStatus(StrEnum):
@@ -309,6 +312,10 @@ def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> Executio
             return replace(state, **bookkeeping)
         case ExecutionCancelRequested(reason=reason):
             return replace(state, cancel_requested=True, cancel_reason=reason, **bookkeeping)
+        case ExecutionPauseRequested():
+            return replace(state, status=ExecutionStatus.PAUSED, **bookkeeping)
+        case ExecutionResumed():
+            return replace(state, status=ExecutionStatus.RUNNING, **bookkeeping)
         case ExecutionCompleted(outputs=outputs, completed_at=at):
             return replace(
                 state,

@@ -6,6 +6,7 @@ from flowmaestro.runtime.embedded import EmbeddedNats, free_port
 from flowmaestro.runtime.errors import (
     AppendConflictError,
     ExecutionNotFoundError,
+    ExecutionStateError,
     PayloadTooLargeError,
     RuntimeLayerError,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "EmbeddedNats",
     "ExecutionLog",
     "ExecutionNotFoundError",
+    "ExecutionStateError",
     "PayloadTooLargeError",
     "RuntimeLayerError",
     "Settings",

@@ -11,10 +11,19 @@ import msgspec
 
 from flowmaestro.events import Limits
 
-__all__ = ["MAX_EFFECT_ATTEMPTS", "Settings", "node_limits_from_env", "state_dir"]
+__all__ = [
+    "MAX_EFFECT_ATTEMPTS",
+    "MAX_EXECUTOR_CONCURRENCY",
+    "Settings",
+    "node_limits_from_env",
+    "state_dir",
+]
 
 MAX_EFFECT_ATTEMPTS = 20
 """The operator's ceiling on `effect_attempts`."""
+
+MAX_EXECUTOR_CONCURRENCY = 10_000
+"""The ceiling on `executor_concurrency` (the consumers' own limit is higher)."""
 
 LIMIT_PREFIX = "FLOWMAESTRO_MAX_"
 
@@ -56,6 +65,10 @@ class Settings:
     stream_replicas: int = 1
     """`FLOWMAESTRO_STREAM_REPLICAS`: copies JetStream keeps of each stream and bucket
     (1 on a single server; 3 on a cluster of three or more, so one server may fail)."""
+    executor_concurrency: int = 1024
+    """`FLOWMAESTRO_EXECUTOR_CONCURRENCY`: commands one executor process runs at once per
+    node type (1 to `MAX_EXECUTOR_CONCURRENCY`); model calls mostly wait on the network,
+    so a thousand streaming calls fit in one process."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,6 +87,13 @@ class Settings:
                 max(1, int(env.get("FLOWMAESTRO_EFFECT_ATTEMPTS", d.effect_attempts))),
             ),
             stream_replicas=_replicas(env.get("FLOWMAESTRO_STREAM_REPLICAS")),
+            executor_concurrency=min(
+                MAX_EXECUTOR_CONCURRENCY,
+                max(
+                    1,
+                    int(env.get("FLOWMAESTRO_EXECUTOR_CONCURRENCY", d.executor_concurrency)),
+                ),
+            ),
         )
 
 

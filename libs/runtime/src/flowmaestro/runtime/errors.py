@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "AppendConflictError",
     "ExecutionNotFoundError",
+    "ExecutionStateError",
     "NatsUnreachableError",
     "PayloadTooLargeError",
     "RuntimeLayerError",
@@ -25,6 +26,16 @@ class ExecutionNotFoundError(RuntimeLayerError):
     def __init__(self, execution_id: str) -> None:
         self.execution_id = execution_id
         super().__init__(f"no execution {execution_id!r}")
+
+
+class ExecutionStateError(RuntimeLayerError):
+    """The execution is not in a state the request applies to (pausing a paused run)."""
+
+    def __init__(self, execution_id: str, status: str, wanted: str, code: str) -> None:
+        self.execution_id = execution_id
+        self.status = status
+        self.code = code
+        super().__init__(f"execution {execution_id} is {status}, not {wanted}")
 
 
 class AppendConflictError(RuntimeLayerError):

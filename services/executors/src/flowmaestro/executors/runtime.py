@@ -53,7 +53,7 @@ class ExecutorPool:
     """One node type's pull loop; several pools share an `ExecutorWorker`."""
 
     def __init__(
-        self, worker: ExecutorWorker, node_type: str, executor: Executor, concurrency: int = 256
+        self, worker: ExecutorWorker, node_type: str, executor: Executor, concurrency: int
     ) -> None:
         self.worker = worker
         self.node_type = node_type
@@ -103,12 +103,13 @@ class ExecutorWorker:
         nc: Client,
         executors: dict[str, Executor],
         settings: Settings | None = None,
-        concurrency: int = 256,
+        concurrency: int | None = None,
         tenant_caps: TenantCaps | None = None,
     ) -> None:
         self.nc = nc
         protect_nats(nc)  # no node may connect to the NATS servers this worker uses
         self.settings = settings or Settings.from_env()
+        concurrency = concurrency or self.settings.executor_concurrency
         js = nc.jetstream()
         execution_log = ExecutionLog(nc)
         integrations = IntegrationDirectory(js)

@@ -25,6 +25,7 @@ from flowmaestro.gateway.errors import DatabaseUnavailableError
 from flowmaestro.gateway.migrate import migrate
 from flowmaestro.gateway.openapi import openapi_config
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
+from flowmaestro.gateway.routes.audit import AuditController
 from flowmaestro.gateway.routes.auth import AuthController
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
@@ -100,6 +101,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         FileController,
         IntegrationController,
         NodeController,
+        AuditController,
         health,
         ready,
         live_socket,

@@ -72,6 +72,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """Make a released connection ready for its next user. The gateway changes no session
+    state (no `SET`, `LISTEN`, session advisory lock or open cursor), so asyncpg's default
+    reset, a round trip on every release, is only needed for an abandoned transaction."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 class Database:
     """A lazily connecting pool; every use is bounded by `timeout_s`."""
 
@@ -90,6 +98,7 @@ class Database:
             timeout=self.timeout_s,
             command_timeout=self.timeout_s,
             init=_init_connection,
+            reset=_reset_connection,
             max_inactive_connection_lifetime=60.0,
         )
 

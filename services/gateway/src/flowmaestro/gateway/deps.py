@@ -8,6 +8,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from flowmaestro.events import Actor
 from flowmaestro.gateway.errors import AuthenticationError
 from flowmaestro.gateway.security import TokenClaims
 from flowmaestro.gateway.services import Services
@@ -17,6 +18,7 @@ __all__ = [
     "CurrentUser",
     "Principal",
     "ServicesDep",
+    "actor_of",
     "provide_principal",
     "provide_services",
 ]
@@ -47,3 +49,8 @@ def provide_principal(request: Request[Any, Any, Any], services: ServicesDep) ->
 
 AUTHENTICATED = {"user": Provide(provide_principal, sync_to_thread=False)}
 """Dependencies of every route that needs a signed-in user."""
+
+
+def actor_of(request: Request[Any, Any, Any], user: Principal) -> Actor:
+    """Who acts (the signed-in user) and from where (the peer's address)."""
+    return Actor(user_id=user.user_id, address=request.client.host if request.client else None)

@@ -14,6 +14,8 @@ from flowmaestro.events import (
     ExecutionCancelled,
     ExecutionCompleted,
     ExecutionFailed,
+    ExecutionPauseRequested,
+    ExecutionResumed,
     ExecutionStarted,
     NodeCompleted,
     NodeFailed,
@@ -39,6 +41,10 @@ def client_type(event: Event) -> str:
             return "execution:failed"
         case ExecutionCancelled():
             return "execution:cancelled"
+        case ExecutionPauseRequested():
+            return "execution:paused"
+        case ExecutionResumed():
+            return "execution:resumed"
         case NodeScheduled():
             return "node:started"
         case NodeCompleted():

@@ -7,9 +7,13 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from flowmaestro.events import Actor
 from flowmaestro.gateway.security import MIN_PASSWORD, PASSWORD_PATTERN
 
 __all__ = [
+    "AuditEntry",
+    "AuditPage",
+    "AuditResource",
     "AuthResult",
     "CancelResult",
     "CurrentState",
@@ -37,8 +41,10 @@ __all__ = [
     "NodeCatalogue",
     "NodeTypeOut",
     "Pagination",
+    "PauseResult",
     "Readiness",
     "RegisterRequest",
+    "ResumeResult",
     "TestRequest",
     "UserOut",
     "VerifyRequest",
@@ -214,8 +220,9 @@ class VersionOut(msgspec.Struct, kw_only=True):
     restored_from: int | None = None
 
 
-ExecutionStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
-"""`pending` (started, no node scheduled yet) → `running` → `completed`/`failed`/`cancelled`."""
+ExecutionStatusName = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
+"""`pending` (started, no node scheduled yet) → `running` (⇄ `paused`) →
+`completed`/`failed`/`cancelled`."""
 
 LogLevel = Literal["info", "warn", "error"]
 """The level of a log entry."""
@@ -316,6 +323,49 @@ class CancelResult(msgspec.Struct, kw_only=True):
     cancelled: bool = True
     execution_id: str
     cancel_requested: bool = True
+
+
+AuditResource = Literal["workflow", "integration", "execution"]
+"""The kinds of resource the audit trail records actions on."""
+
+
+class AuditEntry(msgspec.Struct, kw_only=True):
+    """One person's action: who (and from which address), when, what, on which resource.
+
+    `action` is `workflow.created|updated|restored|deleted`,
+    `integration.created|updated|deleted`, or, for executions, the tag of the event in the
+    run's log: `execution.started|cancel_requested|pause_requested|resumed`, or
+    `execution.input_answered` for an answer to a human-input node.
+    """
+
+    id: str
+    at: datetime
+    actor: Actor
+    action: str
+    resource_type: AuditResource
+    resource_id: str
+    details: dict[str, Any] = {}
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    """One page of the audit trail."""
+
+    entries: list[AuditEntry]
+    pagination: Pagination
+
+
+class PauseResult(msgspec.Struct, kw_only=True):
+    """A pause was recorded: no new node starts; nodes already running finish."""
+
+    paused: bool = True
+    execution_id: str
+
+
+class ResumeResult(msgspec.Struct, kw_only=True):
+    """A resume was recorded: the run carries on from where it was held."""
+
+    resumed: bool = True
+    execution_id: str
 
 
 class InputAnswer(msgspec.Struct, kw_only=True):

@@ -17,6 +17,8 @@ from flowmaestro.events import (
     ExecutionCancelRequested,
     ExecutionCompleted,
     ExecutionFailed,
+    ExecutionPauseRequested,
+    ExecutionResumed,
     ExecutionStarted,
     ExecutionState,
     NodeCompleted,
@@ -100,6 +102,8 @@ def event_time(event: Event) -> datetime | None:
     match event:
         case ExecutionStarted(started_at=at) | ExecutionCancelRequested(requested_at=at):
             return at
+        case ExecutionPauseRequested(requested_at=at) | ExecutionResumed(resumed_at=at):
+            return at
         case NodeScheduled(scheduled_at=at) | NodeCompleted(completed_at=at):
             return at
         case NodeFailed(failed_at=at) | NodeWaiting(waiting_since=at):
@@ -117,7 +121,10 @@ def event_level(event: Event) -> str:
     """`error`, `warn` or `info`."""
     if isinstance(event, NodeFailed | ExecutionFailed):
         return "error"
-    if isinstance(event, NodeRetrying | ExecutionCancelRequested | ExecutionCancelled):
+    if isinstance(
+        event,
+        NodeRetrying | ExecutionCancelRequested | ExecutionCancelled | ExecutionPauseRequested,
+    ):
         return "warn"
     return "info"
 
@@ -129,6 +136,10 @@ def event_message(event: Event) -> str:
             return "execution started"
         case ExecutionCancelRequested(reason=reason):
             return "cancel requested" + (f": {reason}" if reason else "")
+        case ExecutionPauseRequested():
+            return "execution paused"
+        case ExecutionResumed():
+            return "execution resumed"
         case NodeScheduled(node_id=n, attempt=a):
             return f"node {n} started (attempt {a})"
         case NodeCompleted(node_id=n, duration_ms=d):

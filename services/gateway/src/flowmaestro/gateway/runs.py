@@ -14,6 +14,7 @@ import msgspec
 
 from flowmaestro.events import (
     DEFAULT_LIMITS,
+    Actor,
     DefinitionError,
     ExecutionCancelRequested,
     ExecutionStarted,
@@ -24,13 +25,15 @@ from flowmaestro.events import (
     parse_definition,
 )
 from flowmaestro.events.answers import AnswerRejected
-from flowmaestro.events.names import is_valid_token
+from flowmaestro.events.names import control_key, is_valid_token
 from flowmaestro.gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import ExecutionStart, VersionOut
 from flowmaestro.runtime import ExecutionLog, ExecutionNotFoundError, new_execution_id
 from flowmaestro.runtime.answers import submit_answer
+from flowmaestro.runtime.control import pause_execution, resume_execution
+from flowmaestro.runtime.errors import ExecutionStateError
 
-__all__ = ["answer", "cancel", "owned_start", "start_execution"]
+__all__ = ["answer", "cancel", "owned_start", "pause", "resume", "start_execution"]
 
 
 async def owned_start(log: ExecutionLog, owner_id: str, execution_id: str) -> ExecutionStarted:
@@ -52,6 +55,7 @@ async def start_execution(
     inputs: dict[str, Any],
     test: bool = False,
     workflows: dict[str, WorkflowDefinition] | None = None,
+    actor: Actor | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ExecutionStart:
     """Validate the definition (against the operator's current `limits`) and the inputs,
@@ -76,6 +80,7 @@ async def start_execution(
         test=test,
         owner_id=owner_id,
         workflows=workflows or {},
+        actor=actor,
     )
     await log.start(started)
     return ExecutionStart(
@@ -88,26 +93,55 @@ async def start_execution(
     )
 
 
-async def cancel(log: ExecutionLog, owner_id: str, execution_id: str, reason: str | None) -> None:
-    """Ask the run to stop; `ConflictError` when it has already ended."""
+async def cancel(
+    log: ExecutionLog,
+    owner_id: str,
+    execution_id: str,
+    reason: str | None,
+    actor: Actor | None = None,
+) -> None:
+    """Ask the run to stop (running or paused); `ConflictError` when it has already ended."""
     await owned_start(log, owner_id, execution_id)
     _, ended = await log.ending(execution_id)
     if ended is not None:
         raise ConflictError(f"execution {execution_id} has already ended", code="EXECUTION_ENDED")
     await log.append(
         execution_id,
-        ExecutionCancelRequested(requested_at=datetime.now(UTC), reason=reason),
-        f"{execution_id}:cancel",
+        ExecutionCancelRequested(requested_at=datetime.now(UTC), reason=reason, actor=actor),
+        control_key(execution_id, "cancel"),
     )
 
 
+async def pause(log: ExecutionLog, owner_id: str, execution_id: str, actor: Actor) -> None:
+    """Hold a running execution; `ConflictError` (`NOT_RUNNING`) otherwise."""
+    await owned_start(log, owner_id, execution_id)
+    try:
+        await pause_execution(log, execution_id, actor)
+    except ExecutionStateError as exc:
+        raise ConflictError(str(exc), code=exc.code) from exc
+
+
+async def resume(log: ExecutionLog, owner_id: str, execution_id: str, actor: Actor) -> None:
+    """Let a paused execution carry on; `ConflictError` (`NOT_PAUSED`) otherwise."""
+    await owned_start(log, owner_id, execution_id)
+    try:
+        await resume_execution(log, execution_id, actor)
+    except ExecutionStateError as exc:
+        raise ConflictError(str(exc), code=exc.code) from exc
+
+
 async def answer(
-    log: ExecutionLog, owner_id: str, execution_id: str, node_id: str, value: Any
+    log: ExecutionLog,
+    owner_id: str,
+    execution_id: str,
+    node_id: str,
+    value: Any,
+    actor: Actor | None = None,
 ) -> dict[str, Any]:
     """Answer a waiting human-input node; the answer is checked against its form."""
     await owned_start(log, owner_id, execution_id)
     try:
-        event = await submit_answer(log, execution_id, node_id, value)
+        event = await submit_answer(log, execution_id, node_id, value, actor)
     except ExecutionNotFoundError as exc:
         raise NotFoundError(str(exc)) from exc
     except AnswerRejected as exc:

@@ -9,6 +9,7 @@ from nats.aio.client import Client
 from flowmaestro.gateway.config import GatewaySettings
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.security import LoginLimiter, TokenSigner
+from flowmaestro.gateway.store.audit import AuditStore
 from flowmaestro.gateway.store.executions import ExecutionStore
 from flowmaestro.gateway.store.integrations import IntegrationStore
 from flowmaestro.gateway.store.users import UserStore
@@ -33,6 +34,7 @@ class Services:
     workflows: WorkflowStore
     executions: ExecutionStore
     integrations: IntegrationStore
+    audit: AuditStore
     signer: TokenSigner
     limiter: LoginLimiter
 
@@ -51,6 +53,7 @@ class Services:
             integrations=IntegrationStore(
                 db, KeyRing.from_env(), IntegrationDirectory(nc.jetstream())
             ),
+            audit=AuditStore(db),
             signer=TokenSigner(settings.jwt_secret, settings.token_ttl_s),
             limiter=LoginLimiter(
                 settings.login_limit_per_email,

@@ -2,9 +2,11 @@
 /**
  * `code`: runs `code` as the body of a function of `input` and outputs what it returns.
  *
- * JavaScript runs in a V8 isolate, Python in a separate sandboxed process; both get
- * `input` as JSON, must return JSON, have no network and no host files, and are stopped
- * at `time_limit_seconds` of wall time and `memory_limit_mb` of memory.
+ * JavaScript runs in a V8 isolate in a worker process, Python in a separate sandboxed
+ * process; both get `input` as JSON, must return JSON, have no network and no host
+ * files, and are stopped at `time_limit_seconds` of wall time and `memory_limit_mb` of
+ * memory (all of the process's memory, not only the JavaScript heap). `webassembly`
+ * lets JavaScript use `WebAssembly` (off by default).
  */
 export interface CodeConfig {
   cache?: CachePolicy | null;
@@ -16,6 +18,7 @@ export interface CodeConfig {
   retry?: RetryPolicy | null;
   time_limit_seconds?: number;
   timeout_seconds?: number | null;
+  webassembly?: boolean;
   [k: string]: unknown;
 }
 /**

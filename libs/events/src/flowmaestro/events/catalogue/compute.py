@@ -18,9 +18,11 @@ MAX_CODE_MEMORY_MB = 2048
 class CodeConfig(NodeConfig, frozen=True, kw_only=True):
     """`code`: runs `code` as the body of a function of `input` and outputs what it returns.
 
-    JavaScript runs in a V8 isolate, Python in a separate sandboxed process; both get
-    `input` as JSON, must return JSON, have no network and no host files, and are stopped
-    at `time_limit_seconds` of wall time and `memory_limit_mb` of memory.
+    JavaScript runs in a V8 isolate in a worker process, Python in a separate sandboxed
+    process; both get `input` as JSON, must return JSON, have no network and no host
+    files, and are stopped at `time_limit_seconds` of wall time and `memory_limit_mb` of
+    memory (all of the process's memory, not only the JavaScript heap). `webassembly`
+    lets JavaScript use `WebAssembly` (off by default).
     """
 
     language: Literal["javascript", "python"] = "javascript"
@@ -28,6 +30,7 @@ class CodeConfig(NodeConfig, frozen=True, kw_only=True):
     input: Any = msgspec.UNSET
     time_limit_seconds: float = 5.0
     memory_limit_mb: int = 128
+    webassembly: bool = False
 
 
 class MergeConfig(NodeConfig, frozen=True, kw_only=True):

@@ -255,6 +255,21 @@ async def check_address(address: IPAddress, port: int, host: str = "") -> None:
         )
 
 
+def _canonical_address(host: str) -> bool:
+    try:
+        return str(ipaddress.ip_address(host)) == host
+    except ValueError:
+        return False
+
+
+async def _lookup(host: str, port: int) -> list[str]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise RetryableNodeError(f"cannot resolve {host}: {exc}", kind="network") from exc
+    return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
+
+
 async def resolve(host: str, port: int) -> str:
     """The one checked address to connect to for `host:port`; refuses the target when any
     address it resolves to is refused."""
@@ -265,11 +280,8 @@ async def resolve(host: str, port: int) -> str:
         )
     if not 0 < port < 65536:
         raise TerminalNodeError(f"refusing {_named(host, port)}: no such port", kind=EGRESS_KIND)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise RetryableNodeError(f"cannot resolve {host}: {exc}", kind="network") from exc
-    addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
+    # An address in canonical form needs no lookup; other spellings go to the resolver.
+    addresses = [host] if _canonical_address(host) else await _lookup(host, port)
     if not addresses:
         raise RetryableNodeError(f"{host} has no address", kind="network")
     for address in addresses:

@@ -75,23 +75,29 @@ async def run_echo(ctx: NodeContext, config: EchoConfig) -> NodeResult:
     return NodeResult(output=_value_or_upstream(ctx, config.value))
 
 
-def _evaluate(
+async def _evaluate(
     ctx: NodeContext, config: TransformConfig | ConditionalConfig | SwitchConfig
 ) -> tuple[Any, Any]:
     document = _value_or_upstream(ctx, config.input)
-    return document, evaluate(
-        config.language, config.expression, document, config.timeout_ms, config.max_depth
+    value = await evaluate(
+        config.language,
+        config.expression,
+        document,
+        config.timeout_ms,
+        config.max_depth,
+        owner=ctx.command.owner_id or "",
     )
+    return document, value
 
 
 async def run_transform(ctx: NodeContext, config: TransformConfig) -> NodeResult:
     """Output the expression's value."""
-    return NodeResult(output=_evaluate(ctx, config)[1])
+    return NodeResult(output=(await _evaluate(ctx, config))[1])
 
 
 async def run_conditional(ctx: NodeContext, config: ConditionalConfig) -> NodeResult:
     """Take `true` or `false` by the expression's truthiness; pass the data through."""
-    document, value = _evaluate(ctx, config)
+    document, value = await _evaluate(ctx, config)
     result = truthy(value)
     return NodeResult(
         output={"result": result, "data": document}, handles=["true" if result else "false"]
@@ -100,7 +106,7 @@ async def run_conditional(ctx: NodeContext, config: ConditionalConfig) -> NodeRe
 
 async def run_switch(ctx: NodeContext, config: SwitchConfig) -> NodeResult:
     """Take the handle of the first case equal to the expression's value, else `default`."""
-    _document, value = _evaluate(ctx, config)
+    _document, value = await _evaluate(ctx, config)
     handle = next((case.handle for case in config.cases if case.value == value), "default")
     return NodeResult(output={"value": value, "handle": handle}, handles=[handle])
 

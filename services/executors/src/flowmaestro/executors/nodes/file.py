@@ -6,7 +6,7 @@ from typing import Any
 
 from flowmaestro.events.catalogue import FileConfig
 from flowmaestro.executors.context import NodeContext, NodeResult, upstream_document
-from flowmaestro.executors.documents import DocumentError, detect_format, parse_document
+from flowmaestro.executors.documents import detect_format, parse_document
 from flowmaestro.executors.errors import TerminalNodeError
 from flowmaestro.executors.web import raise_for_status, send
 
@@ -49,10 +49,12 @@ async def run_file(ctx: NodeContext, config: FileConfig) -> NodeResult:
     document_format = (
         detect_format(data, name, content_type) if config.format == "auto" else config.format
     )
-    try:
-        parsed = parse_document(
-            data, document_format, config.delimiter, config.has_header, config.max_rows
-        )
-    except DocumentError as exc:
-        raise TerminalNodeError(str(exc), kind="parse") from exc
+    parsed = await parse_document(
+        data,
+        document_format,
+        config.delimiter,
+        config.has_header,
+        config.max_rows,
+        owner=ctx.command.owner_id or "",
+    )
     return NodeResult(output=parsed)

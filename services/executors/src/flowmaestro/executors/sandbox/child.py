@@ -2,12 +2,18 @@
 
 Started as `python -I -S -B child.py` with an empty environment; reads one JSON request
 on stdin and writes one JSON reply on stdout. It uses only the standard library and
-must not import FlowMaestro. Before any user code runs it, in order: preloads the only
-modules user code may import, compiles the code, jails itself in an empty directory as
-an unprivileged user of its own (when started as root), lowers its resource limits, and
-installs an audit hook refusing file, process, socket and import events.
+must not import FlowMaestro. Before any user code runs it, in order: compiles the code,
+preloads those of the modules user code may import that the code names (importing
+anything later is refused, and loading all of them would slow every run), jails itself
+in an empty directory as an unprivileged user of its own (when started as root), lowers
+its priority and resource limits, and installs an audit hook refusing file, process,
+socket and import events.
+The reply goes to a copy of the original standard output; the user's code writing to
+`sys.__stdout__` or file descriptor 1 reaches standard error, which the parent reads
+under the same byte cap.
 """
 
+import ast
 import io
 import json
 import math
@@ -15,10 +21,13 @@ import os
 import resource
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any, BinaryIO, NoReturn
 
 __all__ = ["main"]
 
+# Tuples, and captured by the audit hook's closure when it is made: rebinding these
+# names from user code changes nothing the hook sees.
 ALLOWED_MODULES = (
     "base64",
     "bisect",
@@ -115,10 +124,19 @@ def limit(seconds: float, memory_bytes: int) -> None:
         resource.setrlimit(name, (value, hard))
 
 
-def audit(event: str, _args: tuple[Any, ...]) -> None:
-    """Refuse every event that reaches outside the process."""
-    if event.startswith(BLOCKED_PREFIXES):
-        raise PermissionError(f"{event} is not allowed in the sandbox")
+def make_audit(prefixes: tuple[str, ...]) -> Callable[[str, tuple[Any, ...]], None]:
+    """An audit hook refusing every event starting with one of `prefixes`.
+
+    The tuple lives only in the hook's closure, and the hook itself only in the
+    interpreter's list of hooks, so user code can neither rebind nor change it.
+    """
+    blocked = tuple(prefixes)
+
+    def audit(event: str, _args: tuple[Any, ...]) -> None:
+        if event.startswith(blocked):
+            raise PermissionError(f"{event} is not allowed in the sandbox")
+
+    return audit
 
 
 def describe(exc: BaseException) -> str:
@@ -131,26 +149,42 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def named_modules(program: str) -> set[str]:
+    """The top-level modules `program` imports by name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(program)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
 def main() -> None:
     """Run one request; every outcome is a JSON reply."""
-    out = sys.stdout.buffer
     request = json.loads(sys.stdin.buffer.read())
-    for name in ALLOWED_MODULES:
-        __import__(name)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     body = "".join(f"    {line}\n" for line in request["code"].splitlines()) or "    pass\n"
+    source = f"def __main__(input):\n{body}"
     try:
-        program = compile(f"def __main__(input):\n{body}", "<code>", "exec")
+        program = compile(source, "<code>", "exec")
     except SyntaxError as exc:
         line = (exc.lineno or 1) - 1
         reply(out, ok=False, kind="code", error=f"SyntaxError: {exc.msg} (line {line})")
+    wanted = named_modules(source)
+    for name in ALLOWED_MODULES:
+        if name in wanted:
+            __import__(name)
     namespace: dict[str, Any] = {"__name__": "__sandbox__"}
     exec(program, namespace)
     memory = vm_bytes() + request["memory_mb"] * MIB
     if request.get("jail"):
         jail(request["workdir"], request["uid"])
+    os.nice(10)
     limit(request["seconds"], memory)
     if request.get("audit", True):
-        sys.addaudithook(audit)
+        sys.addaudithook(make_audit(BLOCKED_PREFIXES))
     logs = io.StringIO()
     sys.stdout = sys.stderr = logs
     sys.stdin = io.StringIO()

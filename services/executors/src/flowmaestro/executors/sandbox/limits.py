@@ -28,7 +28,9 @@ class SandboxError(Exception):
     """The code failed or hit a limit.
 
     `kind` is one of `timeout`, `memory`, `forbidden`, `code` (the code raised),
-    `output` (the result is not JSON) or `sandbox` (the sandbox itself failed).
+    `output` (the result is not JSON, or the code wrote more than the output cap),
+    `crash` (its worker process died), `busy` (the queue is full) or `sandbox` (the
+    sandbox itself failed).
     """
 
     def __init__(self, kind: str, message: str) -> None:

@@ -7,7 +7,11 @@ Layers, each enough against some threats and together against all we test:
   uid, so host files are absent and `RLIMIT_NPROC=1` stops any fork;
 - resource limits on address space, CPU seconds, processes, open files and file size;
 - an audit hook refusing file, import, process, socket and similar events;
-- the parent kills the whole process group at the wall-time limit.
+- the parent kills the whole process group at the wall-time limit, and when the child
+  writes more than the output cap (`FLOWMAESTRO_CODE_MAX_OUTPUT_BYTES`), counting what
+  it writes to the real standard output and error as well as its reply;
+- slots are shared fairly between tenants (`FLOWMAESTRO_PYTHON_SLOTS`, at most a share
+  each), so one tenant's runs cannot keep another's waiting behind them.
 """
 
 from __future__ import annotations
@@ -26,14 +30,28 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flowmaestro.executors import settings
+from flowmaestro.executors.fair_queue import FairSlots, QueueFull
 from flowmaestro.executors.sandbox.limits import Limits, SandboxError, SandboxResult
 
 __all__ = ["isolation_available", "run_python"]
 
 _CHILD = Path(__file__).with_name("child.py")
 _STARTUP_ALLOWANCE_S = 1.0
-_MAX_REPLY_BYTES = 16 * 1024 * 1024
-_slots: asyncio.Semaphore | None = None
+_slots: dict[asyncio.AbstractEventLoop, FairSlots] = {}
+
+
+class _OutputOverflow(Exception):
+    """The child wrote more than the output cap."""
+
+
+def _python_slots() -> FairSlots:
+    loop = asyncio.get_running_loop()
+    if loop not in _slots:
+        _slots.clear()  # slots of an earlier, finished loop
+        capacity = settings.PYTHON_SLOTS.read_int()
+        _slots[loop] = FairSlots(capacity, settings.per_tenant(capacity), settings.QUEUE.read_int())
+    return _slots[loop]
 
 
 @cache
@@ -63,19 +81,46 @@ def _kill(process: asyncio.subprocess.Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+async def _read_capped(stream: asyncio.StreamReader, cap: int) -> bytes:
+    data = bytearray()
+    while chunk := await stream.read(65536):
+        data += chunk
+        if len(data) > cap:
+            raise _OutputOverflow
+    return bytes(data)
+
+
+async def _discard(stream: asyncio.StreamReader) -> None:
+    with contextlib.suppress(Exception):
+        while await stream.read(65536):
+            pass
+
+
 async def _communicate(
     process: asyncio.subprocess.Process, request: bytes, wall: float, limits: Limits
 ) -> tuple[bytes, bytes]:
+    assert process.stdin and process.stdout and process.stderr
+    cap = settings.CODE_MAX_OUTPUT_BYTES.read_int()
     try:
         async with asyncio.timeout(wall):
-            stdout, stderr = await process.communicate(request)
+            process.stdin.write(request)
+            await process.stdin.drain()
+            process.stdin.close()
+            stdout, stderr = await asyncio.gather(
+                _read_capped(process.stdout, cap), _read_capped(process.stderr, cap)
+            )
+            await process.wait()
     except TimeoutError as exc:
-        _kill(process)
-        await process.wait()
         raise SandboxError("timeout", f"time limit of {limits.seconds:g}s exceeded") from exc
+    except _OutputOverflow as exc:
+        raise SandboxError("output", f"the code wrote more than {cap} bytes") from exc
+    except (BrokenPipeError, ConnectionResetError):
+        stdout, stderr = b"", b""
     finally:
         if process.returncode is None:
             _kill(process)
+            await _discard(process.stdout)  # the pipes must reach their end before
+            await _discard(process.stderr)  # asyncio reports the process as ended
             await process.wait()
     if process.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         raise SandboxError("timeout", f"time limit of {limits.seconds:g}s exceeded")
@@ -83,16 +128,18 @@ async def _communicate(
 
 
 async def run_python(
-    code: str, document: Any, limits: Limits, *, audit: bool = True
+    code: str, document: Any, limits: Limits, *, owner: str = "", audit: bool = True
 ) -> SandboxResult:
-    """Run `code` as the body of `def main(input)` in a jailed child; return its JSON result.
+    """Run `code` as the body of `def main(input)` in a jailed child for `owner`; return
+    its JSON result.
 
     `audit=False` leaves out the audit hook, only so tests can prove the other layers.
     """
-    global _slots
-    if _slots is None:
-        _slots = asyncio.Semaphore(os.cpu_count() or 2)
-    async with _slots:
+    try:
+        await _python_slots().acquire(owner)
+    except QueueFull as exc:
+        raise SandboxError("busy", f"the Python sandboxes are busy: {exc}") from exc
+    try:
         with tempfile.TemporaryDirectory(prefix="fm-sandbox-") as workdir:
             os.chmod(workdir, 0o555)
             request = {
@@ -113,10 +160,11 @@ async def run_python(
                 env={},
                 cwd=workdir,
                 start_new_session=True,
-                limit=_MAX_REPLY_BYTES,
             )
             wall = limits.seconds + _STARTUP_ALLOWANCE_S
             stdout, stderr = await _communicate(process, json.dumps(request).encode(), wall, limits)
+    finally:
+        _python_slots().release(owner)
     return _parse(stdout, stderr, process.returncode, limits)
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from flowmaestro.events import fold
-from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok, pagination
 from flowmaestro.gateway.errors import ValidationFailedError
 from flowmaestro.gateway.live import live_tail
@@ -24,10 +24,12 @@ from flowmaestro.gateway.models import (
     InputAccepted,
     InputAnswer,
     LogList,
+    PauseResult,
+    ResumeResult,
 )
 from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.projection import current_state, execution_row
-from flowmaestro.gateway.runs import answer, cancel, owned_start
+from flowmaestro.gateway.runs import answer, cancel, owned_start, pause, resume
 
 __all__ = ["ExecutionController"]
 
@@ -129,11 +131,47 @@ class ExecutionController(Controller):
         execution_id: str,
         user: CurrentUser,
         services: ServicesDep,
+        request: Request[Any, Any, Any],
         data: CancelRequest | None = None,
     ) -> Envelope[CancelResult]:
-        """Ask the run to stop."""
-        await cancel(services.log, user.user_id, execution_id, data.reason if data else None)
+        """Ask the run to stop (running or paused)."""
+        reason = data.reason if data else None
+        actor = actor_of(request, user)
+        await cancel(services.log, user.user_id, execution_id, reason, actor)
         return ok(CancelResult(execution_id=execution_id))
+
+    @post(
+        "/{execution_id:str}/pause",
+        status_code=202,
+        responses=errors(400, 401, 404, 409, 503),
+    )
+    async def pause_execution(
+        self,
+        execution_id: str,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
+    ) -> Envelope[PauseResult]:
+        """Hold a running execution: no new node starts, nodes already running finish, and
+        timers that come due take effect on resume. 409 `NOT_RUNNING` otherwise."""
+        await pause(services.log, user.user_id, execution_id, actor_of(request, user))
+        return ok(PauseResult(execution_id=execution_id))
+
+    @post(
+        "/{execution_id:str}/resume",
+        status_code=202,
+        responses=errors(400, 401, 404, 409, 503),
+    )
+    async def resume_execution(
+        self,
+        execution_id: str,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
+    ) -> Envelope[ResumeResult]:
+        """Let a paused execution carry on. 409 `NOT_PAUSED` otherwise."""
+        await resume(services.log, user.user_id, execution_id, actor_of(request, user))
+        return ok(ResumeResult(execution_id=execution_id))
 
     @post(
         "/{execution_id:str}/nodes/{node_id:str}/input",
@@ -147,9 +185,11 @@ class ExecutionController(Controller):
         data: InputAnswer,
         user: CurrentUser,
         services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[InputAccepted]:
         """Answer a waiting human-input node (validated against its form)."""
-        result = await answer(services.log, user.user_id, execution_id, node_id, data.input)
+        actor = actor_of(request, user)
+        result = await answer(services.log, user.user_id, execution_id, node_id, data.input, actor)
         return ok(InputAccepted(execution_id=execution_id, **result))
 
     @get("/{execution_id:str}/events", responses=errors(400, 401, 404, 503))

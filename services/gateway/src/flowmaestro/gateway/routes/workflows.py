@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.params import Parameter
 
 from flowmaestro.events import (
     DEFAULT_LIMITS,
+    Actor,
     DefinitionError,
     Limits,
     Problem,
@@ -18,7 +19,7 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.composite import called_workflows
-from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok, pagination
 from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import (
@@ -79,12 +80,19 @@ class WorkflowController(Controller):
 
     @post("/", status_code=201, responses=errors(400, 401, 413, 503))
     async def create_workflow(
-        self, data: WorkflowCreate, user: CurrentUser, services: ServicesDep
+        self,
+        data: WorkflowCreate,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[WorkflowOut]:
         """A new workflow at version 1."""
         definition = checked_definition(data.definition, services.settings.limits)
+        actor = actor_of(request, user)
         return ok(
-            await services.workflows.create(user.user_id, data.name, data.description, definition)
+            await services.workflows.create(
+                user.user_id, data.name, data.description, definition, actor
+            )
         )
 
     @get("/{workflow_id:str}", responses=errors(400, 401, 404, 503))
@@ -96,7 +104,12 @@ class WorkflowController(Controller):
 
     @put("/{workflow_id:str}", responses=errors(400, 401, 404, 413, 503))
     async def update_workflow(
-        self, workflow_id: str, data: WorkflowUpdate, user: CurrentUser, services: ServicesDep
+        self,
+        workflow_id: str,
+        data: WorkflowUpdate,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[WorkflowOut]:
         """Change name, description or definition; a new definition is a new version."""
         definition = (
@@ -106,16 +119,25 @@ class WorkflowController(Controller):
         )
         return ok(
             await services.workflows.update(
-                user.user_id, workflow_id, data.name, data.description, definition
+                user.user_id,
+                workflow_id,
+                data.name,
+                data.description,
+                definition,
+                actor=actor_of(request, user),
             )
         )
 
     @delete("/{workflow_id:str}", status_code=200, responses=errors(400, 401, 404, 503))
     async def delete_workflow(
-        self, workflow_id: str, user: CurrentUser, services: ServicesDep
+        self,
+        workflow_id: str,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[Deleted]:
         """Soft-delete the workflow."""
-        await services.workflows.delete(user.user_id, workflow_id)
+        await services.workflows.delete(user.user_id, workflow_id, actor_of(request, user))
         return ok(Deleted(id=workflow_id))
 
     @get("/{workflow_id:str}/versions", responses=errors(400, 401, 404, 503))
@@ -138,49 +160,65 @@ class WorkflowController(Controller):
         responses=errors(400, 401, 404, 413, 503),
     )
     async def restore_version(
-        self, workflow_id: str, version: Version, user: CurrentUser, services: ServicesDep
+        self,
+        workflow_id: str,
+        version: Version,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[WorkflowOut]:
         """Roll back: a new version equal to `version`."""
-        return ok(await services.workflows.restore(user.user_id, workflow_id, version))
+        actor = actor_of(request, user)
+        return ok(await services.workflows.restore(user.user_id, workflow_id, version, actor))
 
     @post("/execute", status_code=202, responses=errors(400, 401, 404, 413, 503))
     async def execute(
-        self, data: ExecuteRequest, user: CurrentUser, services: ServicesDep
+        self,
+        data: ExecuteRequest,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[ExecutionStart]:
         """Start a run; inputs are validated against the input nodes."""
-        return ok(await self._start(services, user, data.workflow_id, data.version, data.inputs))
+        actor = actor_of(request, user)
+        return ok(await self._start(services, actor, data.workflow_id, data.version, data.inputs))
 
     @post("/{workflow_id:str}/test", status_code=202, responses=errors(400, 401, 404, 413, 503))
     async def test_run(
-        self, workflow_id: str, data: TestRequest, user: CurrentUser, services: ServicesDep
+        self,
+        workflow_id: str,
+        data: TestRequest,
+        user: CurrentUser,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Envelope[ExecutionStart]:
         """Start a test run (listed apart from ordinary runs)."""
+        actor = actor_of(request, user)
         return ok(
-            await self._start(services, user, workflow_id, data.version, data.inputs, test=True)
+            await self._start(services, actor, workflow_id, data.version, data.inputs, test=True)
         )
 
     @staticmethod
     async def _start(
         services: ServicesDep,
-        user: CurrentUser,
+        actor: Actor,
         workflow_id: str,
         version: int | None,
         inputs: dict[str, Any],
         test: bool = False,
     ) -> ExecutionStart:
-        workflow = await services.workflows.get(user.user_id, workflow_id)
-        chosen = await services.workflows.version(
-            user.user_id, workflow_id, version or workflow.version
-        )
-        called = await _called_workflows(services, user.user_id, chosen)
+        owner_id = actor.user_id
+        chosen = await services.workflows.to_run(owner_id, workflow_id, version or None)
+        called = await _called_workflows(services, owner_id, chosen)
         return await start_execution(
             services.log,
-            user.user_id,
+            owner_id,
             chosen,
             inputs,
             test=test,
             workflows=called,
             limits=services.settings.limits,
+            actor=actor,
         )
 
 
@@ -201,10 +239,7 @@ async def _called_workflows(
             if key in found:
                 continue
             try:
-                current = await services.workflows.get(owner_id, workflow_id)
-                called = await services.workflows.version(
-                    owner_id, workflow_id, version or current.version
-                )
+                called = await services.workflows.to_run(owner_id, workflow_id, version or None)
             except NotFoundError as exc:
                 raise ValidationFailedError.from_problems(
                     "a called workflow does not exist",

@@ -11,6 +11,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from flowmaestro.events import Actor
 from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.errors import AuthenticationError, GatewayError
 from flowmaestro.gateway.live import live_tail
@@ -33,6 +34,8 @@ class LiveSession:
         self.socket = socket
         self.services = services
         self.user = user
+        client = socket.client
+        self.actor = Actor(user_id=user.user_id, address=client.host if client else None)
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
 
@@ -103,6 +106,7 @@ class LiveSession:
                     execution_id,
                     node_id if isinstance(node_id, str) else "",
                     message.get("input"),
+                    self.actor,
                 )
                 await self.send("user:input:response", result, execution_id, node_id=node_id)
         except GatewayError as exc:

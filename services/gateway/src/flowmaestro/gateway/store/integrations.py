@@ -9,9 +9,11 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from flowmaestro.gateway.db import Database, storable
+from flowmaestro.events import Actor
+from flowmaestro.gateway.db import Connection, Database, storable
 from flowmaestro.gateway.errors import NotFoundError
 from flowmaestro.gateway.models import IntegrationCreate, IntegrationOut, IntegrationUpdate
+from flowmaestro.gateway.store.audit import record_action
 from flowmaestro.runtime.secrets import IntegrationDirectory, IntegrationRecord, KeyRing, Sealed
 
 __all__ = ["MASK", "IntegrationStore"]
@@ -65,11 +67,30 @@ class IntegrationStore:
         )
         return [_out(r) for r in rows]
 
-    async def create(self, owner_id: str, body: IntegrationCreate) -> IntegrationOut:
+    async def create(
+        self, owner_id: str, body: IntegrationCreate, actor: Actor | None = None
+    ) -> IntegrationOut:
         """Store a new integration (credentials sealed with its id as context)."""
         integration_id = uuid.uuid4().hex
         now = datetime.now(UTC)
-        record = await self.db.fetchrow(
+        async with self.db.transaction() as conn:
+            record = await self._insert(conn, owner_id, integration_id, body, now)
+            details = {"name": body.name, "type": body.type}
+            await record_action(
+                conn, owner_id, actor, "integration.created", "integration", integration_id, details
+            )
+        await self.directory.put(_record(record))
+        return _out(record)
+
+    async def _insert(
+        self,
+        conn: Connection,
+        owner_id: str,
+        integration_id: str,
+        body: IntegrationCreate,
+        now: datetime,
+    ) -> asyncpg.Record:
+        record = await conn.fetchrow(
             "INSERT INTO integrations (id, owner_id, name, type, config, credentials,"
             " credential_fields, enabled, created_at, updated_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING *",
@@ -84,11 +105,14 @@ class IntegrationStore:
             now,
         )
         assert record is not None
-        await self.directory.put(_record(record))
-        return _out(record)
+        return record
 
     async def update(
-        self, owner_id: str, integration_id: str, body: IntegrationUpdate
+        self,
+        owner_id: str,
+        integration_id: str,
+        body: IntegrationUpdate,
+        actor: Actor | None = None,
     ) -> IntegrationOut:
         """Apply changes; omitted credentials keep the sealed ones."""
         async with self.db.transaction() as conn:
@@ -116,17 +140,32 @@ class IntegrationStore:
                 body.enabled if body.enabled is not None else current["enabled"],
                 datetime.now(UTC),
             )
-        assert record is not None
+            assert record is not None
+            changed = sorted(
+                f
+                for f in ("name", "type", "config", "credentials", "enabled")
+                if getattr(body, f) is not None
+            )
+            details = {"name": record["name"], "type": record["type"], "changed": changed}
+            await record_action(
+                conn, owner_id, actor, "integration.updated", "integration", integration_id, details
+            )
         await self.directory.put(_record(record))
         return _out(record)
 
-    async def delete(self, owner_id: str, integration_id: str) -> None:
+    async def delete(self, owner_id: str, integration_id: str, actor: Actor | None = None) -> None:
         """Remove the integration here and from the executors' directory."""
-        status = await self.db.execute(
-            "DELETE FROM integrations WHERE id = $1 AND owner_id = $2", integration_id, owner_id
-        )
-        if status.endswith(" 0"):
-            raise NotFoundError(f"no integration {integration_id!r}")
+        async with self.db.transaction() as conn:
+            status = await conn.execute(
+                "DELETE FROM integrations WHERE id = $1 AND owner_id = $2",
+                integration_id,
+                owner_id,
+            )
+            if status.endswith(" 0"):
+                raise NotFoundError(f"no integration {integration_id!r}")
+            await record_action(
+                conn, owner_id, actor, "integration.deleted", "integration", integration_id
+            )
         await self.directory.delete(integration_id)
 
     async def sealed(self, owner_id: str, integration_id: str) -> Sealed | None:

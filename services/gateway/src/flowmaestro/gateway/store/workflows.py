@@ -9,9 +9,11 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from flowmaestro.events import Actor
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.errors import NotFoundError
 from flowmaestro.gateway.models import VersionOut, WorkflowOut
+from flowmaestro.gateway.store.audit import record_action
 
 __all__ = ["SORT_COLUMNS", "WorkflowStore"]
 
@@ -76,7 +78,12 @@ class WorkflowStore:
         return [_workflow(r) for r in rows], int(total or 0)
 
     async def create(
-        self, owner_id: str, name: str, description: str, definition: dict[str, Any]
+        self,
+        owner_id: str,
+        name: str,
+        description: str,
+        definition: dict[str, Any],
+        actor: Actor | None = None,
     ) -> WorkflowOut:
         """A new workflow at version 1."""
         now = datetime.now(UTC)
@@ -100,6 +107,10 @@ class WorkflowStore:
                 definition,
                 now,
             )
+            details = {"name": name, "version": 1}
+            await record_action(
+                conn, owner_id, actor, "workflow.created", "workflow", workflow_id, details
+            )
         assert record is not None
         return _workflow(record)
 
@@ -122,6 +133,7 @@ class WorkflowStore:
         description: str | None,
         definition: dict[str, Any] | None,
         restored_from: int | None = None,
+        actor: Actor | None = None,
     ) -> WorkflowOut:
         """Apply changes; a definition that differs from the current one is a new version."""
         now = datetime.now(UTC)
@@ -157,20 +169,27 @@ class WorkflowStore:
                 definition if version != current["current_version"] else current["definition"],
                 now,
             )
-        assert record is not None
+            assert record is not None
+            action = "workflow.updated" if restored_from is None else "workflow.restored"
+            details: dict[str, Any] = {"name": record["name"], "version": version}
+            if restored_from is not None:
+                details["restored_from"] = restored_from
+            await record_action(conn, owner_id, actor, action, "workflow", workflow_id, details)
         return _workflow(record)
 
-    async def delete(self, owner_id: str, workflow_id: str) -> None:
+    async def delete(self, owner_id: str, workflow_id: str, actor: Actor | None = None) -> None:
         """Soft-delete: the workflow disappears from the API, its versions and runs remain."""
-        status = await self.db.execute(
-            "UPDATE workflows SET deleted_at = $3 WHERE id = $1 AND owner_id = $2"
-            " AND deleted_at IS NULL",
-            workflow_id,
-            owner_id,
-            datetime.now(UTC),
-        )
-        if status.endswith(" 0"):
-            raise _missing(workflow_id)
+        async with self.db.transaction() as conn:
+            status = await conn.execute(
+                "UPDATE workflows SET deleted_at = $3 WHERE id = $1 AND owner_id = $2"
+                " AND deleted_at IS NULL",
+                workflow_id,
+                owner_id,
+                datetime.now(UTC),
+            )
+            if status.endswith(" 0"):
+                raise _missing(workflow_id)
+            await record_action(conn, owner_id, actor, "workflow.deleted", "workflow", workflow_id)
 
     async def versions(self, owner_id: str, workflow_id: str) -> list[VersionOut]:
         """Every version, newest first."""
@@ -193,9 +212,27 @@ class WorkflowStore:
             raise NotFoundError(f"workflow {workflow_id!r} has no version {version}")
         return _version(record)
 
-    async def restore(self, owner_id: str, workflow_id: str, version: int) -> WorkflowOut:
+    async def to_run(self, owner_id: str, workflow_id: str, version: int | None) -> VersionOut:
+        """The version to run (the current one when `version` is None) in one query, or
+        `NotFoundError` naming what is missing."""
+        record = await self.db.fetchrow(
+            "SELECT v.* FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id"
+            " AND v.version = COALESCE($3, w.current_version)"
+            " WHERE w.id = $1 AND w.owner_id = $2 AND w.deleted_at IS NULL",
+            workflow_id,
+            owner_id,
+            version,
+        )
+        if record is None:
+            await self.get(owner_id, workflow_id)
+            raise NotFoundError(f"workflow {workflow_id!r} has no version {version}")
+        return _version(record)
+
+    async def restore(
+        self, owner_id: str, workflow_id: str, version: int, actor: Actor | None = None
+    ) -> WorkflowOut:
         """Roll back: a new version equal to `version` (history is never rewritten)."""
         old = await self.version(owner_id, workflow_id, version)
         return await self.update(
-            owner_id, workflow_id, None, None, old.definition, restored_from=version
+            owner_id, workflow_id, None, None, old.definition, restored_from=version, actor=actor
         )

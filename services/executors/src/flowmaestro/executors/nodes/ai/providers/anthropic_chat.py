@@ -110,9 +110,11 @@ def _body(access: Access, request: ChatRequest) -> dict[str, Any]:
 
 async def complete(access: Access, request: ChatRequest, on_delta: OnDelta) -> ChatResult:
     """One messages call, streamed event by event (or whole when not streaming)."""
-    sdk = anthropic_client(access.api_key, access.base_url, access.timeout, access.headers)
     body = _body(access, request)
-    async with sdk, _sdk_failures():
+    async with (
+        anthropic_client(access.api_key, access.base_url, access.timeout, access.headers) as sdk,
+        _sdk_failures(),
+    ):
         if not request.stream:
             message = await sdk.messages.create(**body)
             text = "".join(b.text for b in message.content if b.type == "text")

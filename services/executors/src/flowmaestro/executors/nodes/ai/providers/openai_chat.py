@@ -35,8 +35,9 @@ _FINISH = {
 }
 
 
-def client(access: Access) -> openai.AsyncOpenAI:
-    """An SDK client for `access`, through the egress policy."""
+def client(access: Access) -> contextlib.AbstractAsyncContextManager[openai.AsyncOpenAI]:
+    """An SDK client for one call with `access`, through the egress policy (the shared
+    client of its endpoint and key; leaving the block does not close it)."""
     return openai_client(access.api_key, access.base_url, access.timeout, access.headers)
 
 
