@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop whatever the state folder's stack left running")
     sub.add_parser("gateway", help="run the HTTP gateway and projector (used by `up`)")
     sub.add_parser("migrate", help="apply the read model's SQL migrations")
+    sub.add_parser("setup", help="create or update streams, consumers and buckets (done by `up`)")
     project = sub.add_parser("project", help="manage the PostgreSQL projection of the logs")
     project.add_argument(
         "--rebuild", action="store_true", required=True, help="recompute it from the event log"
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         StackNotFoundError,
         down,
         find_nats_url,
+        prepare_topology,
         up,
         use_operator_identity,
     )
@@ -136,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             url = find_nats_url(args.nats) if args.file is None else None
             return asyncio.run(commands.replay_cmd(url, args.execution_id, args.file))
         url = find_nats_url(args.nats)
+        if args.command == "setup":
+            prepare_topology(url)
+            print("streams, consumers and buckets are in place")
+            return 0
         if args.command == "run":
             return asyncio.run(commands.run(url, args.file, args.input, args.inputs, args.detach))
         if args.command == "export":

@@ -97,7 +97,8 @@ def _service_env(
     return env
 
 
-def _prepare_topology(nats_url: str) -> None:
+def prepare_topology(nats_url: str) -> None:
+    """Create or update the streams, consumers and buckets (`flowmaestro setup`)."""
     import asyncio
 
     from flowmaestro.events import CATALOGUE
@@ -144,7 +145,7 @@ def up(sync_always: bool = False) -> int:
     nats_url, server, passwords = _start_nats(home, sync_always)
     database: AppDatabase | None = None
     try:
-        _prepare_topology(nats_url)
+        prepare_topology(nats_url)
         database = start_database(home)
         port = _gateway_port()
         base = {

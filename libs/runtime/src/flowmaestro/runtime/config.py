@@ -62,6 +62,9 @@ class Settings:
     effect_attempts: int = 5
     """`FLOWMAESTRO_EFFECT_ATTEMPTS`: how often the scheduler tries an append or command
     the server refuses before failing that execution (1 to `MAX_EFFECT_ATTEMPTS`)."""
+    stream_replicas: int = 1
+    """`FLOWMAESTRO_STREAM_REPLICAS`: copies JetStream keeps of each stream and bucket
+    (1 on a single server; 3 on a cluster of three or more, so one server may fail)."""
     executor_concurrency: int = 1024
     """`FLOWMAESTRO_EXECUTOR_CONCURRENCY`: commands one executor process runs at once per
     node type (1 to `MAX_EXECUTOR_CONCURRENCY`); model calls mostly wait on the network,
@@ -83,6 +86,7 @@ class Settings:
                 MAX_EFFECT_ATTEMPTS,
                 max(1, int(env.get("FLOWMAESTRO_EFFECT_ATTEMPTS", d.effect_attempts))),
             ),
+            stream_replicas=_replicas(env.get("FLOWMAESTRO_STREAM_REPLICAS")),
             executor_concurrency=min(
                 MAX_EXECUTOR_CONCURRENCY,
                 max(
@@ -91,3 +95,12 @@ class Settings:
                 ),
             ),
         )
+
+
+def _replicas(value: str | None) -> int:
+    """JetStream keeps 1 to 5 copies; anything else is a configuration error, not a guess."""
+    if value is None or not value.strip():
+        return 1
+    if not value.strip().isdigit() or not 1 <= int(value) <= 5:
+        raise ValueError(f"FLOWMAESTRO_STREAM_REPLICAS must be 1 to 5, got {value!r}")
+    return int(value)

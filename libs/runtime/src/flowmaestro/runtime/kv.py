@@ -8,11 +8,14 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
+from flowmaestro.runtime.config import Settings
+
 __all__ = ["LazyBucket"]
 
 
 class LazyBucket:
-    """`await bucket()` gives the bucket `name`, creating it with `config` the first time."""
+    """`await bucket()` gives the bucket `name`, creating it with `config` the first time
+    (with `FLOWMAESTRO_STREAM_REPLICAS` copies unless `config` says otherwise)."""
 
     def __init__(self, js: JetStreamContext, name: str, **config: Any) -> None:
         self.js = js
@@ -25,5 +28,6 @@ class LazyBucket:
             try:
                 self._kv = await self.js.key_value(self.name)
             except (BucketNotFoundError, NotFoundError):
-                self._kv = await self.js.create_key_value(bucket=self.name, **self.config)
+                config = {"replicas": Settings.from_env().stream_replicas, **self.config}
+                self._kv = await self.js.create_key_value(bucket=self.name, **config)
         return self._kv

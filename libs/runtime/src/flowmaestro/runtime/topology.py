@@ -9,6 +9,7 @@ from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     DeliverPolicy,
+    ObjectStoreConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -32,6 +33,7 @@ def exec_stream_config(settings: Settings) -> StreamConfig:
         allow_msg_schedules=True,
         duplicate_window=settings.duplicate_window_s,
         max_msg_size=1024 * 1024,
+        num_replicas=settings.stream_replicas,
     )
 
 
@@ -43,6 +45,7 @@ def _cmd_stream_config(settings: Settings) -> StreamConfig:
         storage=StorageType.FILE,
         duplicate_window=settings.duplicate_window_s,
         max_msg_size=1024 * 1024,
+        num_replicas=settings.stream_replicas,
     )
 
 
@@ -90,4 +93,6 @@ async def ensure_topology(
         try:
             await js.object_store(bucket)
         except NotFoundError:
-            await js.create_object_store(bucket)
+            await js.create_object_store(
+                bucket, ObjectStoreConfig(replicas=settings.stream_replicas)
+            )

@@ -1,0 +1,1 @@
+"""FlowMaestro's AWS infrastructure as a Pulumi program."""
