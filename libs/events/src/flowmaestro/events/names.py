@@ -23,6 +23,7 @@ __all__ = [
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
     "Header",
+    "LiveMessage",
     "answer_key",
     "call_key",
     "cancel_subject",
@@ -125,6 +126,37 @@ class Header(StrEnum):
     NUM_PENDING = "Nats-Num-Pending"
     PENDING_MESSAGES = "Nats-Pending-Messages"
     TRACEPARENT = "traceparent"
+
+
+class LiveMessage(StrEnum):
+    """The `type` of every message of the live tail (SSE and WebSocket), both ways.
+
+    Clients match on these strings, so none may change spelling.
+    """
+
+    EXECUTION_STARTED = "execution:started"
+    EXECUTION_COMPLETED = "execution:completed"
+    EXECUTION_FAILED = "execution:failed"
+    EXECUTION_CANCELLED = "execution:cancelled"
+    EXECUTION_PAUSED = "execution:paused"
+    EXECUTION_RESUMED = "execution:resumed"
+    EXECUTION_PROGRESS = "execution:progress"
+    NODE_STARTED = "node:started"
+    NODE_COMPLETED = "node:completed"
+    NODE_FAILED = "node:failed"
+    NODE_RETRY = "node:retry"
+    NODE_SKIPPED = "node:skipped"
+    NODE_STREAM = "node:stream"
+    USER_INPUT_REQUIRED = "user:input:required"
+    USER_INPUT_RESPONSE = "user:input:response"
+    CONNECTION_ESTABLISHED = "connection:established"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBE = "unsubscribe"
+    UNSUBSCRIBED = "unsubscribed"
+    PING = "ping"
+    PONG = "pong"
+    ERROR = "error"
 
 
 def is_valid_token(value: str) -> bool:
