@@ -21,7 +21,7 @@ from flowmaestro.events import (
     evolve,
     fold,
 )
-from flowmaestro.events.composite import child_id
+from flowmaestro.events.names import child_execution_id as child_id
 from tests.unit.sim import T0, definition, started
 
 BODY = {

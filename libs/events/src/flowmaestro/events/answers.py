@@ -14,16 +14,11 @@ from flowmaestro.events.events import Actor, NodeCompleted
 from flowmaestro.events.state import ExecutionState, NodeStatus
 from flowmaestro.events.validate import validate_inputs
 
-__all__ = ["AnswerRejected", "answer_event", "answer_key"]
+__all__ = ["AnswerRejected", "answer_event"]
 
 
 class AnswerRejected(InputValidationError):
     """The answer does not fit the node (not waiting, not a form, or invalid fields)."""
-
-
-def answer_key(execution_id: str, node_id: str, attempt: int) -> str:
-    """The dedupe key of an answer: one answer per node attempt."""
-    return f"{execution_id}:{node_id}:{attempt}:answer"
 
 
 def answer_event(

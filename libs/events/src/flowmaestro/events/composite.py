@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from flowmaestro.events import names
 from flowmaestro.events.catalogue import LoopConfig, SubworkflowConfig, node_spec, workflow_key
 from flowmaestro.events.decisions import Append, Decision, unresolvable
 from flowmaestro.events.definition import WorkflowDefinition
@@ -32,7 +33,6 @@ __all__ = [
     "advance",
     "called_workflows",
     "cancel_children",
-    "child_id",
     "report_to_parent",
     "running_composites",
     "start",
@@ -48,11 +48,6 @@ class _Plan(msgspec.Struct, frozen=True, kw_only=True):
     stop_on_error: bool
     loop: bool
     config: dict[str, Any]
-
-
-def child_id(execution_id: str, node_id: str, attempt: int, index: int) -> str:
-    """The deterministic id of one child execution."""
-    return f"{execution_id}-{node_id}-{attempt}-{index}"
 
 
 def _plan(state: ExecutionState, node_id: str, scope: Scope) -> _Plan:
@@ -107,7 +102,7 @@ def start(
     ).hexdigest()
     return [
         Append(
-            f"{eid}:{node_id}:{attempt}:scheduled",
+            names.scheduled_key(eid, node_id, attempt),
             NodeScheduled(
                 node_id=node_id,
                 attempt=attempt,
@@ -133,7 +128,7 @@ def advance(
 ) -> list[Decision]:
     """Start children up to the cap, and finish the node once they are done."""
     eid, attempt = state.execution_id, node.attempt
-    result_key = f"{eid}:{node_id}:{attempt}:result"
+    result_key = names.result_key(eid, node_id, attempt)
     if result_key in issued:
         return []
     try:
@@ -190,10 +185,10 @@ def advance(
             break
         if index in node.children:
             continue
-        child = child_id(eid, node_id, attempt, index)
+        child = names.child_execution_id(eid, node_id, attempt, index)
         decisions.append(
             Append(
-                f"{child}:started",
+                names.started_key(child),
                 ExecutionStarted(
                     execution_id=child,
                     definition=plan.body,
@@ -212,7 +207,7 @@ def advance(
         )
         decisions.append(
             Append(
-                f"{child}:linked",
+                names.linked_key(child),
                 ChildStarted(node_id=node_id, attempt=attempt, index=index, execution_id=child),
             )
         )
@@ -226,7 +221,7 @@ def cancel_children(
     """Ask every running child of the node to stop."""
     return [
         Append(
-            f"{child}:cancel",
+            names.control_key(child, "cancel"),
             ExecutionCancelRequested(
                 requested_at=now, reason=f"parent {state.execution_id} stopped"
             ),
@@ -251,7 +246,7 @@ def report_to_parent(state: ExecutionState) -> list[Decision]:
         return []
     return [
         Append(
-            f"{state.execution_id}:finished",
+            names.finished_key(state.execution_id),
             ChildFinished(
                 node_id=parent.node_id,
                 attempt=parent.attempt,

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from flowmaestro.events import composite
+from flowmaestro.events import composite, names
 from flowmaestro.events.catalogue import node_spec
 from flowmaestro.events.catalogue.base import SETTING_FIELDS
 from flowmaestro.events.commands import ExecuteNode
@@ -156,7 +156,7 @@ def _command(
         if isinstance(timeout, int | float) and timeout > 0
         else DEFAULT_TIMEOUT_SECONDS,
         scheduled_at=now,
-        idempotency_key=f"{state.execution_id}:{node_id}:{attempt}",
+        idempotency_key=names.command_key(state.execution_id, node_id, attempt),
         owner_id=state.owner_id,
         workflows=state.workflows if "workflows" in spec.receives else None,
     )
@@ -184,8 +184,8 @@ def _schedule(
     scope: Callable[[], Scope],
 ) -> list[Decision]:
     eid = state.execution_id
-    scheduled_key = f"{eid}:{node_id}:{attempt}:scheduled"
-    execute_key = f"{eid}:{node_id}:{attempt}:execute"
+    scheduled_key = names.scheduled_key(eid, node_id, attempt)
+    execute_key = names.execute_key(eid, node_id, attempt)
     if scheduled_key in issued and execute_key in issued:
         return []
     spec = node_spec(state.definition.nodes[node_id].type)
@@ -211,7 +211,7 @@ def _redispatch(
     issued: Container[str],
     scope: Callable[[], Scope],
 ) -> list[Decision]:
-    key = f"{state.execution_id}:{node_id}:{node.attempt}:execute"
+    key = names.execute_key(state.execution_id, node_id, node.attempt)
     if key in issued:
         return []
     try:
@@ -228,7 +228,7 @@ def _stop(state: ExecutionState, event: Event, now: datetime) -> list[Decision]:
         for node_id, node in composite.running_composites(state)
         for d in composite.cancel_children(state, node_id, node, now)
     ]
-    return [Append(f"{eid}:end", event), StopExecution(f"{eid}:stop"), *children]
+    return [Append(names.end_key(eid), event), StopExecution(names.stop_key(eid)), *children]
 
 
 def decide(
@@ -263,7 +263,9 @@ def decide(
             if verdict == "run":
                 decisions.extend(_schedule(state, node_id, 1, now, issued, scope))
             elif verdict == "skip":
-                decisions.append(Append(f"{eid}:{node_id}:skipped", NodeSkipped(node_id=node_id)))
+                decisions.append(
+                    Append(names.skipped_key(eid, node_id), NodeSkipped(node_id=node_id))
+                )
         elif status is NodeStatus.SCHEDULED:
             if node.children_total is not None:
                 decisions.extend(composite.advance(state, node_id, node, now, scope(), issued))
@@ -282,7 +284,7 @@ def decide(
             base = node.ended_at or now
             decisions.append(
                 Append(
-                    f"{eid}:{node_id}:{node.attempt + 1}:retrying",
+                    names.retrying_key(eid, node_id, node.attempt + 1),
                     NodeRetrying(
                         node_id=node_id,
                         attempt=node.attempt + 1,
@@ -294,8 +296,8 @@ def decide(
             assert node.retry_at is not None
             decisions.append(
                 StartTimer(
-                    f"{eid}:{node_id}:{node.attempt}:retry-timer",
-                    f"{node_id}-{node.attempt}-retry",
+                    names.retry_timer_key(eid, node_id, node.attempt),
+                    names.retry_timer_id(node_id, node.attempt),
                     node.retry_at,
                     NodeRetryDue(node_id=node_id, attempt=node.attempt),
                 )
@@ -304,7 +306,7 @@ def decide(
             decisions.extend(_schedule(state, node_id, node.attempt, now, issued, scope))
     if all_done:
         outputs = _outputs(state)
-        return [Append(f"{eid}:end", ExecutionCompleted(completed_at=now, outputs=outputs))]
+        return [Append(names.end_key(eid), ExecutionCompleted(completed_at=now, outputs=outputs))]
     return [d for d in decisions if d.key not in issued]
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from flowmaestro.events.commands import ExecuteNode
 from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.events import ErrorInfo, Event, NodeFailed
+from flowmaestro.events.names import result_key
 
 __all__ = ["Append", "Decision", "Dispatch", "StartTimer", "StopExecution", "unresolvable"]
 
@@ -60,6 +61,6 @@ def unresolvable(
     """The terminal failure of a node attempt whose config cannot be resolved."""
     error = ErrorInfo(message=str(exc), kind="reference", terminal=True)
     return Append(
-        f"{execution_id}:{node_id}:{attempt}:result",
+        result_key(execution_id, node_id, attempt),
         NodeFailed(node_id=node_id, attempt=attempt, failed_at=now, error=error),
     )

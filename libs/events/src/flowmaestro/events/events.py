@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from flowmaestro.events.definition import WorkflowDefinition
+from flowmaestro.events.names import child_prefix
 
 __all__ = [
     "TERMINAL_EVENTS",
@@ -301,7 +302,7 @@ def admissible_outcome(event: Event) -> bool:
     if isinstance(event, ExecutionStarted):
         parent = event.parent
         return parent is not None and event.execution_id.startswith(
-            f"{parent.execution_id}-{parent.node_id}-{parent.attempt}-"
+            child_prefix(parent.execution_id, parent.node_id, parent.attempt)
         )
     return isinstance(
         event, NodeCompleted | NodeFailed | NodeWaiting | NodeProgress | ExecutionCancelRequested

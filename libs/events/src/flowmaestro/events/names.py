@@ -23,8 +23,14 @@ __all__ = [
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
     "Header",
+    "LiveMessage",
+    "answer_key",
+    "call_key",
     "cancel_subject",
     "cancel_wildcard",
+    "child_execution_id",
+    "child_prefix",
+    "command_key",
     "command_subject",
     "command_wildcard",
     "control_key",
@@ -32,11 +38,14 @@ __all__ = [
     "event_wildcard",
     "exec_subject",
     "exec_wildcard",
+    "execute_key",
     "execution_of",
     "execution_of_output",
     "executor_consumer",
+    "finished_key",
     "is_outcome_subject",
     "is_valid_token",
+    "linked_key",
     "live_any",
     "live_subject",
     "live_wildcard",
@@ -48,9 +57,17 @@ __all__ = [
     "owned_cache_key",
     "owned_file_name",
     "owner_scope",
+    "record_key",
     "record_subject",
     "record_wildcard",
     "result_key",
+    "retry_timer_id",
+    "retry_timer_key",
+    "retrying_key",
+    "scheduled_key",
+    "skipped_key",
+    "started_key",
+    "stop_key",
     "timer_subject",
     "timer_wildcard",
 ]
@@ -109,6 +126,37 @@ class Header(StrEnum):
     NUM_PENDING = "Nats-Num-Pending"
     PENDING_MESSAGES = "Nats-Pending-Messages"
     TRACEPARENT = "traceparent"
+
+
+class LiveMessage(StrEnum):
+    """The `type` of every message of the live tail (SSE and WebSocket), both ways.
+
+    Clients match on these strings, so none may change spelling.
+    """
+
+    EXECUTION_STARTED = "execution:started"
+    EXECUTION_COMPLETED = "execution:completed"
+    EXECUTION_FAILED = "execution:failed"
+    EXECUTION_CANCELLED = "execution:cancelled"
+    EXECUTION_PAUSED = "execution:paused"
+    EXECUTION_RESUMED = "execution:resumed"
+    EXECUTION_PROGRESS = "execution:progress"
+    NODE_STARTED = "node:started"
+    NODE_COMPLETED = "node:completed"
+    NODE_FAILED = "node:failed"
+    NODE_RETRY = "node:retry"
+    NODE_SKIPPED = "node:skipped"
+    NODE_STREAM = "node:stream"
+    USER_INPUT_REQUIRED = "user:input:required"
+    USER_INPUT_RESPONSE = "user:input:response"
+    CONNECTION_ESTABLISHED = "connection:established"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBE = "unsubscribe"
+    UNSUBSCRIBED = "unsubscribed"
+    PING = "ping"
+    PONG = "pong"
+    ERROR = "error"
 
 
 def is_valid_token(value: str) -> bool:
@@ -174,9 +222,65 @@ def exec_wildcard() -> str:
     return f"{_PREFIX}.exec.>"
 
 
+# Dedupe keys: the `Nats-Msg-Id` of every append, so a retried write lands once. They are
+# deterministic (made from ids and attempts only) and recorded in every log, so none of
+# them may ever change spelling: replaying an old log depends on the same keys coming back.
+
+
+def command_key(execution_id: str, node_id: str, attempt: int) -> str:
+    """The idempotency key of a node attempt, carried by its command to the executor."""
+    return f"{execution_id}:{node_id}:{attempt}"
+
+
+def scheduled_key(execution_id: str, node_id: str, attempt: int) -> str:
+    """The dedupe key of a node attempt's `node.scheduled` record."""
+    return f"{command_key(execution_id, node_id, attempt)}:scheduled"
+
+
+def execute_key(execution_id: str, node_id: str, attempt: int) -> str:
+    """The dedupe key of a node attempt's command on the work queue."""
+    return f"{command_key(execution_id, node_id, attempt)}:execute"
+
+
 def result_key(execution_id: str, node_id: str, attempt: int) -> str:
     """The dedupe key of a node attempt's one result (`node.completed` or `node.failed`)."""
-    return f"{execution_id}:{node_id}:{attempt}:result"
+    return f"{command_key(execution_id, node_id, attempt)}:result"
+
+
+def answer_key(execution_id: str, node_id: str, attempt: int) -> str:
+    """The dedupe key of an answer to a waiting node: one answer per node attempt."""
+    return f"{command_key(execution_id, node_id, attempt)}:answer"
+
+
+def retrying_key(execution_id: str, node_id: str, attempt: int) -> str:
+    """The dedupe key of the `node.retrying` that announces `attempt` (the next one)."""
+    return f"{command_key(execution_id, node_id, attempt)}:retrying"
+
+
+def retry_timer_key(execution_id: str, node_id: str, attempt: int) -> str:
+    """The dedupe key of the timer that makes a retrying node due after `attempt` failed."""
+    return f"{command_key(execution_id, node_id, attempt)}:retry-timer"
+
+
+def skipped_key(execution_id: str, node_id: str) -> str:
+    """The dedupe key of a node's one `node.skipped` (a node is skipped at most once)."""
+    return f"{execution_id}:{node_id}:skipped"
+
+
+def record_key(idempotency_key: str, key: str) -> str:
+    """The dedupe key of a value a node attempt records under `key` (`node.progress`)."""
+    return f"{idempotency_key}:rec:{key}"
+
+
+def call_key(idempotency_key: str, suffix: str) -> str:
+    """The idempotency key of one outside call (`suffix`) made within a node attempt, so a
+    far side that honours keys tells the attempt's calls apart."""
+    return f"{idempotency_key}:{suffix}"
+
+
+def started_key(execution_id: str) -> str:
+    """The dedupe key of an execution's first event, `execution.started`."""
+    return f"{execution_id}:started"
 
 
 def end_key(execution_id: str) -> str:
@@ -184,10 +288,42 @@ def end_key(execution_id: str) -> str:
     return f"{execution_id}:end"
 
 
+def stop_key(execution_id: str) -> str:
+    """The key of the scheduler's one stop (timers purged, executors told) of an execution."""
+    return f"{execution_id}:stop"
+
+
 def control_key(execution_id: str, action: str, nth: int = 0) -> str:
-    """The dedupe key of a person's `action` on an execution (`cancel`, `pause`, `resume`);
-    `nth` counts earlier ones of the same action, so a retried request is written once."""
+    """The dedupe key of an `action` on an execution (`cancel`, `pause`, `resume`), by a
+    person or, for `cancel`, by a parent stopping its child; `nth` counts earlier ones of
+    the same action, so a retried request is written once (an execution is cancelled once)."""
     return f"{execution_id}:{action}" if action == "cancel" else f"{execution_id}:{action}:{nth}"
+
+
+def linked_key(child_execution_id: str) -> str:
+    """The dedupe key, in the parent's log, of the `child.started` linking a child."""
+    return f"{child_execution_id}:linked"
+
+
+def finished_key(execution_id: str) -> str:
+    """The dedupe key, in the parent's log, of a child's one `child.finished` report."""
+    return f"{execution_id}:finished"
+
+
+def retry_timer_id(node_id: str, attempt: int) -> str:
+    """The timer that makes a node due for the attempt after `attempt`."""
+    return f"{node_id}-{attempt}-retry"
+
+
+def child_prefix(execution_id: str, node_id: str, attempt: int) -> str:
+    """What every child execution id started by one node attempt begins with."""
+    return f"{execution_id}-{node_id}-{attempt}-"
+
+
+def child_execution_id(execution_id: str, node_id: str, attempt: int, tail: int | str) -> str:
+    """The deterministic id of a node attempt's child execution: `tail` is the item index
+    of a composite node, or the token of an agent's tool call."""
+    return f"{child_prefix(execution_id, node_id, attempt)}{tail}"
 
 
 def output_object(owner_id: str | None, execution_id: str, node_id: str, attempt: int) -> str:

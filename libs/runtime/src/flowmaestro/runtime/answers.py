@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowmaestro.events import Actor, NodeCompleted, fold
-from flowmaestro.events.answers import answer_event, answer_key
-from flowmaestro.events.names import node_timer_id
+from flowmaestro.events.answers import answer_event
+from flowmaestro.events.names import answer_key, node_timer_id
 from flowmaestro.runtime.log import ExecutionLog
 
 __all__ = ["submit_answer"]

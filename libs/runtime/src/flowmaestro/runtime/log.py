@@ -34,6 +34,7 @@ from flowmaestro.events.names import (
     log_subjects,
     outcome_subject,
     record_subject,
+    started_key,
     timer_subject,
     timer_wildcard,
 )
@@ -88,7 +89,7 @@ class ExecutionLog:
         subject = self._subject(started.execution_id)
         payload = encode(started)
         headers: dict[str, str] = {
-            Header.MSG_ID: f"{started.execution_id}:started",
+            Header.MSG_ID: started_key(started.execution_id),
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE: "0",
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT: log_subjects(started.execution_id),
         }

@@ -12,7 +12,7 @@ from typing import Any
 from nats.aio.client import Client
 
 from flowmaestro.events import Event, ExecuteNode, NodeProgress, NodeSpec
-from flowmaestro.events.names import live_subject
+from flowmaestro.events.names import live_subject, record_key
 from flowmaestro.executors.children import ChildWorkflows
 from flowmaestro.executors.context import Integration, NodeContext
 from flowmaestro.executors.errors import TerminalNodeError
@@ -93,7 +93,9 @@ class Capabilities:
             data=data,
             recorded_at=datetime.now(UTC),
         )
-        await self._log.append(command.execution_id, event, f"{command.idempotency_key}:rec:{key}")
+        await self._log.append(
+            command.execution_id, event, record_key(command.idempotency_key, key)
+        )
 
     async def _recorded(self, command: ExecuteNode) -> dict[str, Any]:
         return {

@@ -30,6 +30,7 @@ from flowmaestro.events import (
     WorkflowDefinition,
 )
 from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.events.names import child_execution_id, control_key
 from flowmaestro.runtime import AppendConflictError, ExecutionLog, tail
 
 __all__ = ["ChildWorkflows"]
@@ -55,7 +56,7 @@ class ChildWorkflows:
         Answers `{ok, status, outputs, error, execution_id}`.
         """
         token = re.sub(r"[^A-Za-z0-9_-]", "_", key)
-        child = f"{command.execution_id}-{command.node_id}-{command.attempt}-{token}"
+        child = child_execution_id(command.execution_id, command.node_id, command.attempt, token)
         parent = ParentRef(
             execution_id=command.execution_id,
             node_id=command.node_id,
@@ -93,7 +94,7 @@ class ChildWorkflows:
                 ExecutionCancelRequested(
                     requested_at=datetime.now(UTC), reason="tool call timed out"
                 ),
-                f"{child}:cancel",
+                control_key(child, "cancel"),
             )
         return {
             "ok": False,

@@ -25,39 +25,40 @@ from flowmaestro.events import (
     NodeWaiting,
     event_to_dict,
 )
+from flowmaestro.events.names import LiveMessage
 from flowmaestro.gateway.projection import event_tag, event_time
 
 __all__ = ["chunk_message", "client_type", "event_message"]
 
 
-def client_type(event: Event) -> str:
+def client_type(event: Event) -> LiveMessage:
     """The client-facing type of a log event."""
     match event:
         case ExecutionStarted():
-            return "execution:started"
+            return LiveMessage.EXECUTION_STARTED
         case ExecutionCompleted():
-            return "execution:completed"
+            return LiveMessage.EXECUTION_COMPLETED
         case ExecutionFailed():
-            return "execution:failed"
+            return LiveMessage.EXECUTION_FAILED
         case ExecutionCancelled():
-            return "execution:cancelled"
+            return LiveMessage.EXECUTION_CANCELLED
         case ExecutionPauseRequested():
-            return "execution:paused"
+            return LiveMessage.EXECUTION_PAUSED
         case ExecutionResumed():
-            return "execution:resumed"
+            return LiveMessage.EXECUTION_RESUMED
         case NodeScheduled():
-            return "node:started"
+            return LiveMessage.NODE_STARTED
         case NodeCompleted():
-            return "node:completed"
+            return LiveMessage.NODE_COMPLETED
         case NodeFailed():
-            return "node:failed"
+            return LiveMessage.NODE_FAILED
         case NodeRetrying():
-            return "node:retry"
+            return LiveMessage.NODE_RETRY
         case NodeSkipped():
-            return "node:skipped"
+            return LiveMessage.NODE_SKIPPED
         case NodeWaiting(request=request) if request is not None:
-            return "user:input:required"
-    return "execution:progress"
+            return LiveMessage.USER_INPUT_REQUIRED
+    return LiveMessage.EXECUTION_PROGRESS
 
 
 def event_message(
@@ -84,7 +85,7 @@ def event_message(
 def chunk_message(execution_id: str, node_id: str, chunk: str, at: datetime) -> dict[str, Any]:
     """A `node:stream` message for one live chunk (an LLM token, say)."""
     return {
-        "type": "node:stream",
+        "type": LiveMessage.NODE_STREAM,
         "timestamp": at.isoformat(),
         "execution_id": execution_id,
         "node_id": node_id,

@@ -62,6 +62,7 @@ from flowmaestro.events.names import (
     node_timer_id,
     outcome_subject,
     result_key,
+    stop_key,
 )
 from flowmaestro.events.state import NodeStatus
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, PayloadTooLargeError, Settings
@@ -351,7 +352,7 @@ class Scheduler:
             log.error("scheduler.isolate_failed", execution_id=execution_id, error=repr(exc))
         log.error("scheduler.execution_isolated", execution_id=execution_id, reason=reason)
         with contextlib.suppress(Exception):
-            await self._start(execution_id, StopExecution(f"{execution_id}:stop"))
+            await self._start(execution_id, StopExecution(stop_key(execution_id)))
         self._forget(execution_id)
         return True
 

@@ -12,6 +12,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from flowmaestro.events import Actor
+from flowmaestro.events.names import LiveMessage
 from flowmaestro.gateway.deps import ServicesDep
 from flowmaestro.gateway.errors import AuthenticationError, GatewayError
 from flowmaestro.gateway.live import live_tail
@@ -40,7 +41,7 @@ class LiveSession:
         self._send_lock = asyncio.Lock()
 
     async def send(
-        self, type_: str, data: Any = None, execution_id: str | None = None, **extra: Any
+        self, type_: LiveMessage, data: Any = None, execution_id: str | None = None, **extra: Any
     ) -> None:
         """Send one server event."""
         message = {"type": type_, "timestamp": _now(), "data": data or {}, **extra}
@@ -56,7 +57,7 @@ class LiveSession:
     async def error(self, exc: GatewayError, execution_id: str | None = None) -> None:
         """Report a failed request without closing the connection."""
         await self.send(
-            "error",
+            LiveMessage.ERROR,
             {"code": exc.code, "message": exc.message, "details": exc.details},
             execution_id,
         )
@@ -71,20 +72,20 @@ class LiveSession:
         """Act on one client message."""
         kind = message.get("type")
         execution_id = message.get("execution_id")
-        if kind == "ping":
-            await self.send("pong")
+        if kind == LiveMessage.PING:
+            await self.send(LiveMessage.PONG)
             return
         if not isinstance(execution_id, str) or kind not in (
-            "subscribe",
-            "unsubscribe",
-            "user:input:response",
+            LiveMessage.SUBSCRIBE,
+            LiveMessage.UNSUBSCRIBE,
+            LiveMessage.USER_INPUT_RESPONSE,
         ):
             await self.error(
                 GatewayError("unknown message or missing execution_id", code="BAD_MESSAGE")
             )
             return
         try:
-            if kind == "subscribe":
+            if kind == LiveMessage.SUBSCRIBE:
                 await owned_start(self.services.log, self.user.user_id, execution_id)
                 if execution_id not in self.subscriptions:
                     after = message.get("after_seq")
@@ -92,12 +93,12 @@ class LiveSession:
                         self._forward(execution_id, after if isinstance(after, int) else 0)
                     )
                     self.subscriptions[execution_id] = task
-                await self.send("subscribed", execution_id=execution_id)
-            elif kind == "unsubscribe":
+                await self.send(LiveMessage.SUBSCRIBED, execution_id=execution_id)
+            elif kind == LiveMessage.UNSUBSCRIBE:
                 task = self.subscriptions.pop(execution_id, None)
                 if task is not None:
                     task.cancel()
-                await self.send("unsubscribed", execution_id=execution_id)
+                await self.send(LiveMessage.UNSUBSCRIBED, execution_id=execution_id)
             else:
                 node_id = message.get("node_id")
                 result = await answer(
@@ -108,13 +109,15 @@ class LiveSession:
                     message.get("input"),
                     self.actor,
                 )
-                await self.send("user:input:response", result, execution_id, node_id=node_id)
+                await self.send(
+                    LiveMessage.USER_INPUT_RESPONSE, result, execution_id, node_id=node_id
+                )
         except GatewayError as exc:
             await self.error(exc, execution_id)
 
     async def run(self) -> None:
         """Serve the connection until the client leaves."""
-        await self.send("connection:established", {"user_id": self.user.user_id})
+        await self.send(LiveMessage.CONNECTION_ESTABLISHED, {"user_id": self.user.user_id})
         try:
             while True:
                 text = await self.socket.receive_text()

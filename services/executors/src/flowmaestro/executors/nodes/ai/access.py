@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from flowmaestro.events.names import call_key
 from flowmaestro.executors.context import NodeContext
 from flowmaestro.executors.errors import TerminalNodeError
 
@@ -91,7 +92,7 @@ class Access:
         A far side that honours the key would otherwise answer a later call (the agent's
         next turn, a JSON repair) with the first call's cached response.
         """
-        return replace(self, idempotency_key=f"{self.idempotency_key}:{suffix}")
+        return replace(self, idempotency_key=call_key(self.idempotency_key, suffix))
 
     @property
     def headers(self) -> dict[str, str]:

@@ -14,6 +14,7 @@ import msgspec
 
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.catalogue.ai import AgentConfig, AgentTool
+from flowmaestro.events.names import call_key
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.executors.egress import EGRESS_KIND, send
 from flowmaestro.executors.errors import NodeError
@@ -142,7 +143,7 @@ async def _run_call(
     await ctx.heartbeat()
     if tool.workflow_id is not None:
         return await _call_workflow(ctx, tool, call, key, timeout)
-    return await call_tool(tool, call, f"{ctx.idempotency_key}:{key}", timeout)
+    return await call_tool(tool, call, call_key(ctx.idempotency_key, key), timeout)
 
 
 async def _call_workflow(
