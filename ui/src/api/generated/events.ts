@@ -193,6 +193,7 @@ export interface ErrorInfo {
  */
 export interface NodeWaiting {
   attempt: number;
+  fire?: (NodeCompleted | NodeFailed) | null;
   node_id: string;
   request?: {
     [k: string]: unknown;
