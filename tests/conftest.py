@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -45,6 +46,8 @@ def nothing_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     """Fails the run when a process it started outlives it (and then stops it)."""
     marker = str(tmp_path_factory.getbasetemp())
     yield
+    if (workers := sys.modules.get("flowmaestro.executors.workers")) is not None:
+        workers.close_all_pools()  # in-process executors' pools end with the process
     deadline = time.monotonic() + 10
     while (strays := _strays(marker)) and time.monotonic() < deadline:
         time.sleep(0.2)

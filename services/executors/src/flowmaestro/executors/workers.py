@@ -117,6 +117,9 @@ async def _start(command: list[str], loop: asyncio.AbstractEventLoop) -> _Worker
         start_new_session=True,
     )
     assert process.stdin and process.stdout and process.stderr
+    for ended in [p for p in _processes if p.poll() is not None]:
+        _processes.discard(ended)
+    _processes.add(process)
     replies = asyncio.StreamReader(loop=loop)
     errors = asyncio.StreamReader(loop=loop)
     out, _ = await loop.connect_read_pipe(
@@ -133,14 +136,23 @@ async def _start(command: list[str], loop: asyncio.AbstractEventLoop) -> _Worker
 
 
 _pools: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+# Every worker process started and not yet seen to end, also those of pools already gone.
+_processes: set[subprocess.Popen[bytes]] = set()
 
 
 @atexit.register
-def _close_all() -> None:
-    # Workers would leave when this process does, but waiting on their exit could hold up
-    # the interpreter's shutdown.
+def close_all_pools() -> None:
+    """Kill every pool's workers. Run at exit: workers would leave when this process does,
+    but waiting on their exit could hold up the interpreter's shutdown."""
     for pool in list(_pools):
         pool.close()
+    for process in _processes:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(1)
+    _processes.clear()
 
 
 class WorkerPool:
