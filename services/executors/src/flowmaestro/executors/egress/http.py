@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,10 +36,14 @@ async def pin(request: Any) -> Any:
     return url
 
 
-@functools.cache
 def _tls() -> ssl.SSLContext:
-    """One TLS context (httpx's default trust) for every node's HTTP: building one costs
-    tens of milliseconds of CPU."""
+    """One TLS context per trust setting (httpx's default trust, which `SSL_CERT_FILE` and
+    `SSL_CERT_DIR` change): building one costs tens of milliseconds of CPU."""
+    return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_for(_cert_file: str | None, _cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
