@@ -204,7 +204,15 @@ class Scheduler:
                 # A large output stays stored: the fold keeps its reference, not its value.
                 state = evolve(state, event, seq)
             if state is not None and outcome and isinstance(event, NodeWaiting):
-                await self._arm(execution_id, event)  # failures handled like unreadable logs
+                node = state.nodes.get(event.node_id)
+                # A redelivered wait whose timer already fired (its completion is in the
+                # log) must not be armed again: it would fire a second completion.
+                if (
+                    node is not None
+                    and node.status is NodeStatus.WAITING
+                    and node.attempt == event.attempt
+                ):
+                    await self._arm(execution_id, event)  # failures: like unreadable logs
         except (CodecError, FoldError) as exc:
             log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
             return None
