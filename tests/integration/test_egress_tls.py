@@ -4,49 +4,17 @@ server's certificate against the name in the URL (SNI), as an unpinned client wo
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from flowmaestro.executors.egress import ALLOW_ENV, send
 from flowmaestro.executors.errors import RetryableNodeError
+from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.integration
-
-
-def _certificate_for(name: str, folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 @pytest.fixture
@@ -55,7 +23,7 @@ async def https_localhost(
 ) -> AsyncIterator[tuple[int, list[str]]]:
     """An HTTPS server on 127.0.0.1 whose certificate names only `localhost` (trusted
     through `SSL_CERT_FILE`); yields its port and the SNI names it was asked for."""
-    cert, key = _certificate_for("localhost", tmp_path)
+    cert, key = self_signed(tmp_path, ["localhost"])
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     monkeypatch.setenv(ALLOW_ENV, "127.0.0.1,::1")
     asked: list[str] = []

@@ -16,8 +16,9 @@ from flowmaestro.runtime.hotpath import HOT_PATH_CLIENT_ENV, NatsPyHotPath
 from flowmaestro.runtime.natstls import NKEY_SEED_ENV, TLS_CA_ENV
 from flowmaestro.runtime.publisher import JetStreamPublisher
 from flowmaestro.runtime.wire import Wire, WireMsg
-from tests.integration.test_wire_server import nats_with, new_seed, self_signed
+from tests.integration.test_wire_server import nats_with, new_seed
 from tests.support.gateway import eventually
+from tests.support.tls import self_signed
 
 
 @pytest.mark.parametrize("client", ["wire", "nats-py"])
@@ -60,7 +61,7 @@ async def test_publish_pull_ack_and_size_limit_over_either_client(
 async def test_connect_takes_tls_and_an_nkey_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, ["localhost"], ("127.0.0.1",))
     seed, public = new_seed(tmp_path, "svc")
     config = (
         f'tls {{ cert_file: "{cert}", key_file: "{key}" }}\n'

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
-import ipaddress
 import json
 import os
 import signal
@@ -21,14 +19,11 @@ from pathlib import Path
 
 import nkeys
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from flowmaestro.runtime.embedded import die_with_parent, free_port, nats_server_binary
 from flowmaestro.runtime.wire import Wire, WireClosedError, WireMsg
 from tests.support.gateway import eventually
+from tests.support.tls import self_signed
 
 
 @contextmanager
@@ -83,44 +78,10 @@ async def round_trip(wire: Wire, subject: str) -> None:
     wire.unsubscribe(sid)
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost, and its key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "server.pem", folder / "server.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_a_server_requiring_tls_gets_tls_and_its_certificate_is_checked(
     tmp_path: Path,
 ) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, ["localhost"], ("127.0.0.1",))
     with nats_with(tmp_path, "tls", f'tls {{ cert_file: "{cert}", key_file: "{key}" }}') as port:
         trusting = ssl.create_default_context(cafile=str(cert))
         wire = await Wire(f"nats://127.0.0.1:{port}", "t", tls=trusting).connect()
