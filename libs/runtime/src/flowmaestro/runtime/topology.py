@@ -14,12 +14,15 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from flowmaestro.events import names
 from flowmaestro.runtime.config import Settings
 
 __all__ = ["ensure_topology", "exec_stream_config"]
+
+CHILD_RESULT_TTL_S = 7 * 24 * 3600
+"""How long a tool-call child's end stays readable: beyond any tool time-out."""
 
 
 def exec_stream_config(settings: Settings) -> StreamConfig:
@@ -88,6 +91,14 @@ async def ensure_topology(
                 max_ack_pending=10_000,
                 max_deliver=-1,
             ),
+        )
+    try:
+        await js.key_value(names.CHILD_RESULT_BUCKET)
+    except (BucketNotFoundError, NotFoundError):
+        await js.create_key_value(
+            bucket=names.CHILD_RESULT_BUCKET,
+            ttl=CHILD_RESULT_TTL_S,
+            replicas=settings.stream_replicas,
         )
     for bucket in (names.OUTPUT_BUCKET, names.FILE_BUCKET):
         try:

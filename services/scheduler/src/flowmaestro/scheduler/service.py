@@ -42,6 +42,7 @@ from flowmaestro.events import (
     NodeCompleted,
     NodeFailed,
     NodeWaiting,
+    ReportChild,
     StartTimer,
     StopExecution,
     decide,
@@ -51,6 +52,7 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.events import admissible_outcome
 from flowmaestro.events.names import (
+    CHILD_RESULT_BUCKET,
     EXEC_STREAM,
     SCHEDULER_CONSUMER,
     Header,
@@ -68,6 +70,7 @@ from flowmaestro.events.state import NodeStatus
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, PayloadTooLargeError, Settings
 from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.errors import NatsUnreachableError
+from flowmaestro.runtime.kv import LazyBucket
 from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["Scheduler"]
@@ -124,6 +127,7 @@ class Scheduler:
         self.states: OrderedDict[str, ExecutionState] = OrderedDict()
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
+        self.child_results = LazyBucket(self.js, CHILD_RESULT_BUCKET)
         self._unacked: WireMsg | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -397,6 +401,9 @@ class Scheduler:
                     return await self._too_large(execution_id, command, exc)
             case StartTimer(timer_id=timer_id, at=at, event=event):
                 return await self.log.schedule(execution_id, timer_id, at, event)
+            case ReportChild(finished=finished):
+                bucket = await self.child_results()
+                return await bucket.put(finished.execution_id, encode(finished))
             case StopExecution():
                 await self.nc.publish(cancel_subject(execution_id), b"")
                 return asyncio.ensure_future(self.log.cancel_timers(execution_id))
