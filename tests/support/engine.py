@@ -25,6 +25,7 @@ from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.executors.fairness import TenantCaps
 from flowmaestro.runtime import ExecutionLog, connect, new_execution_id
+from flowmaestro.runtime.eventlog import JetStreamEventLog
 from flowmaestro.scheduler import Scheduler
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -105,7 +106,7 @@ async def running_engine(url: str, passwords: dict[str, str] | None = None) -> A
     worker = ExecutorWorker(executor_nc, dict(EXECUTORS), tenant_caps=TEST_TENANT_CAPS)
     WORKERS.append(worker)
     tasks = [
-        asyncio.ensure_future(Scheduler(scheduler_nc).run(stop)),
+        asyncio.ensure_future(Scheduler(JetStreamEventLog(scheduler_nc)).run(stop)),
         asyncio.ensure_future(worker.run(stop)),
     ]
     try:

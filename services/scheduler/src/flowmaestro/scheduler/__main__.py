@@ -17,13 +17,14 @@ async def _run(nats_url: str) -> None:
     import structlog
 
     from flowmaestro.runtime import connect
+    from flowmaestro.runtime.eventlog import JetStreamEventLog
     from flowmaestro.runtime.service import stop_on_signals
     from flowmaestro.scheduler import Scheduler
 
     structlog.get_logger().info("starting", role="scheduler")
     nc = await connect(nats_url, name="flowmaestro-scheduler")
     try:
-        await Scheduler(nc).run(stop_on_signals())
+        await Scheduler(JetStreamEventLog(nc)).run(stop_on_signals())
     finally:
         await nc.close()
 

@@ -24,7 +24,6 @@ from typing import Any
 
 import nats.errors
 import structlog
-from nats.aio.client import Client
 from nats.js.errors import APIError
 
 from flowmaestro.events import (
@@ -47,31 +46,21 @@ from flowmaestro.events import (
     StopExecution,
     decide,
     decode_event,
-    encode,
     evolve,
 )
 from flowmaestro.events.events import admissible_outcome
 from flowmaestro.events.names import (
-    CHILD_RESULT_BUCKET,
-    EXEC_STREAM,
-    SCHEDULER_CONSUMER,
-    Header,
-    cancel_subject,
-    command_subject,
     end_key,
     execution_of,
     is_outcome_subject,
     node_timer_id,
-    outcome_subject,
     result_key,
     stop_key,
 )
 from flowmaestro.events.state import NodeStatus
-from flowmaestro.runtime import ContinuousPull, ExecutionLog, PayloadTooLargeError, Settings
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime import PayloadTooLargeError, Settings
 from flowmaestro.runtime.errors import NatsUnreachableError
-from flowmaestro.runtime.kv import LazyBucket
-from flowmaestro.runtime.wire import WireMsg
+from flowmaestro.runtime.eventlog import LogConsumer, LogMessage, SchedulerLog
 
 __all__ = ["Scheduler"]
 
@@ -111,15 +100,14 @@ class Scheduler:
 
     def __init__(
         self,
-        nc: Client,
+        log: SchedulerLog,
         clock: Callable[[], datetime] = _utcnow,
         max_in_flight: int = 1000,
         max_cached: int = 50_000,
         settings: Settings | None = None,
     ) -> None:
-        self.nc = nc
-        self.js = nc.jetstream()
-        self.log = ExecutionLog(nc)
+        """`log`: JetStream in production (`JetStreamEventLog`), memory in fast tests."""
+        self.log = log
         self.settings = settings or Settings.from_env()
         self.clock = clock
         self.max_in_flight = max_in_flight
@@ -127,13 +115,12 @@ class Scheduler:
         self.states: OrderedDict[str, ExecutionState] = OrderedDict()
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
-        self.child_results = LazyBucket(self.js, CHILD_RESULT_BUCKET)
-        self._unacked: WireMsg | None = None
+        self._unacked: LogMessage | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Process events until `stop` is set (or forever)."""
         stop = stop or asyncio.Event()
-        pull = ContinuousPull(self.nc, EXEC_STREAM, SCHEDULER_CONSUMER, self.max_in_flight)
+        pull = self.log.scheduler_consumer(self.max_in_flight)
         await pull.start()
         log.info("scheduler.started")
         consume = asyncio.ensure_future(self._consume(pull))
@@ -149,7 +136,7 @@ class Scheduler:
             self._ack()
             await pull.stop()
 
-    async def _consume(self, pull: ContinuousPull) -> None:
+    async def _consume(self, pull: LogConsumer) -> None:
         """Handle batches in order. The consumer acknowledges everything up to the message
         acknowledged, so a failed batch is retried in place, never passed over; and the
         acknowledgement is sent a moment later, covering the batches handled meanwhile."""
@@ -177,7 +164,7 @@ class Scheduler:
             with contextlib.suppress(Exception):
                 msg.ack_now()
 
-    async def handle(self, msgs: list[WireMsg]) -> None:
+    async def handle(self, msgs: list[LogMessage]) -> None:
         """Fold a batch and carry out the decisions (the caller acknowledges it)."""
         touched: dict[str, ExecutionState] = {}
         for msg in msgs:
@@ -189,7 +176,7 @@ class Scheduler:
                 touched[execution_id] = state
         await self._carry_out(touched)
 
-    async def _apply(self, execution_id: str, msg: WireMsg) -> ExecutionState | None:
+    async def _apply(self, execution_id: str, msg: LogMessage) -> ExecutionState | None:
         """Fold one message into the execution's state (loaded from the log if not held)."""
         seq = msg.seq
         state = self.states.get(execution_id)
@@ -256,7 +243,7 @@ class Scheduler:
             and node.status in (NodeStatus.PENDING, NodeStatus.SCHEDULED, NodeStatus.WAITING)
         ):
             return True
-        await self.js.purge_stream(EXEC_STREAM, subject=outcome_subject(execution_id))
+        await self.log.drop_outcomes(execution_id)
         return False
 
     async def _arm(self, execution_id: str, waiting: NodeWaiting) -> None:
@@ -268,7 +255,7 @@ class Scheduler:
             log.error("scheduler.refused_timer", execution_id=execution_id)
             return
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
-        await (await self.log.schedule(execution_id, timer_id, waiting.until, fire))
+        await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
 
     async def _load(self, execution_id: str) -> ExecutionState | None:
         state: ExecutionState | None = None
@@ -341,11 +328,7 @@ class Scheduler:
         `answered`): if it does, a time-out concerned one execution's effect, not the
         server, and counts against that execution."""
         if not answered:
-            try:
-                await (await wire_of(self.nc)).flush(timeout=2.0)
-                answered.append(True)
-            except Exception:
-                answered.append(False)
+            answered.append(await self.log.reachable())
         return answered[0]
 
     async def _isolate(self, execution_id: str, key: str, error: BaseException, tries: int) -> bool:
@@ -356,7 +339,9 @@ class Scheduler:
             failed_at=self.clock(), error=ErrorInfo(message=reason, kind="poison", terminal=True)
         )
         try:
-            await self.log.append(execution_id, failure, end_key(execution_id))
+            await _settled(
+                await self.log.append_async(execution_id, failure, end_key(execution_id))
+            )
         except Exception as exc:
             if _unreachable(exc) and not await self._server_answers([]):
                 return False
@@ -394,18 +379,15 @@ class Scheduler:
                     return await self.log.append_async(execution_id, failed, key)
             case Dispatch(key=key, command=command):
                 try:
-                    return await self.log.publisher.publish(
-                        command_subject(command.node_type), encode(command), {Header.MSG_ID: key}
-                    )
+                    return await self.log.dispatch(command, key)
                 except PayloadTooLargeError as exc:
                     return await self._too_large(execution_id, command, exc)
             case StartTimer(timer_id=timer_id, at=at, event=event):
-                return await self.log.schedule(execution_id, timer_id, at, event)
+                return await self.log.schedule_async(execution_id, timer_id, at, event)
             case ReportChild(finished=finished):
-                bucket = await self.child_results()
-                return await bucket.put(finished.execution_id, encode(finished))
+                return await self.log.report_child(finished)
             case StopExecution():
-                await self.nc.publish(cancel_subject(execution_id), b"")
+                await self.log.notify_stop(execution_id)
                 return asyncio.ensure_future(self.log.cancel_timers(execution_id))
 
     async def _too_large(
