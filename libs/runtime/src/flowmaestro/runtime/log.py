@@ -15,12 +15,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError
 
 from flowmaestro.events import (
-    ErrorInfo,
     Event,
     ExecutionStarted,
-    NodeCompleted,
-    NodeFailed,
-    NodeWaiting,
     decode_event,
     encode,
 )
@@ -42,7 +38,6 @@ from flowmaestro.events.names import (
 from flowmaestro.runtime.errors import (
     AppendConflictError,
     ExecutionNotFoundError,
-    PayloadTooLargeError,
 )
 from flowmaestro.runtime.publisher import JetStreamPublisher, PublishAck
 
@@ -109,29 +104,6 @@ class ExecutionLog:
     async def append(self, execution_id: str, event: Event, key: str | None = None) -> PublishAck:
         """Append one event; a repeated `key` within the dedupe window is a no-op."""
         return await (await self.append_async(execution_id, event, key))
-
-    async def append_result(self, execution_id: str, event: Event, key: str) -> PublishAck:
-        """Append a node attempt's result under `key`; a result too large for the server
-        (many variables, a huge error or request) becomes the node's `too_large` failure,
-        so the attempt still ends and nothing is retried."""
-        try:
-            return await self.append(execution_id, event, key)
-        except PayloadTooLargeError as exc:
-            if not isinstance(event, NodeCompleted | NodeFailed | NodeWaiting):
-                raise
-            error = ErrorInfo(
-                message=f"the result of node {event.node_id!r} is {exc.size} bytes, over the "
-                f"event log's limit of {exc.limit} bytes",
-                kind="too_large",
-                terminal=True,
-            )
-            failed = NodeFailed(
-                node_id=event.node_id,
-                attempt=event.attempt,
-                failed_at=datetime.now(UTC),
-                error=error,
-            )
-            return await self.append(execution_id, failed, key)
 
     async def append_async(
         self, execution_id: str, event: Event, key: str | None = None, record: bool = False

@@ -1,13 +1,16 @@
 """Where an attempt's result goes: large output offloaded, the event appended once, acked.
 
 The result's append id derives from the attempt (`<idempotency key>:result`), so a
-redelivered command that already ran changes nothing in the log.
+redelivered command that already ran changes nothing in the log. The log is any
+`OutcomeLog`: the executors' view of JetStream (`ExecutionLog(nc, outcomes=True)`), or
+of the memory log in fast tests (`MemoryEventLog.outcomes()`).
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import msgspec
 
@@ -20,11 +23,34 @@ from flowmaestro.events import (
     NodeWaiting,
 )
 from flowmaestro.events.names import output_object, result_key
-from flowmaestro.runtime import ExecutionLog
-from flowmaestro.runtime.outputs import OutputStore
-from flowmaestro.runtime.wire import WireMsg
+from flowmaestro.runtime import PayloadTooLargeError
 
-__all__ = ["ResultSink", "failed"]
+__all__ = ["Acknowledgeable", "LargeOutputs", "OutcomeLog", "ResultSink", "failed"]
+
+
+class OutcomeLog(Protocol):
+    """The part of an execution log the executors use: their own outcome subjects."""
+
+    async def append(self, execution_id: str, event: Event, key: str | None = None) -> Any:
+        """Append an outcome; a repeated `key` appends nothing."""
+        ...
+
+    async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
+        """The execution's outcomes."""
+        ...
+
+
+class LargeOutputs(Protocol):
+    """Where outputs over the inline limit go (`runtime.outputs.OutputStore`)."""
+
+    async def put(self, ref: str, encoded: bytes) -> str: ...
+
+
+class Acknowledgeable(Protocol):
+    """A delivered command: acknowledged once its result is in the log."""
+
+    async def ack(self) -> None: ...
+
 
 _encoder = msgspec.json.Encoder()
 
@@ -42,7 +68,7 @@ def failed(command: ExecuteNode, error: ErrorInfo) -> NodeFailed:
 class ResultSink:
     """Appends results to execution logs and acknowledges their commands."""
 
-    def __init__(self, log: ExecutionLog, outputs: OutputStore, inline_output_limit: int) -> None:
+    def __init__(self, log: OutcomeLog, outputs: LargeOutputs, inline_output_limit: int) -> None:
         self._log = log
         self._outputs = outputs
         self._inline_limit = inline_output_limit
@@ -63,7 +89,7 @@ class ResultSink:
         return False
 
     async def deliver(
-        self, command: ExecuteNode, event: Event, msg: WireMsg, started: float
+        self, command: ExecuteNode, event: Event, msg: Acknowledgeable, started: float
     ) -> None:
         """Stamp the duration, offload a large output, append the result once, then ack."""
         if isinstance(event, NodeCompleted | NodeFailed):
@@ -71,11 +97,19 @@ class ResultSink:
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
             )
         event = await self._offload(command, event)
-        await self._log.append_result(
-            command.execution_id,
-            event,
-            result_key(command.execution_id, command.node_id, command.attempt),
-        )
+        key = result_key(command.execution_id, command.node_id, command.attempt)
+        try:
+            await self._log.append(command.execution_id, event, key)
+        except PayloadTooLargeError as exc:
+            # Too large even without its output (many variables, a huge error): the
+            # attempt still ends, as a terminal failure, and nothing is retried.
+            error = ErrorInfo(
+                message=f"the result of node {command.node_id!r} is {exc.size} bytes, over "
+                f"the event log's limit of {exc.limit} bytes",
+                kind="too_large",
+                terminal=True,
+            )
+            await self._log.append(command.execution_id, failed(command, error), key)
         await msg.ack()
 
     async def _offload(self, command: ExecuteNode, event: Event) -> Event:
