@@ -18,7 +18,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from flowmaestro.events import names
 from flowmaestro.runtime.config import Settings
@@ -107,10 +107,27 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 
 
 async def ensure_topology(
-    js: JetStreamContext, node_types: Iterable[str], settings: Settings | None = None
+    js: JetStreamContext,
+    node_types: Iterable[str],
+    settings: Settings | None = None,
+    timeout: float = 60.0,
 ) -> None:
-    """Streams, the scheduler's consumer, one consumer per node type, the object buckets."""
+    """Streams, the scheduler's consumer, one consumer per node type, the object buckets.
+    Every step is idempotent, so what JetStream cannot answer yet (a cluster's streams
+    electing their leaders after a restart) is tried again, for up to `timeout` seconds."""
     settings = settings or Settings.from_env()
+    node_types = list(node_types)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await _ensure_topology(js, node_types, settings)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _ensure_topology(js: JetStreamContext, node_types: list[str], settings: Settings) -> None:
     await _ensure_stream(js, exec_stream_config(settings))
     await _ensure_stream(js, _cmd_stream_config(settings))
     await js.add_consumer(
