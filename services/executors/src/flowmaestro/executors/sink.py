@@ -1,15 +1,21 @@
 """Where an attempt's result goes: large output offloaded, the event appended once, acked.
 
 The result's append id derives from the attempt (`<idempotency key>:result`), so a
-redelivered command that already ran changes nothing in the log.
+redelivered command that already ran changes nothing in the log, and an append the stream
+could not take for a moment (a restart; a cluster electing a new leader, a few seconds) is
+simply tried again for a while rather than leaving the command to be run once more.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 
 import msgspec
+import structlog
+from nats.js.errors import APIError
 
 from flowmaestro.events import (
     ErrorInfo,
@@ -21,12 +27,26 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.names import output_object, result_key
 from flowmaestro.runtime import ExecutionLog
+from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["ResultSink", "failed"]
 
+log = structlog.get_logger("flowmaestro.executors")
+
 _encoder = msgspec.json.Encoder()
+
+APPEND_PATIENCE_S = 15.0
+"""How long an append the stream cannot take now is tried again (a leader election lasts
+a few seconds); past it the command stays unacknowledged and is delivered again."""
+
+
+def _stream_unavailable(exc: BaseException) -> bool:
+    """No stream answered (503), no acknowledgement came, or NATS is out of reach."""
+    if isinstance(exc, APIError):
+        return exc.code == 503
+    return isinstance(exc, TimeoutError | ConnectionError | NatsUnreachableError)
 
 
 def failed(command: ExecuteNode, error: ErrorInfo) -> NodeFailed:
@@ -71,11 +91,21 @@ class ResultSink:
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
             )
         event = await self._offload(command, event)
-        await self._log.append_result(
-            command.execution_id,
-            event,
-            result_key(command.execution_id, command.node_id, command.attempt),
-        )
+        key = result_key(command.execution_id, command.node_id, command.attempt)
+        deadline = time.monotonic() + APPEND_PATIENCE_S
+        pause = 0.1
+        while True:
+            try:
+                await self._log.append_result(command.execution_id, event, key)
+                break
+            except Exception as exc:
+                if not _stream_unavailable(exc) or time.monotonic() + pause > deadline:
+                    raise
+                log.info("executors.append_retry", key=key, error=repr(exc))
+            with contextlib.suppress(Exception):
+                await msg.in_progress()  # still ours: not to be delivered again meanwhile
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 1.0)
         await msg.ack()
 
     async def _offload(self, command: ExecuteNode, event: Event) -> Event:
