@@ -20,6 +20,7 @@ import pytest
 from flowmaestro.cli import processes
 from flowmaestro.events import names
 from flowmaestro.runtime import connect
+from flowmaestro.runtime.embedded import NatsCluster
 from tests.integration.test_up import EXAMPLES, _cli, _env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -161,3 +162,19 @@ def test_up_cluster_replicates_everything_and_rides_out_a_lost_server(tmp_path: 
     assert stopped.returncode == 0 and "up (pid" in stopped.stdout
     assert not any(processes.alive(pid, "nats-server") for pid in seen)
     assert not (home / "stack.json").exists()
+
+
+def test_down_stops_every_server_the_stack_lists(tmp_path: Path) -> None:
+    """Even with `up` gone (killed, its servers left behind), `down` stops each server."""
+    home = tmp_path / "state"
+    home.mkdir()
+    cluster = NatsCluster(home / "nats-cluster", size=3).start()
+    try:
+        pids = [server.pid for server in cluster.servers]
+        (home / "stack.json").write_text(json.dumps({"nats_pid": pids[0], "nats_pids": pids}))
+        stopped = _cli(home, "down")
+        assert stopped.returncode == 0
+        assert stopped.stdout.count("nats-server (pid") == 3, stopped.stdout
+        assert not any(processes.alive(pid, "nats-server") for pid in pids)
+    finally:
+        cluster.stop()
