@@ -50,7 +50,8 @@ async def test_executions_survive_the_loss_of_one_server(nats_cluster: ClusterSt
         for stream in (names.EXEC_STREAM, names.CMD_STREAM):
             info = await nc.jetstream().stream_info(stream)
             assert info.config.num_replicas == 3, stream
-        # the victim leads the log and the commands, and every client meets it first
+        # the victim leads the log and the commands, and the hot-path connections (which
+        # try the servers in the order given) meet it first
         victim = nats_cluster.cluster.servers[0]
         assert victim.server_name is not None
         for stream in (names.EXEC_STREAM, names.CMD_STREAM):
