@@ -41,6 +41,8 @@ WORKFLOW = {
     ],
 }
 
+NODE_TYPES = sorted({node["type"] for node in WORKFLOW["nodes"].values()})
+
 
 async def test_executions_survive_the_loss_of_one_server(nats_cluster: ClusterStack) -> None:
     nc = await nats_cluster.operator()
@@ -50,12 +52,17 @@ async def test_executions_survive_the_loss_of_one_server(nats_cluster: ClusterSt
         for stream in (names.EXEC_STREAM, names.CMD_STREAM):
             info = await nc.jetstream().stream_info(stream)
             assert info.config.num_replicas == 3, stream
-        # the victim leads the log and the commands, and the hot-path connections (which
-        # try the servers in the order given) meet it first
+        # the victim leads the log, the commands and their consumers, and the hot-path
+        # connections (which try the servers in the order given) meet it first
         victim = nats_cluster.cluster.servers[0]
         assert victim.server_name is not None
-        for stream in (names.EXEC_STREAM, names.CMD_STREAM):
-            await move_leader(nc, stream, victim.server_name)
+        for stream, consumer in [
+            (names.EXEC_STREAM, None),
+            (names.CMD_STREAM, None),
+            (names.EXEC_STREAM, names.SCHEDULER_CONSUMER),
+            *[(names.CMD_STREAM, names.executor_consumer(t)) for t in NODE_TYPES],
+        ]:
+            await move_leader(nc, stream, victim.server_name, consumer)
         js = nc.jetstream()
         async with running_engine(nats_cluster.url, nats_cluster.passwords):
             ids = [await start(nc, WORKFLOW, {"n": n}) for n in range(EXECUTIONS)]

@@ -77,24 +77,40 @@ async def local_stream_state(server: EmbeddedNats, stream: str) -> dict[str, Any
     return None
 
 
-async def stream_leader(nc: Client, stream: str, timeout: float = 15.0) -> str:
-    """The name of the server leading `stream` now (waits while it has none)."""
+async def _leader(nc: Client, stream: str, consumer: str | None) -> str | None:
+    js = nc.jetstream(timeout=1)
+    with contextlib.suppress(nats.errors.TimeoutError, ServiceUnavailableError):
+        info = await (js.consumer_info(stream, consumer) if consumer else js.stream_info(stream))
+        if info.cluster and info.cluster.leader:
+            return info.cluster.leader
+    return None
+
+
+async def stream_leader(
+    nc: Client, stream: str, consumer: str | None = None, timeout: float = 15.0
+) -> str:
+    """The name of the server leading `stream` (or its `consumer`) now; waits while it
+    has none."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        with contextlib.suppress(nats.errors.TimeoutError, ServiceUnavailableError):
-            info = await nc.jetstream(timeout=1).stream_info(stream)
-            if info.cluster and info.cluster.leader:
-                return info.cluster.leader
+        if leader := await _leader(nc, stream, consumer):
+            return leader
         await asyncio.sleep(0.1)
-    raise TimeoutError(f"{stream} has no leader")
+    raise TimeoutError(f"{stream} {consumer or ''} has no leader")
 
 
-async def move_leader(nc: Client, stream: str, to: str, timeout: float = 15.0) -> None:
-    """Have `to` lead `stream`: ask the leader to step down in its favour until it does."""
+async def move_leader(
+    nc: Client, stream: str, to: str, consumer: str | None = None, timeout: float = 15.0
+) -> None:
+    """Have `to` lead `stream` (or its `consumer`): ask the leader to step down in its
+    favour until it does."""
+    api = f"STREAM.LEADER.STEPDOWN.{stream}"
+    if consumer:
+        api = f"CONSUMER.LEADER.STEPDOWN.{stream}.{consumer}"
     deadline = asyncio.get_running_loop().time() + timeout
-    while await stream_leader(nc, stream) != to:
+    while await stream_leader(nc, stream, consumer) != to:
         if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"{to} did not become the leader of {stream}")
+            raise TimeoutError(f"{to} did not become the leader of {stream} {consumer or ''}")
         body = json.dumps({"placement": {"preferred": to}}).encode()
-        await nc.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", body, timeout=5)
+        await nc.request(f"$JS.API.{api}", body, timeout=5)
         await asyncio.sleep(0.5)
