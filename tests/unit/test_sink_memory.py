@@ -25,6 +25,9 @@ class Delivered:
     async def ack(self) -> None:
         self.acks += 1
 
+    async def in_progress(self) -> None:
+        """Nothing to extend: the memory log takes every append at once."""
+
 
 class ObjectStore:
     """Large outputs kept by name, as the object store keeps them."""

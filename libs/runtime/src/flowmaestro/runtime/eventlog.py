@@ -30,6 +30,7 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.names import (
     CHILD_RESULT_BUCKET,
+    CMD_STREAM,
     EXEC_STREAM,
     SCHEDULER_CONSUMER,
     Header,
@@ -46,6 +47,7 @@ from flowmaestro.runtime.errors import AppendConflictError, PayloadTooLargeError
 from flowmaestro.runtime.kv import LazyBucket
 from flowmaestro.runtime.log import ExecutionLog, admissible
 from flowmaestro.runtime.pull import ContinuousPull
+from flowmaestro.runtime.topology import streams_available
 from flowmaestro.runtime.wire import WireMsg
 
 __all__ = [
@@ -313,12 +315,14 @@ class JetStreamEventLog:
         await self.nc.jetstream().purge_stream(EXEC_STREAM, subject=outcome_subject(execution_id))
 
     async def reachable(self) -> bool:
-        """See `SchedulerLog.reachable`."""
+        """See `SchedulerLog.reachable`: the server answers a ping and both streams
+        answer, each with a leader (a cluster that lost a server has none for a few
+        seconds)."""
         try:
             await (await wire_of(self.nc)).flush(timeout=2.0)
+            return await streams_available(self.nc, (EXEC_STREAM, CMD_STREAM))
         except Exception:
             return False
-        return True
 
 
 # -- in memory ----------------------------------------------------------------------

@@ -150,6 +150,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             *_stream_read(exec_stream),
             *_pull(exec_stream, names.SCHEDULER_CONSUMER),
             f"$JS.API.STREAM.PURGE.{exec_stream}",
+            f"$JS.API.STREAM.INFO.{cmd_stream}",  # is it led (a cluster electing)?
             *_bucket("OBJ", names.OUTPUT_BUCKET, write=True),
             *_bucket("KV", names.CHILD_RESULT_BUCKET, write=True),
         ]

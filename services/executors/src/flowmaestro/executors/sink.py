@@ -1,18 +1,24 @@
 """Where an attempt's result goes: large output offloaded, the event appended once, acked.
 
 The result's append id derives from the attempt (`<idempotency key>:result`), so a
-redelivered command that already ran changes nothing in the log. The log is any
-`OutcomeLog`: the executors' view of JetStream (`ExecutionLog(nc, outcomes=True)`), or
-of the memory log in fast tests (`MemoryEventLog.outcomes()`).
+redelivered command that already ran changes nothing in the log, and an append the stream
+could not take for a moment (a restart; a cluster electing a new leader, a few seconds) is
+simply tried again for a while rather than leaving the command to be run once more. The
+log is any `OutcomeLog`: the executors' view of JetStream (`ExecutionLog(nc,
+outcomes=True)`), or of the memory log in fast tests (`MemoryEventLog.outcomes()`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import msgspec
+import structlog
+from nats.js.errors import APIError
 
 from flowmaestro.events import (
     ErrorInfo,
@@ -24,6 +30,7 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.names import output_object, result_key
 from flowmaestro.runtime import PayloadTooLargeError
+from flowmaestro.runtime.errors import NatsUnreachableError
 
 __all__ = ["Acknowledgeable", "LargeOutputs", "OutcomeLog", "ResultSink", "failed"]
 
@@ -50,9 +57,24 @@ class Acknowledgeable(Protocol):
     """A delivered command: acknowledged once its result is in the log."""
 
     async def ack(self) -> None: ...
+    async def in_progress(self) -> None: ...
+
+
+log = structlog.get_logger("flowmaestro.executors")
 
 
 _encoder = msgspec.json.Encoder()
+
+APPEND_PATIENCE_S = 15.0
+"""How long an append the stream cannot take now is tried again (a leader election lasts
+a few seconds); past it the command stays unacknowledged and is delivered again."""
+
+
+def _stream_unavailable(exc: BaseException) -> bool:
+    """No stream answered (503), no acknowledgement came, or NATS is out of reach."""
+    if isinstance(exc, APIError):
+        return exc.code == 503
+    return isinstance(exc, TimeoutError | ConnectionError | NatsUnreachableError)
 
 
 def failed(command: ExecuteNode, error: ErrorInfo) -> NodeFailed:
@@ -98,6 +120,23 @@ class ResultSink:
             )
         event = await self._offload(command, event)
         key = result_key(command.execution_id, command.node_id, command.attempt)
+        deadline = time.monotonic() + APPEND_PATIENCE_S
+        pause = 0.1
+        while True:
+            try:
+                await self._append(command, event, key)
+                break
+            except Exception as exc:
+                if not _stream_unavailable(exc) or time.monotonic() + pause > deadline:
+                    raise
+                log.info("executors.append_retry", key=key, error=repr(exc))
+            with contextlib.suppress(Exception):
+                await msg.in_progress()  # still ours: not to be delivered again meanwhile
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 1.0)
+        await msg.ack()
+
+    async def _append(self, command: ExecuteNode, event: Event, key: str) -> None:
         try:
             await self._log.append(command.execution_id, event, key)
         except PayloadTooLargeError as exc:
@@ -110,7 +149,6 @@ class ResultSink:
                 terminal=True,
             )
             await self._log.append(command.execution_id, failed(command, error), key)
-        await msg.ack()
 
     async def _offload(self, command: ExecuteNode, event: Event) -> Event:
         if not isinstance(event, NodeCompleted) or event.output is None:

@@ -8,8 +8,9 @@ One execution cannot stall the others. A command larger than the server accepts 
 only its node (`too_large`); any other effect the server refuses is tried a bounded number
 of times (`Settings.effect_attempts`), then that execution fails with the reason in its
 log and the batch moves on. A time-out counts too when the server still answers a ping
-(a subject it will not take, an acknowledgement that never comes). Only while the server
-does not answer at all does the scheduler wait without counting: then no execution could
+and the streams answer (a subject it will not take, an acknowledgement that never comes).
+Only while the server does not answer at all, or a stream does not (a restart, a cluster
+electing a new leader), does the scheduler wait without counting: then no execution could
 move anyway.
 """
 
@@ -324,9 +325,11 @@ class Scheduler:
             return failed
 
     async def _server_answers(self, answered: list[bool]) -> bool:
-        """Whether the server answers a ping now (asked once per round, kept in
-        `answered`): if it does, a time-out concerned one execution's effect, not the
-        server, and counts against that execution."""
+        """Whether the server answers a ping now and both streams answer, each with a
+        leader (asked once per round, kept in `answered`): if so, a time-out concerned
+        one execution's effect, not the server, and counts against that execution. On a
+        cluster that lost a server, a stream has no leader for a few seconds: waiting
+        then costs no execution an attempt."""
         if not answered:
             answered.append(await self.log.reachable())
         return answered[0]
