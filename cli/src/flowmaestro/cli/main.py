@@ -113,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     # flowmaestro.runtime.logs): about 15 MB in every process; so before any other import
     sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
     args = _parser().parse_args(argv)
-    from flowmaestro.cli import commands
     from flowmaestro.cli.stack import (
         StackNotFoundError,
         down,
@@ -122,21 +121,25 @@ def main(argv: list[str] | None = None) -> int:
         up,
         use_operator_identity,
     )
-    from flowmaestro.runtime.connect import NatsUnreachableError
-    from flowmaestro.runtime.errors import PayloadTooLargeError
-    from flowmaestro.runtime.logs import configure_logging
 
     if args.command in SERVICE_COMMANDS:
         if args.command == "project":
             use_operator_identity()  # the rebuild reads every log
         _exec_service(args)
-    configure_logging("INFO" if args.command == "up" else "WARNING")
+    # `up` supervises for as long as the stack runs: it loads no NATS client, logging or
+    # command code (its setup runs in a child process), so it stays small.
+    if args.command == "up":
+        return up(sync_always=args.durable_sync, cluster=args.cluster)
+    if args.command == "down":
+        return down()
+    from flowmaestro.cli import commands
+    from flowmaestro.runtime.connection import NatsUnreachableError
+    from flowmaestro.runtime.errors import PayloadTooLargeError
+    from flowmaestro.runtime.logs import configure_logging
+
+    configure_logging("WARNING")
     _use_uvloop()
     try:
-        if args.command == "up":
-            return up(sync_always=args.durable_sync, cluster=args.cluster)
-        if args.command == "down":
-            return down()
         use_operator_identity()
         if args.command == "replay":
             if (args.execution_id is None) == (args.file is None):

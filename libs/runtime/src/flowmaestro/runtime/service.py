@@ -12,7 +12,6 @@ from typing import Any
 
 from flowmaestro.runtime.config import state_dir
 from flowmaestro.runtime.errors import NatsUnreachableError
-from flowmaestro.runtime.logs import configure_logging
 
 __all__ = ["STACK_FILE", "StackNotFoundError", "run_service", "stack_value", "stop_on_signals"]
 
@@ -59,6 +58,8 @@ def _use_uvloop() -> None:
 
 def run_service(main: Coroutine[Any, Any, Any], level: str = "INFO") -> int:
     """Run a service's main coroutine with logging and uvloop; returns an exit code."""
+    from flowmaestro.runtime.logs import configure_logging  # not for `stack_value` users
+
     configure_logging(level)
     _use_uvloop()
     try:

@@ -38,7 +38,7 @@ from flowmaestro.executors.sink import ResultSink, failed
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
 from flowmaestro.runtime.cache import NodeCache
 from flowmaestro.runtime.config import node_limits_from_env
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.ratelimit import RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
