@@ -27,7 +27,7 @@ from flowmaestro.gateway.openapi import openapi_config
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
 from flowmaestro.gateway.routes.audit import AuditController
 from flowmaestro.gateway.routes.auth import AuthController
-from flowmaestro.gateway.routes.batches import BatchController
+from flowmaestro.gateway.routes.batches import BatchController, start_batch_route
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
@@ -108,6 +108,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         NodeController,
         AuditController,
         BatchController,
+        start_batch_route(settings.batch_limits),
         health,
         ready,
         live_socket,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     OpenAPIFormat,
     OpenAPIMediaType,
@@ -23,7 +24,7 @@ from litestar.openapi.spec import (
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 
-from flowmaestro.events.limits import BATCH_CONCURRENCY_CEILING, BATCH_ROWS_CEILING
+from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import LiveMessage, is_valid_token
 from flowmaestro.gateway.batches import (
     BatchTooLargeError,
@@ -50,67 +51,70 @@ from flowmaestro.gateway.models import (
 from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.routes.workflows import called_definitions
 
-__all__ = ["BatchController"]
+__all__ = ["BatchController", "start_batch_route"]
 
 _VERSION_MAX = 2_147_483_647
 _CSV_TYPES = ("text/csv", "application/csv")
 
 
-def _integer(low: int, high: int, description: str) -> Schema:
-    return Schema(type=OpenAPIType.INTEGER, minimum=low, maximum=high, description=description)
+def _integer(low: int, high: int, description: str, nullable: bool = False) -> Schema:
+    kind = [OpenAPIType.INTEGER, OpenAPIType.NULL] if nullable else OpenAPIType.INTEGER
+    return Schema(type=kind, minimum=low, maximum=high, description=description)
 
 
-_CONCURRENCY = _integer(
-    1,
-    BATCH_CONCURRENCY_CEILING,
-    "rows run at once (default and maximum: FLOWMAESTRO_MAX_BATCH_CONCURRENCY)",
-)
-_VERSION = _integer(1, _VERSION_MAX, "the workflow version every row runs (default: current)")
+def _batch_operation(limits: BatchLimits) -> type[Operation]:
+    """The start route's document: JSON rows or a CSV upload (one body, two media types),
+    bounded by this gateway's operator maxima, so a request the document allows is one
+    the gateway accepts."""
+    said = "rows run at once (default and maximum: FLOWMAESTRO_MAX_BATCH_CONCURRENCY)"
+    concurrency = _integer(1, limits.concurrency, said)
+    which = "the workflow version every row runs (default: current)"
+    version = _integer(1, _VERSION_MAX, which)
+    rows = Schema(
+        type=OpenAPIType.ARRAY,
+        items=Schema(type=OpenAPIType.OBJECT, additional_properties=True),
+        min_items=1,
+        max_items=limits.rows,
+        description="one object of inputs per execution (at most FLOWMAESTRO_MAX_BATCH_ROWS)",
+    )
+    body = RequestBody(
+        required=True,
+        description="JSON rows, or a CSV (header row = input names) as the multipart field "
+        "`file`; a raw `text/csv` body is accepted too, with `concurrency` and `version` as "
+        "query parameters",
+        content={
+            "application/json": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    properties={
+                        "inputs": rows,
+                        "concurrency": _integer(1, limits.concurrency, said, nullable=True),
+                        "version": _integer(1, _VERSION_MAX, which, nullable=True),
+                    },
+                    required=["inputs"],
+                    additional_properties=False,
+                )
+            ),
+            "multipart/form-data": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    properties={
+                        "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+                        "concurrency": concurrency,
+                        "version": version,
+                    },
+                    required=["file"],
+                )
+            ),
+        },
+    )
 
+    @dataclass
+    class BatchOperation(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = body
 
-@dataclass
-class _BatchOperation(Operation):
-    """The start route takes JSON rows or a CSV upload: one body, two media types."""
-
-    def __post_init__(self) -> None:
-        rows = Schema(
-            type=OpenAPIType.ARRAY,
-            items=Schema(type=OpenAPIType.OBJECT, additional_properties=True),
-            min_items=1,
-            max_items=BATCH_ROWS_CEILING,
-            description="one object of inputs per execution",
-        )
-        self.request_body = RequestBody(
-            required=True,
-            description="JSON rows, or a CSV (header row = input names) as the multipart "
-            "field `file`; a raw `text/csv` body is accepted too, with `concurrency` and "
-            "`version` as query parameters",
-            content={
-                "application/json": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        properties={
-                            "inputs": rows,
-                            "concurrency": _CONCURRENCY,
-                            "version": _VERSION,
-                        },
-                        required=["inputs"],
-                        additional_properties=False,
-                    )
-                ),
-                "multipart/form-data": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        properties={
-                            "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
-                            "concurrency": _CONCURRENCY,
-                            "version": _VERSION,
-                        },
-                        required=["file"],
-                    )
-                ),
-            },
-        )
+    return BatchOperation
 
 
 @dataclass
@@ -147,10 +151,11 @@ def _form_integer(value: Any, name: str, high: int) -> int | None:
     return number
 
 
-async def _read_upload(
-    request: Request[Any, Any, Any], concurrency: int | None, version: int | None, limit: int
-) -> _Upload | BatchRequest:
+async def _read_upload(request: Request[Any, Any, Any], limit: int) -> _Upload | BatchRequest:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    query = request.query_params
+    concurrency = _form_integer(query.get("concurrency"), "concurrency", _VERSION_MAX)
+    version = _form_integer(query.get("version"), "version", _VERSION_MAX)
     if kind == "multipart/form-data":
         form = await request.form()
         upload = form.get("file")
@@ -210,34 +215,29 @@ def _batch_id(batch_id: str) -> str:
     return batch_id
 
 
-class BatchController(Controller):
-    """One user's batches."""
-
-    path = "/api"
-    tags = ["batches"]
-    dependencies = AUTHENTICATED
-    security = BEARER
+def start_batch_route(limits: BatchLimits) -> HTTPRouteHandler:
+    """`POST /api/workflows/{workflow_id}/batch`, documented with these operator maxima."""
 
     @post(
-        "/workflows/{workflow_id:str}/batch",
+        "/api/workflows/{workflow_id:str}/batch",
         status_code=202,
-        operation_class=_BatchOperation,
+        operation_class=_batch_operation(limits),
         responses=errors(400, 401, 404, 413, 503),
+        dependencies=AUTHENTICATED,
+        security=BEARER,
+        tags=["batches"],
     )
     async def start_batch(
-        self,
         workflow_id: str,
         user: CurrentUser,
         services: ServicesDep,
         request: Request[Any, Any, Any],
-        concurrency: Annotated[int | None, Parameter(ge=1, le=BATCH_CONCURRENCY_CEILING)] = None,
-        version: Annotated[int | None, Parameter(ge=1, le=_VERSION_MAX)] = None,
     ) -> Envelope[BatchOut]:
         """Run the workflow once per row — JSON `inputs`, or a CSV whose header names the
         inputs (cells coerced to the declared types) — at most `concurrency` at once. Every
         row is checked before anything starts; a bad row is named by number and field."""
         limits = services.settings.batch_limits
-        upload = await _read_upload(request, concurrency, version, limits.body_bytes)
+        upload = await _read_upload(request, limits.body_bytes)
         wanted = check_concurrency(upload.concurrency, limits)
         owner_id = user.user_id
         chosen = await services.workflows.to_run(owner_id, workflow_id, upload.version)
@@ -251,6 +251,17 @@ class BatchController(Controller):
         await services.batches.create(batch)
         services.batch_driver.wake.set()
         return ok(await services.batches.get(owner_id, batch.batch_id))
+
+    return start_batch
+
+
+class BatchController(Controller):
+    """One user's batches."""
+
+    path = "/api"
+    tags = ["batches"]
+    dependencies = AUTHENTICATED
+    security = BEARER
 
     @get("/batches", responses=errors(400, 401, 503))
     async def list_batches(
