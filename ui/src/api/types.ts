@@ -153,7 +153,7 @@ export interface AuditEntry {
   at: string;
   actor: AuditActor;
   action: string;
-  resource_type: "workflow" | "integration" | "execution";
+  resource_type: "workflow" | "integration" | "execution" | "batch";
   resource_id: string;
   details: Record<string, unknown>;
 }
