@@ -281,8 +281,12 @@ async def test_another_users_batch_is_not_found(
         f"/api/workflows/{wid}/batch", json={"inputs": [{"n": 1}]}, headers=bob.headers
     )
     assert error_of(response, 404)["code"] == "NOT_FOUND"
+    csv_upload = await upload(client, bob, wid, "n\n1\n")
+    assert error_of(csv_upload, 404)["code"] == "NOT_FOUND"
     assert data_of(await client.get("/api/batches", headers=bob.headers))["batches"] == []
     await ended(client, alice, bid)
+    theirs = await client.get("/api/executions", params={"batch_id": bid}, headers=bob.headers)
+    assert data_of(theirs)["executions"] == []
 
 
 async def test_hostile_batches_are_refused_with_clear_errors(

@@ -136,6 +136,7 @@ def parse_csv(
             )
             continue
         inputs: dict[str, Any] = {}
+        bad = False
         for name, raw in zip(header, row, strict=True):
             if raw == "":
                 continue
@@ -143,15 +144,37 @@ def parse_csv(
             try:
                 inputs[name] = coerce_cell(field.type, raw)
             except ValueError as exc:
+                bad = True
                 problems.append(
                     Problem(f"row {number}, field {name!r}: {exc}", None, _field(number, name))
                 )
-        rows.append(inputs)
+        if not bad:
+            values, found = _checked(definition, number, inputs)
+            problems.extend(found)
+            rows.append(values)
         if len(problems) >= _MAX_PROBLEMS:
             break
     if problems:
         raise BatchInputError(problems[:_MAX_PROBLEMS])
-    return header, check_rows(definition, rows)
+    return header, rows
+
+
+def _checked(
+    definition: WorkflowDefinition, number: int, row: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Problem]]:
+    values, found = validate_inputs(definition, row)
+    problems: list[Problem] = []
+    for problem in found:
+        name = (problem.field or "").removeprefix("inputs.")
+        problems.append(
+            Problem(
+                f"row {number}, field {name!r}: {problem.message}",
+                None,
+                _field(number, name or None),
+                problem.code,
+            )
+        )
+    return values, problems
 
 
 def check_rows(
@@ -162,17 +185,8 @@ def check_rows(
     checked: list[dict[str, Any]] = []
     problems: list[Problem] = []
     for number, row in enumerate(rows, start=1):
-        values, found = validate_inputs(definition, row)
-        for problem in found:
-            name = (problem.field or "").removeprefix("inputs.")
-            problems.append(
-                Problem(
-                    f"row {number}, field {name!r}: {problem.message}",
-                    None,
-                    _field(number, name or None),
-                    problem.code,
-                )
-            )
+        values, found = _checked(definition, number, row)
+        problems.extend(found)
         checked.append(values)
         if len(problems) >= _MAX_PROBLEMS:
             break
