@@ -13,6 +13,7 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import Actor, ExecutionStarted
+from flowmaestro.events.names import batch_execution_id
 from flowmaestro.gateway.batches import BatchDriver, new_batch
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.migrate import migrate
@@ -115,3 +116,15 @@ async def test_a_cancelled_batch_skips_what_never_started(store: BatchStore, nc:
     assert any(type(e).__name__ == "ExecutionCancelRequested" for _, e in records)
     entries = await store.db.fetch("SELECT action FROM audit_log WHERE resource_id = $1", batch_id)
     assert sorted(r["action"] for r in entries) == ["batch.cancel_requested", "batch.started"]
+
+
+async def test_rows_beyond_one_insert_slice_keep_their_numbers(store: BatchStore) -> None:
+    batch_id = await _batch(store, rows=5003, cap=1)
+    last, total = await store.rows("u1", batch_id, 101, 50)  # rows 5001..5003
+    assert total == 5003
+    assert [(r.row, r.inputs) for r in last] == [
+        (5001, {"n": 5000}),
+        (5002, {"n": 5001}),
+        (5003, {"n": 5002}),
+    ]
+    assert last[-1].execution_id == batch_execution_id(batch_id, 5002)

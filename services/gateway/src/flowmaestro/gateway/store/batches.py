@@ -40,6 +40,7 @@ BATCH_CANCELLED = "batch.cancel_requested"
 """Audit actions of a person starting and cancelling a batch."""
 
 _ENDED = "('completed', 'failed', 'cancelled')"
+_INSERT_SLICE = 5000
 
 # A row's status: its own state until it starts, then its execution's (`pending` until the
 # projector has seen the start).
@@ -165,15 +166,19 @@ class BatchStore:
                 batch.actor.address,
                 batch.created_at,
             )
-            await conn.execute(
-                "INSERT INTO batch_rows (batch_id, row_index, execution_id, inputs)"
-                " SELECT $1, (j.o - 1)::int, e.id, j.v"
-                " FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j (v, o)"
-                " JOIN unnest($3::text[]) WITH ORDINALITY AS e (id, o) ON e.o = j.o",
-                batch.batch_id,
-                storable(batch.rows),
-                batch.execution_ids,
-            )
+            # in slices, so each statement stays well inside the database's time bound
+            for first in range(0, len(batch.rows), _INSERT_SLICE):
+                last = first + _INSERT_SLICE
+                await conn.execute(
+                    "INSERT INTO batch_rows (batch_id, row_index, execution_id, inputs)"
+                    " SELECT $1, ($4 + j.o - 1)::int, e.id, j.v"
+                    " FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS j (v, o)"
+                    " JOIN unnest($3::text[]) WITH ORDINALITY AS e (id, o) ON e.o = j.o",
+                    batch.batch_id,
+                    storable(batch.rows[first:last]),
+                    batch.execution_ids[first:last],
+                    first,
+                )
             await record_action(
                 conn,
                 batch.owner_id,
