@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from tests.integration.gateway.test_batches import DOUBLE
-from tests.support.gateway import PASSWORD, User, data_of
+from tests.support.gateway import PASSWORD, User, data_of, eventually
 from tests.support.runs import create_workflow
 
 pytestmark = pytest.mark.integration
@@ -91,3 +92,36 @@ async def test_batch_command_prints_what_the_gateway_refuses(
         gateway_url, alice, "batch", wid, "--csv", str(tmp_path / "missing.csv")
     )
     assert code == 2 and "missing.csv" in err
+
+
+async def test_ctrl_c_cancels_the_batch(
+    client: httpx.AsyncClient, gateway_url: str, alice: User, tmp_path: Path
+) -> None:
+    wid = await create_workflow(client, alice, DOUBLE)
+    rows = tmp_path / "slow.csv"
+    rows.write_text("n,delay\n" + "".join(f"{i},5\n" for i in range(6)))
+    env = {
+        **os.environ,
+        "FLOWMAESTRO_GATEWAY_URL": gateway_url,
+        "FLOWMAESTRO_EMAIL": alice.email,
+        "FLOWMAESTRO_PASSWORD": PASSWORD,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "flowmaestro.cli.main", "batch", wid, "--csv", str(rows),
+        "--concurrency", "2", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    batch_id = first.split()[1].rstrip(":")
+    await asyncio.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 130 and f"cancelling batch {batch_id}" in err.decode()
+
+    async def cancelled() -> dict | None:
+        got = data_of(await client.get(f"/api/batches/{batch_id}", headers=alice.headers))
+        return got if got["status"] == "cancelled" else None
+
+    batch = await eventually(cancelled, timeout=30)
+    assert batch["counts"]["cancelled"] == 6

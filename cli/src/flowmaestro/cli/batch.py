@@ -25,6 +25,10 @@ _ENDED = ("completed", "cancelled")
 _ORDER = ("completed", "failed", "cancelled", "running", "pending", "paused", "queued")
 
 
+class _Unreachable(CommandError):
+    """The gateway did not answer, or answered that it cannot now (5xx)."""
+
+
 class _Gateway:
     """A tiny JSON client of the gateway's API (standard library only)."""
 
@@ -48,9 +52,10 @@ class _Gateway:
             with urllib.request.urlopen(request, timeout=30) as response:
                 data = response.read()
         except urllib.error.HTTPError as exc:
-            raise CommandError(_error_text(exc)) from None
+            error = _Unreachable if exc.code >= 500 else CommandError
+            raise error(_error_text(exc)) from None
         except (urllib.error.URLError, OSError) as exc:
-            raise CommandError(f"cannot reach the gateway at {self.url}: {exc}") from None
+            raise _Unreachable(f"cannot reach the gateway at {self.url}: {exc}") from None
         return data if raw else json.loads(data)["data"]
 
     def sign_in(self, email: str, password: str) -> None:
@@ -81,6 +86,18 @@ def progress_bar(batch: dict[str, Any], width: int = 30) -> str:
     counts = batch["counts"]
     parts = [f"{name} {counts[name]}" for name in _ORDER if counts.get(name)]
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{batch['total']}  " + "  ".join(parts)
+
+
+def _poll(gateway: _Gateway, path: str, every: float, patience: float = 120.0) -> Any:
+    """GET `path`, waiting out a gateway that restarts (the batch goes on without it)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return gateway.request("GET", path)
+        except _Unreachable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(max(every, 0.5))
 
 
 def _token(gateway: _Gateway) -> None:
@@ -135,7 +152,7 @@ def batch(
                 err.flush()
                 last = line
             time.sleep(every)
-            current = gateway.request("GET", f"/api/batches/{batch_id}")
+            current = _poll(gateway, f"/api/batches/{batch_id}", every)
     except KeyboardInterrupt:
         gateway.request("POST", f"/api/batches/{batch_id}/cancel", b"")
         err.write(f"\ncancelling batch {batch_id}\n")

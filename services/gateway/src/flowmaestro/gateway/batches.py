@@ -186,19 +186,23 @@ class BatchDriver:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Step until `stop` is set; outages are waited out."""
+        pause = self.poll_s
         while not stop.is_set():
             try:
                 for batch_id in await self.store.active_ids():
                     if stop.is_set():
                         break
                     await self.step(batch_id)
+                pause = self.poll_s
             except (GatewayError, RuntimeLayerError, nats.errors.Error, TimeoutError) as exc:
-                log.warning("batches.step_deferred", error=repr(exc))
+                log.warning("batches.step_deferred", error=repr(exc), retry_in=pause)
+                pause = min(pause * 2, 5.0)  # an outage: look less often until it ends
             except Exception:
                 log.exception("batches.step_failed")
+                pause = min(pause * 2, 5.0)
             self.wake.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-            await asyncio.wait(waiters, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
