@@ -30,24 +30,27 @@ from flowmaestro.events import (
     DefinitionError,
     ExecutionCancelRequested,
     ExecutionStarted,
+    Limits,
     WorkflowDefinition,
     parse_definition,
 )
 from flowmaestro.events.batches import BatchInputError, check_rows, parse_csv
 from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import batch_execution_id, control_key
-from flowmaestro.gateway.errors import GatewayError, ValidationFailedError
+from flowmaestro.gateway.errors import GatewayError, TooLargeError, ValidationFailedError
 from flowmaestro.gateway.models import BatchRowOut, VersionOut
 from flowmaestro.gateway.store.batches import BatchPlan, BatchStore, NewBatch
 from flowmaestro.runtime import ExecutionLog, new_execution_id
 from flowmaestro.runtime.errors import AppendConflictError, RuntimeLayerError
 
 __all__ = [
+    "BATCH_CANCEL_REASON",
     "BatchDriver",
-    "BatchTooLargeError",
+    "check_concurrency",
     "csv_lines",
     "jsonl_lines",
     "new_batch",
+    "parse_batch_definition",
     "rows_from_csv",
     "rows_from_json",
 ]
@@ -57,14 +60,8 @@ log = structlog.get_logger("flowmaestro.batches")
 BATCH_CANCEL_REASON = "the batch was cancelled"
 
 
-class BatchTooLargeError(GatewayError):
-    """The upload is larger than the operator allows (`FLOWMAESTRO_MAX_BATCH_BODY_BYTES`)."""
-
-    status = 413
-    code = "PAYLOAD_TOO_LARGE"
-
-
-def _definition(version: VersionOut, limits: Any) -> WorkflowDefinition:
+def parse_batch_definition(version: VersionOut, limits: Limits) -> WorkflowDefinition:
+    """The version's definition, checked (a stored one is valid unless limits changed)."""
     try:
         return parse_definition(version.definition, limits)
     except DefinitionError as exc:
@@ -95,7 +92,7 @@ def rows_from_csv(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The header and checked rows of a CSV upload (UTF-8, header row = input names)."""
     if len(body) > limits.body_bytes:
-        raise BatchTooLargeError(
+        raise TooLargeError(
             f"the CSV is {len(body)} bytes, above the maximum {limits.body_bytes} "
             "(FLOWMAESTRO_MAX_BATCH_BODY_BYTES)",
             {"size_bytes": len(body), "limit_bytes": limits.body_bytes},
@@ -167,11 +164,6 @@ def new_batch(
         actor=actor,
         created_at=datetime.now(UTC),
     )
-
-
-def parse_batch_definition(version: VersionOut, limits: Any) -> WorkflowDefinition:
-    """The version's definition, checked (a stored one is valid unless limits changed)."""
-    return _definition(version, limits)
 
 
 class BatchDriver:

@@ -27,7 +27,6 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import LiveMessage, is_valid_token
 from flowmaestro.gateway.batches import (
-    BatchTooLargeError,
     check_concurrency,
     csv_lines,
     jsonl_lines,
@@ -38,7 +37,7 @@ from flowmaestro.gateway.batches import (
 )
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok, pagination
-from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
+from flowmaestro.gateway.errors import NotFoundError, TooLargeError, ValidationFailedError
 from flowmaestro.gateway.models import (
     BatchCancelResult,
     BatchOut,
@@ -166,7 +165,7 @@ async def _read_upload(request: Request[Any, Any, Any], limit: int) -> _Upload |
             )
         body = await upload.read(limit + 1)
         if len(body) > limit:
-            raise BatchTooLargeError(
+            raise TooLargeError(
                 f"the CSV is larger than the maximum {limit} bytes "
                 "(FLOWMAESTRO_MAX_BATCH_BODY_BYTES)",
                 {"limit_bytes": limit},
@@ -179,7 +178,7 @@ async def _read_upload(request: Request[Any, Any, Any], limit: int) -> _Upload |
         )
     body = await request.body()
     if len(body) > limit:
-        raise BatchTooLargeError(
+        raise TooLargeError(
             f"the body is {len(body)} bytes, above the maximum {limit} "
             "(FLOWMAESTRO_MAX_BATCH_BODY_BYTES)",
             {"size_bytes": len(body), "limit_bytes": limit},

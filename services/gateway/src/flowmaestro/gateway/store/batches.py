@@ -353,10 +353,16 @@ class BatchStore:
             )
             ended = in_flight == 0 and not queued and not start
             if ended:
+                # a cancel that came after the last row had ended stopped nothing
+                stopped = cancelling and await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM batch_rows WHERE batch_id = $1"
+                    " AND (state = 'skipped' OR cancel_sent))",
+                    batch_id,
+                )
                 await conn.execute(
                     "UPDATE batches SET status = $2, ended_at = $3 WHERE id = $1",
                     batch_id,
-                    "cancelled" if cancelling else "completed",
+                    "cancelled" if stopped else "completed",
                     now,
                 )
         actor = None
