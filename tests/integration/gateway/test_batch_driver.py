@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from nats.aio.client import Client
@@ -50,9 +51,21 @@ async def store() -> AsyncIterator[BatchStore]:
             await db.close()
 
 
-async def _batch(store: BatchStore, rows: int, cap: int) -> str:
+SLOW = {
+    "nodes": {
+        **DEFINITION["nodes"],
+        "wait": {"id": "wait", "type": "echo", "data": {"value": 1, "delay_seconds": 30}},
+    },
+    "edges": [*DEFINITION["edges"], {"id": "2", "source": "in", "target": "wait"}],
+}
+"""Runs that last, whether or not an engine runs beside the test."""
+
+
+async def _batch(
+    store: BatchStore, rows: int, cap: int, definition: dict[str, Any] = DEFINITION
+) -> str:
     version = VersionOut(
-        workflow_id="w1", version=1, definition=DEFINITION, created_at=datetime.now(UTC)
+        workflow_id="w1", version=1, definition=definition, created_at=datetime.now(UTC)
     )
     inputs = [{"n": i} for i in range(rows)]
     batch = new_batch("u1", version, {}, ["n"], inputs, cap, Actor(user_id="u1"))
@@ -104,7 +117,7 @@ async def test_drivers_stepping_together_keep_the_cap(store: BatchStore, nc: Cli
 
 async def test_a_cancelled_batch_skips_what_never_started(store: BatchStore, nc: Client) -> None:
     log = ExecutionLog(nc)
-    batch_id = await _batch(store, rows=4, cap=1)
+    batch_id = await _batch(store, rows=4, cap=1, definition=SLOW)
     driver = BatchDriver(store, log)
     await driver.step(batch_id)
     await store.request_cancel("u1", batch_id, Actor(user_id="u1"))
