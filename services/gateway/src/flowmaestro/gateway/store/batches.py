@@ -194,9 +194,14 @@ class BatchStore:
                 },
             )
 
-    async def _owned(self, conn: Connection, owner_id: str, batch_id: str) -> asyncpg.Record:
+    async def _owned(
+        self, conn: Connection, owner_id: str, batch_id: str, lock: bool = False
+    ) -> asyncpg.Record:
         record = await conn.fetchrow(
-            "SELECT * FROM batches WHERE id = $1 AND owner_id = $2", batch_id, owner_id
+            "SELECT * FROM batches WHERE id = $1 AND owner_id = $2"
+            + (" FOR UPDATE" if lock else ""),
+            batch_id,
+            owner_id,
         )
         if record is None:
             raise NotFoundError(f"no batch {batch_id!r}")
@@ -274,9 +279,7 @@ class BatchStore:
         """Start no more rows and stop the running ones (the driver does it); recorded in
         the audit trail. `ConflictError` when the batch has already ended."""
         async with self.db.transaction() as conn:
-            record = await self._owned(conn, owner_id, batch_id)
-            record = await conn.fetchrow("SELECT * FROM batches WHERE id = $1 FOR UPDATE", batch_id)
-            assert record is not None
+            record = await self._owned(conn, owner_id, batch_id, lock=True)
             if record["status"] == "cancelling":
                 return  # asked before: the same answer, recorded once
             if record["status"] not in ACTIVE:
@@ -286,10 +289,8 @@ class BatchStore:
                 batch_id,
                 datetime.now(UTC),
             )
-            await record_action(
-                conn, owner_id, actor, BATCH_CANCELLED, "batch", batch_id,
-                {"workflow_id": record["workflow_id"]},
-            )  # fmt: skip
+            details = {"workflow_id": record["workflow_id"]}
+            await record_action(conn, owner_id, actor, BATCH_CANCELLED, "batch", batch_id, details)
 
     async def active_ids(self) -> list[str]:
         """Batches the driver still acts on, oldest first."""
