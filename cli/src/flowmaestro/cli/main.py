@@ -59,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     answer.add_argument("node_id")
     answer.add_argument("--data", required=True, help="the answer as a JSON object")
 
+    batch = sub.add_parser(
+        "batch", help="run a stored workflow once per CSV row, through the gateway"
+    )
+    batch.add_argument("workflow_id", metavar="WORKFLOW", help="the stored workflow's id")
+    batch.add_argument("--csv", type=Path, required=True, metavar="FILE", help="header = inputs")
+    batch.add_argument("--concurrency", type=int, help="rows run at once (default: the maximum)")
+    batch.add_argument("--version", type=int, help="the workflow version (default: current)")
+    batch.add_argument("--output", type=Path, help="write results here (.csv or .jsonl)")
+    batch.add_argument("--detach", action="store_true", help="print the batch id and return")
+    batch.add_argument(
+        "--gateway", help="gateway URL (default: FLOWMAESTRO_GATEWAY_URL or the stack's)"
+    )
+
     executions = sub.add_parser("executions", help="list recent executions")
     executions.add_argument("--limit", type=int, default=20)
 
@@ -140,6 +153,20 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("WARNING")
     _use_uvloop()
     try:
+        if args.command == "batch":
+            from flowmaestro.cli.batch import batch
+            from flowmaestro.runtime.service import stack_value
+
+            gateway = stack_value("gateway_url", "FLOWMAESTRO_GATEWAY_URL", args.gateway)
+            return batch(
+                gateway,
+                args.workflow_id,
+                args.csv,
+                args.concurrency,
+                args.version,
+                args.output,
+                args.detach,
+            )
         use_operator_identity()
         if args.command == "replay":
             if (args.execution_id is None) == (args.file is None):

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowmaestro.events import Limits
+from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
-from flowmaestro.runtime.config import node_limits_from_env
+from flowmaestro.runtime.config import batch_limits_from_env, node_limits_from_env
 from flowmaestro.runtime.secrets import KeyRing
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
@@ -50,6 +51,11 @@ class GatewaySettings:
     trusted_proxies: str = ""
     limits: Limits = field(default_factory=Limits)
     """Maxima of node size and time settings (`FLOWMAESTRO_MAX_*`), given to the validator."""
+    batch_limits: BatchLimits = field(default_factory=BatchLimits)
+    """Maxima of batches (`FLOWMAESTRO_MAX_BATCH_*`): concurrency, rows, body size."""
+    batch_poll_s: float = 0.25
+    """How often the batch driver looks for work it was not told of (another gateway's
+    batch, rows whose executions ended)."""
 
     @property
     def production(self) -> bool:
@@ -108,4 +114,6 @@ class GatewaySettings:
             register_window_s=float(env.get("FLOWMAESTRO_REGISTER_WINDOW_S", d.register_window_s)),
             trusted_proxies=env.get("FLOWMAESTRO_TRUSTED_PROXIES", d.trusted_proxies),
             limits=node_limits_from_env(env),
+            batch_limits=batch_limits_from_env(env),
+            batch_poll_s=float(env.get("FLOWMAESTRO_BATCH_POLL_S", d.batch_poll_s)),
         )
