@@ -319,11 +319,13 @@ def up(sync_always: bool = False, cluster: int | None = None) -> int:
         for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
-        for child in children.values():
+        for role, child in children.items():
             try:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
+            print(f"{role} stopped (exit code {child.returncode})", flush=True)
         for server in servers:
             server.stop()
         database.stop()

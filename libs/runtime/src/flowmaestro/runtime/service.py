@@ -1,4 +1,5 @@
-"""What every service's entry point shares: where NATS is, logging, signals, the loop."""
+"""What every service's entry point shares: where NATS is, logging, signals, the loop, and
+the task group its long-running loops live in."""
 
 from __future__ import annotations
 
@@ -7,13 +8,23 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
 
 from flowmaestro.runtime.config import state_dir
 from flowmaestro.runtime.errors import NatsUnreachableError
 
-__all__ = ["STACK_FILE", "StackNotFoundError", "run_service", "stack_value", "stop_on_signals"]
+__all__ = [
+    "STACK_FILE",
+    "StackNotFoundError",
+    "run_service",
+    "run_until_stopped",
+    "stack_value",
+    "stop_on_signals",
+]
 
 STACK_FILE = "stack.json"
 """In the state folder while `flowmaestro up` runs: its NATS, database and gateway URLs."""
@@ -46,6 +57,32 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+async def run_until_stopped(
+    stop: asyncio.Event,
+    *loops: Callable[[], Coroutine[Any, Any, Any]],
+    started: Callable[[TaskGroup], None] | None = None,
+) -> None:
+    """Run a service's `loops` in one task group until `stop` is set, then cancel them.
+
+    A loop that fails cancels its siblings and its error is raised (unwrapped when it is
+    the only one), so a service never limps on with a dead part; when this returns, none
+    of its tasks is left. `started(group)` is called once the loops run, for a service that
+    starts more tasks in the same group later (command handlers).
+    """
+    try:
+        async with anyio.create_task_group() as group:
+            for loop in loops:
+                group.start_soon(loop)
+            if started is not None:
+                started(group)
+            await stop.wait()
+            group.cancel_scope.cancel()
+    except BaseExceptionGroup as failed:
+        if len(failed.exceptions) == 1:
+            raise failed.exceptions[0] from None
+        raise
 
 
 def _use_uvloop() -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import structlog
+from anyio.abc import TaskGroup
 from nats.aio.client import Client
 
 from flowmaestro.events import (
@@ -42,6 +44,7 @@ from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.ratelimit import RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
+from flowmaestro.runtime.service import run_until_stopped
 from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["ExecutorPool", "ExecutorWorker"]
@@ -64,7 +67,7 @@ class ExecutorPool:
             CMD_STREAM,
             executor_consumer(node_type),
             concurrency,
-            on_message=lambda msg: self.worker.spawn(self._handle(msg)),
+            on_message=lambda msg: self.worker.spawn(partial(self._handle, msg)),
         )
 
     async def run(self) -> None:
@@ -127,32 +130,39 @@ class ExecutorWorker:
         self.sink = ResultSink(execution_log, self.outputs, self.settings.inline_output_limit)
         self.capabilities = Capabilities(nc, execution_log, integrations, KeyRing.from_env())
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._handlers: asyncio.Queue[Callable[[], Coroutine[Any, Any, None]]] = asyncio.Queue()
 
     def running(self, execution_id: str) -> int:
         """How many commands of the execution are running in this worker now."""
         return self.runner.running(execution_id)
 
-    def spawn(self, coro: Any) -> None:
-        """Run a command handler in the background, keeping a reference to it."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def spawn(self, handler: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run a command handler in the worker's task group (cancelled with it). Called from
+        the connection's read callback, where no task runs: the group's dispatcher starts
+        it."""
+        self._handlers.put_nowait(handler)
+
+    async def _dispatch(self, group: TaskGroup) -> None:
+        while True:
+            group.start_soon(await self._handlers.get())
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Run every pool until `stop` is set; running commands are left to redelivery."""
+        """Run every pool, the heartbeats and the command handlers in one task group until
+        `stop` is set (a failing loop stops the worker); running commands are left to
+        redelivery."""
         stop = stop or asyncio.Event()
         wire = await wire_of(self.nc)
         sid = wire.subscribe(cancel_wildcard(), self._on_cancel)
-        loops = [asyncio.ensure_future(p.run()) for p in self.pools]
-        loops.append(asyncio.ensure_future(self.runner.heartbeats()))
-        log.info("executors.started", types=[p.node_type for p in self.pools])
+
+        def running(group: TaskGroup) -> None:
+            group.start_soon(self._dispatch, group)
+            log.info("executors.started", types=[p.node_type for p in self.pools])
+
         try:
-            await stop.wait()
+            await run_until_stopped(
+                stop, *(p.run for p in self.pools), self.runner.heartbeats, started=running
+            )
         finally:
-            for task in (*loops, *self._tasks):
-                task.cancel()
-            await asyncio.gather(*loops, *self._tasks, return_exceptions=True)
             wire.unsubscribe(sid)
 
     def _on_cancel(self, msg: WireMsg) -> None:

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
@@ -42,6 +43,8 @@ __all__ = ["create_app"]
 
 log = structlog.get_logger("flowmaestro.gateway")
 
+_SHUTDOWN_GRACE_S = 5.0
+
 
 def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
     @contextlib.asynccontextmanager
@@ -55,22 +58,21 @@ def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
             log.warning("gateway.migrations_deferred", reason="database unavailable")
         services = app.state.services = Services.build(settings, nc, db)
         stop = asyncio.Event()
-        # every gateway drives batches; their steps on one batch take turns (row lock)
-        batch_task = asyncio.ensure_future(services.batch_driver.run(stop))
-        projector_task = None
-        if run_projector:
-            await ensure_projector_consumer(nc, settings.projector_name)
-            projector = Projector(nc, db, settings.projector_name)
-            projector_task = asyncio.ensure_future(projector.run(stop))
         try:
-            yield
+            # The background loops share one task group: at shutdown each gets a few
+            # seconds to finish its step, then whatever is left is cancelled.
+            async with anyio.create_task_group() as group:
+                # every gateway drives batches; their steps on one batch take turns
+                group.start_soon(services.batch_driver.run, stop)
+                if run_projector:
+                    await ensure_projector_consumer(nc, settings.projector_name)
+                    group.start_soon(Projector(nc, db, settings.projector_name).run, stop)
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    group.cancel_scope.deadline = anyio.current_time() + _SHUTDOWN_GRACE_S
         finally:
-            stop.set()
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(batch_task, 5)
-            if projector_task is not None:
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(projector_task, 5)
             await db.close()
             await nc.close()
 

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+import anyio
 import uvicorn
 
 from flowmaestro.gateway.app import create_app
 from flowmaestro.gateway.config import GatewaySettings
+from flowmaestro.runtime.service import stop_on_signals
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, stopped by the service's own signal handling: after a graceful shutdown
+    the process ends with code 0 (uvicorn's own handling re-raises the signal, ending
+    every clean stop as if killed)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
 
 __all__ = ["serve", "uvicorn_server"]
 
@@ -25,9 +41,19 @@ def uvicorn_server(settings: GatewaySettings, run_projector: bool = True) -> uvi
         proxy_headers=False,  # uvicorn's records go through our (redacting) logging setup
         timeout_graceful_shutdown=3,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 async def serve(settings: GatewaySettings) -> None:
     """Run the gateway until it is told to stop (SIGINT/SIGTERM)."""
-    await uvicorn_server(settings).serve()
+    server = uvicorn_server(settings)
+    stop = stop_on_signals()
+
+    async def stop_serving() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(stop_serving)
+        await server.serve()
+        group.cancel_scope.cancel()

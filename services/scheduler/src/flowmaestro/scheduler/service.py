@@ -21,6 +21,7 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import nats.errors
@@ -62,6 +63,7 @@ from flowmaestro.events.state import NodeStatus
 from flowmaestro.runtime import PayloadTooLargeError, Settings
 from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.eventlog import LogConsumer, LogMessage, SchedulerLog
+from flowmaestro.runtime.service import run_until_stopped
 
 __all__ = ["Scheduler"]
 
@@ -119,21 +121,14 @@ class Scheduler:
         self._unacked: LogMessage | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Process events until `stop` is set (or forever)."""
+        """Process events until `stop` is set (or forever); a crash of the loop is raised."""
         stop = stop or asyncio.Event()
         pull = self.log.scheduler_consumer(self.max_in_flight)
         await pull.start()
         log.info("scheduler.started")
-        consume = asyncio.ensure_future(self._consume(pull))
-        stopped = asyncio.ensure_future(stop.wait())
         try:
-            await asyncio.wait({consume, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            if consume.done():
-                consume.result()  # a crash of the loop surfaces here
+            await run_until_stopped(stop, partial(self._consume, pull))
         finally:
-            for task in (consume, stopped):
-                task.cancel()
-            await asyncio.gather(consume, stopped, return_exceptions=True)
             self._ack()
             await pull.stop()
 
