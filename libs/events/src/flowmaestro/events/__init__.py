@@ -39,8 +39,9 @@ from flowmaestro.events.events import (
     NodeSkipped,
     NodeWaiting,
     ParentRef,
+    TriggerRef,
 )
-from flowmaestro.events.limits import DEFAULT_LIMITS, Limits
+from flowmaestro.events.limits import DEFAULT_LIMITS, Limits, TriggerLimits
 from flowmaestro.events.state import (
     ExecutionState,
     ExecutionStatus,
@@ -99,6 +100,8 @@ __all__ = [
     "ReferenceResolutionError",
     "StartTimer",
     "StopExecution",
+    "TriggerLimits",
+    "TriggerRef",
     "WorkflowDefinition",
     "check_definition",
     "check_inputs",

@@ -7,7 +7,7 @@ gets a new tag (for example `node.completed.v2`) and an upcaster in the codec.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -38,6 +38,7 @@ __all__ = [
     "NodeWaiting",
     "ParentRef",
     "TerminalEvent",
+    "TriggerRef",
     "admissible_outcome",
 ]
 
@@ -71,6 +72,19 @@ class ParentRef(msgspec.Struct, frozen=True, kw_only=True):
     index: int = 0
 
 
+TriggerKind = Literal["schedule", "webhook", "event"]
+
+
+class TriggerRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The trigger that started an execution, and which of its fires it was."""
+
+    trigger_id: str
+    kind: TriggerKind
+    fire_key: str | None = None
+    """What makes the fire unique: the scheduled time, a webhook request's signature or
+    id, an event's stream sequence."""
+
+
 class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started"):
     """An execution began; it carries the whole definition so the log replays by itself."""
 
@@ -87,6 +101,8 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     """Definitions of the sub-workflows it may start, by `id` and `id@version`."""
     actor: Actor | None = None
     """Who started it (absent for runs the platform started itself, such as children)."""
+    trigger: TriggerRef | None = None
+    """The trigger that started it (absent for starts from the API, CLI or canvas)."""
 
 
 class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-from flowmaestro.events import Limits
+from flowmaestro.events import Limits, TriggerLimits
 
 __all__ = [
     "MAX_EFFECT_ATTEMPTS",
@@ -17,6 +17,7 @@ __all__ = [
     "Settings",
     "node_limits_from_env",
     "state_dir",
+    "trigger_limits_from_env",
 ]
 
 MAX_EFFECT_ATTEMPTS = 20
@@ -40,6 +41,29 @@ def node_limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:
         return msgspec.convert(given, Limits, strict=False)
     except msgspec.ValidationError as exc:
         raise ValueError(f"{LIMIT_PREFIX}*: {exc}") from exc
+
+
+def trigger_limits_from_env(environ: Mapping[str, str] | None = None) -> TriggerLimits:
+    """The operator's trigger bounds: `FLOWMAESTRO_MAX_<FIELD>` for each maximum,
+    `FLOWMAESTRO_MIN_TRIGGER_INTERVAL_SECONDS` for the shortest cron interval."""
+    env = os.environ if environ is None else environ
+    given: dict[str, str] = {}
+    for name in TriggerLimits.__struct_fields__:
+        variable = (
+            "FLOWMAESTRO_" + name.upper()
+            if name.startswith("min_")
+            else LIMIT_PREFIX + name.upper()
+        )
+        value = env.get(variable)
+        if value is not None and value.strip():
+            given[name] = value.strip()
+    try:
+        limits = msgspec.convert(given, TriggerLimits, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"trigger limits: {exc}") from exc
+    if min(msgspec.structs.astuple(limits)) <= 0:
+        raise ValueError("trigger limits must be positive")
+    return limits
 
 
 def state_dir() -> Path:

@@ -30,11 +30,14 @@ from flowmaestro.gateway.routes.auth import AuthController
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
+from flowmaestro.gateway.routes.hooks import HookController
 from flowmaestro.gateway.routes.integrations import IntegrationController
 from flowmaestro.gateway.routes.nodes import NodeController
+from flowmaestro.gateway.routes.triggers import TriggerController
 from flowmaestro.gateway.routes.workflows import WorkflowController
 from flowmaestro.gateway.routes.ws import live_socket
 from flowmaestro.gateway.services import Services
+from flowmaestro.gateway.triggers.consumers import ensure_trigger_consumers, run_trigger_consumers
 from flowmaestro.runtime import connect
 
 __all__ = ["create_app"]
@@ -52,20 +55,23 @@ def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
             await migrate(db)
         except DatabaseUnavailableError:
             log.warning("gateway.migrations_deferred", reason="database unavailable")
-        app.state.services = Services.build(settings, nc, db)
+        services = app.state.services = Services.build(settings, nc, db)
         stop = asyncio.Event()
-        projector_task = None
+        tasks: list[asyncio.Future[None]] = []
         if run_projector:
+            # one projector, and one consumer of trigger fires, per read-model database
             await ensure_projector_consumer(nc, settings.projector_name)
             projector = Projector(nc, db, settings.projector_name)
-            projector_task = asyncio.ensure_future(projector.run(stop))
+            tasks.append(asyncio.ensure_future(projector.run(stop)))
+            await ensure_trigger_consumers(nc, settings.projector_name)
+            tasks.append(asyncio.ensure_future(run_trigger_consumers(services, stop)))
         try:
             yield
         finally:
             stop.set()
-            if projector_task is not None:
+            for task in tasks:
                 with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(projector_task, 5)
+                    await asyncio.wait_for(task, 5)
             await db.close()
             await nc.close()
 
@@ -102,6 +108,8 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         IntegrationController,
         NodeController,
         AuditController,
+        TriggerController,
+        HookController,
         health,
         ready,
         live_socket,

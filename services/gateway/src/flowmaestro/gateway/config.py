@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowmaestro.events import Limits
+from flowmaestro.events import Limits, TriggerLimits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
-from flowmaestro.runtime.config import node_limits_from_env
+from flowmaestro.runtime.config import node_limits_from_env, trigger_limits_from_env
 from flowmaestro.runtime.secrets import KeyRing
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
@@ -50,6 +50,11 @@ class GatewaySettings:
     trusted_proxies: str = ""
     limits: Limits = field(default_factory=Limits)
     """Maxima of node size and time settings (`FLOWMAESTRO_MAX_*`), given to the validator."""
+    trigger_limits: TriggerLimits = field(default_factory=TriggerLimits)
+    """Bounds on triggers: webhook bodies, waits, rates and replay windows, the shortest
+    cron interval."""
+    trigger_grace_s: float = 60.0
+    """A schedule fire read later than this after its time is late (missed-run policy)."""
 
     @property
     def production(self) -> bool:
@@ -108,4 +113,6 @@ class GatewaySettings:
             register_window_s=float(env.get("FLOWMAESTRO_REGISTER_WINDOW_S", d.register_window_s)),
             trusted_proxies=env.get("FLOWMAESTRO_TRUSTED_PROXIES", d.trusted_proxies),
             limits=node_limits_from_env(env),
+            trigger_limits=trigger_limits_from_env(env),
+            trigger_grace_s=float(env.get("FLOWMAESTRO_TRIGGER_GRACE_S", d.trigger_grace_s)),
         )

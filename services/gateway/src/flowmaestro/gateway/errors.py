@@ -15,6 +15,7 @@ __all__ = [
     "NotFoundError",
     "NotReadyError",
     "RateLimitedError",
+    "TooLargeError",
     "ValidationFailedError",
     "problem_details",
 ]
@@ -85,6 +86,16 @@ class RateLimitedError(GatewayError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message, {"retry_after_seconds": round(retry_after, 1)})
         self.retry_after = retry_after
+
+
+class TooLargeError(GatewayError):
+    """A request body over the operator's bound; `details` gives the size and the limit."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+    def __init__(self, message: str, size: int, limit: int) -> None:
+        super().__init__(message, {"size_bytes": size, "limit_bytes": limit})
 
 
 class DatabaseUnavailableError(GatewayError):

@@ -28,6 +28,7 @@ __all__ = [
     "ExecutionStatusName",
     "ExecutionSummary",
     "Health",
+    "Id",
     "InputAccepted",
     "InputAnswer",
     "IntegrationCreate",
@@ -38,6 +39,7 @@ __all__ = [
     "LogLevel",
     "LogList",
     "LoginRequest",
+    "Name",
     "NodeCatalogue",
     "NodeTypeOut",
     "Pagination",
@@ -46,6 +48,7 @@ __all__ = [
     "RegisterRequest",
     "ResumeResult",
     "TestRequest",
+    "TriggerKind",
     "UserOut",
     "VerifyRequest",
     "VerifyResult",
@@ -57,6 +60,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+TriggerKind = Literal["schedule", "webhook", "event"]
+"""What starts a trigger's runs: a cron schedule, a webhook request, a tenant's event."""
 
 Email = Annotated[
     str,
@@ -274,6 +280,9 @@ class ExecutionSummary(msgspec.Struct, kw_only=True):
     started_at: datetime
     completed_at: datetime | None
     duration_ms: float | None
+    trigger_id: str | None = None
+    """The trigger that started the run (absent for starts from the API, CLI or canvas)."""
+    trigger_kind: TriggerKind | None = None
 
 
 class ExecutionPage(msgspec.Struct, kw_only=True):
@@ -334,7 +343,7 @@ class CancelResult(msgspec.Struct, kw_only=True):
     cancel_requested: bool = True
 
 
-AuditResource = Literal["workflow", "integration", "execution"]
+AuditResource = Literal["workflow", "integration", "execution", "trigger"]
 """The kinds of resource the audit trail records actions on."""
 
 
@@ -342,7 +351,8 @@ class AuditEntry(msgspec.Struct, kw_only=True):
     """One person's action: who (and from which address), when, what, on which resource.
 
     `action` is `workflow.created|updated|restored|deleted`,
-    `integration.created|updated|deleted`, or, for executions, the tag of the event in the
+    `integration.created|updated|deleted`, `trigger.created|updated|paused|resumed|deleted`,
+    or, for executions, the tag of the event in the
     run's log: `execution.started|cancel_requested|pause_requested|resumed`, or
     `execution.input_answered` for an answer to a human-input node.
     """

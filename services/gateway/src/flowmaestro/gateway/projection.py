@@ -71,6 +71,8 @@ class ExecutionRow(NamedTuple):
     last_seq: int
     event_count: int
     variables: dict[str, Any]
+    trigger_id: str | None
+    trigger_kind: str | None
 
 
 class LogRow(NamedTuple):
@@ -266,4 +268,6 @@ def execution_row(state: ExecutionState) -> ExecutionRow:
         last_seq=state.last_seq,
         event_count=state.event_count,
         variables=storable(msgspec.to_builtins(state.vars)),
+        trigger_id=state.trigger.trigger_id if state.trigger else None,
+        trigger_kind=state.trigger.kind if state.trigger else None,
     )
