@@ -29,6 +29,7 @@ CREATE TABLE trigger_fires (
     PRIMARY KEY (trigger_id, fire_key)
 );
 CREATE INDEX trigger_fires_recent ON trigger_fires (trigger_id, fired_at DESC);
+CREATE INDEX trigger_fires_scheduled ON trigger_fires (trigger_id, scheduled_at DESC);
 
 ALTER TABLE executions ADD COLUMN IF NOT EXISTS trigger_id text;
 ALTER TABLE executions ADD COLUMN IF NOT EXISTS trigger_kind text;

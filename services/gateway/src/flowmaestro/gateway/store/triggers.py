@@ -268,6 +268,16 @@ class TriggerStore:
         )
         return status.endswith(" 1")
 
+    async def started_before(self, trigger_id: str, scheduled_at: datetime) -> FireRow | None:
+        """The latest schedule fire before the one due at `scheduled_at` that started a run."""
+        r = await self.db.fetchrow(
+            "SELECT * FROM trigger_fires WHERE trigger_id = $1 AND scheduled_at < $2"
+            " AND outcome = 'started' ORDER BY scheduled_at DESC LIMIT 1",
+            trigger_id,
+            scheduled_at,
+        )
+        return None if r is None else FireRow(**dict(r))
+
     async def last_fires(self, trigger_ids: list[str]) -> dict[str, list[FireRow]]:
         """The latest fires of each trigger, newest first."""
         if not trigger_ids:

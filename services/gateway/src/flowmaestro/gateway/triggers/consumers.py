@@ -24,7 +24,6 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError as StreamNotFoundError
 
 from flowmaestro.events.names import (
     EVENT_STREAM,
@@ -47,9 +46,18 @@ from flowmaestro.gateway.triggers.subjects import subject_matches
 if TYPE_CHECKING:
     from flowmaestro.gateway.services import Services
 
-__all__ = ["ensure_trigger_consumers", "handle_event", "handle_fire", "run_trigger_consumers"]
+__all__ = [
+    "CATCH_UP",
+    "ensure_trigger_consumers",
+    "handle_event",
+    "handle_fire",
+    "run_trigger_consumers",
+]
 
 log = structlog.get_logger("flowmaestro.triggers")
+
+CATCH_UP = "missed: run once"
+"""The detail of the one run a `run_once` schedule makes for the fires it missed."""
 
 
 async def ensure_trigger_consumers(nc: Client, projector: str, ack_wait_s: float = 30.0) -> None:
@@ -73,20 +81,11 @@ async def ensure_trigger_consumers(nc: Client, projector: str, ack_wait_s: float
         )
 
 
-async def _superseded(services: Services, msg: Msg) -> bool:
-    """True when a later fire of the same trigger is already in the stream."""
-    try:
-        last = await services.nc.jetstream().get_last_msg(TRIGGER_STREAM, msg.subject)
-    except StreamNotFoundError:
-        return False
-    return (last.seq or 0) > msg.metadata.sequence.stream
-
-
 async def handle_fire(services: Services, msg: Msg) -> None:
     """One schedule fire: start its run, or record why not. Late fires (read more than
     the grace after their time, as when the platform was down) follow the trigger's
-    missed-run policy: `skip`, or `run_once` — only the latest of the fires missed
-    together runs."""
+    missed-run policy: `skip`, or `run_once` — the first of the fires missed together
+    runs (marked `CATCH_UP`), the others are skipped."""
     trigger_id = msg.subject.rsplit(".", 1)[-1]
     if msg.subject != trigger_fire_subject(trigger_id):
         return
@@ -106,23 +105,22 @@ async def handle_fire(services: Services, msg: Msg) -> None:
         )
         return
     late = (datetime.now(UTC) - scheduled_at).total_seconds() > services.settings.trigger_grace_s
+    detail = None
     if late:
         if row.config.get("missed") != "run_once":
             await services.triggers.record_fire(
                 row.id, fire_key, "skipped", None, scheduled_at, "missed: the platform was down"
             )
             return
-        if await _superseded(services, msg):
+        previous = await services.triggers.started_before(row.id, scheduled_at)
+        if previous is not None and previous.detail == CATCH_UP:
             await services.triggers.record_fire(
-                row.id, fire_key, "skipped", None, scheduled_at, "missed: a later fire runs once"
+                row.id, fire_key, "skipped", None, scheduled_at, "missed: ran once already"
             )
             return
+        detail = CATCH_UP
     with contextlib.suppress(GatewayError):  # refused: recorded with its reason
-        await fire(services, row, {}, fire_key, scheduled_at)
-
-
-def _matches(filter_subject: str, subject: str) -> bool:
-    return subject_matches(filter_subject, subject)
+        await fire(services, row, {}, fire_key, scheduled_at, detail)
 
 
 async def handle_event(services: Services, msg: Msg) -> None:
@@ -137,7 +135,7 @@ async def handle_event(services: Services, msg: Msg) -> None:
     for row in await services.triggers.event_triggers(owner_id):
         if row.created_at > published:
             continue
-        if not _matches(tenant_event_filter(owner_id, row.config["subject"]), msg.subject):
+        if not subject_matches(tenant_event_filter(owner_id, row.config["subject"]), msg.subject):
             continue
         inputs: Any = None
         with contextlib.suppress(msgspec.DecodeError):

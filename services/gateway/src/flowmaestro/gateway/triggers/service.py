@@ -285,6 +285,7 @@ async def fire(
     inputs: dict[str, Any],
     fire_key: str,
     scheduled_at: datetime | None = None,
+    detail: str | None = None,
 ) -> ExecutionStart | None:
     """Start the run of one fire of `row` with `inputs` over the trigger's own; None when
     this fire already started one (a repeat). Invalid inputs raise
@@ -315,5 +316,7 @@ async def fire(
             row.id, fire_key, "refused", None, scheduled_at, exc.message[:500]
         )
         raise
-    await services.triggers.record_fire(row.id, fire_key, "started", execution_id, scheduled_at)
+    await services.triggers.record_fire(
+        row.id, fire_key, "started", execution_id, scheduled_at, detail
+    )
     return started
