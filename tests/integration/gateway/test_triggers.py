@@ -135,8 +135,14 @@ async def test_hostile_schedules_are_refused(client: httpx.AsyncClient, alice: U
     assert (await refused({"cron": "0 * * * *", "timezone": "Mars/Olympus"}))["details"][0][
         "field"
     ] == "schedule.cron"
-    mixed = {"workflow_id": wid, "name": "x", "kind": "webhook", "schedule": {"cron": "0 * * * *"}}
-    error_of(await client.post("/api/triggers", json=mixed, headers=alice.headers), 400)
+    missing = {"workflow_id": wid, "name": "x", "kind": "schedule"}
+    error_of(await client.post("/api/triggers", json=missing, headers=alice.headers), 400)
+    hook = await create(client, alice, {"workflow_id": wid, "name": "h", "kind": "webhook"})
+    other_kind = {"schedule": {"cron": "0 * * * *"}}
+    mismatch = await client.put(
+        f"/api/triggers/{hook['id']}", json=other_kind, headers=alice.headers
+    )
+    assert error_of(mismatch, 409)["code"] == "KIND_MISMATCH"
     wrong_subject = {
         "workflow_id": wid,
         "name": "x",

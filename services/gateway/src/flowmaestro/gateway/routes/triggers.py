@@ -61,7 +61,7 @@ class TriggerController(Controller):
         row = await services.triggers.get(user.user_id, trigger_id)
         return ok(await service.trigger_out_with_fires(services, row))
 
-    @put("/{trigger_id:str}", responses=errors(400, 401, 404, 413, 503))
+    @put("/{trigger_id:str}", responses=errors(400, 401, 404, 409, 413, 503))
     async def update_trigger(
         self,
         trigger_id: str,

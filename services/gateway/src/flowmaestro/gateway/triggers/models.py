@@ -13,10 +13,12 @@ from flowmaestro.gateway.models import ExecutionStatusName, Id, Name, TriggerKin
 __all__ = [
     "EventOut",
     "EventSpec",
+    "EventTriggerCreate",
     "FireOutcome",
     "HookAccepted",
     "MissedRunPolicy",
     "ScheduleSpec",
+    "ScheduleTriggerCreate",
     "TriggerCreate",
     "TriggerFire",
     "TriggerList",
@@ -25,6 +27,7 @@ __all__ = [
     "WebhookMode",
     "WebhookOut",
     "WebhookSpec",
+    "WebhookTriggerCreate",
 ]
 
 MissedRunPolicy = Literal["skip", "run_once"]
@@ -39,16 +42,19 @@ FireOutcome = Literal["started", "skipped", "duplicate", "refused"]
 """What became of a fire: a run started, a late fire skipped, a repeat of a fire already
 handled, or refused (invalid inputs, a paused or changed trigger)."""
 
+_FIELD = r"[0-9A-Za-z*/,?#-]+"
+_CRON = rf"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|{_FIELD}( {_FIELD}){{4,5}})$"
 HeaderName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9-]+$")]
-InputName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
 class ScheduleSpec(msgspec.Struct, kw_only=True):
     """A cron schedule: 5 fields (or 6, seconds first, or `@hourly`-style names), read in
     `timezone` (IANA)."""
 
-    cron: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
+    cron: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_CRON)]
+    timezone: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")
+    ] = "UTC"
     missed: MissedRunPolicy = "skip"
 
 
@@ -63,7 +69,7 @@ class WebhookSpec(msgspec.Struct, kw_only=True):
     signature_header: HeaderName = TriggerHeader.SIGNATURE.value
     timestamp_header: HeaderName = TriggerHeader.TIMESTAMP.value
     replay_window_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300.0
-    headers: dict[HeaderName, InputName] = {}
+    headers: dict[str, str] = {}
     """Request headers that become inputs: header name → input name."""
 
 
@@ -78,23 +84,39 @@ class EventSpec(msgspec.Struct, kw_only=True):
     ]
 
 
-class TriggerCreate(msgspec.Struct, kw_only=True):
-    """A new trigger of a workflow: `kind` names which of `schedule`, `webhook`, `event`
-    is given."""
-
+class _NewTrigger(msgspec.Struct, kw_only=True, tag_field="kind"):
     workflow_id: Id
     name: Name
-    kind: TriggerKind
     inputs: dict[str, Any] = {}
     paused: bool = False
-    schedule: ScheduleSpec | None = None
-    webhook: WebhookSpec | None = None
-    event: EventSpec | None = None
+
+
+class ScheduleTriggerCreate(_NewTrigger, kw_only=True, tag="schedule"):
+    """A new cron schedule of a workflow."""
+
+    schedule: ScheduleSpec
+
+
+class WebhookTriggerCreate(_NewTrigger, kw_only=True, tag="webhook"):
+    """A new webhook of a workflow (its URL is made for it)."""
+
+    webhook: WebhookSpec = msgspec.field(default_factory=lambda: WebhookSpec())
+
+
+class EventTriggerCreate(_NewTrigger, kw_only=True, tag="event"):
+    """A new event trigger of a workflow."""
+
+    event: EventSpec
+
+
+TriggerCreate = ScheduleTriggerCreate | WebhookTriggerCreate | EventTriggerCreate
+"""A new trigger: `kind` says which of `schedule`, `webhook`, `event` it carries."""
 
 
 class TriggerUpdate(msgspec.Struct, kw_only=True):
     """Changes to a trigger; omitted fields keep their values (and an omitted webhook
-    `secret` keeps the stored one)."""
+    `secret` keeps the stored one). Only the spec of the trigger's own kind may be given
+    (409 `KIND_MISMATCH` otherwise)."""
 
     name: Name | None = None
     inputs: dict[str, Any] | None = None

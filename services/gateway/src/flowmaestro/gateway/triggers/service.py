@@ -16,7 +16,7 @@ import msgspec
 
 from flowmaestro.events import Actor, TriggerRef
 from flowmaestro.events.names import tenant_event_filter, trigger_execution_id
-from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
+from flowmaestro.gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import ExecutionStart
 from flowmaestro.gateway.routes.workflows import called_definitions
 from flowmaestro.gateway.runs import start_execution
@@ -26,12 +26,14 @@ from flowmaestro.gateway.triggers.models import (
     EventOut,
     EventSpec,
     ScheduleSpec,
+    ScheduleTriggerCreate,
     TriggerCreate,
     TriggerFire,
     TriggerOut,
     TriggerUpdate,
     WebhookOut,
     WebhookSpec,
+    WebhookTriggerCreate,
 )
 from flowmaestro.runtime.errors import AppendConflictError
 
@@ -120,15 +122,12 @@ def _config(
     given = {"schedule": schedule, "webhook": webhook, "event": event}
     for name, value in given.items():
         if value is not None and name != kind:
-            raise _problem(name, f"a {kind} trigger takes no {name!r}")
-    if kind == "schedule":
-        if schedule is None:
-            raise _problem("schedule", "a schedule trigger needs `schedule`", "required")
+            raise ConflictError(f"a {kind} trigger takes no {name!r}", code="KIND_MISMATCH")
+    if schedule is not None:
         return _schedule_config(services, schedule)
-    if kind == "webhook":
-        return _webhook_config(services, webhook or WebhookSpec())
-    if event is None:
-        raise _problem("event", "an event trigger needs `event`", "required")
+    if webhook is not None:
+        return _webhook_config(services, webhook)
+    assert event is not None
     return _event_config(owner_id, event)
 
 
@@ -151,15 +150,22 @@ async def create(
 ) -> TriggerOut:
     """A new trigger of one of the user's workflows; a schedule is armed at once."""
     await services.workflows.get(owner_id, body.workflow_id)  # 404 for another's
-    config = _config(services, owner_id, body.kind, body.schedule, body.webhook, body.event)
+    secret = None
+    if isinstance(body, ScheduleTriggerCreate):
+        kind, config = "schedule", _schedule_config(services, body.schedule)
+    elif isinstance(body, WebhookTriggerCreate):
+        kind, config = "webhook", _webhook_config(services, body.webhook)
+        secret = body.webhook.secret
+    else:
+        kind, config = "event", _event_config(owner_id, body.event)
     values = {
         "workflow_id": body.workflow_id,
         "name": body.name,
-        "kind": body.kind,
+        "kind": kind,
         "inputs": body.inputs,
         "config": config,
         "paused": body.paused,
-        "secret": body.webhook.secret if body.webhook else None,
+        "secret": secret,
     }
     row = await services.triggers.create(owner_id, values, actor, _schedule_effect(services))
     return trigger_out(row, [])
