@@ -161,3 +161,41 @@ export interface AuditPage {
   entries: AuditEntry[];
   pagination: Pagination;
 }
+
+export type TriggerKind = "schedule" | "webhook" | "event";
+
+/** One fire of a trigger: a run started, a late fire skipped, a repeat, or a refusal. */
+export interface TriggerFire {
+  fire_key: string;
+  outcome: "started" | "skipped" | "duplicate" | "refused";
+  fired_at: string;
+  execution_id?: string | null;
+  scheduled_at?: string | null;
+  detail?: string | null;
+}
+
+/** `GET /api/triggers`: a trigger with its next fire times and latest fires. */
+export interface Trigger {
+  id: string;
+  workflow_id: string;
+  name: string;
+  kind: TriggerKind;
+  inputs: Record<string, unknown>;
+  paused: boolean;
+  created_at: string;
+  updated_at: string;
+  schedule?: { cron: string; timezone: string; missed: "skip" | "run_once" } | null;
+  webhook?: {
+    url: string;
+    mode: "async" | "sync";
+    timeout_seconds: number;
+    signed: boolean;
+    signature_header: string;
+    timestamp_header: string;
+    replay_window_seconds: number;
+    headers: Record<string, string>;
+  } | null;
+  event?: { subject: string; filter: string } | null;
+  next_fires: string[];
+  last_fires: TriggerFire[];
+}

@@ -32,6 +32,7 @@ export interface ExecutionStarted {
   parent?: ParentRef | null;
   started_at: string;
   test?: boolean;
+  trigger?: TriggerRef | null;
   type: "execution.started";
   workflow_id?: string | null;
   workflow_version?: number | null;
@@ -97,6 +98,15 @@ export interface ParentRef {
   execution_id: string;
   index?: number;
   node_id: string;
+  [k: string]: unknown;
+}
+/**
+ * The trigger that started an execution, and which of its fires it was.
+ */
+export interface TriggerRef {
+  fire_key?: string | null;
+  kind: "event" | "schedule" | "webhook";
+  trigger_id: string;
   [k: string]: unknown;
 }
 /**
