@@ -129,9 +129,9 @@ def _print_list(items: list[dict[str, Any]], out: TextIO) -> None:
         print(f"{line}  next {nxt}  last {fired}", file=out)
 
 
-def triggers(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def triggers(args: argparse.Namespace, to: TextIO | None = None) -> int:
     """Run one `triggers` subcommand; 0 on success, 1 when the gateway refuses."""
-    out = out or sys.stdout
+    out = to or sys.stdout
     base = stack_value("gateway_url", "FLOWMAESTRO_GATEWAY_URL", args.gateway)
     api = _signed_in(base)
     if args.action == "list":
