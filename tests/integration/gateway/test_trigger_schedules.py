@@ -117,6 +117,30 @@ async def test_a_schedule_fires_once_per_time_across_a_gateway_restart(
                     assert len(caught_up) == 1 and caught_up[0]["outcome"] == "started", fires
                 assert not any(f["outcome"] == "duplicate" for f in fires)  # recorded once
 
+            # a schedule whose workflow is deleted stops itself at its next fire
+            gone = await workflow(client, user, "branch")
+            orphan = await create(
+                client,
+                user,
+                {
+                    **body,
+                    "workflow_id": gone,
+                    "name": "orphan",
+                    "schedule": {"cron": EVERY_TWO_SECONDS},
+                },
+            )
+            await client.delete(f"/api/workflows/{gone}", headers=user.headers)
+
+            async def stopped_itself() -> dict[str, Any] | None:
+                got = data_of(
+                    await client.get(f"/api/triggers/{orphan['id']}", headers=user.headers)
+                )
+                return got if got["paused"] else None
+
+            halted = await eventually(stopped_itself, timeout=10, every=0.2)
+            assert halted["last_fires"][0]["outcome"] == "refused"
+            assert await runs_of(client, user, orphan["id"]) == []
+
             paused = await client.post(f"/api/triggers/{skip['id']}/pause", headers=user.headers)
             assert data_of(paused)["next_fires"] == []
             await client.delete(f"/api/triggers/{once['id']}", headers=user.headers)

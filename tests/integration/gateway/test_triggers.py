@@ -131,6 +131,8 @@ async def test_hostile_schedules_are_refused(client: httpx.AsyncClient, alice: U
     burst = await refused({"cron": "0,30 0 * * * *"})  # two fires 30 s apart, hourly
     assert burst["details"][0]["code"] == "over_limit"
     assert (await refused({"cron": "61 * * * *"}))["details"][0]["field"] == "schedule.cron"
+    server_refused = await refused({"cron": "0 9 L * *"})  # croniter's, not JetStream's
+    assert "JetStream refuses" in server_refused["message"]
     assert (await refused({"cron": "0 * * *"}))["details"][0]["field"] == "schedule.cron"
     assert (await refused({"cron": "0 * * * *", "timezone": "Mars/Olympus"}))["details"][0][
         "field"

@@ -37,10 +37,10 @@ from flowmaestro.events.names import (
     trigger_fire_subject,
     trigger_fire_wildcard,
 )
-from flowmaestro.gateway.errors import DatabaseUnavailableError, GatewayError
+from flowmaestro.gateway.errors import DatabaseUnavailableError, GatewayError, NotFoundError
 from flowmaestro.gateway.triggers import cron
 from flowmaestro.gateway.triggers.schedules import ScheduleFire
-from flowmaestro.gateway.triggers.service import fire
+from flowmaestro.gateway.triggers.service import fire, set_paused
 from flowmaestro.gateway.triggers.subjects import subject_matches
 
 if TYPE_CHECKING:
@@ -119,8 +119,13 @@ async def handle_fire(services: Services, msg: Msg) -> None:
             )
             return
         detail = CATCH_UP
-    with contextlib.suppress(GatewayError):  # refused: recorded with its reason
+    try:
         await fire(services, row, {}, fire_key, scheduled_at, detail)
+    except NotFoundError:
+        # the workflow was deleted: stop the schedule rather than refuse every fire
+        await set_paused(services, row.owner_id, row.id, True, None)
+    except GatewayError:
+        pass  # refused (invalid inputs): recorded with its reason
 
 
 async def handle_event(services: Services, msg: Msg) -> None:

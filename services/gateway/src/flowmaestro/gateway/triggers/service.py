@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from nats.js.errors import BadRequestError
 
 from flowmaestro.events import Actor, TriggerRef
 from flowmaestro.events.names import tenant_event_filter, trigger_execution_id
@@ -139,8 +140,13 @@ def _schedule_effect(services: Services) -> Effect:
             return
         if row.paused:
             await schedules.disarm(js, row.id)
-        else:
+            return
+        try:
             await schedules.arm(js, row.id, row.config["six"], row.config["timezone"])
+        except BadRequestError as exc:  # a pattern the server's cron does not take
+            raise _problem(
+                "schedule.cron", f"JetStream refuses the schedule: {exc.description}"
+            ) from None
 
     return effect
 
@@ -197,9 +203,10 @@ async def update(
 
 
 async def set_paused(
-    services: Services, owner_id: str, trigger_id: str, paused: bool, actor: Actor
+    services: Services, owner_id: str, trigger_id: str, paused: bool, actor: Actor | None
 ) -> TriggerOut:
-    """Pause (a schedule is stopped in JetStream) or resume (armed again) a trigger."""
+    """Pause (a schedule is stopped in JetStream) or resume (armed again) a trigger;
+    without an `actor` (the platform pausing it) nothing is audited."""
     action = "trigger.paused" if paused else "trigger.resumed"
     row = await services.triggers.update(
         owner_id,
