@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from itertools import pairwise
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+if TYPE_CHECKING:
+    from croniter import croniter
 
 __all__ = ["CronError", "fire_before", "next_fires", "normalise", "shortest_gap", "zone"]
 
@@ -48,12 +50,16 @@ def normalise(expression: str) -> str:
             six = text
         else:
             raise CronError("a cron expression has 5 fields (or 6, seconds first)")
+    from croniter import croniter  # loaded on first use: it and dateutil weigh ~6 MB
+
     if not croniter.is_valid(six, second_at_beginning=True):
         raise CronError(f"invalid cron expression {expression!r}")
     return six
 
 
 def _steps(six: str, timezone: str, start: datetime) -> croniter:
+    from croniter import croniter
+
     return croniter(six, start.astimezone(zone(timezone)), second_at_beginning=True)
 
 
