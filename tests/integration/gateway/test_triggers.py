@@ -284,3 +284,52 @@ async def test_event_trigger_runs_per_message_in_the_tenants_namespace(
 
     assert (await eventually(refused))[0]["detail"] == "the event is not a JSON object"
     assert len(await runs_of(client, alice, made["id"])) == 1
+
+
+async def test_a_form_and_mapped_headers_become_inputs(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    definition = {
+        "nodes": {
+            "in": {
+                "id": "in",
+                "type": "input",
+                "data": {
+                    "schema": {
+                        "name": {"type": "string", "required": True},
+                        "source": {"type": "string", "required": True},
+                    }
+                },
+            },
+            "out": {
+                "id": "out",
+                "type": "output",
+                "data": {"output": "${inputs.name} via ${inputs.source}"},
+            },
+        },
+        "edges": [{"id": "e", "source": "in", "target": "out"}],
+    }
+    made = await client.post(
+        "/api/workflows", json={"name": "form", "definition": definition}, headers=alice.headers
+    )
+    wid = data_of(made, 201)["id"]
+    hook = await create(
+        client,
+        alice,
+        {
+            "workflow_id": wid,
+            "name": "form",
+            "kind": "webhook",
+            "webhook": {"mode": "sync", "headers": {"X-Source": "source"}},
+        },
+    )
+    url = hook["webhook"]["url"]
+    answered = await client.post(url, data={"name": "Ada"}, headers={"X-Source": "crm"})
+    assert data_of(answered, 200)["outputs"] == {"out": "Ada via crm"}
+    missing = await client.post(url, data={"name": "Ada"})  # the mapped header is absent
+    assert error_of(missing, 400)["code"] == "VALIDATION_ERROR"
+    # an Idempotency-Key makes an unsigned request's repeat a replay
+    keyed = {"X-Source": "crm", "Idempotency-Key": "order-17"}
+    data_of(await client.post(url, data={"name": "Bo"}, headers=keyed), 200)
+    again = await client.post(url, data={"name": "Bo"}, headers=keyed)
+    assert error_of(again, 409)["code"] == "REPLAYED"
