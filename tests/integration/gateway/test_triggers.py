@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from nats.aio.client import Client
@@ -20,6 +21,9 @@ pytestmark = pytest.mark.integration
 
 TRIGGER = {"id", "workflow_id", "name", "kind", "inputs", "paused", "created_at", "updated_at"}
 TRIGGER |= {"schedule", "webhook", "event", "next_fires", "last_fires"}
+FIRE = {"fire_key", "outcome", "fired_at", "scheduled_at", "execution_id", "detail"}
+HOOK = {"url", "mode", "timeout_seconds", "signed", "signature_header", "timestamp_header"}
+HOOK |= {"replay_window_seconds", "headers"}
 SECRET = "a-webhook-secret-of-some-length"
 
 
@@ -164,7 +168,7 @@ def _signed(body: bytes, at: float | None = None, secret: str = SECRET) -> dict[
 
 
 async def test_signed_webhook_valid_bad_replayed_stale_huge(
-    client: httpx.AsyncClient, alice: User
+    client: httpx.AsyncClient, alice: User, database_url: str
 ) -> None:
     wid = await workflow(client, alice, "branch")
     made = await create(
@@ -177,13 +181,22 @@ async def test_signed_webhook_valid_bad_replayed_stale_huge(
             "webhook": {"secret": SECRET, "headers": {"X-Order-Source": "source"}},
         },
     )
-    hook = made["webhook"]
+    hook = has(made["webhook"], HOOK)
     assert hook["signed"] is True and "secret" not in hook
     assert hook["url"].startswith("/api/hooks/") and len(hook["url"]) > 50
     url = hook["url"]
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = await conn.fetchval("SELECT secret::text FROM triggers WHERE id = $1", made["id"])
+    finally:
+        await conn.close()
+    assert "ciphertext" in stored and SECRET not in stored  # sealed at rest
 
     body = json.dumps({"amount": 150}).encode()
-    accepted = data_of(await client.post(url, content=body, headers=_signed(body)), 202)
+    accepted = has(
+        data_of(await client.post(url, content=body, headers=_signed(body)), 202),
+        {"execution_id", "status"},
+    )
     eid = accepted["execution_id"]
     done = await finished(client, alice, eid)
     assert done["status"] == "completed" and done["trigger_id"] == made["id"]
@@ -220,7 +233,7 @@ async def test_signed_webhook_valid_bad_replayed_stale_huge(
     # only the two accepted requests started runs
     assert len(await runs_of(client, alice, made["id"])) == 2
     fires = data_of(await client.get(f"/api/triggers/{made['id']}", headers=alice.headers))
-    outcomes = sorted(f["outcome"] for f in fires["last_fires"])
+    outcomes = sorted(has(f, FIRE)["outcome"] for f in fires["last_fires"])
     assert outcomes.count("started") == 2 and "refused" in outcomes
     assert error_of(await client.post("/api/hooks/" + "x" * 43, json={}), 404)["code"] == (
         "NOT_FOUND"
