@@ -106,6 +106,9 @@ export interface ExecutionSummary {
   completed_at?: string | null;
   duration_ms?: number | null;
   test?: boolean;
+  /** The trigger that started the run (null for the canvas, the API and the CLI). */
+  trigger_id?: string | null;
+  trigger_kind?: "schedule" | "webhook" | "event" | null;
 }
 
 export interface NodeHandleInfo {
