@@ -2,7 +2,8 @@
 
 Refused: a client without (or with wrong) credentials; an executor starting an execution,
 publishing a command, appending a forged event to an execution's event subject, arming a
-timer or reading a log beyond the outcome subjects; the gateway publishing commands. A
+timer or reading a log beyond the outcome subjects; the gateway publishing commands, trigger
+fires or tenants' events. A
 forged execution start on the executors' own subject is never folded. Meanwhile workflows
 (a transform chain, a durable wait, an agent calling a tool workflow) run to their end
 with every component under its own identity.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,14 +32,24 @@ from flowmaestro.events import (
     parse_definition,
 )
 from flowmaestro.events.names import (
+    EVENT_STREAM,
     EXEC_STREAM,
+    PROJECTOR_CONSUMER,
+    TRIGGER_STREAM,
     command_subject,
     exec_subject,
     log_subjects,
     outcome_subject,
+    tenant_event_consumer,
+    tenant_event_filter,
     timer_subject,
+    trigger_fire_consumer,
+    trigger_fire_subject,
+    trigger_schedule_subject,
 )
 from flowmaestro.executors.egress import ALLOW_ENV
+from flowmaestro.gateway.triggers.consumers import ensure_trigger_consumers
+from flowmaestro.gateway.triggers.schedules import arm, disarm
 from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
 from flowmaestro.runtime.connection import NatsUnreachableError
 from flowmaestro.runtime.ids import new_execution_id
@@ -260,3 +272,31 @@ def test_the_credentials_file_is_reused(tmp_path: Path) -> None:
     first = load_or_create_credentials(tmp_path)
     assert load_or_create_credentials(tmp_path) == first
     assert len(set(first.values())) == len(first)
+
+
+async def test_the_gateway_arms_schedules_and_pulls_fires_but_cannot_forge_them(
+    locked: tuple[EmbeddedNats, dict], operator: Client
+) -> None:
+    server, passwords = locked
+    trigger_id = uuid.uuid4().hex
+    async with as_identity(server, passwords, "gateway") as nc:
+        js = nc.jetstream()
+        await ensure_trigger_consumers(nc, PROJECTOR_CONSUMER)
+        await arm(js, trigger_id, "*/1 * * * * *", "UTC")
+        sub = await js.pull_subscribe_bind(trigger_fire_consumer(), TRIGGER_STREAM)
+        fired = await sub.fetch(1, timeout=5)
+        assert fired[0].subject == trigger_fire_subject(trigger_id)
+        await fired[0].ack()
+        await disarm(js, trigger_id)
+        events = await js.pull_subscribe_bind(tenant_event_consumer(), EVENT_STREAM)
+        for subject in (trigger_fire_subject(trigger_id), tenant_event_filter("someone", "x")):
+            with pytest.raises(Exception):  # noqa: B017 - the publish is never acknowledged
+                await js.publish(subject, b"{}", timeout=1)
+        await sub.unsubscribe()
+        await events.unsubscribe()
+    async with as_identity(server, passwords, "executors") as nc:
+        for subject in (trigger_schedule_subject(trigger_id), tenant_event_filter("x", "y")):
+            with pytest.raises(Exception):  # noqa: B017 - the publish is never acknowledged
+                await nc.jetstream().publish(subject, b"{}", timeout=1)
+    # the operator publishes into a tenant's namespace
+    await operator.jetstream().publish(tenant_event_filter("someone", "x"), b"{}")

@@ -1,7 +1,7 @@
 /** TanStack Query hooks over the API. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
-import type { AuditPage, ExecutionDetail, ExecutionPage, NodeCatalogue, WorkflowDefinition, WorkflowPage, WorkflowRecord, WorkflowVersion } from "./types";
+import type { AuditPage, ExecutionDetail, ExecutionPage, NodeCatalogue, Trigger, WorkflowDefinition, WorkflowPage, WorkflowRecord, WorkflowVersion } from "./types";
 
 export const keys = {
   nodes: ["nodes"] as const,
@@ -11,6 +11,7 @@ export const keys = {
   executions: (workflowId?: string) => ["executions", workflowId ?? "all"] as const,
   execution: (id: string) => ["execution", id] as const,
   audit: (query: string) => ["audit", query] as const,
+  triggers: (workflowId: string) => ["triggers", workflowId] as const,
 };
 
 /** Node types from the catalogue; `config_schema` is accepted as `config`. */
@@ -90,4 +91,35 @@ export function useWorkflowMutations() {
 export function useAudit(query: string) {
   // Records of runs arrive with their projection: look again now and then.
   return useQuery({ queryKey: keys.audit(query), refetchInterval: 2000, queryFn: () => api<AuditPage>(`/api/audit?${query}`) });
+}
+
+/** A workflow's triggers, refreshed while the panel is open (next fires move on). */
+export function useTriggers(workflowId: string) {
+  return useQuery({
+    queryKey: keys.triggers(workflowId),
+    refetchInterval: 5000,
+    queryFn: async () =>
+      (await api<{ triggers: Trigger[] }>(`/api/triggers?workflow_id=${encodeURIComponent(workflowId)}`)).triggers,
+  });
+}
+
+/** Create, pause, resume, delete a trigger — refreshing the workflow's list after each. */
+export function useTriggerMutations(workflowId: string) {
+  const client = useQueryClient();
+  const done = () => client.invalidateQueries({ queryKey: keys.triggers(workflowId) });
+  return {
+    create: useMutation({
+      mutationFn: (body: Record<string, unknown>) => api<Trigger>("/api/triggers", { method: "POST", json: body }),
+      onSuccess: done,
+    }),
+    setPaused: useMutation({
+      mutationFn: ({ id, paused }: { id: string; paused: boolean }) =>
+        api<Trigger>(`/api/triggers/${id}/${paused ? "pause" : "resume"}`, { method: "POST" }),
+      onSuccess: done,
+    }),
+    remove: useMutation({
+      mutationFn: (id: string) => api(`/api/triggers/${id}`, { method: "DELETE" }),
+      onSuccess: done,
+    }),
+  };
 }

@@ -108,6 +108,9 @@ export interface ExecutionSummary {
   test?: boolean;
   /** The batch this run is a row of, if any. */
   batch_id?: string | null;
+  /** The trigger that started the run (null for the canvas, the API and the CLI). */
+  trigger_id?: string | null;
+  trigger_kind?: "schedule" | "webhook" | "event" | null;
 }
 
 export interface NodeHandleInfo {
@@ -153,7 +156,7 @@ export interface AuditEntry {
   at: string;
   actor: AuditActor;
   action: string;
-  resource_type: "workflow" | "integration" | "execution" | "batch";
+  resource_type: "workflow" | "integration" | "execution" | "batch" | "trigger";
   resource_id: string;
   details: Record<string, unknown>;
 }
@@ -210,4 +213,42 @@ export interface BatchRow {
 export interface BatchRowPage {
   rows: BatchRow[];
   pagination: Pagination;
+}
+
+export type TriggerKind = "schedule" | "webhook" | "event";
+
+/** One fire of a trigger: a run started, a late fire skipped, a repeat, or a refusal. */
+export interface TriggerFire {
+  fire_key: string;
+  outcome: "started" | "skipped" | "duplicate" | "refused";
+  fired_at: string;
+  execution_id?: string | null;
+  scheduled_at?: string | null;
+  detail?: string | null;
+}
+
+/** `GET /api/triggers`: a trigger with its next fire times and latest fires. */
+export interface Trigger {
+  id: string;
+  workflow_id: string;
+  name: string;
+  kind: TriggerKind;
+  inputs: Record<string, unknown>;
+  paused: boolean;
+  created_at: string;
+  updated_at: string;
+  schedule?: { cron: string; timezone: string; missed: "skip" | "run_once" } | null;
+  webhook?: {
+    url: string;
+    mode: "async" | "sync";
+    timeout_seconds: number;
+    signed: boolean;
+    signature_header: string;
+    timestamp_header: string;
+    replay_window_seconds: number;
+    headers: Record<string, string>;
+  } | null;
+  event?: { subject: string; filter: string } | null;
+  next_fires: string[];
+  last_fires: TriggerFire[];
 }

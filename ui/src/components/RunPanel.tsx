@@ -137,6 +137,7 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
                 <span>{e.started_at ? new Date(e.started_at).toLocaleString() : ""}</span>
                 <span className="muted ml-auto">{e.duration_ms != null ? `${Math.round(e.duration_ms)} ms` : ""}</span>
                 {e.test && <span className="muted">test</span>}
+                {e.trigger_kind && <span className="muted" title={`started by trigger ${e.trigger_id ?? ""}`}>{e.trigger_kind}</span>}
               </Link>
             </li>
           ))}

@@ -11,6 +11,7 @@ import { FlowCanvas } from "../components/FlowCanvas";
 import { Inspector } from "../components/Inspector";
 import { Palette } from "../components/Palette";
 import { RunPanel } from "../components/RunPanel";
+import { TriggersPanel } from "../components/TriggersPanel";
 import { VersionsDialog } from "../components/VersionsDialog";
 import { download, parseWorkflowFile, workflowFile } from "../lib/exchange";
 import { SHORTCUTS, shortcutAction } from "../lib/shortcuts";
@@ -166,7 +167,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
         </main>
         <Tabs.Root value={tab} onValueChange={setTab} className="panel flex w-80 shrink-0 flex-col border-l">
           <Tabs.List className="flex border-b border-slate-200 dark:border-slate-800" aria-label="Panels">
-            {[["config", "Configure"], ["run", "Run"], ["inspect", "Inspect"], ["keys", "Keys"]].map(([value, label]) => (
+            {[["config", "Configure"], ["run", "Run"], ["triggers", "Triggers"], ["inspect", "Inspect"], ["keys", "Keys"]].map(([value, label]) => (
               <Tabs.Trigger key={value} value={value} className="flex-1 px-2 py-2 text-xs font-medium data-[state=active]:border-b-2 data-[state=active]:border-sky-500">
                 {label}
               </Tabs.Trigger>
@@ -183,6 +184,9 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
             </Tabs.Content>
             <Tabs.Content value="run">
               <RunPanel ensureSaved={ensureSaved} onRunError={(text) => setNotice({ text, error: true })} />
+            </Tabs.Content>
+            <Tabs.Content value="triggers">
+              <TriggersPanel workflowId={workflow.id} />
             </Tabs.Content>
             <Tabs.Content value="inspect">
               {selected.length === 1 ? <Inspector nodeId={selected[0]} /> : <p className="muted p-3">Select a node to inspect its run.</p>}

@@ -84,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", required=True, help="recompute it from the event log"
     )
 
+    from flowmaestro.cli.triggers import add_parser as add_triggers
+
+    add_triggers(sub)
+
     sub.add_parser("scheduler", help="run the scheduler (used by `up`)")
     executors = sub.add_parser("executors", help="run executor pools (used by `up`)")
     executors.add_argument("--types", nargs="*", help="node types (default: all)")
@@ -167,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.output,
                 args.detach,
             )
+        if args.command == "triggers":
+            from flowmaestro.cli.triggers import triggers
+
+            return triggers(args)
         use_operator_identity()
         if args.command == "replay":
             if (args.execution_id is None) == (args.file is None):

@@ -33,6 +33,7 @@ export interface ExecutionStarted {
   parent?: ParentRef | null;
   started_at: string;
   test?: boolean;
+  trigger?: TriggerRef | null;
   type: "execution.started";
   workflow_id?: string | null;
   workflow_version?: number | null;
@@ -99,6 +100,15 @@ export interface ParentRef {
   index?: number;
   node_id: string;
   tool?: boolean;
+  [k: string]: unknown;
+}
+/**
+ * The trigger that started an execution, and which of its fires it was.
+ */
+export interface TriggerRef {
+  fire_key?: string | null;
+  kind: "event" | "schedule" | "webhook";
+  trigger_id: string;
   [k: string]: unknown;
 }
 /**

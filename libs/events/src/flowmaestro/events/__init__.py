@@ -47,8 +47,9 @@ from flowmaestro.events.events import (
     NodeSkipped,
     NodeWaiting,
     ParentRef,
+    TriggerRef,
 )
-from flowmaestro.events.limits import DEFAULT_LIMITS, Limits
+from flowmaestro.events.limits import DEFAULT_LIMITS, Limits, TriggerLimits
 from flowmaestro.events.state import (
     ExecutionState,
     ExecutionStatus,
@@ -108,6 +109,8 @@ __all__ = [
     "ReportChild",
     "StartTimer",
     "StopExecution",
+    "TriggerLimits",
+    "TriggerRef",
     "WorkflowDefinition",
     "check_definition",
     "check_inputs",

@@ -7,7 +7,7 @@ gets a new tag (for example `node.completed.v2`) and an upcaster in the codec.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -38,6 +38,7 @@ __all__ = [
     "NodeWaiting",
     "ParentRef",
     "TerminalEvent",
+    "TriggerRef",
     "admissible_outcome",
 ]
 
@@ -73,6 +74,19 @@ class ParentRef(msgspec.Struct, frozen=True, kw_only=True):
     """An agent's tool call: its end is also left where the awaiting executor reads it."""
 
 
+TriggerKind = Literal["schedule", "webhook", "event"]
+
+
+class TriggerRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The trigger that started an execution, and which of its fires it was."""
+
+    trigger_id: str
+    kind: TriggerKind
+    fire_key: str | None = None
+    """What makes the fire unique: the scheduled time, a webhook request's signature or
+    id, an event's stream sequence."""
+
+
 class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started"):
     """An execution began; it carries the whole definition so the log replays by itself."""
 
@@ -91,6 +105,8 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     """Who started it (absent for runs the platform started itself, such as children)."""
     batch_id: str | None = None
     """The batch this run is a row of (its id is then made from the batch id and row)."""
+    trigger: TriggerRef | None = None
+    """The trigger that started it (absent for starts from the API, CLI or canvas)."""
 
 
 class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):

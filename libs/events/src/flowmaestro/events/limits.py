@@ -26,6 +26,7 @@ __all__ = [
     "BatchLimits",
     "LimitRule",
     "Limits",
+    "TriggerLimits",
     "limit_problems",
 ]
 
@@ -98,6 +99,24 @@ class BatchLimits(msgspec.Struct, frozen=True, kw_only=True):
 
 
 DEFAULT_BATCH_LIMITS = BatchLimits()
+
+
+class TriggerLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """The operator's bounds on triggers, each from `FLOWMAESTRO_MAX_<FIELD>` (or, for
+    the one minimum, `FLOWMAESTRO_MIN_TRIGGER_INTERVAL_SECONDS`)."""
+
+    webhook_body_bytes: int = _MIB
+    """The largest webhook request body; a larger one is refused with 413."""
+    webhook_wait_seconds: float = 60.0
+    """The longest a synchronous webhook may wait for its run's outputs."""
+    webhook_requests: int = 60
+    """Requests one webhook trigger admits per `webhook_window_seconds` (past it: 429)."""
+    webhook_window_seconds: float = 60.0
+    """The rate-limit window of `webhook_requests`."""
+    webhook_replay_window_seconds: float = 3600.0
+    """The widest replay window a webhook may set."""
+    min_trigger_interval_seconds: float = 60.0
+    """The shortest gap a cron schedule may leave between two fires (a minimum)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ __all__ = [
     "CHILD_RESULT_BUCKET",
     "CMD_STREAM",
     "CONCAT_KEY",
+    "EVENT_STREAM",
     "EXEC_STREAM",
     "FILE_BUCKET",
     "INTEGRATION_BUCKET",
@@ -23,8 +24,10 @@ __all__ = [
     "OUTPUT_REF_KEY",
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
+    "TRIGGER_STREAM",
     "Header",
     "LiveMessage",
+    "TriggerHeader",
     "answer_key",
     "batch_execution_id",
     "call_key",
@@ -71,8 +74,18 @@ __all__ = [
     "skipped_key",
     "started_key",
     "stop_key",
+    "tenant_event_consumer",
+    "tenant_event_filter",
+    "tenant_event_owner",
+    "tenant_event_wildcard",
     "timer_subject",
     "timer_wildcard",
+    "trigger_execution_id",
+    "trigger_fire_consumer",
+    "trigger_fire_subject",
+    "trigger_fire_wildcard",
+    "trigger_schedule_subject",
+    "trigger_schedule_wildcard",
 ]
 
 EXEC_STREAM = "FM_EXEC"
@@ -110,6 +123,11 @@ CHILD_RESULT_BUCKET = "FM_CHILD_RESULTS"
 """Key-value bucket where the scheduler leaves the end of an agent's tool-call child
 (key: the child's execution id), which the agent's executor awaits: executors may not
 read execution logs beyond the outcome subjects."""
+TRIGGER_STREAM = "FM_TRIGGERS"
+"""Stream of trigger schedules (one schedule subject per cron trigger) and their fires."""
+
+EVENT_STREAM = "FM_EVENTS"
+"""Stream of messages published into tenants' event namespaces (event triggers)."""
 
 SCHEDULER_CONSUMER = "scheduler"
 PROJECTOR_CONSUMER = "projector"
@@ -127,6 +145,11 @@ class Header(StrEnum):
     EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT = "Nats-Expected-Last-Subject-Sequence-Subject"
     SCHEDULE = "Nats-Schedule"
     SCHEDULE_TARGET = "Nats-Schedule-Target"
+    SCHEDULE_TIME_ZONE = "Nats-Schedule-Time-Zone"
+    SCHEDULER = "Nats-Scheduler"
+    """On a fired message: the schedule subject that fired it."""
+    SCHEDULE_NEXT = "Nats-Schedule-Next"
+    """On a fired message: when its schedule fires next."""
     STATUS = "Status"
     DESCRIPTION = "Description"
     SEQUENCE = "Nats-Sequence"
@@ -134,6 +157,17 @@ class Header(StrEnum):
     NUM_PENDING = "Nats-Num-Pending"
     PENDING_MESSAGES = "Nats-Pending-Messages"
     TRACEPARENT = "traceparent"
+
+
+class TriggerHeader(StrEnum):
+    """Default HTTP header names of webhook triggers (each trigger may name its own)."""
+
+    SIGNATURE = "X-FlowMaestro-Signature"
+    """`sha256=<hex HMAC-SHA256>` of `<timestamp>.<body>` (or of the body, without one)."""
+    TIMESTAMP = "X-FlowMaestro-Timestamp"
+    """Seconds since the epoch when the request was signed (the replay window)."""
+    IDEMPOTENCY_KEY = "Idempotency-Key"
+    """An unsigned request's own key: a repeat of it starts no second run."""
 
 
 class LiveMessage(StrEnum):
@@ -443,3 +477,70 @@ def owned_file_name(owner_id: str | None, name: str) -> str:
 def owned_cache_key(owner_id: str | None, memo: str) -> str:
     """The node-cache key of a memoised result, inside its owner's scope."""
     return f"{owner_scope(owner_id)}.{memo}"
+
+
+# Triggers start executions from outside: cron schedules (JetStream message schedules in
+# FM_TRIGGERS, firing onto a subject the gateway consumes), webhooks and tenants' events.
+
+
+def trigger_schedule_subject(trigger_id: str) -> str:
+    """The schedule subject of one cron trigger; purging it stops the schedule."""
+    return f"{_PREFIX}.trigger.schedule.{_token(trigger_id)}"
+
+
+def trigger_schedule_wildcard() -> str:
+    """Matches every trigger schedule subject."""
+    return f"{_PREFIX}.trigger.schedule.*"
+
+
+def trigger_fire_subject(trigger_id: str) -> str:
+    """Where one cron trigger's schedule writes each fire."""
+    return f"{_PREFIX}.trigger.fire.{_token(trigger_id)}"
+
+
+def trigger_fire_wildcard() -> str:
+    """Matches every trigger's fires (the gateway's fire consumer)."""
+    return f"{_PREFIX}.trigger.fire.*"
+
+
+def trigger_fire_consumer(projector: str = PROJECTOR_CONSUMER) -> str:
+    """The gateway's durable consumer of schedule fires, one per read-model database
+    (named after its projector), shared by that database's gateway replicas."""
+    return f"{_token(projector)}-fires"
+
+
+def tenant_event_consumer(projector: str = PROJECTOR_CONSUMER) -> str:
+    """The gateway's durable consumer of tenants' events, one per read-model database."""
+    return f"{_token(projector)}-events"
+
+
+def tenant_event_wildcard() -> str:
+    """Matches every tenant's event namespace."""
+    return f"{_PREFIX}.tenant.*.events.>"
+
+
+def tenant_event_filter(owner_id: str, pattern: str) -> str:
+    """The subject filter of an event trigger: `pattern` (tokens, `*`, a last `>`) inside
+    its owner's namespace `fm.tenant.<owner>.events.`, so it never reaches another's."""
+    tokens = pattern.split(".")
+    for i, token in enumerate(tokens):
+        if token == "*" or (token == ">" and i == len(tokens) - 1):
+            continue
+        _token(token)
+    return f"{_PREFIX}.tenant.{_token(owner_id)}.events.{pattern}"
+
+
+def tenant_event_owner(subject: str) -> str | None:
+    """The owner whose namespace `subject` is in (None outside every namespace)."""
+    parts = subject.split(".", 4)
+    if len(parts) == 5 and parts[:2] == [_PREFIX, "tenant"] and parts[3] == "events":
+        return parts[2]
+    return None
+
+
+def trigger_execution_id(trigger_id: str, fire_key: str) -> str:
+    """The deterministic execution id of one fire of a trigger (`fire_key`: the scheduled
+    time, the signature of a webhook request, an event's stream sequence), so a fire
+    delivered twice, or a replayed request, starts at most one execution."""
+    digest = hashlib.sha256(f"{trigger_id}:{fire_key}".encode()).hexdigest()[:24]
+    return f"trg-{_token(trigger_id)}-{digest}"

@@ -37,6 +37,7 @@ from flowmaestro.events.events import (
     NodeSkipped,
     NodeWaiting,
     ParentRef,
+    TriggerRef,
 )
 from flowmaestro.events.graph import Graph, build_graph
 
@@ -142,6 +143,7 @@ class ExecutionState(msgspec.Struct, frozen=True, kw_only=True):
     test: bool = False
     owner_id: str | None = None
     parent: ParentRef | None = None
+    trigger: TriggerRef | None = None
     workflows: dict[str, WorkflowDefinition] = {}
     batch_id: str | None = None
     status: ExecutionStatus = ExecutionStatus.RUNNING
@@ -169,6 +171,7 @@ def _start(event: ExecutionStarted) -> ExecutionState:
         test=event.test,
         owner_id=event.owner_id,
         parent=event.parent,
+        trigger=event.trigger,
         workflows=dict(event.workflows),
         batch_id=event.batch_id,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-from flowmaestro.events import Limits
+from flowmaestro.events import Limits, TriggerLimits
 from flowmaestro.events.limits import BatchLimits
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "batch_limits_from_env",
     "node_limits_from_env",
     "state_dir",
+    "trigger_limits_from_env",
 ]
 
 MAX_EFFECT_ATTEMPTS = 20
@@ -60,6 +61,29 @@ def batch_limits_from_env(environ: Mapping[str, str] | None = None) -> BatchLimi
         return msgspec.convert(given, BatchLimits, strict=False)
     except msgspec.ValidationError as exc:
         raise ValueError(f"{BATCH_LIMIT_PREFIX}*: {exc}") from exc
+
+
+def trigger_limits_from_env(environ: Mapping[str, str] | None = None) -> TriggerLimits:
+    """The operator's trigger bounds: `FLOWMAESTRO_MAX_<FIELD>` for each maximum,
+    `FLOWMAESTRO_MIN_TRIGGER_INTERVAL_SECONDS` for the shortest cron interval."""
+    env = os.environ if environ is None else environ
+    given: dict[str, str] = {}
+    for name in TriggerLimits.__struct_fields__:
+        variable = (
+            "FLOWMAESTRO_" + name.upper()
+            if name.startswith("min_")
+            else LIMIT_PREFIX + name.upper()
+        )
+        value = env.get(variable)
+        if value is not None and value.strip():
+            given[name] = value.strip()
+    try:
+        limits = msgspec.convert(given, TriggerLimits, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"trigger limits: {exc}") from exc
+    if min(msgspec.structs.astuple(limits)) <= 0:
+        raise ValueError("trigger limits must be positive")
+    return limits
 
 
 def state_dir() -> Path:

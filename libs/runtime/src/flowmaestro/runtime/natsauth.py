@@ -131,7 +131,9 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
       cancel notices; use outputs, files, the node cache and rate-limit buckets; read
       (never write) integrations.
     - gateway: starts, cancels and answers executions (`fm.exec.*.e`); reads logs; runs its
-      projector's consumer; reads live chunks; manages files and integrations.
+      projector's consumer; reads live chunks; manages files and integrations; arms and
+      purges trigger schedules (`fm.trigger.schedule.*`), pulls their fires and tenants'
+      events (its two trigger consumers). It never publishes fires or tenants' events.
     - cli: the operator; everything (it creates the topology).
     """
     exec_stream = names.EXEC_STREAM
@@ -179,6 +181,15 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             *_bucket("OBJ", names.FILE_BUCKET, write=True),
             *_bucket("KV", names.INTEGRATION_BUCKET, write=True),
             *_bucket("KV", names.LIMIT_BUCKET, write=True),
+            names.trigger_schedule_wildcard(),
+            f"$JS.API.STREAM.PURGE.{names.TRIGGER_STREAM}",
+            *_stream_read(names.TRIGGER_STREAM),
+            *_pull(names.TRIGGER_STREAM, names.trigger_fire_consumer(projector)),
+            *_pull(names.EVENT_STREAM, names.tenant_event_consumer(projector)),
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{names.TRIGGER_STREAM}."
+            + names.trigger_fire_consumer(projector),
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{names.EVENT_STREAM}."
+            + names.tenant_event_consumer(projector),
         ]
         subscribe = [*inbox, names.live_any()]
     else:

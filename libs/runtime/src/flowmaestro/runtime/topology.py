@@ -101,6 +101,37 @@ def _cmd_stream_config(settings: Settings) -> StreamConfig:
     )
 
 
+def _trigger_stream_config(settings: Settings) -> StreamConfig:
+    """Cron triggers' schedules and the fires they write (the last few per trigger)."""
+    return StreamConfig(
+        name=names.TRIGGER_STREAM,
+        subjects=[names.trigger_schedule_wildcard(), names.trigger_fire_wildcard()],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        allow_direct=True,
+        allow_msg_schedules=True,
+        max_msgs_per_subject=100,
+        duplicate_window=settings.duplicate_window_s,
+        max_msg_size=64 * 1024,
+        num_replicas=settings.stream_replicas,
+    )
+
+
+def _event_stream_config(settings: Settings) -> StreamConfig:
+    """Messages published into tenants' event namespaces, kept a week for event triggers."""
+    return StreamConfig(
+        name=names.EVENT_STREAM,
+        subjects=[names.tenant_event_wildcard()],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=7 * 86_400,
+        max_bytes=1024 * 1024 * 1024,
+        duplicate_window=settings.duplicate_window_s,
+        max_msg_size=1024 * 1024,
+        num_replicas=settings.stream_replicas,
+    )
+
+
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     try:
         await js.stream_info(config.name or "")
@@ -134,6 +165,8 @@ async def ensure_topology(
 async def _ensure_topology(js: JetStreamContext, node_types: list[str], settings: Settings) -> None:
     await _ensure_stream(js, exec_stream_config(settings))
     await _ensure_stream(js, _cmd_stream_config(settings))
+    await _ensure_stream(js, _trigger_stream_config(settings))
+    await _ensure_stream(js, _event_stream_config(settings))
     await js.add_consumer(
         names.EXEC_STREAM,
         ConsumerConfig(

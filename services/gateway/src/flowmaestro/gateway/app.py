@@ -32,11 +32,14 @@ from flowmaestro.gateway.routes.batches import BatchController, start_batch_rout
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
+from flowmaestro.gateway.routes.hooks import HookController
 from flowmaestro.gateway.routes.integrations import IntegrationController
 from flowmaestro.gateway.routes.nodes import NodeController
+from flowmaestro.gateway.routes.triggers import TriggerController
 from flowmaestro.gateway.routes.workflows import WorkflowController
 from flowmaestro.gateway.routes.ws import live_socket
 from flowmaestro.gateway.services import Services
+from flowmaestro.gateway.triggers.consumers import ensure_trigger_consumers, run_trigger_consumers
 from flowmaestro.runtime import connect
 
 __all__ = ["create_app"]
@@ -65,8 +68,11 @@ def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
                 # every gateway drives batches; their steps on one batch take turns
                 group.start_soon(services.batch_driver.run, stop)
                 if run_projector:
+                    # one projector, and one consumer of trigger fires, per read model
                     await ensure_projector_consumer(nc, settings.projector_name)
                     group.start_soon(Projector(nc, db, settings.projector_name).run, stop)
+                    await ensure_trigger_consumers(nc, settings.projector_name)
+                    group.start_soon(run_trigger_consumers, services, stop)
                 try:
                     yield
                 finally:
@@ -111,6 +117,8 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         AuditController,
         BatchController,
         start_batch_route(settings.batch_limits),
+        TriggerController,
+        HookController,
         health,
         ready,
         live_socket,

@@ -95,7 +95,8 @@ def rows_from_csv(
         raise TooLargeError(
             f"the CSV is {len(body)} bytes, above the maximum {limits.body_bytes} "
             "(FLOWMAESTRO_MAX_BATCH_BODY_BYTES)",
-            {"size_bytes": len(body), "limit_bytes": limits.body_bytes},
+            len(body),
+            limits.body_bytes,
         )
     try:
         text = body.decode("utf-8-sig")

@@ -6,12 +6,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowmaestro.events import Limits
+from flowmaestro.events import Limits, TriggerLimits
 from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
-from flowmaestro.runtime.config import batch_limits_from_env, node_limits_from_env
+from flowmaestro.runtime.config import (
+    batch_limits_from_env,
+    node_limits_from_env,
+    trigger_limits_from_env,
+)
 from flowmaestro.runtime.secrets import KeyRing
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
@@ -56,6 +60,11 @@ class GatewaySettings:
     batch_poll_s: float = 0.25
     """How often the batch driver looks for work it was not told of (another gateway's
     batch, rows whose executions ended)."""
+    trigger_limits: TriggerLimits = field(default_factory=TriggerLimits)
+    """Bounds on triggers: webhook bodies, waits, rates and replay windows, the shortest
+    cron interval."""
+    trigger_grace_s: float = 60.0
+    """A schedule fire read later than this after its time is late (missed-run policy)."""
 
     @property
     def production(self) -> bool:
@@ -116,4 +125,6 @@ class GatewaySettings:
             limits=node_limits_from_env(env),
             batch_limits=batch_limits_from_env(env),
             batch_poll_s=float(env.get("FLOWMAESTRO_BATCH_POLL_S", d.batch_poll_s)),
+            trigger_limits=trigger_limits_from_env(env),
+            trigger_grace_s=float(env.get("FLOWMAESTRO_TRIGGER_GRACE_S", d.trigger_grace_s)),
         )

@@ -77,13 +77,6 @@ class ValidationFailedError(GatewayError):
         return cls(message, problem_details(problems))
 
 
-class TooLargeError(GatewayError):
-    """The request is larger than the operator allows (a batch's upload, say)."""
-
-    status = 413
-    code = "PAYLOAD_TOO_LARGE"
-
-
 class RateLimitedError(GatewayError):
     """Too many attempts; retry after `retry_after` seconds."""
 
@@ -93,6 +86,19 @@ class RateLimitedError(GatewayError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message, {"retry_after_seconds": round(retry_after, 1)})
         self.retry_after = retry_after
+
+
+class TooLargeError(GatewayError):
+    """A request body over the operator's bound; `details` gives the size and the limit."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+    def __init__(self, message: str, size: int | None, limit: int) -> None:
+        details = (
+            {"limit_bytes": limit} if size is None else {"size_bytes": size, "limit_bytes": limit}
+        )
+        super().__init__(message, details)
 
 
 class DatabaseUnavailableError(GatewayError):

@@ -37,6 +37,7 @@ __all__ = [
     "ExecutionStatusName",
     "ExecutionSummary",
     "Health",
+    "Id",
     "InputAccepted",
     "InputAnswer",
     "IntegrationCreate",
@@ -47,6 +48,7 @@ __all__ = [
     "LogLevel",
     "LogList",
     "LoginRequest",
+    "Name",
     "NodeCatalogue",
     "NodeTypeOut",
     "Pagination",
@@ -55,6 +57,7 @@ __all__ = [
     "RegisterRequest",
     "ResumeResult",
     "TestRequest",
+    "TriggerKind",
     "UserOut",
     "VerifyRequest",
     "VerifyResult",
@@ -66,6 +69,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+TriggerKind = Literal["schedule", "webhook", "event"]
+"""What starts a trigger's runs: a cron schedule, a webhook request, a tenant's event."""
 
 Email = Annotated[
     str,
@@ -285,6 +291,9 @@ class ExecutionSummary(msgspec.Struct, kw_only=True):
     duration_ms: float | None
     batch_id: str | None = None
     """The batch this run is a row of, if any."""
+    trigger_id: str | None = None
+    """The trigger that started the run (absent for starts from the API, CLI or canvas)."""
+    trigger_kind: TriggerKind | None = None
 
 
 class ExecutionPage(msgspec.Struct, kw_only=True):
@@ -345,7 +354,7 @@ class CancelResult(msgspec.Struct, kw_only=True):
     cancel_requested: bool = True
 
 
-AuditResource = Literal["workflow", "integration", "execution", "batch"]
+AuditResource = Literal["workflow", "integration", "execution", "batch", "trigger"]
 """The kinds of resource the audit trail records actions on."""
 
 
@@ -353,7 +362,8 @@ class AuditEntry(msgspec.Struct, kw_only=True):
     """One person's action: who (and from which address), when, what, on which resource.
 
     `action` is `workflow.created|updated|restored|deleted`,
-    `integration.created|updated|deleted`, or, for executions, the tag of the event in the
+    `integration.created|updated|deleted`, `trigger.created|updated|paused|resumed|deleted`,
+    or, for executions, the tag of the event in the
     run's log: `execution.started|cancel_requested|pause_requested|resumed`, or
     `execution.input_answered` for an answer to a human-input node.
     """

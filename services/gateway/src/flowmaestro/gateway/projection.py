@@ -72,6 +72,8 @@ class ExecutionRow(NamedTuple):
     event_count: int
     variables: dict[str, Any]
     batch_id: str | None
+    trigger_id: str | None
+    trigger_kind: str | None
 
 
 class LogRow(NamedTuple):
@@ -268,4 +270,6 @@ def execution_row(state: ExecutionState) -> ExecutionRow:
         event_count=state.event_count,
         variables=storable(msgspec.to_builtins(state.vars)),
         batch_id=state.batch_id,
+        trigger_id=state.trigger.trigger_id if state.trigger else None,
+        trigger_kind=state.trigger.kind if state.trigger else None,
     )

@@ -20,6 +20,7 @@ from flowmaestro.events import (
     ExecutionStarted,
     InputValidationError,
     Limits,
+    TriggerRef,
     WorkflowDefinition,
     check_inputs,
     parse_definition,
@@ -57,9 +58,12 @@ async def start_execution(
     workflows: dict[str, WorkflowDefinition] | None = None,
     actor: Actor | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    execution_id: str | None = None,
+    trigger: TriggerRef | None = None,
 ) -> ExecutionStart:
     """Validate the definition (against the operator's current `limits`) and the inputs,
-    and append `execution.started`."""
+    and append `execution.started` (under `execution_id` when given: a second start of
+    it raises `AppendConflictError`)."""
     try:
         definition = parse_definition(version.definition, limits)
     except DefinitionError as exc:
@@ -71,7 +75,7 @@ async def start_execution(
     except InputValidationError as exc:
         raise ValidationFailedError.from_problems("invalid inputs", exc.problems) from exc
     started = ExecutionStarted(
-        execution_id=new_execution_id(),
+        execution_id=execution_id or new_execution_id(),
         workflow_id=version.workflow_id,
         workflow_version=version.version,
         definition=definition,
@@ -81,6 +85,7 @@ async def start_execution(
         owner_id=owner_id,
         workflows=workflows or {},
         actor=actor,
+        trigger=trigger,
     )
     await log.start(started)
     return ExecutionStart(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client
 
+from flowmaestro.events import TriggerLimits
 from flowmaestro.gateway.batches import BatchDriver
 from flowmaestro.gateway.config import GatewaySettings
 from flowmaestro.gateway.db import Database
@@ -19,10 +20,12 @@ from flowmaestro.gateway.store.audit import AuditStore
 from flowmaestro.gateway.store.batches import BatchStore
 from flowmaestro.gateway.store.executions import ExecutionStore
 from flowmaestro.gateway.store.integrations import IntegrationStore
+from flowmaestro.gateway.store.triggers import TriggerStore
 from flowmaestro.gateway.store.users import UserStore
 from flowmaestro.gateway.store.workflows import WorkflowStore
 from flowmaestro.runtime import ExecutionLog
 from flowmaestro.runtime.files import FileStore
+from flowmaestro.runtime.ratelimit import RateLimiter
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
 
 __all__ = ["Services"]
@@ -44,6 +47,8 @@ class Services:
     audit: AuditStore
     batches: BatchStore
     batch_driver: BatchDriver
+    triggers: TriggerStore
+    rate_limiter: RateLimiter
     signer: TokenSigner
     limiter: LoginLimiter
     registrations: RegistrationLimiter
@@ -69,6 +74,8 @@ class Services:
             audit=AuditStore(db),
             batches=batches,
             batch_driver=BatchDriver(batches, log, settings.batch_poll_s),
+            triggers=TriggerStore(db, KeyRing.from_env()),
+            rate_limiter=RateLimiter(nc.jetstream()),
             signer=TokenSigner(settings.jwt_secret, settings.token_ttl_s),
             limiter=LoginLimiter(
                 settings.login_limit_per_email,
@@ -82,3 +89,8 @@ class Services:
             ),
             trusted_proxies=TrustedProxies(settings.trusted_proxies),
         )
+
+    @property
+    def trigger_limits(self) -> TriggerLimits:
+        """The operator's bounds on triggers."""
+        return self.settings.trigger_limits

@@ -168,7 +168,8 @@ async def _read_upload(request: Request[Any, Any, Any], limit: int) -> _Upload |
             raise TooLargeError(
                 f"the CSV is larger than the maximum {limit} bytes "
                 "(FLOWMAESTRO_MAX_BATCH_BODY_BYTES)",
-                {"limit_bytes": limit},
+                None,
+                limit,
             )
         return _Upload(
             body=body,
@@ -181,7 +182,8 @@ async def _read_upload(request: Request[Any, Any, Any], limit: int) -> _Upload |
         raise TooLargeError(
             f"the body is {len(body)} bytes, above the maximum {limit} "
             "(FLOWMAESTRO_MAX_BATCH_BODY_BYTES)",
-            {"size_bytes": len(body), "limit_bytes": limit},
+            len(body),
+            limit,
         )
     if kind in _CSV_TYPES:
         return _Upload(body=body, concurrency=concurrency, version=version)

@@ -13,7 +13,7 @@ __all__ = ["ExecutionStore"]
 
 _SUMMARY = (
     "id, workflow_id, workflow_version, status, test, started_at, completed_at, duration_ms,"
-    " batch_id"
+    " batch_id, trigger_id, trigger_kind"
 )
 
 
@@ -33,6 +33,8 @@ def _detail(r: asyncpg.Record) -> ExecutionDetail:
         nodes=r["nodes"],
         error=r["error"],
         failed_node=r["failed_node"],
+        trigger_id=r["trigger_id"],
+        trigger_kind=r["trigger_kind"],
         event_count=r["event_count"],
         current_state=msgspec.convert(current_state(r["nodes"], r["variables"]), CurrentState),
     )
@@ -53,6 +55,7 @@ class ExecutionStore:
         status: str | None = None,
         test: bool = False,
         batch_id: str | None = None,
+        trigger_id: str | None = None,
     ) -> tuple[list[ExecutionSummary], int]:
         """One page, newest first, and the total matching."""
         where = ["owner_id = $1", "test = $2"]
@@ -66,6 +69,9 @@ class ExecutionStore:
         if status is not None:
             args.append(status)
             where.append(f"status = ${len(args)}")
+        if trigger_id is not None:
+            args.append(trigger_id)
+            where.append(f"trigger_id = ${len(args)}")
         clause = " AND ".join(where)
         async with self.db.connection() as conn:
             total = await conn.fetchval(f"SELECT count(*) FROM executions WHERE {clause}", *args)

@@ -1,0 +1,1 @@
+"""Triggers: cron schedules, webhooks and tenants' events that start executions."""
