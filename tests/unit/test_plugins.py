@@ -22,7 +22,7 @@ from flowmaestro.events.catalogue import (
 )
 from flowmaestro.events.catalogue.plugins import InstalledPlugin, plugins_from
 from flowmaestro.executors.egress.scan import plugin_violations
-from flowmaestro.executors.plugins import load_executors
+from flowmaestro.executors.plugins import choose, load_executors
 
 
 class ShoutConfig(NodeConfig, frozen=True, kw_only=True):
@@ -129,3 +129,19 @@ def test_the_example_plugin_passes_the_scan() -> None:
         )
         == []
     )
+
+
+async def _run_nothing(_ctx: object, _config: object) -> None:
+    return None
+
+
+def test_an_executor_process_runs_chosen_types_and_plugins() -> None:
+    executors = {"echo": _run_nothing, "http": _run_nothing, "shout": _run_nothing}
+    plugins = {"shout": InstalledPlugin(SHOUT, "fm-test_Shout")}
+    assert set(choose(executors, plugins, None, None)) == {"echo", "http", "shout"}  # type: ignore[arg-type]
+    assert set(choose(executors, plugins, ["echo"], ["FM.test-shout"])) == {"echo", "shout"}  # type: ignore[arg-type]
+    assert set(choose(executors, plugins, None, ["fm-test-shout"])) == {"shout"}  # type: ignore[arg-type]
+    with pytest.raises(PluginError, match="no executor for node type"):
+        choose(executors, plugins, ["ech0"], None)  # type: ignore[arg-type]
+    with pytest.raises(PluginError, match="no installed plugin package 'fm-nothing'"):
+        choose(executors, plugins, None, ["fm-nothing"])  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from flowmaestro.events.catalogue import InstalledPlugin, PluginError
 from flowmaestro.executors.context import Executor
 from flowmaestro.executors.egress.scan import plugin_violations
 
-__all__ = ["load_executors", "package_directory"]
+__all__ = ["choose", "load_executors", "package_directory"]
 
 
 def package_directory(module: str) -> Path | None:
@@ -60,3 +61,39 @@ def _checked(found: InstalledPlugin) -> Executor:
 def load_executors(plugins: Mapping[str, InstalledPlugin]) -> dict[str, Executor]:
     """Each plugin's executor by node type; raises `PluginError` on the first refused."""
     return {node_type: _checked(found) for node_type, found in plugins.items()}
+
+
+def choose(
+    executors: Mapping[str, Executor],
+    plugins: Mapping[str, InstalledPlugin],
+    types: list[str] | None,
+    distributions: list[str] | None,
+) -> dict[str, Executor]:
+    """The executors one process runs: `types` and the types of the plugin packages named
+    in `distributions` (every executor when neither is given).
+
+    Raises `PluginError` for a type no executor has or a package that adds no node type,
+    so a typo cannot leave a pool silently idle.
+    """
+    if not types and not distributions:
+        return dict(executors)
+    unknown = sorted(set(types or ()) - set(executors))
+    if unknown:
+        raise PluginError(f"no executor for node type(s) {', '.join(unknown)}")
+    wanted = set(types or ())
+    for name in distributions or ():
+        added = {t for t, found in plugins.items() if _same(found.distribution, name)}
+        if not added:
+            raise PluginError(f"no installed plugin package {name!r} adds a node type")
+        wanted |= added
+    return {t: e for t, e in executors.items() if t in wanted}
+
+
+def _same(distribution: str, name: str) -> bool:
+    """Package names compare as pip does: case and `-`/`_`/`.` do not matter."""
+    return normalized(distribution) == normalized(name)
+
+
+def normalized(name: str) -> str:
+    """A package name in its canonical form."""
+    return re.sub(r"[-_.]+", "-", name).lower()
