@@ -86,7 +86,10 @@ def _package(root: Path, executor_source: str) -> None:
 
 
 GOOD = """
-from flowmaestro.executors import NodeResult
+from flowmaestro.events.catalogue import NodeConfig
+from flowmaestro.executors import NodeResult, TerminalNodeError
+from flowmaestro.executors.context import NodeContext
+from flowmaestro.executors.egress import send
 
 
 async def run_shout(ctx, config):
@@ -99,6 +102,11 @@ LEAKY = [
     "from httpx import get\n\nasync def run_shout(ctx, config):\n    get('x')\n",
     "async def run_shout(ctx, config):\n    __import__('sock' + 'et')\n",
     "import importlib\n\nasync def run_shout(ctx, config):\n    pass\n",
+    "import nats\n\nasync def run_shout(ctx, config):\n    await nats.connect()\n",
+    "from flowmaestro.runtime.secrets import IntegrationDirectory\n",
+    "from flowmaestro.executors import EXECUTORS\n",
+    "from flowmaestro.executors import postgres\n",
+    "import flowmaestro.executors.capabilities\n",
 ]
 
 
@@ -116,7 +124,7 @@ def test_a_plugin_that_connects_by_itself_is_refused_before_import(
     _package(tmp_path, source)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert plugin_violations(tmp_path / "fm_test_shout")
-    with pytest.raises(PluginError, match="outside the egress package"):
+    with pytest.raises(PluginError, match="reaches past the plugin API"):
         load_executors({"shout": InstalledPlugin(SHOUT, "fm-test-shout")})
     assert "fm_test_shout.executor" not in sys.modules
 

@@ -5,10 +5,11 @@ caps, rate limits), runner (timeouts, cache, cancellation), operator limits and 
 sink, and it sees only the `NodeContext` (whose integrations and files are the execution
 owner's). Before its module is imported, the plugin's whole top-level package is scanned
 with the rule that holds the executors package (`egress.scan`): a plugin that opens a
-connection itself, imports a client library the egress package wraps, or imports modules
-by name is refused, so its outbound connections go through `flowmaestro.executors.egress`
-and its policy. The scan reads code; it does not sandbox a plugin, so install only
-plugins you trust.
+connection itself, imports a client library the egress package wraps or NATS, imports
+FlowMaestro modules beyond the plugin API (events, the context, errors, egress) or imports
+modules by name is refused, so its outbound connections go through
+`flowmaestro.executors.egress` and its policy, and it sees no other tenant's data. The
+scan reads code; it does not sandbox a plugin, so install only plugins you trust.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _checked(found: InstalledPlugin) -> Executor:
     if problems := plugin_violations(place):
         raise PluginError(
             f"{where}: refused, its code opens connections outside the egress package "
-            "(use flowmaestro.executors.egress):\n  " + "\n  ".join(problems)
+            "or reaches past the plugin API (use the NodeContext and "
+            "flowmaestro.executors.egress):\n  " + "\n  ".join(problems)
         )
     try:
         executor = getattr(importlib.import_module(module_name), attribute)

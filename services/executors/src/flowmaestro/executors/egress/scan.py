@@ -16,9 +16,12 @@ __all__ = [
     "FORBIDDEN_CALLS",
     "FORBIDDEN_IMPORTS",
     "FORBIDDEN_METHODS",
+    "PLUGIN_API_MODULES",
+    "PLUGIN_API_NAMES",
     "PLUGIN_EXTRA_CALLS",
     "PLUGIN_EXTRA_IMPORTS",
     "plugin_violations",
+    "private_imports",
     "violations",
 ]
 
@@ -147,9 +150,61 @@ PLUGIN_EXTRA_IMPORTS = (
     "ctypes",
     "subprocess",
     "importlib",
+    "nats",
 )
-"""Also refused in plugins: the client libraries the egress package wraps, and ways
+"""Also refused in plugins: the client libraries the egress package wraps, NATS, and ways
 around the scan. A plugin reaches the network through `flowmaestro.executors.egress`."""
+
+PLUGIN_API_MODULES = (
+    "flowmaestro.events",
+    "flowmaestro.executors.context",
+    "flowmaestro.executors.errors",
+    "flowmaestro.executors.egress",
+)
+"""The FlowMaestro modules (and their submodules) a plugin may import. The rest — the
+runtime's NATS client, the secrets directory, the database — would reach past the node's
+context and its owner's scope."""
+
+PLUGIN_API_NAMES = frozenset(
+    {
+        "Deferred",
+        "Executor",
+        "Integration",
+        "NodeContext",
+        "NodeError",
+        "NodeResult",
+        "RetryableNodeError",
+        "TerminalNodeError",
+        "context",
+        "errors",
+        "egress",
+    }
+)
+"""What a plugin may import from the package `flowmaestro.executors` itself."""
+
+
+def _in_api(module: str) -> bool:
+    return any(module == m or module.startswith(m + ".") for m in PLUGIN_API_MODULES)
+
+
+def private_imports(source: str, where: str) -> list[str]:
+    """Imports of FlowMaestro modules outside the plugin API."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "flowmaestro.executors":
+            modules = [
+                f"{node.module}.{a.name}" for a in node.names if a.name not in PLUGIN_API_NAMES
+            ]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module]
+        else:
+            continue
+        for module in modules:
+            if module.split(".")[0] == "flowmaestro" and not _in_api(module):
+                found.append(f"{where}:{node.lineno}: imports {module} (not the plugin API)")
+    return found
 
 
 def plugin_violations(place: Path) -> list[str]:
@@ -159,4 +214,5 @@ def plugin_violations(place: Path) -> list[str]:
         where = str(path.relative_to(place.parent))
         source = path.read_text(encoding="utf-8")
         found += violations(source, where, PLUGIN_EXTRA_CALLS, PLUGIN_EXTRA_IMPORTS)
+        found += private_imports(source, where)
     return found
