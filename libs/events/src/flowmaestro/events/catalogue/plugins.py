@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-from flowmaestro.events.catalogue.base import NodeSpec
+from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec
 from flowmaestro.events.errors import EventsError
 from flowmaestro.events.names import is_valid_token
 
@@ -78,62 +78,64 @@ def _distribution(entry: EntryPointLike) -> str:
     return str(getattr(dist, "name", None) or entry.value.partition(":")[0])
 
 
+def _name_problem(
+    name: str, builtin: Mapping[str, NodeSpec], found: Mapping[str, InstalledPlugin]
+) -> str | None:
+    if name in builtin:
+        return f"node type {name!r} shadows the built-in node type {name!r}; choose another name"
+    if not is_valid_token(name):
+        return (
+            f"node type {name!r} is not a valid name "
+            "(letters, digits, '_' and '-' only: it is a subject token)"
+        )
+    if name in found:
+        return f"node type {name!r} is also declared by {found[name].distribution}"
+    return None
+
+
+def _plugin_problem(name: str, plugin: NodePlugin) -> str | None:
+    spec = plugin.spec
+    if spec.type != name:
+        return (
+            f"entry point {name!r} declares node type {spec.type!r}; "
+            "the two names must be the same word"
+        )
+    if not (isinstance(spec.config, type) and issubclass(spec.config, NodeConfig)):
+        return f"{name!r}: the config must be a NodeConfig Struct"
+    if spec.composite or spec.nested:
+        return f"{name!r}: composite node types are built in only"
+    if not _EXECUTOR_REF.match(plugin.executor):
+        return f"{name!r}: executor must be 'package.module:function', not {plugin.executor!r}"
+    if plugin.executor.split(".")[0].split(":")[0] == "flowmaestro":
+        return f"{name!r}: a plugin's executor lives in its own top-level package"
+    if not (spec.name and spec.category and spec.description and spec.outputs):
+        return f"{name!r}: name, category, description and outputs are needed"
+    return None
+
+
 def plugins_from(
     entries: Iterable[EntryPointLike], builtin: Mapping[str, NodeSpec]
 ) -> dict[str, InstalledPlugin]:
     """The plugins `entries` declare, checked against the built-in types `builtin`.
 
     Raises `PluginError` when a name is not a valid subject token, shadows a built-in
-    type, is declared twice, differs from its spec's type, or the object is not a
-    `NodePlugin` with an executor reference and a description.
+    type, is declared twice or differs from its spec's type, or when the object is not a
+    `NodePlugin` with a NodeConfig, an executor reference and a description.
     """
     found: dict[str, InstalledPlugin] = {}
     for entry in sorted(entries, key=lambda e: e.name):
         where = _distribution(entry)
-        name = entry.name
-        if name in builtin:
-            raise PluginError(
-                f"plugin {where}: node type {name!r} shadows the built-in node type {name!r}; "
-                "choose another name"
-            )
-        if not is_valid_token(name):
-            raise PluginError(
-                f"plugin {where}: node type {name!r} is not a valid name "
-                "(letters, digits, '_' and '-' only: it is a subject token)"
-            )
-        if name in found:
-            raise PluginError(
-                f"plugin {where}: node type {name!r} is also declared by {found[name].distribution}"
-            )
+        if problem := _name_problem(entry.name, builtin, found):
+            raise PluginError(f"plugin {where}: {problem}")
         try:
             plugin = entry.load()
         except Exception as exc:
             raise PluginError(f"plugin {where}: cannot load {entry.value}: {exc!r}") from exc
         if not isinstance(plugin, NodePlugin):
             raise PluginError(f"plugin {where}: {entry.value} is not a NodePlugin")
-        spec = plugin.spec
-        if spec.type != name:
-            raise PluginError(
-                f"plugin {where}: entry point {name!r} declares node type {spec.type!r}; "
-                "the two names must be the same word"
-            )
-        if spec.composite or spec.nested:
-            raise PluginError(f"plugin {where}: {name!r}: composite node types are built in only")
-        if not _EXECUTOR_REF.match(plugin.executor):
-            raise PluginError(
-                f"plugin {where}: {name!r}: executor must be 'package.module:function', "
-                f"not {plugin.executor!r}"
-            )
-        if plugin.executor.split(".")[0].split(":")[0] == "flowmaestro":
-            raise PluginError(
-                f"plugin {where}: {name!r}: a plugin's executor lives in its own top-level "
-                "package, not in flowmaestro"
-            )
-        if not (spec.name and spec.category and spec.description and spec.outputs):
-            raise PluginError(
-                f"plugin {where}: {name!r}: name, category, description and outputs are needed"
-            )
-        found[name] = InstalledPlugin(plugin, where)
+        if problem := _plugin_problem(entry.name, plugin):
+            raise PluginError(f"plugin {where}: {problem}")
+        found[entry.name] = InstalledPlugin(plugin, where)
     return found
 
 
