@@ -1,4 +1,8 @@
-"""Write the JSON Schemas generated from the msgspec Structs into `schemas/`."""
+"""Write the JSON Schemas generated from the msgspec Structs into `schemas/`.
+
+Node types come from the catalogue, installed node plugins included: with a plugin
+installed, its `schemas/nodes/<type>.json` is written beside the built-in ones.
+"""
 
 from __future__ import annotations
 

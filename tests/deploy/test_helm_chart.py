@@ -10,7 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from flowmaestro.executors import EXECUTORS
+# The chart's and compose's defaults serve the built-in types; plugin pools are the operator's.
+from flowmaestro.executors.registry import BUILTIN_EXECUTORS as EXECUTORS
 from tests.deploy.paths import CHART
 from tests.deploy.source import documented_and_read
 

@@ -4,120 +4,15 @@ made anywhere else."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 import flowmaestro.executors
+from flowmaestro.executors.egress.scan import violations
 
 PACKAGE = Path(flowmaestro.executors.__file__).parent
 EGRESS = PACKAGE / "egress"
-
-FORBIDDEN_CALLS = (
-    "httpx.AsyncClient",
-    "httpx.Client",
-    "httpx.AsyncHTTPTransport",
-    "httpx.HTTPTransport",
-    "httpx.get",
-    "httpx.post",
-    "httpx.put",
-    "httpx.delete",
-    "httpx.request",
-    "httpx.stream",
-    "httpx2.",
-    "httpcore.",
-    "openai.AsyncOpenAI",
-    "openai.OpenAI",
-    "openai.AsyncAzureOpenAI",
-    "anthropic.AsyncAnthropic",
-    "anthropic.Anthropic",
-    "psycopg.connect",
-    "psycopg.AsyncConnection.connect",
-    "psycopg.Connection.connect",
-    "psycopg_pool.",
-    "smtplib.SMTP",
-    "smtplib.SMTP_SSL",
-    "smtplib.LMTP",
-    "socket.",
-    "ssl.SSLSocket",
-    "asyncio.open_connection",
-    "asyncio.open_unix_connection",
-    "urllib.request.",
-    "http.client.",
-)
-"""Dotted names (or prefixes, ending in '.') a node module may not call."""
-
-FORBIDDEN_METHODS = ("create_connection", "create_unix_connection", "sock_connect")
-"""Methods that open sockets on whatever object (an event loop, a socket)."""
-
-FORBIDDEN_IMPORTS = (
-    "socket",
-    "urllib.request",
-    "http.client",
-    "aiosmtplib",
-    "asyncpg",
-    "aiohttp",
-    "requests",
-    "urllib3",
-    "httpcore",
-    "httpx2",
-    "psycopg_pool",
-)
-"""Modules a node module may not import at all."""
-
-
-def _aliases(tree: ast.Module) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                names[alias.asname or alias.name.split(".")[0]] = (
-                    alias.name if alias.asname else alias.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
-
-
-def _dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(aliases.get(node.id, node.id))
-    return ".".join(reversed(parts))
-
-
-def violations(source: str, where: str) -> list[str]:
-    """What in `source` opens a connection other than through the egress package."""
-    tree = ast.parse(source)
-    aliases = _aliases(tree)
-    found: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            modules = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-            )
-            if isinstance(node, ast.ImportFrom):
-                modules += [f"{node.module}.{a.name}" for a in node.names]
-            for module in modules:
-                if any(module == m or module.startswith(m + ".") for m in FORBIDDEN_IMPORTS):
-                    found.append(f"{where}:{node.lineno}: imports {module}")
-        elif isinstance(node, ast.Call):
-            name = _dotted(node.func, aliases) or ""
-            if isinstance(node.func, ast.Attribute) and node.func.attr in FORBIDDEN_METHODS:
-                found.append(f"{where}:{node.lineno}: calls {node.func.attr}")
-            elif any(
-                name.startswith(f) if f.endswith(".") else name == f for f in FORBIDDEN_CALLS
-            ) or name.endswith(("AsyncConnectionPool", "ConnectionPool")):
-                found.append(f"{where}:{node.lineno}: calls {name}")
-    return sorted(set(found))
 
 
 def test_no_module_outside_egress_opens_a_connection() -> None:

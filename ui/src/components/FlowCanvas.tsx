@@ -3,7 +3,8 @@ import { Background, Controls, MiniMap, ReactFlow, useReactFlow, type Edge } fro
 import { useCallback, useMemo } from "react";
 import { useExecutionStore } from "../stores/executionStore";
 import { useGraphStore } from "../stores/graphStore";
-import { nodeTypes } from "./nodes/nodeTypes";
+import { useNodeTypes } from "../api/hooks";
+import { nodeTypesFor } from "./nodes/nodeTypes";
 import { DRAG_TYPE } from "./Palette";
 
 const MINIMAP_COLOURS: Record<string, string> = {
@@ -26,6 +27,9 @@ export function FlowCanvas() {
   const checkpoint = useGraphStore((s) => s.checkpoint);
   const shown = useExecutionStore((s) => s.shown);
   const { screenToFlowPosition } = useReactFlow();
+  const catalogue = useNodeTypes().data;
+  // Node types from installed plugins come with the server's catalogue, not this build.
+  const nodeTypes = nodeTypesFor([...(catalogue ?? []).map((info) => info.type), ...nodes.map((node) => node.type ?? "")]);
 
   // Edges of a branch not taken fade; taken ones animate while the run goes on.
   const styledEdges = useMemo<Edge[]>(() => {

@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("scheduler", help="run the scheduler (used by `up`)")
     executors = sub.add_parser("executors", help="run executor pools (used by `up`)")
     executors.add_argument("--types", nargs="*", help="node types (default: all)")
+    executors.add_argument(
+        "--plugins", nargs="*", help="also the node types of these installed plugin packages"
+    )
     return parser
 
 
@@ -113,6 +116,8 @@ def _exec_service(args: argparse.Namespace) -> None:
     argv += rest
     if args.command == "executors" and args.types:
         argv += ["--types", *args.types]
+    if args.command == "executors" and args.plugins:
+        argv += ["--plugins", *args.plugins]
     os.execv(sys.executable, argv)
 
 

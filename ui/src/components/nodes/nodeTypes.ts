@@ -1,9 +1,17 @@
 /** The canvas's `nodeTypes` map: one entry per catalogue node type, built once at module level. */
 import type { NodeTypes } from "@xyflow/react";
 import { NODE_TYPES } from "../../api/types";
+import { withExtraTypes } from "../../lib/nodeTypeMap";
 import { WorkflowNode } from "./WorkflowNode";
 
 export const nodeTypes: NodeTypes = Object.fromEntries(NODE_TYPES.map((type) => [type, WorkflowNode]));
 
 /** A type the UI was built without (a newer server) still renders with the generic component. */
 export const fallbackNodeType = WorkflowNode;
+
+const extended = new Map<string, NodeTypes>();
+
+/** `nodeTypes` plus the types of the server's catalogue this build lacks (installed plugins). */
+export function nodeTypesFor(types: Iterable<string>): NodeTypes {
+  return withExtraTypes<NodeTypes[string]>(nodeTypes, types, fallbackNodeType, extended);
+}

@@ -1,6 +1,8 @@
 """FlowMaestro's pure core: definitions, events, commands, the fold and decide.
 
-Nothing here does I/O, reads a clock or draws random numbers; a test proves it.
+Nothing here does I/O, reads a clock or draws random numbers; a test proves it. The one
+read is the catalogue's discovery of installed node plugins (package metadata, once, at
+import), which depends only on what is installed.
 """
 
 from flowmaestro.events.catalogue import CATALOGUE, NodeSpec, node_spec

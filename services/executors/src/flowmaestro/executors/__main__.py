@@ -14,12 +14,14 @@ def _without_rich() -> None:
     sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
 
 
-async def _run(nats_url: str, types: list[str] | None) -> None:
+async def _run(nats_url: str, types: list[str] | None, plugins: list[str] | None) -> None:
+    from flowmaestro.events.catalogue import PLUGINS
     from flowmaestro.executors import EXECUTORS, ExecutorWorker
+    from flowmaestro.executors.plugins import choose
     from flowmaestro.runtime import connect
     from flowmaestro.runtime.service import stop_on_signals
 
-    chosen = {t: e for t, e in EXECUTORS.items() if not types or t in types}
+    chosen = choose(EXECUTORS, PLUGINS, types, plugins)
     nc = await connect(nats_url, name="flowmaestro-executors")
     try:
         await ExecutorWorker(nc, chosen).run(stop_on_signals())
@@ -28,13 +30,16 @@ async def _run(nats_url: str, types: list[str] | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one pool per node type (all, or `--types`) until SIGINT/SIGTERM."""
+    """Run one pool per node type (all, or `--types` and `--plugins`) until SIGINT/SIGTERM."""
     _without_rich()
     from flowmaestro.runtime.service import run_service, stack_value
 
     parser = argparse.ArgumentParser(prog="python -m flowmaestro.executors")
     parser.add_argument("--nats", help="NATS URL (default: FLOWMAESTRO_NATS_URL or the stack's)")
     parser.add_argument("--types", nargs="*", help="node types (default: all)")
+    parser.add_argument(
+        "--plugins", nargs="*", help="also the node types of these installed plugin packages"
+    )
     args = parser.parse_args(argv)
     from flowmaestro.runtime.secrets import KeyRing
 
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: FLOWMAESTRO_SECRET_KEYS must be set in production", file=sys.stderr)
         return 2
     url = stack_value("nats_url", "FLOWMAESTRO_NATS_URL", args.nats)
-    return run_service(_run(url, args.types))
+    return run_service(_run(url, args.types, args.plugins))
 
 
 if __name__ == "__main__":

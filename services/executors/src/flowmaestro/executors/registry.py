@@ -1,7 +1,12 @@
-"""The one explicit table of executors, keyed by node type (the catalogue's names)."""
+"""The one explicit table of executors, keyed by node type (the catalogue's names).
+
+Built-in executors are listed below; installed node plugins add theirs (checked by
+`flowmaestro.executors.plugins`) under the type names the catalogue gives them.
+"""
 
 from __future__ import annotations
 
+from flowmaestro.events.catalogue import PLUGINS
 from flowmaestro.executors.context import Executor
 from flowmaestro.executors.nodes import (
     ai,
@@ -16,10 +21,11 @@ from flowmaestro.executors.nodes import (
     slack,
     webhook,
 )
+from flowmaestro.executors.plugins import load_executors
 
-__all__ = ["EXECUTORS"]
+__all__ = ["BUILTIN_EXECUTORS", "EXECUTORS"]
 
-EXECUTORS: dict[str, Executor] = {
+BUILTIN_EXECUTORS: dict[str, Executor] = {
     "input": core.run_input,
     "output": core.run_output,
     "echo": core.run_echo,
@@ -45,3 +51,6 @@ EXECUTORS: dict[str, Executor] = {
     "file": file.run_file,
     "email": email.run_email,
 }
+
+EXECUTORS: dict[str, Executor] = {**BUILTIN_EXECUTORS, **load_executors(PLUGINS)}
+"""Every executor this process can run: the built-in ones and the plugins'."""

@@ -4,6 +4,10 @@ Shared by the validator, the scheduler, the executors, the gateway and the UI (t
 the generated schemas). A node type's name is the same word everywhere: here, in its
 command subject, in the executor table and in the canvas's `nodeTypes`. Each family of
 node types lives in its own module and is listed once below.
+
+Installed plugin packages add node types through the `flowmaestro.nodes` entry-point group
+(see `plugins`): they join `CATALOGUE` beside the built-in types, which they may not
+shadow, so every part that reads the catalogue sees them.
 """
 
 from __future__ import annotations
@@ -32,9 +36,19 @@ from flowmaestro.events.catalogue.integrations import (
     WebhookConfig,
 )
 from flowmaestro.events.catalogue.io import DatabaseConfig, FileConfig, HttpConfig
+from flowmaestro.events.catalogue.plugins import (
+    PLUGIN_GROUP,
+    InstalledPlugin,
+    NodePlugin,
+    PluginError,
+    installed_plugins,
+)
 
 __all__ = [
+    "BUILTIN_TYPES",
     "CATALOGUE",
+    "PLUGINS",
+    "PLUGIN_GROUP",
     "CodeConfig",
     "ConditionalConfig",
     "DatabaseConfig",
@@ -44,13 +58,16 @@ __all__ = [
     "HttpConfig",
     "InputConfig",
     "InputField",
+    "InstalledPlugin",
     "JoinMode",
     "LoopConfig",
     "MergeConfig",
     "NodeConfig",
+    "NodePlugin",
     "NodeSpec",
     "NotionConfig",
     "OutputConfig",
+    "PluginError",
     "SlackConfig",
     "SubworkflowConfig",
     "SwitchCase",
@@ -74,7 +91,18 @@ _FAMILIES = (
     integrations.SPECS,
 )
 
-CATALOGUE: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
+_BUILTIN: dict[str, NodeSpec] = {spec.type: spec for family in _FAMILIES for spec in family}
+
+BUILTIN_TYPES: frozenset[str] = frozenset(_BUILTIN)
+"""The node types FlowMaestro itself defines; no plugin may reuse one of these names."""
+
+PLUGINS: dict[str, InstalledPlugin] = installed_plugins(_BUILTIN)
+"""Node types added by installed plugin packages, by type."""
+
+CATALOGUE: dict[str, NodeSpec] = {
+    **_BUILTIN,
+    **{node_type: found.plugin.spec for node_type, found in PLUGINS.items()},
+}
 
 
 def node_spec(node_type: str) -> NodeSpec | None:
