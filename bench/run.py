@@ -14,7 +14,8 @@ default `--client both` measures each on its own fresh stack in the same run and
 them side by side.
 
 Prints a table and writes bench/results.json (bench/results-durable-sync.json with
---durable-sync, where JetStream syncs every write to disk).
+--durable-sync, where JetStream syncs every write to disk; bench/results-cluster.json with
+--cluster 3: a local cluster of three servers, every stream with three replicas).
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ from flowmaestro.runtime import (
     new_execution_id,
 )
 from flowmaestro.runtime.connection import wire_of
-from flowmaestro.runtime.embedded import die_with_parent
+from flowmaestro.runtime.embedded import NatsCluster, die_with_parent
 from flowmaestro.runtime.hotpath import HOT_PATH_CLIENT_ENV
 from flowmaestro.runtime.logs import configure_logging
 from flowmaestro.runtime.publisher import JetStreamPublisher
+from flowmaestro.runtime.topology import wait_for_jetstream
 from flowmaestro.runtime.wire import WireMsg
 
 HERE = Path(__file__).resolve().parent
@@ -263,15 +265,23 @@ async def hop_rtt(nc: Client, url: str, rounds: int = 500) -> float:
     return statistics.median(samples[1 + rounds // 10 :]) * 1000
 
 
-async def bench(durable_sync: bool, client: str) -> dict[str, Any]:
-    """One full measurement with the hot path of every process over `client`."""
+async def bench(durable_sync: bool, client: str, cluster: int | None = None) -> dict[str, Any]:
+    """One full measurement with the hot path of every process over `client` (on a local
+    cluster of `cluster` servers, every stream replicated on each, when given)."""
     configure_logging("WARNING")
     os.environ[HOT_PATH_CLIENT_ENV] = client  # read by this process and the services
+    if cluster:
+        os.environ["FLOWMAESTRO_STREAM_REPLICAS"] = str(cluster)
     with tempfile.TemporaryDirectory(prefix="fm-bench-") as tmp:
-        server = EmbeddedNats(Path(tmp) / "nats", sync_always=durable_sync).start()
+        server: EmbeddedNats | NatsCluster
+        if cluster:
+            server = NatsCluster(Path(tmp) / "nats", cluster, sync_always=durable_sync).start()
+        else:
+            server = EmbeddedNats(Path(tmp) / "nats", sync_always=durable_sync).start()
         procs: list[subprocess.Popen[bytes]] = []
         try:
             nc = await connect(server.url, name="bench")
+            await wait_for_jetstream(nc)
             await ensure_topology(nc.jetstream(), CATALOGUE)
             for role in ("scheduler", "executors"):
                 procs.append(
@@ -323,6 +333,7 @@ async def bench(durable_sync: bool, client: str) -> dict[str, Any]:
     return {
         "hot_path_client": client,
         "durable_sync": durable_sync,
+        "nats_servers": cluster or 1,
         "floor_rtt_ms": round(floor, 3),
         "floor_rtt_lean_ms": round(floor_lean, 3),
         "hop_rtt_ms": round(hop, 3),
@@ -399,6 +410,12 @@ def main() -> int:
         default="both",
         help="the hot path's client (both: each on its own fresh stack, side by side)",
     )
+    parser.add_argument(
+        "--cluster",
+        type=int,
+        metavar="N",
+        help="a local cluster of N servers (at least 3), every stream with N replicas",
+    )
     parser.add_argument("--hop-worker", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
@@ -411,7 +428,9 @@ def main() -> int:
         asyncio.run(hop_worker(args.hop_worker))
         return 0
     clients = ("wire", "nats-py") if args.client == "both" else (args.client,)
-    runs = {client: asyncio.run(bench(args.durable_sync, client)) for client in clients}
+    runs = {
+        client: asyncio.run(bench(args.durable_sync, client, args.cluster)) for client in clients
+    }
     for run in runs.values():
         print(table(run))
     if len(runs) == 2:
@@ -419,6 +438,8 @@ def main() -> int:
         print(ab_table(runs["wire"], runs["nats-py"]))
     results = {**runs.get("wire", runs[clients[0]]), "hot_path_ab": runs}
     name = "results-durable-sync.json" if args.durable_sync else "results.json"
+    if args.cluster:
+        name = name.replace("results", f"results-cluster{args.cluster}")
     (HERE / name).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote bench/{name}")
     return 0
