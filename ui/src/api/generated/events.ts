@@ -32,6 +32,7 @@ export interface ExecutionStarted {
   parent?: ParentRef | null;
   started_at: string;
   test?: boolean;
+  traceparent?: string | null;
   type: "execution.started";
   workflow_id?: string | null;
   workflow_version?: number | null;

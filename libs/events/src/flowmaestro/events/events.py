@@ -87,6 +87,9 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     """Definitions of the sub-workflows it may start, by `id` and `id@version`."""
     actor: Actor | None = None
     """Who started it (absent for runs the platform started itself, such as children)."""
+    traceparent: str | None = None
+    """The W3C trace context of the execution's trace: the scheduler and the executors
+    continue it, also after a restart (children share their parent's trace)."""
 
 
 class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):

@@ -153,6 +153,7 @@ class ExecutionState(msgspec.Struct, frozen=True, kw_only=True):
     cancel_reason: str | None = None
     last_seq: int = 0
     event_count: int = 0
+    traceparent: str | None = None
 
 
 def _start(event: ExecutionStarted) -> ExecutionState:
@@ -169,6 +170,7 @@ def _start(event: ExecutionStarted) -> ExecutionState:
         owner_id=event.owner_id,
         parent=event.parent,
         workflows=dict(event.workflows),
+        traceparent=event.traceparent,
     )
 
 

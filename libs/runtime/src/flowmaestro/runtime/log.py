@@ -93,6 +93,8 @@ class ExecutionLog:
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE: "0",
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT: log_subjects(started.execution_id),
         }
+        if started.traceparent:
+            headers[Header.TRACEPARENT] = started.traceparent
         try:
             ack = await (await self.publisher.publish(subject, payload, headers))
         except APIError as exc:
@@ -104,16 +106,25 @@ class ExecutionLog:
             raise AppendConflictError(f"execution {started.execution_id} already exists") from exc
         return ack.seq
 
-    async def append(self, execution_id: str, event: Event, key: str | None = None) -> PublishAck:
-        """Append one event; a repeated `key` within the dedupe window is a no-op."""
-        return await (await self.append_async(execution_id, event, key))
+    async def append(
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        traceparent: str | None = None,
+    ) -> PublishAck:
+        """Append one event; a repeated `key` within the dedupe window is a no-op; a
+        `traceparent` travels as its header."""
+        return await (await self.append_async(execution_id, event, key, traceparent=traceparent))
 
-    async def append_result(self, execution_id: str, event: Event, key: str) -> PublishAck:
+    async def append_result(
+        self, execution_id: str, event: Event, key: str, traceparent: str | None = None
+    ) -> PublishAck:
         """Append a node attempt's result under `key`; a result too large for the server
         (many variables, a huge error or request) becomes the node's `too_large` failure,
         so the attempt still ends and nothing is retried."""
         try:
-            return await self.append(execution_id, event, key)
+            return await self.append(execution_id, event, key, traceparent)
         except PayloadTooLargeError as exc:
             if not isinstance(event, NodeCompleted | NodeFailed | NodeWaiting):
                 raise
@@ -129,14 +140,21 @@ class ExecutionLog:
                 failed_at=datetime.now(UTC),
                 error=error,
             )
-            return await self.append(execution_id, failed, key)
+            return await self.append(execution_id, failed, key, traceparent)
 
     async def append_async(
-        self, execution_id: str, event: Event, key: str | None = None, record: bool = False
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        record: bool = False,
+        traceparent: str | None = None,
     ) -> asyncio.Future[PublishAck]:
         """Start an append and return the future of its acknowledgement; a `record` goes
         where the scheduler does not read it back (see `names.record_subject`)."""
         headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
+        if traceparent:
+            headers = {**(headers or {}), Header.TRACEPARENT: traceparent}
         subject = record_subject(execution_id) if record else self._subject(execution_id)
         return await self.publisher.publish(subject, encode(event), headers)
 

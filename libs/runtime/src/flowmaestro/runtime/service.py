@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
+from flowmaestro.runtime import tracing
 from flowmaestro.runtime.config import state_dir
 from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.logs import configure_logging
+from flowmaestro.runtime.metrics import ServiceMetrics
 
-__all__ = ["STACK_FILE", "StackNotFoundError", "run_service", "stack_value", "stop_on_signals"]
+__all__ = [
+    "BACKLOG_POLL_S",
+    "STACK_FILE",
+    "StackNotFoundError",
+    "observed",
+    "run_service",
+    "stack_value",
+    "stop_on_signals",
+]
+
+BACKLOG_POLL_S = 10.0
+"""How often a service that serves metrics reads its consumers' backlogs."""
 
 STACK_FILE = "stack.json"
 """In the state folder while `flowmaestro up` runs: its NATS, database and gateway URLs."""
@@ -47,6 +61,19 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+@contextlib.contextmanager
+def observed(metrics: ServiceMetrics) -> Iterator[bool]:
+    """A service's telemetry for the block: traces when `OTEL_*` asks for them, and its
+    metrics served on `FLOWMAESTRO_METRICS_PORT` when set (yields whether they are)."""
+    tracing.configure_tracing(metrics.service)
+    try:
+        served = metrics.serve_from_env() is not None
+        yield served
+    finally:
+        metrics.close()
+        tracing.shutdown_tracing()
 
 
 def _use_uvloop() -> None:

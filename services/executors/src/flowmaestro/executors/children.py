@@ -31,7 +31,7 @@ from flowmaestro.events import (
 )
 from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.names import child_execution_id, control_key
-from flowmaestro.runtime import AppendConflictError, ExecutionLog, tail
+from flowmaestro.runtime import AppendConflictError, ExecutionLog, tail, tracing
 
 __all__ = ["ChildWorkflows"]
 
@@ -73,6 +73,7 @@ class ChildWorkflows:
                     owner_id=command.owner_id,
                     workflows=command.workflows or {},
                     parent=parent,
+                    traceparent=tracing.current_traceparent(),  # the parent's trace
                 )
             )
         try:

@@ -63,9 +63,15 @@ class ResultSink:
         return False
 
     async def deliver(
-        self, command: ExecuteNode, event: Event, msg: WireMsg, started: float
+        self,
+        command: ExecuteNode,
+        event: Event,
+        msg: WireMsg,
+        started: float,
+        traceparent: str | None = None,
     ) -> None:
-        """Stamp the duration, offload a large output, append the result once, then ack."""
+        """Stamp the duration, offload a large output, append the result once (with the
+        attempt's trace context, when traced), then ack."""
         if isinstance(event, NodeCompleted | NodeFailed):
             event = msgspec.structs.replace(
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
@@ -75,6 +81,7 @@ class ResultSink:
             command.execution_id,
             event,
             result_key(command.execution_id, command.node_id, command.attempt),
+            traceparent,
         )
         await msg.ack()
 

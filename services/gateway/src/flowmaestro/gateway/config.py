@@ -11,6 +11,7 @@ from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
 from flowmaestro.runtime.config import node_limits_from_env
+from flowmaestro.runtime.metrics import METRICS_HOST_ENV, metrics_port
 from flowmaestro.runtime.secrets import KeyRing
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
@@ -50,6 +51,9 @@ class GatewaySettings:
     trusted_proxies: str = ""
     limits: Limits = field(default_factory=Limits)
     """Maxima of node size and time settings (`FLOWMAESTRO_MAX_*`), given to the validator."""
+    metrics_port: int | None = None
+    """Where `/metrics` is served (`FLOWMAESTRO_METRICS_PORT`); None: not served."""
+    metrics_host: str = "127.0.0.1"
 
     @property
     def production(self) -> bool:
@@ -108,4 +112,6 @@ class GatewaySettings:
             register_window_s=float(env.get("FLOWMAESTRO_REGISTER_WINDOW_S", d.register_window_s)),
             trusted_proxies=env.get("FLOWMAESTRO_TRUSTED_PROXIES", d.trusted_proxies),
             limits=node_limits_from_env(env),
+            metrics_port=metrics_port(env),
+            metrics_host=env.get(METRICS_HOST_ENV, d.metrics_host),
         )

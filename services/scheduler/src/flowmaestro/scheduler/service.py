@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -65,9 +66,17 @@ from flowmaestro.events.names import (
     stop_key,
 )
 from flowmaestro.events.state import NodeStatus
-from flowmaestro.runtime import ContinuousPull, ExecutionLog, PayloadTooLargeError, Settings
+from flowmaestro.runtime import (
+    ContinuousPull,
+    ExecutionLog,
+    PayloadTooLargeError,
+    Settings,
+    tracing,
+)
 from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.errors import NatsUnreachableError
+from flowmaestro.runtime.logs import log_scope
+from flowmaestro.runtime.metrics import SchedulerMetrics
 from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["Scheduler"]
@@ -113,8 +122,10 @@ class Scheduler:
         max_in_flight: int = 1000,
         max_cached: int = 50_000,
         settings: Settings | None = None,
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         self.nc = nc
+        self.metrics = metrics or SchedulerMetrics()
         self.js = nc.jetstream()
         self.log = ExecutionLog(nc)
         self.settings = settings or Settings.from_env()
@@ -176,6 +187,7 @@ class Scheduler:
     async def handle(self, msgs: list[WireMsg]) -> None:
         """Fold a batch and carry out the decisions (the caller acknowledges it)."""
         touched: dict[str, ExecutionState] = {}
+        begin = time.perf_counter()
         for msg in msgs:
             execution_id = execution_of(msg.subject)
             if execution_id in self.finished:
@@ -183,7 +195,11 @@ class Scheduler:
             state = await self._apply(execution_id, msg)
             if state is not None:
                 touched[execution_id] = state
+        folded = time.perf_counter()
+        self.metrics.fold_seconds.observe(folded - begin)
+        self.metrics.batch_events.inc(len(msgs))
         await self._carry_out(touched)
+        self.metrics.decide_seconds.observe(time.perf_counter() - folded)
 
     async def _apply(self, execution_id: str, msg: WireMsg) -> ExecutionState | None:
         """Fold one message into the execution's state (loaded from the log if not held)."""
@@ -198,6 +214,7 @@ class Scheduler:
             if state is None:
                 if isinstance(event, ExecutionStarted):
                     state = evolve(None, event, seq)
+                    self.metrics.execution_started(event.workflow_id)
                 else:
                     state = await self._load(execution_id)
             elif seq > state.last_seq:
@@ -281,18 +298,18 @@ class Scheduler:
             pending: list[tuple[str, str, asyncio.Future[Any]]] = []
             undecided: set[str] = set()
             for execution_id, state in todo.items():
-                issued = self.issued.setdefault(execution_id, set())
-                try:
-                    decisions = decide(state, self.clock(), issued)
-                except Exception as exc:  # a state `decide` cannot handle is poison too
-                    log.exception("scheduler.decide_failed", execution_id=execution_id)
-                    if not await self._isolate(execution_id, "decide", exc, 1):
-                        undecided.add(execution_id)
-                    continue
-                for decision in decisions:
-                    pending.append(
-                        (execution_id, decision.key, await self._begin(execution_id, decision))
-                    )
+                if tracing.enabled():
+                    with tracing.span(
+                        "scheduler",
+                        "scheduler.decide",
+                        state.traceparent,
+                        attributes={"flowmaestro.execution_id": execution_id},
+                    ) as span:
+                        traceparent = tracing.span_traceparent(span, state.traceparent)
+                        if not await self._decide(execution_id, state, traceparent, pending):
+                            undecided.add(execution_id)
+                elif not await self._decide(execution_id, state, state.traceparent, pending):
+                    undecided.add(execution_id)
             results = await asyncio.gather(*(p[2] for p in pending), return_exceptions=True)
             failed: dict[str, tuple[str, BaseException]] = {}
             for (execution_id, key, _), result in zip(pending, results, strict=True):
@@ -318,15 +335,45 @@ class Scheduler:
                 await asyncio.sleep(_backoff(waits))
         for execution_id, state in touched.items():
             if state.status.terminal:
+                self.metrics.execution_ended(state.workflow_id, state.status.value)
                 self._forget(execution_id)
         while len(self.states) > self.max_cached:
             self._forget(next(iter(self.states)), finished=False)
 
-    async def _begin(self, execution_id: str, decision: Decision) -> asyncio.Future[Any]:
+    async def _decide(
+        self,
+        execution_id: str,
+        state: ExecutionState,
+        traceparent: str | None,
+        pending: list[tuple[str, str, asyncio.Future[Any]]],
+    ) -> bool:
+        """Decide for one execution and start the effects (added to `pending`); False
+        when `decide` failed and even the execution's failure could not be appended."""
+        issued = self.issued.setdefault(execution_id, set())
+        try:
+            decisions = decide(state, self.clock(), issued)
+        except Exception as exc:  # a state `decide` cannot handle is poison too
+            with log_scope(lambda: _scope(execution_id, state)):
+                log.exception("scheduler.decide_failed")
+            return await self._isolate(execution_id, "decide", exc, 1)
+        for decision in decisions:
+            pending.append(
+                (
+                    execution_id,
+                    decision.key,
+                    await self._begin(execution_id, decision, traceparent),
+                )
+            )
+        return True
+
+    async def _begin(
+        self, execution_id: str, decision: Decision, traceparent: str | None = None
+    ) -> asyncio.Future[Any]:
         """Start one effect; its future fails instead of raising, so one bad effect does
         not keep the batch's others from being sent."""
         try:
-            return asyncio.ensure_future(_settled(await self._start(execution_id, decision)))
+            started = await self._start(execution_id, decision, traceparent)
+            return asyncio.ensure_future(_settled(started))
         except Exception as exc:
             failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             failed.set_exception(exc)
@@ -358,7 +405,14 @@ class Scheduler:
                 return False
             # Even the failure cannot be written to this log: stop handling it here.
             log.error("scheduler.isolate_failed", execution_id=execution_id, error=repr(exc))
-        log.error("scheduler.execution_isolated", execution_id=execution_id, reason=reason)
+        state = self.states.get(execution_id)
+        log.error(
+            "scheduler.execution_isolated",
+            execution_id=execution_id,
+            trace_id=tracing.trace_id_of(state.traceparent) if state else None,
+            reason=reason,
+        )
+        self.metrics.execution_ended(state.workflow_id if state else None, "failed")
         with contextlib.suppress(Exception):
             await self._start(execution_id, StopExecution(stop_key(execution_id)))
         self._forget(execution_id)
@@ -372,7 +426,9 @@ class Scheduler:
             while len(self.finished) > self.max_cached:
                 self.finished.popitem(last=False)
 
-    async def _start(self, execution_id: str, decision: Decision) -> Any:
+    async def _start(
+        self, execution_id: str, decision: Decision, traceparent: str | None = None
+    ) -> Any:
         match decision:
             case Append(key=key, event=event, execution_id=target, record=record):
                 try:
@@ -389,9 +445,12 @@ class Scheduler:
                     )
                     return await self.log.append_async(execution_id, failed, key)
             case Dispatch(key=key, command=command):
+                headers: dict[str, str] = {Header.MSG_ID: key}
+                if traceparent:  # the executor's attempt continues the execution's trace
+                    headers[Header.TRACEPARENT] = traceparent
                 try:
                     return await self.log.publisher.publish(
-                        command_subject(command.node_type), encode(command), {Header.MSG_ID: key}
+                        command_subject(command.node_type), encode(command), headers
                     )
                 except PayloadTooLargeError as exc:
                     return await self._too_large(execution_id, command, exc)
@@ -413,6 +472,14 @@ class Scheduler:
         )
         key = result_key(execution_id, command.node_id, command.attempt)
         return await self.log.append_async(execution_id, failed, key)
+
+
+def _scope(execution_id: str, state: ExecutionState | None) -> dict[str, Any]:
+    """The log fields of an execution's lines."""
+    return {
+        "execution_id": execution_id,
+        "trace_id": tracing.trace_id_of(state.traceparent) if state else None,
+    }
 
 
 def _too_large_error(what: str, exc: PayloadTooLargeError) -> ErrorInfo:
