@@ -16,8 +16,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -135,16 +134,23 @@ Scope = Callable[[], Mapping[str, Any]]
 _scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("fm_log_scope", default=None)
 
 
-@contextmanager
-def log_scope(fields: Scope) -> Iterator[None]:
+class log_scope:  # a class, not a generator: cheaper on the hot path
     """Lines logged inside the block (in this task and the tasks it starts) carry
     `fields()`: one context variable set, and nothing computed until a line is written, so
     the hot path pays nothing for lines it does not log."""
-    token = _scope.set(fields)
-    try:
-        yield
-    finally:
-        _scope.reset(token)
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, fields: Scope) -> None:
+        self._fields = fields
+        self._token: contextvars.Token[Scope | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _scope.set(self._fields)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _scope.reset(self._token)
 
 
 def add_scope(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
