@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,27 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
-from flowmaestro.events import CATALOGUE, ExecutionStarted, ExecutionStatus
+from flowmaestro.events import CATALOGUE, ExecutionStarted, ExecutionStatus, parse_definition
 from flowmaestro.events.names import EXEC_STREAM, Header
 from flowmaestro.executors.egress.policy import ALLOW_ENV
-from flowmaestro.runtime import EmbeddedNats, connect, free_port, tracing
+from flowmaestro.runtime import (
+    EmbeddedNats,
+    ExecutionLog,
+    connect,
+    free_port,
+    new_execution_id,
+    tracing,
+)
 from flowmaestro.runtime.metrics import ExecutorMetrics, SchedulerMetrics
 from flowmaestro.runtime.topology import ensure_topology
 from tests.fakes.openai_server import FakeOpenAI
-from tests.support.engine import WORKERS, running_engine, wait_for_end
+from tests.support.engine import (
+    EXAMPLES,
+    WORKERS,
+    running_engine,
+    wait_for_end,
+    wait_for_waiting,
+)
 from tests.support.gateway import data_of, register, running_gateway
 from tests.support.postgres import fresh_database
 
@@ -285,3 +299,49 @@ async def test_the_log_carries_the_trace_context_in_headers(run: Run) -> None:
     assert len(outcomes) == 5
     for outcome in outcomes:
         assert tracing.trace_id_of(outcome[Header.TRACEPARENT]) == trace_id
+
+
+async def test_a_restarted_scheduler_and_executors_continue_the_executions_trace(
+    tmp_path: Path,
+) -> None:
+    """The trace lives in the log: an engine started after the first one stopped (a wait
+    node parked meanwhile) records its decisions and attempts in the same trace, under
+    the context `execution.started` holds."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    traceparent = tracing.new_traceparent()
+    server = EmbeddedNats(tmp_path / "nats").start()
+    tracing.use_tracer_provider(provider)
+    nc = await connect(server.url, name="tests-restart")
+    try:
+        await ensure_topology(nc.jetstream(), CATALOGUE)
+        definition = parse_definition((EXAMPLES / "wait.json").read_bytes())
+        execution_id = new_execution_id()
+        async with running_engine(server.url):
+            await ExecutionLog(nc).start(
+                ExecutionStarted(
+                    execution_id=execution_id,
+                    definition=definition,
+                    inputs={"seconds": 1},
+                    started_at=datetime.now(UTC),
+                    traceparent=traceparent,
+                )
+            )
+            await wait_for_waiting(nc, execution_id, "pause")
+        before = len(exporter.get_finished_spans())
+        async with running_engine(server.url):  # a new scheduler and executors
+            state, _ = await wait_for_end(nc, execution_id, timeout=20)
+        assert state.status is ExecutionStatus.COMPLETED, state.error
+    finally:
+        tracing.use_tracer_provider(None)
+        await nc.close()
+        server.stop()
+    spans = exporter.get_finished_spans()
+    after = spans[before:]
+    assert any(s.name == "node.attempt output" for s in after), [s.name for s in after]
+    trace_id, span_id = traceparent[3:35], int(traceparent[36:52], 16)
+    for span in spans:
+        assert _trace_id(span) == trace_id, span.name
+    decisions = [s for s in after if s.name == "scheduler.decide"]
+    assert decisions and all(s.parent and s.parent.span_id == span_id for s in decisions)
