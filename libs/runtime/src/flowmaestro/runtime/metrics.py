@@ -5,28 +5,34 @@ Every metric name is spelled here, once: the services record through these objec
 registries export. A service serves `/metrics` on `FLOWMAESTRO_METRICS_PORT` (on
 `FLOWMAESTRO_METRICS_HOST`); unset, it serves nothing and only counts.
 
-Recording is a dictionary lookup and an add under a lock: labelled children are cached,
-so the hot path builds no label tuple per message.
+What the hot path records per step (node durations, retries, the scheduler's fold and
+decide time, events handled) goes into `FastHistogram` and `FastCounter`: a bisect and an
+add in the event loop's thread, no lock, the exposition built only when scraped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import prometheus_client
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import start_http_server
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 __all__ = [
     "METRICS_HOST_ENV",
     "METRICS_PORT_ENV",
     "ExecutorMetrics",
+    "FastCounter",
+    "FastHistogram",
     "GatewayMetrics",
     "SchedulerMetrics",
     "ServiceMetrics",
@@ -49,6 +55,99 @@ _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 NO_WORKFLOW = "none"
 """The `workflow` label of executions started from a definition, not a stored workflow."""
+
+
+class FastHistogram(Collector):
+    """A histogram for the hot path: `observe` bisects into a list of counts (no lock:
+    the event loop's thread records, a scrape reads whole numbers between two steps)."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        buckets: Sequence[float],
+        labelnames: Sequence[str] = (),
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.bounds = tuple(buckets)
+        self.labelnames = tuple(labelnames)
+        self._series: dict[tuple[str, ...], list[float]] = {}
+        """Per label values: a count per bucket (the last is +Inf), then the sum."""
+        if registry is not None:
+            registry.register(self)
+
+    def series(self, *labels: str) -> list[float]:
+        """The counts of one label set (made on first use); keep it to skip the lookup."""
+        found = self._series.get(labels)
+        if found is None:
+            found = self._series[labels] = [0.0] * (len(self.bounds) + 2)
+        return found
+
+    def observe(self, value: float, *labels: str) -> None:
+        """Record one value."""
+        series = self._series.get(labels) or self.series(*labels)
+        series[bisect_left(self.bounds, value)] += 1
+        series[-1] += value
+
+    def collect(self) -> Iterator[Metric]:
+        """The Prometheus family, cumulative buckets from the counts."""
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for labels, series in list(self._series.items()):
+            counts = list(series)
+            buckets: list[tuple[str, float]] = []
+            total = 0.0
+            for bound, count in zip((*self.bounds, math.inf), counts[:-1], strict=True):
+                total += count
+                buckets.append((_le(bound), total))
+            family.add_metric(list(labels), buckets, counts[-1])
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        """The family's name, for the registry's duplicate check."""
+        yield HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+
+class FastCounter(Collector):
+    """A counter for the hot path: an add to a dictionary entry, no lock."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        self._values: dict[tuple[str, ...], float] = {}
+        if registry is not None:
+            registry.register(self)
+
+    def inc(self, amount: float = 1.0, *labels: str) -> None:
+        """Add `amount` (at least 0)."""
+        self._values[labels] = self._values.get(labels, 0.0) + amount
+
+    def value(self, *labels: str) -> float:
+        """The current count of one label set."""
+        return self._values.get(labels, 0.0)
+
+    def collect(self) -> Iterator[Metric]:
+        """The Prometheus family (exposed as `<name>_total`)."""
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for labels, value in list(self._values.items()):
+            family.add_metric(list(labels), value)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        """The family's name, for the registry's duplicate check."""
+        yield CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if math.isinf(bound) else repr(float(bound))
 
 
 def metrics_port(env: Mapping[str, str] | None = None) -> int | None:
@@ -184,19 +283,19 @@ class SchedulerMetrics(ServiceMetrics):
             )
             for status in ("completed", "failed", "cancelled")
         }
-        self.fold_seconds = Histogram(
+        self.fold_seconds = FastHistogram(
             "flowmaestro_scheduler_fold_seconds",
             "Time to fold one batch of log events into execution states.",
-            buckets=_BATCH_BUCKETS,
+            _BATCH_BUCKETS,
             registry=self.registry,
         )
-        self.decide_seconds = Histogram(
+        self.decide_seconds = FastHistogram(
             "flowmaestro_scheduler_decide_seconds",
             "Time to decide and start the effects of one batch.",
-            buckets=_BATCH_BUCKETS,
+            _BATCH_BUCKETS,
             registry=self.registry,
         )
-        self.batch_events = Counter(
+        self.batch_events = FastCounter(
             "flowmaestro_scheduler_events",
             "Log events the scheduler handled.",
             registry=self.registry,
@@ -223,15 +322,15 @@ class ExecutorMetrics(ServiceMetrics):
 
     def __init__(self) -> None:
         super().__init__("executors")
-        self.duration = Histogram(
+        self.duration = FastHistogram(
             "flowmaestro_node_duration_seconds",
             "Time from a command's arrival to its result, by node type and outcome "
             "(completed, failed, waiting).",
+            _LATENCY_BUCKETS,
             ["node_type", "outcome"],
-            buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.retries = Counter(
+        self.retries = FastCounter(
             "flowmaestro_node_retries",
             "Node attempts run after a first one (retries), by node type.",
             ["node_type"],
@@ -255,23 +354,14 @@ class ExecutorMetrics(ServiceMetrics):
             ["node_type", "model"],
             registry=self.registry,
         )
-        self._durations: dict[tuple[str, str], Any] = {}
-        self._retries: dict[str, Any] = {}
 
     def attempt(self, node_type: str, outcome: str, seconds: float) -> None:
         """Record one finished attempt."""
-        key = (node_type, outcome)
-        child = self._durations.get(key)
-        if child is None:
-            child = self._durations[key] = self.duration.labels(node_type, outcome)
-        child.observe(seconds)
+        self.duration.observe(seconds, node_type, outcome)
 
     def retry(self, node_type: str) -> None:
         """Count an attempt after the first."""
-        child = self._retries.get(node_type)
-        if child is None:
-            child = self._retries[node_type] = self.retries.labels(node_type)
-        child.inc()
+        self.retries.inc(1.0, node_type)
 
     def usage(self, node_type: str, output: Any) -> None:
         """Count tokens and cost from an AI node's output (`usage`, `cost_usd`, `model`)."""
@@ -300,13 +390,3 @@ def exported_names() -> set[str]:
             elif family.type == "histogram":
                 names.update(f"{family.name}_{s}" for s in ("bucket", "sum", "count"))
     return names
-
-
-@contextlib.contextmanager
-def timed(histogram: Histogram) -> Any:
-    """Observe the block's duration in `histogram`."""
-    begin = time.perf_counter()
-    try:
-        yield
-    finally:
-        histogram.observe(time.perf_counter() - begin)
