@@ -8,6 +8,7 @@ scraped over HTTP afterwards, moved by exactly what the run did.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from flowmaestro.runtime import (
     new_execution_id,
     tracing,
 )
+from flowmaestro.runtime.connect import wire_of
 from flowmaestro.runtime.metrics import ExecutorMetrics, SchedulerMetrics
 from flowmaestro.runtime.topology import ensure_topology
 from tests.fakes.openai_server import FakeOpenAI
@@ -345,3 +347,26 @@ async def test_a_restarted_scheduler_and_executors_continue_the_executions_trace
         assert _trace_id(span) == trace_id, span.name
     decisions = [s for s in after if s.name == "scheduler.decide"]
     assert decisions and all(s.parent and s.parent.span_id == span_id for s in decisions)
+
+
+async def test_nats_reachability_is_a_metric(tmp_path: Path) -> None:
+    """`flowmaestro_dependency_up{dependency="nats"}` follows the connections: 1 while
+    connected (the hot path's included), 0 once the server is gone."""
+    server = EmbeddedNats(tmp_path / "nats").start()
+    metrics = SchedulerMetrics()
+    nc = await connect(server.url, name="tests-reach")
+    try:
+        await ensure_topology(nc.jetstream(), CATALOGUE)
+        metrics.watch_nats(nc)
+        await (await wire_of(nc)).flush()
+        labels = {"service": "scheduler", "dependency": "nats"}
+        assert metrics.registry.get_sample_value("flowmaestro_dependency_up", labels) == 1
+        server.stop()
+        for _ in range(200):
+            if metrics.registry.get_sample_value("flowmaestro_dependency_up", labels) == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert metrics.registry.get_sample_value("flowmaestro_dependency_up", labels) == 0
+    finally:
+        await nc.close()
+        server.stop()

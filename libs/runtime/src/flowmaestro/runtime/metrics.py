@@ -185,10 +185,13 @@ class ServiceMetrics:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def watch_nats(self, nc: Any) -> None:
-        """Report NATS as reachable while `nc` (a nats-py client) is connected."""
-        self.dependency_up.labels(self.service, "nats").set_function(
-            lambda: 1.0 if nc.is_connected else 0.0
-        )
+        """Report NATS as reachable while `nc` (from `connect`) and its hot-path
+        connection are both connected."""
+
+        def up() -> float:
+            return 1.0 if nc.is_connected and getattr(nc, "hot_path_connected", True) else 0.0
+
+        self.dependency_up.labels(self.service, "nats").set_function(up)
 
     def set_up(self, dependency: str, up: bool) -> None:
         """Record whether `dependency` answered the last check."""
