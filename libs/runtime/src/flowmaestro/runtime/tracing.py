@@ -47,6 +47,8 @@ __all__ = [
 _provider: TracerProvider | None = None
 _owned = False
 """Whether `_provider` was made here (and so is shut down here)."""
+_tracers: dict[str, Any] = {}
+"""One tracer per service, made once per provider."""
 
 _incoming: contextvars.ContextVar[Callable[[], str | None] | None] = contextvars.ContextVar(
     "fm_traceparent", default=None
@@ -85,6 +87,7 @@ def configure_tracing(service: str, env: Mapping[str, str] | None = None) -> boo
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     _provider, _owned = provider, True
+    _tracers.clear()
     return True
 
 
@@ -92,6 +95,7 @@ def use_tracer_provider(provider: TracerProvider | None) -> None:
     """Record spans with `provider` (tests: one with an in-memory exporter); None: off."""
     global _provider, _owned
     _provider, _owned = provider, False
+    _tracers.clear()
 
 
 def shutdown_tracing() -> None:
@@ -99,6 +103,7 @@ def shutdown_tracing() -> None:
     global _provider, _owned
     if _provider is not None and _owned:  # a provider given by a test stays theirs
         provider, _provider, _owned = _provider, None, False
+        _tracers.clear()
         provider.shutdown()
 
 
@@ -187,21 +192,41 @@ def span(
         yield None
         return
     from opentelemetry import trace
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    context = (
-        TraceContextTextMapPropagator().extract({Header.TRACEPARENT: parent})
-        if parent is not None
-        else None
-    )
-    tracer = _provider.get_tracer(f"flowmaestro.{service}")
+    tracer = _tracers.get(service)
+    if tracer is None:
+        tracer = _tracers[service] = _provider.get_tracer(f"flowmaestro.{service}")
     with tracer.start_as_current_span(
         name,
-        context=context,
+        context=_context_of(parent) if parent is not None else None,
         kind=getattr(trace.SpanKind, kind.upper()),
         attributes={k: v for k, v in (attributes or {}).items() if v is not None},
     ) as current:
         yield current
+
+
+def _context_of(traceparent: str) -> Any:
+    """The OpenTelemetry context whose parent is `traceparent` (W3C version 00); an empty
+    one when it is malformed (the span then starts a trace of its own)."""
+    from opentelemetry import context, trace
+
+    trace_id = trace_id_of(traceparent)
+    span_id = traceparent[36:52] if trace_id is not None else ""
+    if (
+        trace_id is None
+        or len(traceparent) < 55
+        or not _HEX.issuperset(span_id + traceparent[53:55])
+    ):
+        return context.Context()
+    parent = trace.SpanContext(
+        int(trace_id, 16),
+        int(span_id, 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(int(traceparent[53:55], 16)),
+    )
+    if not parent.is_valid:
+        return context.Context()
+    return trace.set_span_in_context(trace.NonRecordingSpan(parent), context.Context())
 
 
 def span_traceparent(current: Span | None, fallback: str | None) -> str | None:
