@@ -209,7 +209,7 @@ class Scheduler:
         try:
             event = decode_event(msg.data)
             if outcome and not await self._admit(execution_id, state, event):
-                log.error("scheduler.refused_outcome", execution_id=execution_id, seq=seq)
+                log.error("scheduler.refused_outcome", seq=seq, **_scope(execution_id, state))
                 return None
             if state is None:
                 if isinstance(event, ExecutionStarted):
@@ -231,12 +231,14 @@ class Scheduler:
                 ):
                     await self._arm(execution_id, event)  # failures: like unreadable logs
         except (CodecError, FoldError) as exc:
-            log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
+            fields = _scope(execution_id, state)
+            log.error("scheduler.bad_event", seq=seq, error=str(exc), **fields)
             return None
         except Exception as exc:
             if _unreachable(exc):
                 raise
-            log.error("scheduler.unreadable_log", execution_id=execution_id, error=repr(exc))
+            fields = _scope(execution_id, state)
+            log.error("scheduler.unreadable_log", error=repr(exc), **fields)
             return None
         if state is None:
             return None
@@ -278,7 +280,8 @@ class Scheduler:
         if fire is None or waiting.until is None:
             return
         if fire.node_id != waiting.node_id or fire.attempt != waiting.attempt:
-            log.error("scheduler.refused_timer", execution_id=execution_id)
+            fields = _scope(execution_id, self.states.get(execution_id))
+            log.error("scheduler.refused_timer", **fields)
             return
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
         await (await self.log.schedule(execution_id, timer_id, waiting.until, fire))
@@ -314,7 +317,8 @@ class Scheduler:
             failed: dict[str, tuple[str, BaseException]] = {}
             for (execution_id, key, _), result in zip(pending, results, strict=True):
                 if isinstance(result, BaseException):
-                    log.warning("scheduler.effect_failed", key=key, error=repr(result))
+                    fields = _scope(execution_id, self.states.get(execution_id))
+                    log.warning("scheduler.effect_failed", key=key, error=repr(result), **fields)
                     failed.setdefault(execution_id, (key, result))
                 else:
                     self.issued[execution_id].add(key)
@@ -404,14 +408,10 @@ class Scheduler:
             if _unreachable(exc) and not await self._server_answers([]):
                 return False
             # Even the failure cannot be written to this log: stop handling it here.
-            log.error("scheduler.isolate_failed", execution_id=execution_id, error=repr(exc))
+            fields = _scope(execution_id, self.states.get(execution_id))
+            log.error("scheduler.isolate_failed", error=repr(exc), **fields)
         state = self.states.get(execution_id)
-        log.error(
-            "scheduler.execution_isolated",
-            execution_id=execution_id,
-            trace_id=tracing.trace_id_of(state.traceparent) if state else None,
-            reason=reason,
-        )
+        log.error("scheduler.execution_isolated", reason=reason, **_scope(execution_id, state))
         self.metrics.execution_ended(state.workflow_id if state else None, "failed")
         with contextlib.suppress(Exception):
             await self._start(execution_id, StopExecution(stop_key(execution_id)))
