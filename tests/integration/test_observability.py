@@ -152,6 +152,8 @@ async def run(
                     logged.append((type(event).__name__, dict(stored.headers or {})))
                 started = records[0][1]
                 assert isinstance(started, ExecutionStarted)
+                missing = await client.get("/api/executions/nonexistent", headers=user.headers)
+                assert missing.status_code == 404
                 await WORKERS[-1].poll_backlogs()  # what the endpoint's probe does
                 scrapes = {}
                 for service, port in ports.items():
@@ -239,6 +241,14 @@ async def test_each_service_endpoint_counts_what_the_run_did(run: Run) -> None:
     route = {"method": "POST", "route": "/api/workflows/execute"}
     assert _value(gateway, "flowmaestro_http_requests_total", **route, status="202") == 1
     assert _value(gateway, "flowmaestro_http_request_duration_seconds_count", **route) == 1
+    # an error answer is counted under its route's template, not its path
+    not_found = [
+        dict(labels)
+        for (name, labels), value in gateway.items()
+        if name == "flowmaestro_http_requests_total" and ("status", "404") in labels
+    ]
+    assert len(not_found) == 1 and "nonexistent" not in not_found[0]["route"], not_found
+    assert not_found[0]["route"].startswith("/api/executions/{")
     assert _value(gateway, "flowmaestro_dependency_up", service="gateway", dependency="nats") == 1
     assert (
         _value(gateway, "flowmaestro_dependency_up", service="gateway", dependency="postgres") == 1
