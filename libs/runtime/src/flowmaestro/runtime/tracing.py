@@ -23,8 +23,6 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flowmaestro.events.names import Header
-
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Span
@@ -39,7 +37,6 @@ __all__ = [
     "shutdown_tracing",
     "span",
     "span_traceparent",
-    "trace_headers",
     "trace_id_of",
     "use_tracer_provider",
 ]
@@ -129,11 +126,6 @@ def trace_id_of(traceparent: str | None) -> str | None:
         return None
     trace_id = traceparent[3:35]
     return None if trace_id == "0" * 32 else trace_id
-
-
-def trace_headers(traceparent: str | None) -> dict[str, str]:
-    """NATS headers carrying `traceparent` (none when there is no context)."""
-    return {Header.TRACEPARENT: traceparent} if traceparent else {}
 
 
 class incoming_traceparent:  # a class, not a generator: cheaper on the hot path
