@@ -15,6 +15,7 @@ from nats.aio.client import Client
 from flowmaestro.events import CATALOGUE
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from flowmaestro.runtime.logs import configure_logging
+from tests.support.cluster import ClusterStack
 from tests.support.engine import running_engine
 
 # Short redelivery so crash tests do not wait 30 s for a lost command.
@@ -79,3 +80,14 @@ async def engine(nc: Client, nats_server: EmbeddedNats) -> AsyncIterator[Client]
     """The scheduler and executors running in-process; yields the test's connection."""
     async with running_engine(nats_server.url):
         yield nc
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ClusterStack]:
+    """Three nats-servers joined into one JetStream cluster (as `flowmaestro up --cluster
+    3` runs them), each with its own store, every component's identity and permissions;
+    streams and buckets made here get three replicas."""
+    monkeypatch.setenv("FLOWMAESTRO_STREAM_REPLICAS", "3")
+    stack = ClusterStack.start(tmp_path / "cluster")
+    yield stack
+    stack.stop()

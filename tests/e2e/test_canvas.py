@@ -35,12 +35,13 @@ class _SlowList(list):
 
     def __iter__(self) -> Iterator[Any]:
         for item in super().__iter__():
-            time.sleep(0.12)
+            time.sleep(0.25)
             yield item
 
 
 class SlowFakeOpenAI(FakeOpenAI):
-    """The OpenAI-compatible fake, streaming one piece every 120 ms so a person can watch."""
+    """The OpenAI-compatible fake, streaming one piece every 250 ms so a person can watch
+    (and a loaded machine's browser sees the node running before its text is done)."""
 
     def route(self, request: Recorded, reply: Reply | None) -> Response:
         """The fake's answer, with its stream slowed down."""
@@ -131,7 +132,7 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: Fa
     await page.locator("#run-input-topic").fill("a big idea")
     await page.get_by_role("button", name="▶ Run").click()
     # The model's tokens appear on its node while it runs.
-    await expect(page.get_by_test_id("stream-llm")).to_contain_text("Tell me")
+    await expect(page.get_by_test_id("stream-llm")).to_contain_text("Tell me", timeout=15_000)
     await shot("streaming")
     await expect(node(page, "output")).to_have_attribute("data-node-status", "completed")
     await expect(node(page, "output-2")).to_have_attribute("data-node-status", "skipped")

@@ -13,6 +13,7 @@ from flowmaestro.events import CATALOGUE, ExecutionStatus
 from flowmaestro.executors import ExecutorWorker
 from flowmaestro.executors.context import NodeContext, NodeResult
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
+from flowmaestro.runtime.eventlog import JetStreamEventLog
 from flowmaestro.scheduler import Scheduler
 from tests.support.engine import run
 
@@ -33,7 +34,7 @@ async def test_unencodable_output_fails_the_node_after_one_run(tmp_path: Path) -
         nc, scheduler_nc, executor_nc = [await connect(server.url) for _ in range(3)]
         await ensure_topology(nc.jetstream(), CATALOGUE)
         tasks = [
-            asyncio.ensure_future(Scheduler(scheduler_nc).run(stop)),
+            asyncio.ensure_future(Scheduler(JetStreamEventLog(scheduler_nc)).run(stop)),
             asyncio.ensure_future(ExecutorWorker(executor_nc, {"echo": not_json}).run(stop)),
         ]
         definition = {"nodes": {"n": {"id": "n", "type": "echo", "data": {}}}, "edges": []}

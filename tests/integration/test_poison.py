@@ -28,6 +28,7 @@ from flowmaestro.events.names import record_subject
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.runtime import ExecutionLog, Settings, connect, ensure_topology, free_port
 from flowmaestro.runtime.embedded import nats_server_binary
+from flowmaestro.runtime.eventlog import JetStreamEventLog
 from flowmaestro.scheduler import Scheduler
 from tests.support.engine import start, wait_for_end
 
@@ -79,8 +80,9 @@ async def _engine(address: str) -> AsyncIterator[Scheduler]:
     await ensure_topology(admin.jetstream(), CATALOGUE)
     scheduler_nc = await connect(f"nats://scheduler:s@{address}", name="scheduler")
     executor_nc = await connect(f"nats://other:o@{address}", name="executors")
-    scheduler = Scheduler(scheduler_nc, settings=Settings(effect_attempts=3))
-    scheduler.log.publisher.timeout = 0.3  # an acknowledgement that never comes, soon
+    log = JetStreamEventLog(scheduler_nc)
+    log.publisher.timeout = 0.3  # an acknowledgement that never comes, soon
+    scheduler = Scheduler(log, settings=Settings(effect_attempts=3))
     tasks = [
         asyncio.ensure_future(scheduler.run(stop)),
         asyncio.ensure_future(ExecutorWorker(executor_nc, dict(EXECUTORS)).run(stop)),

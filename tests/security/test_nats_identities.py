@@ -2,7 +2,7 @@
 
 Refused: a client without (or with wrong) credentials; an executor starting an execution,
 publishing a command, appending a forged event to an execution's event subject, arming a
-timer; the gateway publishing commands. A
+timer or reading a log beyond the outcome subjects; the gateway publishing commands. A
 forged execution start on the executors' own subject is never folded. Meanwhile workflows
 (a transform chain, a durable wait, an agent calling a tool workflow) run to their end
 with every component under its own identity.
@@ -18,18 +18,22 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
 
 from flowmaestro.events import (
     CATALOGUE,
     ExecutionStarted,
     ExecutionStatus,
+    NodeCompleted,
     ParentRef,
     encode,
     parse_definition,
 )
 from flowmaestro.events.names import (
+    EXEC_STREAM,
     command_subject,
     exec_subject,
+    log_subjects,
     outcome_subject,
     timer_subject,
 )
@@ -140,6 +144,43 @@ async def test_a_forged_start_on_the_executors_subject_is_never_run(
         await nc.jetstream().publish(outcome_subject(forged), encode(_started(forged, parent)))
     await asyncio.sleep(0.5)
     assert await ExecutionLog(operator).read(forged) == []
+
+
+async def test_an_executor_reads_only_outcome_subjects(
+    locked: tuple[EmbeddedNats, dict], operator: Client
+) -> None:
+    """A run's definition, inputs and decisions stay out of the executors' reach: no direct
+    get, no consumer on the event subject; what the executors appended reads back."""
+    server, passwords = locked
+    state, _ = await run(operator, load_example("transform-chain"), {"orders": []})
+    execution_id = state.execution_id
+    events = exec_subject(execution_id)
+    # the same reads work for the operator: the requests are well formed
+    await operator.jetstream().get_msg(EXEC_STREAM, seq=1, subject=events, direct=True, next=True)
+    await operator.jetstream().get_msg(EXEC_STREAM, seq=1)
+    async with as_identity(server, passwords, "executors") as nc:
+        js = nc.jetstream()
+        with pytest.raises(Exception):  # noqa: B017 - the request is dropped: no answer
+            await js.get_msg(EXEC_STREAM, seq=1, subject=events, direct=True, next=True)
+        with pytest.raises(Exception):  # noqa: B017
+            await js.get_msg(EXEC_STREAM, seq=1)
+        for subject in (events, log_subjects(execution_id)):
+            with pytest.raises(Exception):  # noqa: B017
+                await asyncio.wait_for(
+                    js.add_consumer(
+                        EXEC_STREAM,
+                        ConsumerConfig(name="peek", filter_subject=subject, deliver_subject="x"),
+                    ),
+                    2,
+                )
+        with pytest.raises(Exception):  # noqa: B017 - unfiltered: the filter is not checkable
+            await asyncio.wait_for(
+                js.add_consumer(EXEC_STREAM, ConsumerConfig(deliver_subject="x")), 2
+            )
+        outcomes = await ExecutionLog(nc, outcomes=True).read(execution_id)
+    assert outcomes and all(isinstance(e, NodeCompleted) for _, e in outcomes)
+    everything = await ExecutionLog(operator).read(execution_id)
+    assert len(everything) > len(outcomes)
 
 
 async def test_the_gateway_cannot_publish_commands(

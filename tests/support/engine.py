@@ -25,6 +25,7 @@ from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.executors.fairness import TenantCaps
 from flowmaestro.runtime import ExecutionLog, connect, new_execution_id
+from flowmaestro.runtime.eventlog import JetStreamEventLog
 from flowmaestro.runtime.metrics import ExecutorMetrics, SchedulerMetrics
 from flowmaestro.scheduler import Scheduler
 
@@ -113,7 +114,9 @@ async def running_engine(
     )
     WORKERS.append(worker)
     tasks = [
-        asyncio.ensure_future(Scheduler(scheduler_nc, metrics=scheduler_metrics).run(stop)),
+        asyncio.ensure_future(
+            Scheduler(JetStreamEventLog(scheduler_nc), metrics=scheduler_metrics).run(stop)
+        ),
         asyncio.ensure_future(worker.run(stop)),
     ]
     try:

@@ -10,9 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flowmaestro.events import Event, ExecutionStarted, NodeCompleted, parse_definition
-from flowmaestro.runtime.errors import AppendConflictError
-from flowmaestro.runtime.eventlog import Delivery, EventLog
+from flowmaestro.events import (
+    Event,
+    ExecuteNode,
+    ExecutionStarted,
+    NodeCompleted,
+    NodeScheduled,
+    parse_definition,
+)
+from flowmaestro.events.names import execution_of, is_outcome_subject
+from flowmaestro.runtime.errors import AppendConflictError, PayloadTooLargeError
+from flowmaestro.runtime.eventlog import Delivery, EventLog, LogConsumer, SchedulerLog
 from flowmaestro.runtime.ids import new_execution_id
 from tests.support.gateway import eventually
 
@@ -40,6 +48,19 @@ async def next_of(deliveries: AsyncIterator[Delivery], wanted: set[str]) -> Deli
                 return delivery
             await delivery.ack()
     raise AssertionError("the consumer ended")
+
+
+async def batch_of(consumer: LogConsumer, wanted: str, count: int) -> list:
+    """The next `count` messages of execution `wanted` (others acknowledged in passing)."""
+    got: list = []
+    async with asyncio.timeout(10):
+        while len(got) < count:
+            for msg in await consumer.next_batch():
+                if execution_of(msg.subject) == wanted:
+                    got.append(msg)
+                else:
+                    msg.ack_now()
+    return got
 
 
 class EventLogContract:
@@ -116,3 +137,48 @@ class EventLogContract:
         await eventually(fired, 10)
         await asyncio.sleep(0.5)
         assert await outputs() == ["fired"]
+
+    async def test_the_scheduler_consumer_gets_events_and_outcomes_not_records(
+        self, log: SchedulerLog
+    ) -> None:
+        execution_id = new_execution_id()
+        consumer = log.scheduler_consumer(100)
+        await consumer.start()
+        try:
+            await log.start(started(execution_id))
+            scheduled = NodeScheduled(
+                node_id="a", attempt=1, scheduled_at=datetime.now(UTC), input_hash="h"
+            )
+            await _settle(await log.append_async(execution_id, scheduled, record=True))
+            await _settle(await log.append_async(execution_id, completed("a", 1)))
+            got = await batch_of(consumer, execution_id, 2)
+            assert got[0].seq < got[1].seq
+            assert not any(is_outcome_subject(m.subject) for m in got)
+            got[-1].ack_now()  # one acknowledgement covers both
+            assert [seq for seq, _ in await log.read(execution_id)] == sorted(
+                [got[0].seq, got[1].seq, got[0].seq + 1]
+            ), "the record is in the log, only not delivered"
+        finally:
+            await consumer.stop()
+
+    async def test_a_command_too_large_for_the_log_is_refused_before_sending(
+        self, log: SchedulerLog
+    ) -> None:
+        execution_id = new_execution_id()
+        command = ExecuteNode(
+            execution_id=execution_id,
+            node_id="a",
+            node_type="echo",
+            attempt=1,
+            idempotency_key=f"{execution_id}:a:1",
+            timeout_seconds=10,
+            scheduled_at=datetime.now(UTC),
+            config={"value": "x" * (2 * 1024 * 1024)},
+        )
+        with pytest.raises(PayloadTooLargeError) as refused:
+            await log.dispatch(command, f"{execution_id}:a:1:dispatch")
+        assert refused.value.size > refused.value.limit
+
+
+async def _settle(started: object) -> object:
+    return await started if isinstance(started, asyncio.Future) else started

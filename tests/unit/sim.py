@@ -17,6 +17,7 @@ from flowmaestro.events import (
     ExecutionStarted,
     ExecutionState,
     NodeCompleted,
+    ReportChild,
     StartTimer,
     StopExecution,
     WorkflowDefinition,
@@ -95,7 +96,7 @@ def simulate(
                     produced = [respond(command)]
                 case StartTimer(event=event):
                     produced = [event]
-                case StopExecution():
+                case StopExecution() | ReportChild():
                     produced = []
             for event in produced:
                 log.append(event)

@@ -28,6 +28,7 @@ from flowmaestro.runtime import (
     ensure_topology,
     new_execution_id,
 )
+from flowmaestro.runtime.eventlog import JetStreamEventLog
 from flowmaestro.scheduler import Scheduler
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.base import FakeServer, Reply
@@ -149,7 +150,9 @@ async def test_agent_resumes_after_a_crash_without_repeating_finished_calls(
     try:
         nc = await connection("test")
         await ensure_topology(nc.jetstream(), CATALOGUE)
-        scheduler = asyncio.ensure_future(Scheduler(await connection("sched")).run(stop_all))
+        scheduler = asyncio.ensure_future(
+            Scheduler(JetStreamEventLog(await connection("sched"))).run(stop_all)
+        )
         first = asyncio.ensure_future(
             ExecutorWorker(await connection("exec-1"), dict(EXECUTORS)).run(stop_first)
         )

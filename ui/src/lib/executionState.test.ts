@@ -75,7 +75,23 @@ describe("execution-state reducer fed with recorded logs", () => {
     expect(state.nodes.start.streamed).toBe("Hello");
     state = evolve(state, log[2].event, log[2].seq)!;
     expect(evolve(state, { type: "node:stream", node_id: "start", text: "!" })!.nodes.start.streamed).toBe("Hello!");
-    expect(evolve(state, { type: "node:stream", node_id: "small", text: "x" })!.nodes.small.streamed).toBe("");
+    const ended = fold(log)!;
+    expect(evolve(ended, { type: "node:stream", node_id: "small", text: "x" })!.nodes.small.streamed).toBe("");
+  });
+
+  it("keeps tokens that outran the node's start, and starts a retry's text afresh", () => {
+    const log = recorded("branch.jsonl");
+    let state = fold(log, 1)!;
+    expect(state.nodes.start.status).toBe("pending");
+    state = evolve(state, { type: "node:stream", node_id: "start", text: "ech" })!;
+    state = evolve(state, log[1].event, log[1].seq)!;
+    expect(state.nodes.start).toMatchObject({ status: "running", streamed: "ech" });
+    const retried = evolve(
+      { ...state, nodes: { ...state.nodes, start: { ...state.nodes.start, status: "retrying" } } },
+      { ...(log[1].event as Extract<ExecutionEvent, { type: "node.scheduled" }>), attempt: 2 },
+      99,
+    )!;
+    expect(retried.nodes.start).toMatchObject({ status: "running", attempt: 2, streamed: "" });
   });
 
   it("lets node events from a newer server pass without changing any status", () => {

@@ -99,7 +99,9 @@ function nodeStep(node: NodeView, event: NodeEvent): NodeView | null {
         scheduledAt: event.scheduled_at,
         error: undefined,
         retryAt: undefined,
-        streamed: "",
+        // Chunks can outrun the log: those of a first attempt that came before its
+        // `node.scheduled` are kept; a later attempt starts its text afresh.
+        streamed: node.status === "pending" ? node.streamed : "",
         progress: [],
         children: [],
         attempts: record(node, event.attempt, { status: "running", scheduledAt: event.scheduled_at }),
@@ -225,7 +227,7 @@ function applyChunk(state: ExecutionView, chunk: StreamChunk): ExecutionView {
   const node = state.nodes[chunk.node_id];
   const text = chunk.text ?? chunk.token ?? chunk.delta ?? "";
   // Chunks travel apart from the log, so some may land just after `node.completed`.
-  if (!node || !text || node.status === "pending" || node.status === "skipped") return state;
+  if (!node || !text || node.status === "skipped") return state;
   return { ...state, nodes: { ...state.nodes, [chunk.node_id]: { ...node, streamed: node.streamed + text } } };
 }
 

@@ -25,6 +25,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--durable-sync", action="store_true", help="have JetStream sync every write to disk"
     )
+    up.add_argument(
+        "--cluster",
+        type=int,
+        metavar="N",
+        help="run N nats-servers (at least 3) as one cluster, every stream replicated",
+    )
 
     run = sub.add_parser("run", help="run a workflow file and follow it")
     run.add_argument("file", type=Path)
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     _use_uvloop()
     try:
         if args.command == "up":
-            return up(sync_always=args.durable_sync)
+            return up(sync_always=args.durable_sync, cluster=args.cluster)
         if args.command == "down":
             return down()
         use_operator_identity()

@@ -17,11 +17,19 @@ from typing import Any
 from flowmaestro.cli import processes
 from flowmaestro.cli.database import AppDatabase, start_database
 from flowmaestro.runtime import EmbeddedNats, free_port, state_dir
-from flowmaestro.runtime.embedded import die_with_parent
+from flowmaestro.runtime.embedded import NatsCluster, die_with_parent
 from flowmaestro.runtime.natsauth import load_or_create_credentials, server_authorization
 from flowmaestro.runtime.service import STACK_FILE, StackNotFoundError, stack_value
 
-__all__ = ["StackNotFoundError", "down", "find_nats_url", "up", "use_operator_identity"]
+__all__ = [
+    "ClusterSizeError",
+    "StackNotFoundError",
+    "cluster_replicas",
+    "down",
+    "find_nats_url",
+    "up",
+    "use_operator_identity",
+]
 
 SERVICES = {
     "scheduler": "flowmaestro.scheduler",
@@ -115,10 +123,12 @@ def prepare_topology(nats_url: str) -> None:
 
     from flowmaestro.events import CATALOGUE
     from flowmaestro.runtime import connect, ensure_topology
+    from flowmaestro.runtime.topology import wait_for_jetstream
 
     async def prepare() -> None:
         nc = await connect(nats_url, name="flowmaestro-setup", persistent=False)
         try:
+            await wait_for_jetstream(nc)  # a cluster elects its leaders first
             await ensure_topology(nc.jetstream(), CATALOGUE)
         finally:
             await nc.close()
@@ -126,24 +136,96 @@ def prepare_topology(nats_url: str) -> None:
     asyncio.run(prepare())
 
 
-def _start_nats(home: Path, sync_always: bool) -> tuple[str, EmbeddedNats | None, Any]:
-    """`FLOWMAESTRO_NATS_URL`, or an embedded server with one identity per component."""
+class ClusterSizeError(ValueError):
+    """`--cluster N` that cannot work: too few servers, or more replicas than servers."""
+
+
+def cluster_replicas(size: int) -> int:
+    """The stream replicas of a local cluster of `size` servers:
+    `FLOWMAESTRO_STREAM_REPLICAS` when set (at most `size`), else 3."""
+    if size < 3:
+        raise ClusterSizeError(f"--cluster needs at least 3 servers (so one may fail), not {size}")
+    from flowmaestro.runtime.config import Settings
+
+    if not os.environ.get("FLOWMAESTRO_STREAM_REPLICAS", "").strip():
+        return 3
+    replicas = Settings.from_env().stream_replicas
+    if replicas > size:
+        raise ClusterSizeError(
+            f"FLOWMAESTRO_STREAM_REPLICAS={replicas} needs as many servers; --cluster {size}"
+        )
+    return replicas
+
+
+def _start_nats(
+    home: Path, sync_always: bool, cluster: int | None
+) -> tuple[str, list[EmbeddedNats], dict[str, str] | None]:
+    """`FLOWMAESTRO_NATS_URL`, or embedded servers — one, or a `cluster` of several joined
+    by routes on 127.0.0.1 — with one identity per component."""
     if url := os.environ.get("FLOWMAESTRO_NATS_URL"):
-        return url, None, None
+        return url, [], None
     passwords = load_or_create_credentials(home)
-    server = EmbeddedNats(
-        home / "nats",
-        sync_always=sync_always,
-        log_file=home / "nats-server.log",
-        authorization=server_authorization(passwords),
-    ).start()
+    authorization = server_authorization(passwords)
+    if cluster is None:
+        server = EmbeddedNats(
+            home / "nats",
+            sync_always=sync_always,
+            log_file=home / "nats-server.log",
+            authorization=authorization,
+        ).start()
+        url, servers = server.url, [server]
+    else:
+        nodes = NatsCluster(
+            home / "nats-cluster",
+            size=cluster,
+            sync_always=sync_always,
+            log_dir=home,
+            authorization=authorization,
+        ).start()
+        url, servers = nodes.url, nodes.servers
     os.environ["FLOWMAESTRO_NATS_USER"] = "cli"
     os.environ["FLOWMAESTRO_NATS_PASSWORD"] = passwords["cli"]
-    return server.url, server, passwords
+    return url, servers, passwords
 
 
-def up(sync_always: bool = False) -> int:
-    """Run the whole stack in the foreground until Ctrl-C; restart a service that dies."""
+def _deny_routes(base: dict[str, str], servers: list[EmbeddedNats]) -> None:
+    """No node may reach a cluster's route ports (a route is trusted with every subject):
+    they join the egress policy's deny list, as the client ports already are."""
+    routes = [f"127.0.0.1:{s.cluster.port}" for s in servers if s.cluster is not None]
+    if routes:
+        given = base.get("FLOWMAESTRO_EGRESS_DENY", "").strip(", ")
+        base["FLOWMAESTRO_EGRESS_DENY"] = ",".join([given, *routes] if given else routes)
+
+
+def _restart_dead_servers(servers: list[EmbeddedNats]) -> bool:
+    """A cluster's member that died is started again (same ports, same store) and catches
+    up from its peers; True when one was."""
+    restarted = False
+    for server in servers:
+        if server.cluster is None or server.pid is not None:
+            continue
+        print(f"nats-server {server.server_name} exited; restarting", flush=True)
+        try:
+            server.start()
+            restarted = True
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            print(f"nats-server {server.server_name} did not start: {exc}", flush=True)
+    return restarted
+
+
+def up(sync_always: bool = False, cluster: int | None = None) -> int:
+    """Run the whole stack in the foreground until Ctrl-C; restart a service that dies.
+    `cluster`: run that many nats-servers as one JetStream cluster (instead of one), every
+    stream and bucket replicated (`cluster_replicas`), each service given every server."""
+    if cluster is not None:
+        if os.environ.get("FLOWMAESTRO_NATS_URL"):
+            print("--cluster starts embedded servers: unset FLOWMAESTRO_NATS_URL", file=sys.stderr)
+            return 2
+        try:
+            os.environ["FLOWMAESTRO_STREAM_REPLICAS"] = str(cluster_replicas(cluster))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     home = state_dir()
     home.mkdir(parents=True, exist_ok=True)
     try:
@@ -154,7 +236,7 @@ def up(sync_always: bool = False) -> int:
         print(f"a stack is already running in {home} (pid {running})", file=sys.stderr)
         return 2
     down(home, quiet=True)  # what a killed `up` left behind
-    nats_url, server, passwords = _start_nats(home, sync_always)
+    nats_url, servers, passwords = _start_nats(home, sync_always, cluster)
     database: AppDatabase | None = None
     try:
         prepare_topology(nats_url)
@@ -165,6 +247,7 @@ def up(sync_always: bool = False) -> int:
             "FLOWMAESTRO_DATABASE_URL": database.url,
             "FLOWMAESTRO_GATEWAY_PORT": str(port),
         }
+        _deny_routes(base, servers)
         prepared = subprocess.run(
             [sys.executable, "-m", SERVICES["gateway"], "prepare"],
             env=_service_env(base, nats_url, None, "gateway"),
@@ -176,7 +259,7 @@ def up(sync_always: bool = False) -> int:
             sys.stderr.write(prepared.stderr)
             raise SystemExit(prepared.returncode)
     except BaseException:
-        if server is not None:
+        for server in servers:
             server.stop()
         if database is not None:
             database.stop()
@@ -188,7 +271,7 @@ def up(sync_always: bool = False) -> int:
         "database_url": database.url,
         "gateway_url": gateway_url,
         "pid": os.getpid(),
-        "nats_pid": server.process.pid if server and server.process else None,
+        "nats_pid": servers[0].pid if servers else None,
         "postgres_dir": str(database.data_dir) if database.data_dir else None,
     }
 
@@ -208,6 +291,9 @@ def up(sync_always: bool = False) -> int:
 
     def write_stack() -> None:
         stack["services"] = {role: child.pid for role, child in children.items()}
+        if cluster is not None:
+            stack["nats_pids"] = [server.pid for server in servers]
+            stack["nats_pid"] = stack["nats_pids"][0]
         (home / STACK_FILE).write_text(json.dumps(stack))
 
     write_stack()
@@ -227,6 +313,8 @@ def up(sync_always: bool = False) -> int:
                     time.sleep(1.0)
                     children[role] = spawn(role)
                     write_stack()
+            if not stopping and _restart_dead_servers(servers):
+                write_stack()
     finally:
         for child in children.values():
             if child.poll() is None:
@@ -236,7 +324,7 @@ def up(sync_always: bool = False) -> int:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        if server is not None:
+        for server in servers:
             server.stop()
         database.stop()
         (home / STACK_FILE).unlink(missing_ok=True)
@@ -258,8 +346,10 @@ def down(home: Path | None = None, quiet: bool = False) -> int:
     for role, pid in (stack.get("services") or {}).items():
         if processes.stop(pid, SERVICES.get(role, "flowmaestro")):
             stopped.append(f"{role} (pid {pid})")
-    if processes.stop(stack.get("nats_pid"), "nats-server"):
-        stopped.append(f"nats-server (pid {stack['nats_pid']})")
+    nats_pids: list[int | None] = [stack.get("nats_pid"), *(stack.get("nats_pids") or [])]
+    for pid in dict.fromkeys(nats_pids):
+        if processes.stop(pid, "nats-server"):
+            stopped.append(f"nats-server (pid {pid})")
     pid = processes.stop_postgres(home / "postgres")
     if pid is not None:
         stopped.append(f"postgres (pid {pid})")

@@ -98,6 +98,7 @@ export interface ParentRef {
   execution_id: string;
   index?: number;
   node_id: string;
+  tool?: boolean;
   [k: string]: unknown;
 }
 /**

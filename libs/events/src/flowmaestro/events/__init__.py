@@ -6,7 +6,15 @@ Nothing here does I/O, reads a clock or draws random numbers; a test proves it.
 from flowmaestro.events.catalogue import CATALOGUE, NodeSpec, node_spec
 from flowmaestro.events.codec import decode_command, decode_event, encode, event_to_dict
 from flowmaestro.events.commands import Command, ExecuteNode
-from flowmaestro.events.decide import Append, Decision, Dispatch, StartTimer, StopExecution, decide
+from flowmaestro.events.decide import (
+    Append,
+    Decision,
+    Dispatch,
+    ReportChild,
+    StartTimer,
+    StopExecution,
+    decide,
+)
 from flowmaestro.events.definition import Edge, Node, Position, WorkflowDefinition
 from flowmaestro.events.errors import (
     CodecError,
@@ -97,6 +105,7 @@ __all__ = [
     "Position",
     "Problem",
     "ReferenceResolutionError",
+    "ReportChild",
     "StartTimer",
     "StopExecution",
     "WorkflowDefinition",

@@ -12,7 +12,7 @@ import msgspec
 
 from flowmaestro.events import names
 from flowmaestro.events.catalogue import LoopConfig, SubworkflowConfig, node_spec, workflow_key
-from flowmaestro.events.decisions import Append, Decision, unresolvable
+from flowmaestro.events.decisions import Append, Decision, ReportChild, unresolvable
 from flowmaestro.events.definition import WorkflowDefinition
 from flowmaestro.events.errors import ReferenceResolutionError
 from flowmaestro.events.events import (
@@ -245,21 +245,22 @@ def report_to_parent(state: ExecutionState) -> list[Decision]:
     parent = state.parent
     if parent is None or not state.status.terminal:
         return []
-    return [
-        Append(
-            names.finished_key(state.execution_id),
-            ChildFinished(
-                node_id=parent.node_id,
-                attempt=parent.attempt,
-                index=parent.index,
-                execution_id=state.execution_id,
-                status=state.status.value,
-                output=_single_output(state.outputs),
-                error=state.error,
-            ),
-            execution_id=parent.execution_id,
-        )
+    finished = ChildFinished(
+        node_id=parent.node_id,
+        attempt=parent.attempt,
+        index=parent.index,
+        execution_id=state.execution_id,
+        status=state.status.value,
+        output=_single_output(state.outputs),
+        error=state.error,
+    )
+    report: list[Decision] = [
+        Append(names.finished_key(state.execution_id), finished, execution_id=parent.execution_id)
     ]
+    if parent.tool:  # the agent awaiting it wants every output, by output node
+        whole = msgspec.structs.replace(finished, output=dict(state.outputs))
+        report.append(ReportChild(names.reported_key(state.execution_id), whole))
+    return report
 
 
 def called_workflows(definition: WorkflowDefinition) -> list[tuple[str, str, int | None]]:

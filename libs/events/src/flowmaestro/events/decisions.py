@@ -7,10 +7,18 @@ from datetime import datetime
 
 from flowmaestro.events.commands import ExecuteNode
 from flowmaestro.events.errors import ReferenceResolutionError
-from flowmaestro.events.events import ErrorInfo, Event, NodeFailed
+from flowmaestro.events.events import ChildFinished, ErrorInfo, Event, NodeFailed
 from flowmaestro.events.names import result_key
 
-__all__ = ["Append", "Decision", "Dispatch", "StartTimer", "StopExecution", "unresolvable"]
+__all__ = [
+    "Append",
+    "Decision",
+    "Dispatch",
+    "ReportChild",
+    "StartTimer",
+    "StopExecution",
+    "unresolvable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +60,17 @@ class StopExecution:
     key: str
 
 
-Decision = Append | Dispatch | StartTimer | StopExecution
+@dataclass(frozen=True, slots=True)
+class ReportChild:
+    """Leave a tool-call child's end where the executor awaiting it reads it (executors
+    may not read execution logs): the `child.finished` the parent's log gets, with every
+    output of the child by output node."""
+
+    key: str
+    finished: ChildFinished
+
+
+Decision = Append | Dispatch | ReportChild | StartTimer | StopExecution
 
 
 def unresolvable(

@@ -69,6 +69,8 @@ class ParentRef(msgspec.Struct, frozen=True, kw_only=True):
     node_id: str
     attempt: int = 1
     index: int = 0
+    tool: bool = False
+    """An agent's tool call: its end is also left where the awaiting executor reads it."""
 
 
 class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started"):

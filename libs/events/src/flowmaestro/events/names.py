@@ -11,6 +11,7 @@ from enum import StrEnum
 
 __all__ = [
     "CACHE_BUCKET",
+    "CHILD_RESULT_BUCKET",
     "CMD_STREAM",
     "CONCAT_KEY",
     "EXEC_STREAM",
@@ -60,6 +61,7 @@ __all__ = [
     "record_key",
     "record_subject",
     "record_wildcard",
+    "reported_key",
     "result_key",
     "retry_timer_id",
     "retry_timer_key",
@@ -102,6 +104,11 @@ CACHE_BUCKET = "FM_CACHE"
 
 LIMIT_BUCKET = "FM_LIMITS"
 """Key-value bucket of shared rate-limit counters and concurrency leases."""
+
+CHILD_RESULT_BUCKET = "FM_CHILD_RESULTS"
+"""Key-value bucket where the scheduler leaves the end of an agent's tool-call child
+(key: the child's execution id), which the agent's executor awaits: executors may not
+read execution logs beyond the outcome subjects."""
 
 SCHEDULER_CONSUMER = "scheduler"
 PROJECTOR_CONSUMER = "projector"
@@ -308,6 +315,11 @@ def linked_key(child_execution_id: str) -> str:
 def finished_key(execution_id: str) -> str:
     """The dedupe key, in the parent's log, of a child's one `child.finished` report."""
     return f"{execution_id}:finished"
+
+
+def reported_key(child_execution_id: str) -> str:
+    """The dedupe key of a tool-call child's result, left for the executor awaiting it."""
+    return f"{child_execution_id}:reported"
 
 
 def retry_timer_id(node_id: str, attempt: int) -> str:

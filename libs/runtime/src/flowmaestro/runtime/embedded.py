@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -12,12 +13,21 @@ import subprocess
 import sys
 import sysconfig
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flowmaestro.runtime.natsauth import write_private
 
-__all__ = ["EmbeddedNats", "die_with_parent", "free_port", "nats_server_binary"]
+__all__ = [
+    "ClusterRoutes",
+    "EmbeddedNats",
+    "NatsCluster",
+    "die_with_parent",
+    "free_port",
+    "free_ports",
+    "nats_server_binary",
+]
 
 
 def free_port() -> int:
@@ -25,6 +35,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1, all free a moment ago (held open together
+    while chosen, so none is handed out twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def nats_server_binary() -> str:
@@ -46,6 +69,30 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterRoutes:
+    """How one server of a cluster meets the others: its route port on 127.0.0.1, the
+    route ports of its peers, and the user and password every route must present (so no
+    other local process can join the cluster and bypass the clients' permissions)."""
+
+    name: str
+    port: int
+    peers: tuple[int, ...]
+    user: str
+    password: str
+
+    def config(self) -> str:
+        """The server's `cluster` block."""
+        auth = f"{self.user}:{self.password}@"
+        routes = ", ".join(json.dumps(f"nats-route://{auth}127.0.0.1:{p}") for p in self.peers)
+        return (
+            f"cluster {{\n  name: {json.dumps(self.name)}\n"
+            f'  listen: "127.0.0.1:{self.port}"\n'
+            f"  authorization: {json.dumps({'user': self.user, 'password': self.password})}\n"
+            f"  routes: [{routes}]\n}}\n"
+        )
+
+
 class EmbeddedNats:
     """One nats-server process with a file store under `store_dir`."""
 
@@ -56,14 +103,23 @@ class EmbeddedNats:
         sync_always: bool = False,
         log_file: Path | None = None,
         authorization: dict[str, Any] | None = None,
+        server_name: str | None = None,
+        cluster: ClusterRoutes | None = None,
+        monitor_port: int | None = None,
     ) -> None:
         """`authorization`: the server's users and permissions (see `natsauth`); without
-        it the server is open, as the test suite's own server is."""
+        it the server is open, as the test suite's own server is. `server_name` and
+        `cluster`: a member of a cluster (see `NatsCluster`); the name must stay the same
+        across restarts, as JetStream knows its peers by name. `monitor_port`: serve
+        nats-server's HTTP monitoring (`/jsz`, `/healthz`) on 127.0.0.1 there (tests)."""
         self.store_dir = Path(store_dir)
         self.authorization = authorization
         self.port = port or free_port()
         self.sync_always = sync_always
         self.log_file = log_file
+        self.server_name = server_name
+        self.cluster = cluster
+        self.monitor_port = monitor_port
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,12 +133,24 @@ class EmbeddedNats:
         path = self.store_dir / "nats-server.conf"
         # the configuration holds the identities' passwords: readable by its owner only
         auth = f"authorization: {json.dumps(self.authorization)}\n" if self.authorization else ""
+        name = f"server_name: {json.dumps(self.server_name)}\n" if self.server_name else ""
+        monitor = f'http: "127.0.0.1:{self.monitor_port}"\n' if self.monitor_port else ""
+        cluster = self.cluster.config() if self.cluster else ""
         write_private(
             path,
-            f'listen: "127.0.0.1:{self.port}"\n'
-            f'jetstream {{\n  store_dir: "{self.store_dir / "jetstream"}"{sync}\n}}\n' + auth,
+            name
+            + f'listen: "127.0.0.1:{self.port}"\n'
+            + f'jetstream {{\n  store_dir: "{self.store_dir / "jetstream"}"{sync}\n}}\n'
+            + auth
+            + cluster
+            + monitor,
         )
         return path
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self.process.pid if self.process and self.process.poll() is None else None
 
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
         """Start the server and wait until it accepts connections."""
@@ -117,3 +185,78 @@ class EmbeddedNats:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.process = None
+
+
+class NatsCluster:
+    """Several nats-servers on 127.0.0.1 joined by authenticated routes into one JetStream
+    cluster; each has its own store under `store_dir/n<i>`, a free client port and a
+    free route port. Clients take `url`, every server's URL separated by commas."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        size: int = 3,
+        sync_always: bool = False,
+        log_dir: Path | None = None,
+        authorization: dict[str, Any] | None = None,
+        name: str = "flowmaestro",
+        monitor: bool = False,
+    ) -> None:
+        """`authorization` applies to every server's clients (the same identities on
+        each); the routes get a password of their own, new for each cluster."""
+        if size < 1:
+            raise ValueError("a cluster needs at least one server")
+        ports = free_ports(size * (3 if monitor else 2))
+        client_ports, route_ports = ports[:size], ports[size : 2 * size]
+        monitor_ports = ports[2 * size :] if monitor else [None] * size
+        password = secrets.token_urlsafe(24)
+        self.servers = [
+            EmbeddedNats(
+                Path(store_dir) / f"n{i + 1}",
+                port=client_ports[i],
+                sync_always=sync_always,
+                log_file=Path(log_dir) / f"nats-server-{i + 1}.log" if log_dir else None,
+                authorization=authorization,
+                server_name=f"{name}-{i + 1}",
+                cluster=ClusterRoutes(
+                    name=name,
+                    port=route_ports[i],
+                    peers=tuple(p for j, p in enumerate(route_ports) if j != i),
+                    user="route",
+                    password=password,
+                ),
+                monitor_port=monitor_ports[i],
+            )
+            for i in range(size)
+        ]
+
+    @property
+    def urls(self) -> list[str]:
+        """Each server's client URL."""
+        return [server.url for server in self.servers]
+
+    @property
+    def url(self) -> str:
+        """Every server's client URL, separated by commas (what clients are given)."""
+        return ",".join(self.urls)
+
+    @property
+    def route_ports(self) -> list[int]:
+        """The route ports on 127.0.0.1 (for the egress policy's deny list)."""
+        return [server.cluster.port for server in self.servers if server.cluster]
+
+    def start(self, timeout: float = 15.0) -> NatsCluster:
+        """Start every server and wait until each accepts connections (JetStream elects
+        its leaders a moment later: `ensure_topology` waits for that)."""
+        try:
+            for server in self.servers:
+                server.start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every server gracefully."""
+        for server in self.servers:
+            server.stop()

@@ -11,11 +11,12 @@ import contextlib
 
 import msgspec
 from nats.js import JetStreamContext
-from nats.js.api import ObjectMeta
+from nats.js.api import ObjectMeta, ObjectStoreConfig
 from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
 from flowmaestro.events.names import FILE_BUCKET
+from flowmaestro.runtime.config import Settings
 from flowmaestro.runtime.errors import RuntimeLayerError
 from flowmaestro.runtime.ids import new_execution_id
 
@@ -59,7 +60,10 @@ class FileStore:
             try:
                 self._store = await self.js.object_store(FILE_BUCKET)
             except (BucketNotFoundError, NotFoundError):
-                self._store = await self.js.create_object_store(FILE_BUCKET)
+                replicas = Settings.from_env().stream_replicas
+                self._store = await self.js.create_object_store(
+                    FILE_BUCKET, ObjectStoreConfig(replicas=replicas)
+                )
         return self._store
 
     async def put(self, name: str, data: bytes) -> str:

@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import nats.errors
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError
 
 from flowmaestro.events import (
-    ErrorInfo,
     Event,
     ExecutionStarted,
-    NodeCompleted,
-    NodeFailed,
-    NodeWaiting,
     decode_event,
     encode,
 )
@@ -41,7 +38,6 @@ from flowmaestro.events.names import (
 from flowmaestro.runtime.errors import (
     AppendConflictError,
     ExecutionNotFoundError,
-    PayloadTooLargeError,
 )
 from flowmaestro.runtime.publisher import JetStreamPublisher, PublishAck
 
@@ -72,11 +68,12 @@ class ExecutionLog:
     """Appends to and reads from execution logs; one instance per NATS connection.
 
     `outcomes=True` (the executors' log) appends to the outcome subjects, the only part
-    of a log that the executors' NATS identity may write.
+    of a log that the executors' NATS identity may write, and reads only them back.
     """
 
     def __init__(self, nc: Client, outcomes: bool = False) -> None:
         self.nc = nc
+        self._outcomes = outcomes
         self._subject = outcome_subject if outcomes else exec_subject
         self.js = nc.jetstream()
         self.publisher = JetStreamPublisher(nc)
@@ -116,31 +113,6 @@ class ExecutionLog:
         """Append one event; a repeated `key` within the dedupe window is a no-op; a
         `traceparent` travels as its header."""
         return await (await self.append_async(execution_id, event, key, traceparent=traceparent))
-
-    async def append_result(
-        self, execution_id: str, event: Event, key: str, traceparent: str | None = None
-    ) -> PublishAck:
-        """Append a node attempt's result under `key`; a result too large for the server
-        (many variables, a huge error or request) becomes the node's `too_large` failure,
-        so the attempt still ends and nothing is retried."""
-        try:
-            return await self.append(execution_id, event, key, traceparent)
-        except PayloadTooLargeError as exc:
-            if not isinstance(event, NodeCompleted | NodeFailed | NodeWaiting):
-                raise
-            error = ErrorInfo(
-                message=f"the result of node {event.node_id!r} is {exc.size} bytes, over the "
-                f"event log's limit of {exc.limit} bytes",
-                kind="too_large",
-                terminal=True,
-            )
-            failed = NodeFailed(
-                node_id=event.node_id,
-                attempt=event.attempt,
-                failed_at=datetime.now(UTC),
-                error=error,
-            )
-            return await self.append(execution_id, failed, key, traceparent)
 
     async def append_async(
         self,
@@ -183,8 +155,11 @@ class ExecutionLog:
     ) -> list[RawRecord]:
         """Every stored `(seq, payload)` of the execution after `after_seq`, in order.
 
-        Uses batched direct gets: one request returns up to a few thousand messages.
+        Uses batched direct gets: one request returns up to a few thousand messages. The
+        executors' log reads only the execution's outcome subject (`_read_outcomes`).
         """
+        if self._outcomes:
+            return await self._read_outcomes(execution_id, after_seq, limit)
         subject = log_subjects(execution_id)
         records: list[RawRecord] = []
         next_seq = after_seq + 1
@@ -195,6 +170,50 @@ class ExecutionLog:
             if not got or not more or (limit is not None and len(records) >= limit):
                 return records
             next_seq = got[-1][0] + 1
+
+    async def _read_outcomes(
+        self, execution_id: str, after_seq: int, limit: int | None
+    ) -> list[RawRecord]:
+        """The outcome subject's records, through a short-lived consumer filtered on it.
+
+        Direct gets cannot be limited by subject in the server's permissions; a consumer
+        created with its filter in the API subject can, so the executors' identity may
+        read outcome subjects and nothing else of a log.
+        """
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        try:
+            start = after_seq + 1 if after_seq else None
+            info = await self.js.add_consumer(
+                EXEC_STREAM,
+                ConsumerConfig(
+                    name=f"x{secrets.token_hex(8)}",
+                    filter_subject=outcome_subject(execution_id),
+                    deliver_subject=inbox,
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE if start else DeliverPolicy.ALL,
+                    opt_start_seq=start,
+                    ack_policy=AckPolicy.NONE,
+                    inactive_threshold=5.0,  # gone soon after this read unsubscribes
+                    mem_storage=True,
+                    num_replicas=1,
+                ),
+            )
+            records: list[RawRecord] = []
+            left = info.num_pending
+            while left and (limit is None or len(records) < limit):
+                try:
+                    msg = await sub.next_msg(timeout=5.0)
+                except nats.errors.TimeoutError:
+                    raise TimeoutError(
+                        f"reading the outcomes of {execution_id} timed out"
+                    ) from None
+                meta = msg.metadata
+                left = meta.num_pending
+                if admissible(msg.subject, msg.data):
+                    records.append((meta.sequence.stream, msg.data))
+            return records
+        finally:
+            await sub.unsubscribe()
 
     async def _direct_batch(
         self, subject: str, seq: int, batch: int

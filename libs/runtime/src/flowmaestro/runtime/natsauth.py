@@ -124,10 +124,12 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
 
     - scheduler: folds every log (its consumer), appends decisions and records, arms and
       purges timers, publishes commands and cancel notices; reads and writes outputs.
-    - executors: pull their commands and acknowledge them; append only to the outcome
-      subjects (`fm.exec.*.x`); read logs (an attempt's own records, a tool workflow's
-      progress); publish live chunks; receive cancel notices; use outputs, files, the node
-      cache and rate-limit buckets; read (never write) integrations.
+    - executors: pull their commands and acknowledge them; append to, and read back, only
+      the outcome subjects (`fm.exec.*.x`: an attempt's own result and records) — through
+      consumers whose filter the server checks, never a direct get of a whole log; read
+      tool-call children's ends (the child-results bucket); publish live chunks; receive
+      cancel notices; use outputs, files, the node cache and rate-limit buckets; read
+      (never write) integrations.
     - gateway: starts, cancels and answers executions (`fm.exec.*.e`); reads logs; runs its
       projector's consumer; reads live chunks; manages files and integrations.
     - cli: the operator; everything (it creates the topology).
@@ -148,7 +150,9 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             *_stream_read(exec_stream),
             *_pull(exec_stream, names.SCHEDULER_CONSUMER),
             f"$JS.API.STREAM.PURGE.{exec_stream}",
+            f"$JS.API.STREAM.INFO.{cmd_stream}",  # is it led (a cluster electing)?
             *_bucket("OBJ", names.OUTPUT_BUCKET, write=True),
+            *_bucket("KV", names.CHILD_RESULT_BUCKET, write=True),
         ]
         subscribe = inbox
     elif identity == "executors":
@@ -156,7 +160,8 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             names.outcome_wildcard(),
             names.live_any(),
             *_pull(cmd_stream, "*"),
-            *_stream_read(exec_stream),
+            f"$JS.API.CONSUMER.CREATE.{exec_stream}.*.{names.outcome_wildcard()}",
+            *_bucket("KV", names.CHILD_RESULT_BUCKET, write=False),
             *_bucket("OBJ", names.OUTPUT_BUCKET, write=True),
             *_bucket("OBJ", names.FILE_BUCKET, write=True),
             *_bucket("KV", names.CACHE_BUCKET, write=True),

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterable
 
+import nats.errors
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -14,12 +18,60 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
 from flowmaestro.events import names
 from flowmaestro.runtime.config import Settings
 
-__all__ = ["ensure_topology", "exec_stream_config"]
+__all__ = ["ensure_topology", "exec_stream_config", "streams_available", "wait_for_jetstream"]
+
+JS_INFO = "$JS.API.INFO"
+
+
+async def wait_for_jetstream(nc: Client, timeout: float = 30.0) -> None:
+    """Wait until JetStream answers: a cluster that has just started answers nothing (or
+    "temporarily unavailable") until its servers have elected a leader, a few seconds.
+    Raises `TimeoutError` when it still does not after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last = "no answer"
+    while True:
+        try:
+            reply = await nc.request(JS_INFO, b"", timeout=0.5)
+            error = json.loads(reply.data).get("error")
+            if not error:
+                return
+            last = str(error)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, ValueError) as exc:
+            last = repr(exc)
+        if loop.time() > deadline:
+            raise TimeoutError(f"JetStream did not answer in {timeout:.0f} s: {last}")
+        await asyncio.sleep(0.1)
+
+
+async def _stream_led(nc: Client, stream: str, timeout: float) -> bool:
+    try:
+        reply = await nc.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=timeout)
+        info = json.loads(reply.data)
+    except (nats.errors.Error, ValueError):
+        return False
+    if not isinstance(info, dict) or info.get("error"):
+        return False
+    cluster = info.get("cluster")
+    return not isinstance(cluster, dict) or bool(cluster.get("leader"))
+
+
+async def streams_available(nc: Client, streams: Iterable[str], timeout: float = 1.0) -> bool:
+    """Whether every one of `streams` answers now, and on a cluster has a leader. While a
+    server restarts, or a cluster elects a new leader after losing one (seconds), a
+    publish to the stream finds nobody (503) or no acknowledgement: the stream's
+    outage, not a refusal of that message."""
+    answers = await asyncio.gather(*(_stream_led(nc, s, timeout) for s in streams))
+    return all(answers)
+
+
+CHILD_RESULT_TTL_S = 7 * 24 * 3600
+"""How long a tool-call child's end stays readable: beyond any tool time-out."""
 
 
 def exec_stream_config(settings: Settings) -> StreamConfig:
@@ -59,10 +111,27 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 
 
 async def ensure_topology(
-    js: JetStreamContext, node_types: Iterable[str], settings: Settings | None = None
+    js: JetStreamContext,
+    node_types: Iterable[str],
+    settings: Settings | None = None,
+    timeout: float = 60.0,
 ) -> None:
-    """Streams, the scheduler's consumer, one consumer per node type, the object buckets."""
+    """Streams, the scheduler's consumer, one consumer per node type, the object buckets.
+    Every step is idempotent, so what JetStream cannot answer yet (a cluster's streams
+    electing their leaders after a restart) is tried again, for up to `timeout` seconds."""
     settings = settings or Settings.from_env()
+    node_types = list(node_types)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await _ensure_topology(js, node_types, settings)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _ensure_topology(js: JetStreamContext, node_types: list[str], settings: Settings) -> None:
     await _ensure_stream(js, exec_stream_config(settings))
     await _ensure_stream(js, _cmd_stream_config(settings))
     await js.add_consumer(
@@ -88,6 +157,14 @@ async def ensure_topology(
                 max_ack_pending=10_000,
                 max_deliver=-1,
             ),
+        )
+    try:
+        await js.key_value(names.CHILD_RESULT_BUCKET)
+    except (BucketNotFoundError, NotFoundError):
+        await js.create_key_value(
+            bucket=names.CHILD_RESULT_BUCKET,
+            ttl=CHILD_RESULT_TTL_S,
+            replicas=settings.stream_replicas,
         )
     for bucket in (names.OUTPUT_BUCKET, names.FILE_BUCKET):
         try:

@@ -9,6 +9,10 @@ appends for a loop body, linked to its parent by `ParentRef` and owned by the pa
 owner — and the scheduler runs the child like any other execution. The child id derives
 from the attempt and the tool call's key, so a redelivered command resumes the same child
 rather than starting another; a tool timeout appends a cancel request.
+
+The child's end comes back through the child-results bucket, where the scheduler leaves
+the `child.finished` of every tool-call child (`ParentRef.tool`): executors may read no
+execution log but their outcome subjects.
 """
 
 from __future__ import annotations
@@ -23,15 +27,16 @@ from typing import Any
 from nats.aio.client import Client
 
 from flowmaestro.events import (
+    ChildFinished,
     ExecuteNode,
     ExecutionCancelRequested,
     ExecutionStarted,
     ParentRef,
     WorkflowDefinition,
+    decode_event,
 )
-from flowmaestro.events.events import TERMINAL_EVENTS
-from flowmaestro.events.names import child_execution_id, control_key
-from flowmaestro.runtime import AppendConflictError, ExecutionLog, tail, tracing
+from flowmaestro.events.names import CHILD_RESULT_BUCKET, child_execution_id, control_key
+from flowmaestro.runtime import AppendConflictError, ExecutionLog, tracing
 
 __all__ = ["ChildWorkflows"]
 
@@ -62,6 +67,7 @@ class ChildWorkflows:
             node_id=command.node_id,
             attempt=command.attempt,
             index=zlib.crc32(key.encode()),
+            tool=True,
         )
         with contextlib.suppress(AppendConflictError):  # started before a redelivery
             await self._log.start(
@@ -78,17 +84,14 @@ class ChildWorkflows:
             )
         try:
             async with asyncio.timeout(timeout):
-                async for _, event in tail(self._nc, child):
-                    if isinstance(event, TERMINAL_EVENTS):
-                        outputs = getattr(event, "outputs", None)
-                        error = getattr(event, "error", None)
-                        return {
-                            "ok": event.status == "completed",
-                            "status": event.status,
-                            "outputs": outputs,
-                            "error": error.message if error else None,
-                            "execution_id": child,
-                        }
+                finished = await self._finished(child)
+            return {
+                "ok": finished.status == "completed",
+                "status": finished.status,
+                "outputs": finished.output,
+                "error": finished.error.message if finished.error else None,
+                "execution_id": child,
+            }
         except TimeoutError:
             await self._log.append(
                 child,
@@ -104,3 +107,18 @@ class ChildWorkflows:
             "error": f"no answer within {timeout:g}s",
             "execution_id": child,
         }
+
+    async def _finished(self, child: str) -> ChildFinished:
+        """The child's `child.finished`, once the scheduler has left it in the bucket."""
+        bucket = await self._nc.jetstream().key_value(CHILD_RESULT_BUCKET)
+        watcher = await bucket.watch(child)
+        try:
+            async for entry in watcher:
+                if entry is not None and entry.value:
+                    event = decode_event(entry.value)
+                    if isinstance(event, ChildFinished):
+                        return event
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()
+        raise TimeoutError  # the watcher stopped: treated like no answer in time

@@ -18,6 +18,7 @@ async def _run(nats_url: str) -> None:
 
     from flowmaestro.events.names import EXEC_STREAM, SCHEDULER_CONSUMER
     from flowmaestro.runtime import connect
+    from flowmaestro.runtime.eventlog import JetStreamEventLog
     from flowmaestro.runtime.metrics import SchedulerMetrics
     from flowmaestro.runtime.service import BACKLOG_POLL_S, observed, stop_on_signals
     from flowmaestro.scheduler import Scheduler
@@ -36,7 +37,7 @@ async def _run(nats_url: str) -> None:
         with observed(metrics) as served:
             if served:
                 metrics.every(BACKLOG_POLL_S, backlog)
-            await Scheduler(nc, metrics=metrics).run(stop_on_signals())
+            await Scheduler(JetStreamEventLog(nc), metrics=metrics).run(stop_on_signals())
     finally:
         await nc.close()
 

@@ -8,8 +8,9 @@ One execution cannot stall the others. A command larger than the server accepts 
 only its node (`too_large`); any other effect the server refuses is tried a bounded number
 of times (`Settings.effect_attempts`), then that execution fails with the reason in its
 log and the batch moves on. A time-out counts too when the server still answers a ping
-(a subject it will not take, an acknowledgement that never comes). Only while the server
-does not answer at all does the scheduler wait without counting: then no execution could
+and the streams answer (a subject it will not take, an acknowledgement that never comes).
+Only while the server does not answer at all, or a stream does not (a restart, a cluster
+electing a new leader), does the scheduler wait without counting: then no execution could
 move anyway.
 """
 
@@ -25,7 +26,6 @@ from typing import Any
 
 import nats.errors
 import structlog
-from nats.aio.client import Client
 from nats.js.errors import APIError
 
 from flowmaestro.events import (
@@ -43,41 +43,28 @@ from flowmaestro.events import (
     NodeCompleted,
     NodeFailed,
     NodeWaiting,
+    ReportChild,
     StartTimer,
     StopExecution,
     decide,
     decode_event,
-    encode,
     evolve,
 )
 from flowmaestro.events.events import admissible_outcome
 from flowmaestro.events.names import (
-    EXEC_STREAM,
-    SCHEDULER_CONSUMER,
-    Header,
-    cancel_subject,
-    command_subject,
     end_key,
     execution_of,
     is_outcome_subject,
     node_timer_id,
-    outcome_subject,
     result_key,
     stop_key,
 )
 from flowmaestro.events.state import NodeStatus
-from flowmaestro.runtime import (
-    ContinuousPull,
-    ExecutionLog,
-    PayloadTooLargeError,
-    Settings,
-    tracing,
-)
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime import PayloadTooLargeError, Settings, tracing
 from flowmaestro.runtime.errors import NatsUnreachableError
+from flowmaestro.runtime.eventlog import LogConsumer, LogMessage, SchedulerLog
 from flowmaestro.runtime.logs import log_scope
 from flowmaestro.runtime.metrics import SchedulerMetrics
-from flowmaestro.runtime.wire import WireMsg
 
 __all__ = ["Scheduler"]
 
@@ -117,17 +104,16 @@ class Scheduler:
 
     def __init__(
         self,
-        nc: Client,
+        log: SchedulerLog,
         clock: Callable[[], datetime] = _utcnow,
         max_in_flight: int = 1000,
         max_cached: int = 50_000,
         settings: Settings | None = None,
         metrics: SchedulerMetrics | None = None,
     ) -> None:
-        self.nc = nc
+        """`log`: JetStream in production (`JetStreamEventLog`), memory in fast tests."""
+        self.log = log
         self.metrics = metrics or SchedulerMetrics()
-        self.js = nc.jetstream()
-        self.log = ExecutionLog(nc)
         self.settings = settings or Settings.from_env()
         self.clock = clock
         self.max_in_flight = max_in_flight
@@ -135,12 +121,12 @@ class Scheduler:
         self.states: OrderedDict[str, ExecutionState] = OrderedDict()
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
-        self._unacked: WireMsg | None = None
+        self._unacked: LogMessage | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Process events until `stop` is set (or forever)."""
         stop = stop or asyncio.Event()
-        pull = ContinuousPull(self.nc, EXEC_STREAM, SCHEDULER_CONSUMER, self.max_in_flight)
+        pull = self.log.scheduler_consumer(self.max_in_flight)
         await pull.start()
         log.info("scheduler.started")
         consume = asyncio.ensure_future(self._consume(pull))
@@ -156,7 +142,7 @@ class Scheduler:
             self._ack()
             await pull.stop()
 
-    async def _consume(self, pull: ContinuousPull) -> None:
+    async def _consume(self, pull: LogConsumer) -> None:
         """Handle batches in order. The consumer acknowledges everything up to the message
         acknowledged, so a failed batch is retried in place, never passed over; and the
         acknowledgement is sent a moment later, covering the batches handled meanwhile."""
@@ -184,7 +170,7 @@ class Scheduler:
             with contextlib.suppress(Exception):
                 msg.ack_now()
 
-    async def handle(self, msgs: list[WireMsg]) -> None:
+    async def handle(self, msgs: list[LogMessage]) -> None:
         """Fold a batch and carry out the decisions (the caller acknowledges it)."""
         touched: dict[str, ExecutionState] = {}
         begin = time.perf_counter()
@@ -201,7 +187,7 @@ class Scheduler:
         await self._carry_out(touched)
         self.metrics.decide_seconds.observe(time.perf_counter() - folded)
 
-    async def _apply(self, execution_id: str, msg: WireMsg) -> ExecutionState | None:
+    async def _apply(self, execution_id: str, msg: LogMessage) -> ExecutionState | None:
         """Fold one message into the execution's state (loaded from the log if not held)."""
         seq = msg.seq
         state = self.states.get(execution_id)
@@ -271,7 +257,7 @@ class Scheduler:
             and node.status in (NodeStatus.PENDING, NodeStatus.SCHEDULED, NodeStatus.WAITING)
         ):
             return True
-        await self.js.purge_stream(EXEC_STREAM, subject=outcome_subject(execution_id))
+        await self.log.drop_outcomes(execution_id)
         return False
 
     async def _arm(self, execution_id: str, waiting: NodeWaiting) -> None:
@@ -284,7 +270,7 @@ class Scheduler:
             log.error("scheduler.refused_timer", **fields)
             return
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
-        await (await self.log.schedule(execution_id, timer_id, waiting.until, fire))
+        await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
 
     async def _load(self, execution_id: str) -> ExecutionState | None:
         state: ExecutionState | None = None
@@ -384,15 +370,13 @@ class Scheduler:
             return failed
 
     async def _server_answers(self, answered: list[bool]) -> bool:
-        """Whether the server answers a ping now (asked once per round, kept in
-        `answered`): if it does, a time-out concerned one execution's effect, not the
-        server, and counts against that execution."""
+        """Whether the server answers a ping now and both streams answer, each with a
+        leader (asked once per round, kept in `answered`): if so, a time-out concerned
+        one execution's effect, not the server, and counts against that execution. On a
+        cluster that lost a server, a stream has no leader for a few seconds: waiting
+        then costs no execution an attempt."""
         if not answered:
-            try:
-                await (await wire_of(self.nc)).flush(timeout=2.0)
-                answered.append(True)
-            except Exception:
-                answered.append(False)
+            answered.append(await self.log.reachable())
         return answered[0]
 
     async def _isolate(self, execution_id: str, key: str, error: BaseException, tries: int) -> bool:
@@ -403,7 +387,9 @@ class Scheduler:
             failed_at=self.clock(), error=ErrorInfo(message=reason, kind="poison", terminal=True)
         )
         try:
-            await self.log.append(execution_id, failure, end_key(execution_id))
+            await _settled(
+                await self.log.append_async(execution_id, failure, end_key(execution_id))
+            )
         except Exception as exc:
             if _unreachable(exc) and not await self._server_answers([]):
                 return False
@@ -445,19 +431,16 @@ class Scheduler:
                     )
                     return await self.log.append_async(execution_id, failed, key)
             case Dispatch(key=key, command=command):
-                headers: dict[str, str] = {Header.MSG_ID: key}
-                if traceparent:  # the executor's attempt continues the execution's trace
-                    headers[Header.TRACEPARENT] = traceparent
-                try:
-                    return await self.log.publisher.publish(
-                        command_subject(command.node_type), encode(command), headers
-                    )
+                try:  # with the trace context the executor's attempt continues
+                    return await self.log.dispatch(command, key, traceparent)
                 except PayloadTooLargeError as exc:
                     return await self._too_large(execution_id, command, exc)
             case StartTimer(timer_id=timer_id, at=at, event=event):
-                return await self.log.schedule(execution_id, timer_id, at, event)
+                return await self.log.schedule_async(execution_id, timer_id, at, event)
+            case ReportChild(finished=finished):
+                return await self.log.report_child(finished)
             case StopExecution():
-                await self.nc.publish(cancel_subject(execution_id), b"")
+                await self.log.notify_stop(execution_id)
                 return asyncio.ensure_future(self.log.cancel_timers(execution_id))
 
     async def _too_large(
