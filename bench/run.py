@@ -47,7 +47,7 @@ from flowmaestro.runtime import (
     ensure_topology,
     new_execution_id,
 )
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.embedded import die_with_parent
 from flowmaestro.runtime.hotpath import HOT_PATH_CLIENT_ENV
 from flowmaestro.runtime.logs import configure_logging

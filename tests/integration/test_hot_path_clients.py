@@ -10,7 +10,7 @@ import pytest
 from nats.js.api import RetentionPolicy, StreamConfig
 
 from flowmaestro.runtime import ContinuousPull, EmbeddedNats, connect
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.errors import PayloadTooLargeError
 from flowmaestro.runtime.hotpath import HOT_PATH_CLIENT_ENV, NatsPyHotPath
 from flowmaestro.runtime.natstls import NKEY_SEED_ENV, TLS_CA_ENV

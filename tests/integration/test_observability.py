@@ -33,7 +33,7 @@ from flowmaestro.runtime import (
     new_execution_id,
     tracing,
 )
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.metrics import ExecutorMetrics, SchedulerMetrics
 from flowmaestro.runtime.topology import ensure_topology
 from tests.fakes.openai_server import FakeOpenAI

@@ -12,7 +12,7 @@ from nats.js.api import RetentionPolicy, StreamConfig
 from nats.js.errors import APIError
 
 from flowmaestro.runtime import ContinuousPull, EmbeddedNats, connect
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.errors import PayloadTooLargeError
 from flowmaestro.runtime.publisher import JetStreamPublisher
 from flowmaestro.runtime.wire import Wire, WireClosedError, WireMsg

@@ -39,7 +39,7 @@ from flowmaestro.events.names import (
 )
 from flowmaestro.executors.egress import ALLOW_ENV
 from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
-from flowmaestro.runtime.connect import NatsUnreachableError
+from flowmaestro.runtime.connection import NatsUnreachableError
 from flowmaestro.runtime.ids import new_execution_id
 from flowmaestro.runtime.natsauth import (
     credentials_file,

@@ -13,7 +13,7 @@ from flowmaestro.events.names import LiveMessage
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "libs", ROOT / "services", ROOT / "cli"]
 NAMES_MODULE = Path(names.__file__).resolve()
-_LIVE_TYPE = re.compile(r"^(execution|node|user|connection):[a-z:_]+$")
+_LIVE_TYPE = re.compile(r"^(execution|node|user|connection|batch):[a-z:_]+$")
 
 
 def live_types_in(source: str) -> list[str]:
@@ -55,6 +55,8 @@ def test_live_types_keep_their_spelling() -> None:
         "EXECUTION_PAUSED": "execution:paused",
         "EXECUTION_RESUMED": "execution:resumed",
         "EXECUTION_PROGRESS": "execution:progress",
+        "BATCH_PROGRESS": "batch:progress",
+        "BATCH_ENDED": "batch:ended",
         "NODE_STARTED": "node:started",
         "NODE_COMPLETED": "node:completed",
         "NODE_FAILED": "node:failed",

@@ -3,6 +3,8 @@ import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-r
 import { setUnauthorizedHandler } from "./api/client";
 import { AuditPage } from "./pages/AuditPage";
 import { AuthPage } from "./pages/AuthPage";
+import { BatchPage } from "./pages/BatchPage";
+import { BatchesPage } from "./pages/BatchesPage";
 import { BuilderPage } from "./pages/BuilderPage";
 import { ExecutionPage } from "./pages/ExecutionPage";
 import { LibraryPage } from "./pages/LibraryPage";
@@ -70,6 +72,8 @@ export function App() {
       <Route path="/register" element={<AuthPage mode="register" />} />
       <Route path="/" element={<RequireAuth><LibraryPage /></RequireAuth>} />
       <Route path="/workflows/:id" element={<RequireAuth><BuilderPage /></RequireAuth>} />
+      <Route path="/workflows/:id/batches" element={<RequireAuth><BatchesPage /></RequireAuth>} />
+      <Route path="/batches/:id" element={<RequireAuth><BatchPage /></RequireAuth>} />
       <Route path="/executions/:id" element={<RequireAuth><ExecutionPage /></RequireAuth>} />
       <Route path="/audit" element={<RequireAuth><AuditPage /></RequireAuth>} />
       <Route path="*" element={<Navigate to="/" replace />} />

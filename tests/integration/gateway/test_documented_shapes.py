@@ -206,3 +206,46 @@ async def test_errors_are_the_envelope(client: httpx.AsyncClient, alice: User) -
         headers=alice.headers,
     )
     assert data_of(whole, 202)["workflow_version"] == 1
+
+
+BATCH = {"id", "workflow_id", "workflow_version", "status", "concurrency", "total", "ended"}
+BATCH |= {"counts", "columns", "created_at", "ended_at"}
+COUNTS = {"queued", "pending", "running", "paused", "completed", "failed", "cancelled"}
+ROW = {"row", "execution_id", "status", "inputs", "outputs", "error"}
+
+
+async def test_batch_shapes(client: httpx.AsyncClient, alice: User) -> None:
+    wid = await workflow(client, alice, "transform-chain")
+    orders = [{"name": "a", "price": 5}]
+    body = {"inputs": [{"orders": orders}, {"orders": orders * 2}], "concurrency": 1}
+    started = await client.post(f"/api/workflows/{wid}/batch", json=body, headers=alice.headers)
+    batch = has(data_of(started, 202), BATCH)
+    assert set(batch["counts"]) == COUNTS and batch["status"] == "running"
+
+    async def ended() -> dict[str, Any] | None:
+        got = data_of(await client.get(f"/api/batches/{batch['id']}", headers=alice.headers))
+        return got if got["status"] == "completed" else None
+
+    has(await eventually(ended), BATCH)
+    listed = has(
+        data_of(await client.get("/api/batches", headers=alice.headers)),
+        {"batches", "pagination"},
+    )
+    has(listed["pagination"], PAGINATION)
+    for item in listed["batches"]:
+        has(item, BATCH)
+    rows = has(
+        data_of(await client.get(f"/api/batches/{batch['id']}/rows", headers=alice.headers)),
+        {"rows", "pagination"},
+    )
+    for row in rows["rows"]:
+        assert has(row, ROW)["status"] == "completed"
+    executions = data_of(
+        await client.get("/api/executions", params={"batch_id": batch["id"]}, headers=alice.headers)
+    )
+    for item in executions["executions"]:
+        assert has(item, SUMMARY | {"batch_id"})["batch_id"] == batch["id"]
+    ended_once = await client.post(f"/api/batches/{batch['id']}/cancel", headers=alice.headers)
+    assert error_of(ended_once, 409)["code"] == "BATCH_ENDED"
+    missing = await client.get("/api/batches/nope", headers=alice.headers)
+    assert error_of(missing, 404)["code"] == "NOT_FOUND"

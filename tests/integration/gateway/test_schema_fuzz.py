@@ -32,6 +32,13 @@ enabled = true
 [[operations]]
 include-name = ["POST /api/workflows/execute", "POST /api/workflows/{workflow_id}/test"]
 checks.ensure_resource_availability.enabled = false
+
+# A batch's CSV upload is a file whose content no JSON Schema can describe (UTF-8, a
+# header row, data rows, cells of the workflow's declared input types): a generated file
+# (an image, say) is schema-valid and rightly refused with 400 naming the problem.
+[[operations]]
+include-name = ["POST /api/workflows/{workflow_id}/batch"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "404", "409", "503"]
 """
 
 
@@ -64,6 +71,9 @@ async def test_generated_requests_pass_every_check(
         # in test_live.py.
         "--exclude-path",
         "/api/executions/{execution_id}/events",
+        # likewise a batch's progress stream lasts as long as the batch (test_batches.py)
+        "--exclude-path",
+        "/api/batches/{batch_id}/events",
         "--report-dir",
         str(tmp_path),
     ]

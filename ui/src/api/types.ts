@@ -106,6 +106,8 @@ export interface ExecutionSummary {
   completed_at?: string | null;
   duration_ms?: number | null;
   test?: boolean;
+  /** The batch this run is a row of, if any. */
+  batch_id?: string | null;
 }
 
 export interface NodeHandleInfo {
@@ -151,7 +153,7 @@ export interface AuditEntry {
   at: string;
   actor: AuditActor;
   action: string;
-  resource_type: "workflow" | "integration" | "execution";
+  resource_type: "workflow" | "integration" | "execution" | "batch";
   resource_id: string;
   details: Record<string, unknown>;
 }
@@ -159,5 +161,53 @@ export interface AuditEntry {
 /** `GET /api/audit`: one page of the audit trail. */
 export interface AuditPage {
   entries: AuditEntry[];
+  pagination: Pagination;
+}
+
+/** How many rows of a batch are in each status. */
+export interface BatchCounts {
+  queued: number;
+  pending: number;
+  running: number;
+  paused: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+/** `GET /api/batches/:id`: a batch and its progress. */
+export interface Batch {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: "running" | "cancelling" | "completed" | "cancelled";
+  concurrency: number;
+  total: number;
+  ended: number;
+  counts: BatchCounts;
+  columns: string[];
+  created_at: string;
+  ended_at: string | null;
+}
+
+/** `GET /api/batches`: one page of batches. */
+export interface BatchPage {
+  batches: Batch[];
+  pagination: Pagination;
+}
+
+/** One row of a batch: inputs, status, outputs once completed, error once failed. */
+export interface BatchRow {
+  row: number;
+  execution_id: string;
+  status: ExecutionStatus | "queued";
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown> | null;
+  error: Record<string, unknown> | null;
+}
+
+/** `GET /api/batches/:id/rows`: one page of rows. */
+export interface BatchRowPage {
+  rows: BatchRow[];
   pagination: Pagination;
 }

@@ -9,6 +9,7 @@ const LIMIT = 50;
 
 function resourceLink(entry: AuditEntry) {
   if (entry.resource_type === "execution") return `/executions/${entry.resource_id}`;
+  if (entry.resource_type === "batch") return `/batches/${entry.resource_id}`;
   if (entry.resource_type === "workflow" && entry.action !== "workflow.deleted") return `/workflows/${entry.resource_id}`;
   return null;
 }
@@ -37,6 +38,7 @@ export function AuditPage() {
               <option value="workflow">workflows</option>
               <option value="integration">integrations</option>
               <option value="execution">executions</option>
+              <option value="batch">batches</option>
             </select>
           </label>
           <input className="input" placeholder="resource id" aria-label="Resource id" value={resourceId} onChange={(e) => (setResourceId(e.target.value), setPage(1))} />

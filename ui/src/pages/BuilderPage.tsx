@@ -1,7 +1,7 @@
 import * as Tabs from "@radix-ui/react-tabs";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { useParams } from "react-router";
+import { Link, useParams } from "react-router";
 import { ApiError } from "../api/client";
 import { useWorkflow, useWorkflowMutations } from "../api/hooks";
 import type { WorkflowRecord } from "../api/types";
@@ -149,6 +149,9 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
         <button className="btn" onClick={() => fitView({ duration: 200, maxZoom: 1, padding: 0.2 })} title="Zoom to fit (Shift+F)">Fit</button>
         <button className="btn" onClick={() => download(`${name || "workflow"}.json`, workflowFile(name, graph.definition()))}>Export</button>
         <button className="btn" onClick={() => fileInput.current?.click()}>Import</button>
+        <Link className="btn" to={`/workflows/${workflow.id}/batches`} title="Run this workflow once per row of a CSV">
+          Batches
+        </Link>
         <input ref={fileInput} type="file" accept=".json,application/json" hidden onChange={(e) => e.target.files?.[0] && importFile(e.target.files[0])} />
         {notice && (
           <span role="status" className={`truncate text-xs ${notice.error ? "text-rose-600" : "text-emerald-700 dark:text-emerald-400"}`}>

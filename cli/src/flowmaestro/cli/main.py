@@ -59,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     answer.add_argument("node_id")
     answer.add_argument("--data", required=True, help="the answer as a JSON object")
 
+    batch = sub.add_parser(
+        "batch", help="run a stored workflow once per CSV row, through the gateway"
+    )
+    batch.add_argument("workflow_id", metavar="WORKFLOW", help="the stored workflow's id")
+    batch.add_argument("--csv", type=Path, required=True, metavar="FILE", help="header = inputs")
+    batch.add_argument("--concurrency", type=int, help="rows run at once (default: the maximum)")
+    batch.add_argument("--version", type=int, help="the workflow version (default: current)")
+    batch.add_argument("--output", type=Path, help="write results here (.csv or .jsonl)")
+    batch.add_argument("--detach", action="store_true", help="print the batch id and return")
+    batch.add_argument(
+        "--gateway", help="gateway URL (default: FLOWMAESTRO_GATEWAY_URL or the stack's)"
+    )
+
     executions = sub.add_parser("executions", help="list recent executions")
     executions.add_argument("--limit", type=int, default=20)
 
@@ -113,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     # flowmaestro.runtime.logs): about 15 MB in every process; so before any other import
     sys.modules.setdefault("rich", None)  # pyright: ignore[reportArgumentType]
     args = _parser().parse_args(argv)
-    from flowmaestro.cli import commands
     from flowmaestro.cli.stack import (
         StackNotFoundError,
         down,
@@ -122,21 +134,39 @@ def main(argv: list[str] | None = None) -> int:
         up,
         use_operator_identity,
     )
-    from flowmaestro.runtime.connect import NatsUnreachableError
-    from flowmaestro.runtime.errors import PayloadTooLargeError
-    from flowmaestro.runtime.logs import configure_logging
 
     if args.command in SERVICE_COMMANDS:
         if args.command == "project":
             use_operator_identity()  # the rebuild reads every log
         _exec_service(args)
-    configure_logging("INFO" if args.command == "up" else "WARNING")
+    # `up` supervises for as long as the stack runs: it loads no NATS client, logging or
+    # command code (its setup runs in a child process), so it stays small.
+    if args.command == "up":
+        return up(sync_always=args.durable_sync, cluster=args.cluster)
+    if args.command == "down":
+        return down()
+    from flowmaestro.cli import commands
+    from flowmaestro.runtime.connection import NatsUnreachableError
+    from flowmaestro.runtime.errors import PayloadTooLargeError
+    from flowmaestro.runtime.logs import configure_logging
+
+    configure_logging("WARNING")
     _use_uvloop()
     try:
-        if args.command == "up":
-            return up(sync_always=args.durable_sync, cluster=args.cluster)
-        if args.command == "down":
-            return down()
+        if args.command == "batch":
+            from flowmaestro.cli.batch import batch
+            from flowmaestro.runtime.service import stack_value
+
+            gateway = stack_value("gateway_url", "FLOWMAESTRO_GATEWAY_URL", args.gateway)
+            return batch(
+                gateway,
+                args.workflow_id,
+                args.csv,
+                args.concurrency,
+                args.version,
+                args.output,
+                args.detach,
+            )
         use_operator_identity()
         if args.command == "replay":
             if (args.execution_id is None) == (args.file is None):

@@ -16,8 +16,8 @@ from typing import Any
 
 from flowmaestro.cli import processes
 from flowmaestro.cli.database import AppDatabase, start_database
-from flowmaestro.runtime import EmbeddedNats, free_port, state_dir
-from flowmaestro.runtime.embedded import NatsCluster, die_with_parent
+from flowmaestro.runtime.config import state_dir
+from flowmaestro.runtime.embedded import EmbeddedNats, NatsCluster, die_with_parent, free_port
 from flowmaestro.runtime.natsauth import load_or_create_credentials, server_authorization
 from flowmaestro.runtime.service import STACK_FILE, StackNotFoundError, stack_value
 
@@ -136,6 +136,18 @@ def prepare_topology(nats_url: str) -> None:
     asyncio.run(prepare())
 
 
+def _setup_in_child(nats_url: str) -> None:
+    """`flowmaestro setup` in a child process, so the supervisor never loads a NATS client."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flowmaestro.cli.main", "--nats", nats_url, "setup"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(done.returncode)
+
+
 class ClusterSizeError(ValueError):
     """`--cluster N` that cannot work: too few servers, or more replicas than servers."""
 
@@ -239,7 +251,7 @@ def up(sync_always: bool = False, cluster: int | None = None) -> int:
     nats_url, servers, passwords = _start_nats(home, sync_always, cluster)
     database: AppDatabase | None = None
     try:
-        prepare_topology(nats_url)
+        _setup_in_child(nats_url)
         database = start_database(home)
         port = _gateway_port()
         base = {

@@ -23,6 +23,7 @@ export type Event =
  */
 export interface ExecutionStarted {
   actor?: Actor | null;
+  batch_id?: string | null;
   definition: WorkflowDefinition;
   execution_id: string;
   inputs?: {

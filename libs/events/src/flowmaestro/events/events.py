@@ -89,6 +89,8 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     """Definitions of the sub-workflows it may start, by `id` and `id@version`."""
     actor: Actor | None = None
     """Who started it (absent for runs the platform started itself, such as children)."""
+    batch_id: str | None = None
+    """The batch this run is a row of (its id is then made from the batch id and row)."""
     traceparent: str | None = None
     """The W3C trace context of the execution's trace: the scheduler and the executors
     continue it, also after a restart (children share their parent's trace)."""

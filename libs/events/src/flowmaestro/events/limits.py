@@ -11,13 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from flowmaestro.events.errors import Problem
 
-__all__ = ["DEFAULT_LIMITS", "LIMIT_RULES", "LimitRule", "Limits", "limit_problems"]
+__all__ = [
+    "BATCH_CONCURRENCY_CEILING",
+    "BATCH_ROWS_CEILING",
+    "DEFAULT_BATCH_LIMITS",
+    "DEFAULT_LIMITS",
+    "LIMIT_RULES",
+    "BatchLimits",
+    "LimitRule",
+    "Limits",
+    "limit_problems",
+]
 
 _DAY = 86_400.0
 _MIB = 1024 * 1024
@@ -69,6 +79,25 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
 
 
 DEFAULT_LIMITS = Limits()
+
+BATCH_CONCURRENCY_CEILING = 1000
+"""No operator may allow more executions of one batch at once (the API documents it)."""
+BATCH_ROWS_CEILING = 100_000
+"""No operator may allow more rows in one batch (the API documents it)."""
+
+
+class BatchLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """The operator's maxima for batches (`FLOWMAESTRO_MAX_BATCH_<FIELD>`)."""
+
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=BATCH_CONCURRENCY_CEILING)] = 100
+    """How many executions of one batch may run at once (a batch asks for at most this)."""
+    rows: Annotated[int, msgspec.Meta(ge=1, le=BATCH_ROWS_CEILING)] = 10_000
+    """How many rows (executions) one batch may hold."""
+    body_bytes: Annotated[int, msgspec.Meta(ge=1)] = 10 * _MIB
+    """How large a batch's CSV upload or JSON body may be."""
+
+
+DEFAULT_BATCH_LIMITS = BatchLimits()
 
 
 @dataclass(frozen=True, slots=True)

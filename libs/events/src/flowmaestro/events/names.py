@@ -26,6 +26,7 @@ __all__ = [
     "Header",
     "LiveMessage",
     "answer_key",
+    "batch_execution_id",
     "call_key",
     "cancel_subject",
     "cancel_wildcard",
@@ -148,6 +149,8 @@ class LiveMessage(StrEnum):
     EXECUTION_PAUSED = "execution:paused"
     EXECUTION_RESUMED = "execution:resumed"
     EXECUTION_PROGRESS = "execution:progress"
+    BATCH_PROGRESS = "batch:progress"
+    BATCH_ENDED = "batch:ended"
     NODE_STARTED = "node:started"
     NODE_COMPLETED = "node:completed"
     NODE_FAILED = "node:failed"
@@ -325,6 +328,13 @@ def reported_key(child_execution_id: str) -> str:
 def retry_timer_id(node_id: str, attempt: int) -> str:
     """The timer that makes a node due for the attempt after `attempt`."""
     return f"{node_id}-{attempt}-retry"
+
+
+def batch_execution_id(batch_id: str, row: int) -> str:
+    """The deterministic id of a batch row's execution (`row` counts from 0): whoever
+    starts the row, however often, starts the same execution, and its log accepts one
+    `execution.started`."""
+    return f"{_token(batch_id)}-r{row}"
 
 
 def child_prefix(execution_id: str, node_id: str, attempt: int) -> str:

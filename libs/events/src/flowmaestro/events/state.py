@@ -143,6 +143,7 @@ class ExecutionState(msgspec.Struct, frozen=True, kw_only=True):
     owner_id: str | None = None
     parent: ParentRef | None = None
     workflows: dict[str, WorkflowDefinition] = {}
+    batch_id: str | None = None
     status: ExecutionStatus = ExecutionStatus.RUNNING
     vars: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
@@ -170,6 +171,7 @@ def _start(event: ExecutionStarted) -> ExecutionState:
         owner_id=event.owner_id,
         parent=event.parent,
         workflows=dict(event.workflows),
+        batch_id=event.batch_id,
         traceparent=event.traceparent,
     )
 

@@ -10,11 +10,13 @@ from pathlib import Path
 import msgspec
 
 from flowmaestro.events import Limits
+from flowmaestro.events.limits import BatchLimits
 
 __all__ = [
     "MAX_EFFECT_ATTEMPTS",
     "MAX_EXECUTOR_CONCURRENCY",
     "Settings",
+    "batch_limits_from_env",
     "node_limits_from_env",
     "state_dir",
 ]
@@ -40,6 +42,24 @@ def node_limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:
         return msgspec.convert(given, Limits, strict=False)
     except msgspec.ValidationError as exc:
         raise ValueError(f"{LIMIT_PREFIX}*: {exc}") from exc
+
+
+BATCH_LIMIT_PREFIX = "FLOWMAESTRO_MAX_BATCH_"
+
+
+def batch_limits_from_env(environ: Mapping[str, str] | None = None) -> BatchLimits:
+    """The operator's batch maxima: each `BatchLimits` field from
+    `FLOWMAESTRO_MAX_BATCH_<FIELD>` when set."""
+    env = os.environ if environ is None else environ
+    given: dict[str, str] = {}
+    for name in BatchLimits.__struct_fields__:
+        value = env.get(BATCH_LIMIT_PREFIX + name.upper())
+        if value is not None and value.strip():
+            given[name] = value.strip()
+    try:
+        return msgspec.convert(given, BatchLimits, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{BATCH_LIMIT_PREFIX}*: {exc}") from exc
 
 
 def state_dir() -> Path:

@@ -42,7 +42,7 @@ from flowmaestro.events.names import (
     outcome_subject,
     record_subject,
 )
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.errors import AppendConflictError, PayloadTooLargeError
 from flowmaestro.runtime.kv import LazyBucket
 from flowmaestro.runtime.log import ExecutionLog, admissible

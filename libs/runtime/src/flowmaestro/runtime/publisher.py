@@ -18,7 +18,7 @@ import msgspec
 from nats.aio.client import Client
 from nats.js.errors import APIError
 
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.hotpath import HotPath
 from flowmaestro.runtime.wire import WireMsg
 

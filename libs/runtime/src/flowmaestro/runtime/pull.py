@@ -17,7 +17,7 @@ from collections.abc import Callable
 from nats.aio.client import Client
 
 from flowmaestro.events.names import Header
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.hotpath import HotPath
 from flowmaestro.runtime.wire import WireMsg
 

@@ -9,13 +9,13 @@ import os
 import signal
 import sys
 from collections.abc import Coroutine, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowmaestro.runtime import tracing
 from flowmaestro.runtime.config import state_dir
 from flowmaestro.runtime.errors import NatsUnreachableError
-from flowmaestro.runtime.logs import configure_logging
-from flowmaestro.runtime.metrics import ServiceMetrics
+
+if TYPE_CHECKING:
+    from flowmaestro.runtime.metrics import ServiceMetrics
 
 __all__ = [
     "BACKLOG_POLL_S",
@@ -67,6 +67,8 @@ def stop_on_signals() -> asyncio.Event:
 def observed(metrics: ServiceMetrics) -> Iterator[bool]:
     """A service's telemetry for the block: traces when `OTEL_*` asks for them, and its
     metrics served on `FLOWMAESTRO_METRICS_PORT` when set (yields whether they are)."""
+    from flowmaestro.runtime import tracing  # not for `stack_value` users
+
     tracing.configure_tracing(metrics.service)
     try:
         served = metrics.serve_from_env() is not None
@@ -86,6 +88,8 @@ def _use_uvloop() -> None:
 
 def run_service(main: Coroutine[Any, Any, Any], level: str = "INFO") -> int:
     """Run a service's main coroutine with logging and uvloop; returns an exit code."""
+    from flowmaestro.runtime.logs import configure_logging  # not for `stack_value` users
+
     configure_logging(level)
     _use_uvloop()
     try:

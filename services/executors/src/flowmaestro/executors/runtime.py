@@ -40,7 +40,7 @@ from flowmaestro.executors.sink import ResultSink, failed
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings, tracing
 from flowmaestro.runtime.cache import NodeCache
 from flowmaestro.runtime.config import node_limits_from_env
-from flowmaestro.runtime.connect import wire_of
+from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.logs import log_scope
 from flowmaestro.runtime.metrics import ExecutorMetrics
 from flowmaestro.runtime.outputs import OutputStore

@@ -28,6 +28,7 @@ from flowmaestro.gateway.openapi import openapi_config
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
 from flowmaestro.gateway.routes.audit import AuditController
 from flowmaestro.gateway.routes.auth import AuthController
+from flowmaestro.gateway.routes.batches import BatchController, start_batch_route
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
@@ -67,8 +68,10 @@ def _lifespan(settings: GatewaySettings, run_projector: bool, metrics: GatewayMe
             await migrate(db)
         except DatabaseUnavailableError:
             log.warning("gateway.migrations_deferred", reason="database unavailable")
-        app.state.services = Services.build(settings, nc, db)
+        services = app.state.services = Services.build(settings, nc, db)
         stop = asyncio.Event()
+        # every gateway drives batches; their steps on one batch take turns (row lock)
+        batch_task = asyncio.ensure_future(services.batch_driver.run(stop))
         projector_task = None
         if run_projector:
             await ensure_projector_consumer(nc, settings.projector_name)
@@ -78,6 +81,8 @@ def _lifespan(settings: GatewaySettings, run_projector: bool, metrics: GatewayMe
             yield
         finally:
             stop.set()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(batch_task, 5)
             if projector_task is not None:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(projector_task, 5)
@@ -119,6 +124,8 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         IntegrationController,
         NodeController,
         AuditController,
+        BatchController,
+        start_batch_route(settings.batch_limits),
         health,
         ready,
         live_socket,

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowmaestro.events import Limits
+from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
-from flowmaestro.runtime.config import node_limits_from_env
+from flowmaestro.runtime.config import batch_limits_from_env, node_limits_from_env
 from flowmaestro.runtime.metrics import METRICS_HOST_ENV, metrics_port
 from flowmaestro.runtime.secrets import KeyRing
 
@@ -51,6 +52,11 @@ class GatewaySettings:
     trusted_proxies: str = ""
     limits: Limits = field(default_factory=Limits)
     """Maxima of node size and time settings (`FLOWMAESTRO_MAX_*`), given to the validator."""
+    batch_limits: BatchLimits = field(default_factory=BatchLimits)
+    """Maxima of batches (`FLOWMAESTRO_MAX_BATCH_*`): concurrency, rows, body size."""
+    batch_poll_s: float = 0.25
+    """How often the batch driver looks for work it was not told of (another gateway's
+    batch, rows whose executions ended)."""
     metrics_port: int | None = None
     """Where `/metrics` is served (`FLOWMAESTRO_METRICS_PORT`); None: not served."""
     metrics_host: str = "127.0.0.1"
@@ -112,6 +118,8 @@ class GatewaySettings:
             register_window_s=float(env.get("FLOWMAESTRO_REGISTER_WINDOW_S", d.register_window_s)),
             trusted_proxies=env.get("FLOWMAESTRO_TRUSTED_PROXIES", d.trusted_proxies),
             limits=node_limits_from_env(env),
+            batch_limits=batch_limits_from_env(env),
+            batch_poll_s=float(env.get("FLOWMAESTRO_BATCH_POLL_S", d.batch_poll_s)),
             metrics_port=metrics_port(env),
             metrics_host=env.get(METRICS_HOST_ENV, d.metrics_host),
         )

@@ -15,6 +15,7 @@ __all__ = [
     "NotFoundError",
     "NotReadyError",
     "RateLimitedError",
+    "TooLargeError",
     "ValidationFailedError",
     "problem_details",
 ]
@@ -74,6 +75,13 @@ class ValidationFailedError(GatewayError):
     def from_problems(cls, message: str, problems: list[Problem]) -> ValidationFailedError:
         """An error listing engine validation problems (node, field, code, message)."""
         return cls(message, problem_details(problems))
+
+
+class TooLargeError(GatewayError):
+    """The request is larger than the operator allows (a batch's upload, say)."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
 
 
 class RateLimitedError(GatewayError):

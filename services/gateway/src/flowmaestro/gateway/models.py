@@ -15,6 +15,15 @@ __all__ = [
     "AuditPage",
     "AuditResource",
     "AuthResult",
+    "BatchCancelResult",
+    "BatchCounts",
+    "BatchOut",
+    "BatchPage",
+    "BatchRequest",
+    "BatchRowOut",
+    "BatchRowPage",
+    "BatchRowStatusName",
+    "BatchStatusName",
     "CancelResult",
     "CurrentState",
     "Deleted",
@@ -274,6 +283,8 @@ class ExecutionSummary(msgspec.Struct, kw_only=True):
     started_at: datetime
     completed_at: datetime | None
     duration_ms: float | None
+    batch_id: str | None = None
+    """The batch this run is a row of, if any."""
 
 
 class ExecutionPage(msgspec.Struct, kw_only=True):
@@ -334,7 +345,7 @@ class CancelResult(msgspec.Struct, kw_only=True):
     cancel_requested: bool = True
 
 
-AuditResource = Literal["workflow", "integration", "execution"]
+AuditResource = Literal["workflow", "integration", "execution", "batch"]
 """The kinds of resource the audit trail records actions on."""
 
 
@@ -447,3 +458,89 @@ class NodeCatalogue(msgspec.Struct, kw_only=True):
     """Every node type."""
 
     nodes: list[NodeTypeOut]
+
+
+BatchStatusName = Literal["running", "cancelling", "completed", "cancelled"]
+"""`running` (rows start as others end) → `completed` when every row has ended;
+`cancelling` (no row starts, running ones are told to stop) → `cancelled`."""
+
+BatchRowStatusName = Literal[
+    "queued", "pending", "running", "paused", "completed", "failed", "cancelled"
+]
+"""`queued` (not started yet), then its execution's status; a row cancelled before it
+started is `cancelled` with no execution."""
+
+
+class BatchRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A batch from JSON: one inputs object per row."""
+
+    inputs: Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1, max_length=100_000)]
+    """One object of inputs per execution, checked against the input nodes."""
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    """How many rows run at once (default and maximum: `FLOWMAESTRO_MAX_BATCH_CONCURRENCY`)."""
+    version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)] | None = None
+    """The workflow version every row runs (default: the current one)."""
+
+
+class BatchCounts(msgspec.Struct, kw_only=True):
+    """How many rows are in each status."""
+
+    queued: int = 0
+    pending: int = 0
+    running: int = 0
+    paused: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+
+class BatchOut(msgspec.Struct, kw_only=True):
+    """A batch and its progress."""
+
+    id: str
+    workflow_id: str
+    workflow_version: int
+    status: BatchStatusName
+    concurrency: int
+    total: int
+    ended: int
+    """Rows that have ended (completed, failed or cancelled)."""
+    counts: BatchCounts
+    columns: list[str]
+    """The input names of the CSV header (or of the JSON rows), in order."""
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class BatchPage(msgspec.Struct, kw_only=True):
+    """One page of batches, newest first."""
+
+    batches: list[BatchOut]
+    pagination: Pagination
+
+
+class BatchRowOut(msgspec.Struct, kw_only=True):
+    """One row: its inputs, its status, and its outputs once completed or its error once
+    failed."""
+
+    row: int
+    """The row number, from 1 (the CSV's first data row)."""
+    execution_id: str
+    status: BatchRowStatusName
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+class BatchRowPage(msgspec.Struct, kw_only=True):
+    """One page of a batch's rows, in row order."""
+
+    rows: list[BatchRowOut]
+    pagination: Pagination
+
+
+class BatchCancelResult(msgspec.Struct, kw_only=True):
+    """The batch will start no more rows; running ones are being cancelled."""
+
+    batch_id: str
+    cancelled: bool = True

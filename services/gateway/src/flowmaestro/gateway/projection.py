@@ -71,6 +71,7 @@ class ExecutionRow(NamedTuple):
     last_seq: int
     event_count: int
     variables: dict[str, Any]
+    batch_id: str | None
 
 
 class LogRow(NamedTuple):
@@ -266,4 +267,5 @@ def execution_row(state: ExecutionState) -> ExecutionRow:
         last_seq=state.last_seq,
         event_count=state.event_count,
         variables=storable(msgspec.to_builtins(state.vars)),
+        batch_id=state.batch_id,
     )

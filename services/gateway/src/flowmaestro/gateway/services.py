@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client
 
+from flowmaestro.gateway.batches import BatchDriver
 from flowmaestro.gateway.config import GatewaySettings
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.security import (
@@ -15,6 +16,7 @@ from flowmaestro.gateway.security import (
     TrustedProxies,
 )
 from flowmaestro.gateway.store.audit import AuditStore
+from flowmaestro.gateway.store.batches import BatchStore
 from flowmaestro.gateway.store.executions import ExecutionStore
 from flowmaestro.gateway.store.integrations import IntegrationStore
 from flowmaestro.gateway.store.users import UserStore
@@ -40,6 +42,8 @@ class Services:
     executions: ExecutionStore
     integrations: IntegrationStore
     audit: AuditStore
+    batches: BatchStore
+    batch_driver: BatchDriver
     signer: TokenSigner
     limiter: LoginLimiter
     registrations: RegistrationLimiter
@@ -48,11 +52,13 @@ class Services:
     @classmethod
     def build(cls, settings: GatewaySettings, nc: Client, db: Database) -> Services:
         """Wire everything from settings and open connections."""
+        log = ExecutionLog(nc)
+        batches = BatchStore(db)
         return cls(
             settings=settings,
             nc=nc,
             db=db,
-            log=ExecutionLog(nc),
+            log=log,
             files=FileStore(nc.jetstream()),
             users=UserStore(db),
             workflows=WorkflowStore(db),
@@ -61,6 +67,8 @@ class Services:
                 db, KeyRing.from_env(), IntegrationDirectory(nc.jetstream())
             ),
             audit=AuditStore(db),
+            batches=batches,
+            batch_driver=BatchDriver(batches, log, settings.batch_poll_s),
             signer=TokenSigner(settings.jwt_secret, settings.token_ttl_s),
             limiter=LoginLimiter(
                 settings.login_limit_per_email,

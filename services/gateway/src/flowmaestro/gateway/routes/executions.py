@@ -84,12 +84,14 @@ class ExecutionController(Controller):
         workflow_id: Annotated[str | None, Parameter(max_length=100)] = None,
         status: ExecutionStatusName | None = None,
         test: bool = False,
+        batch_id: Annotated[str | None, Parameter(max_length=100)] = None,
         page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> Envelope[ExecutionPage]:
-        """A page of runs, newest first; test runs only with `test=true`."""
+        """A page of runs, newest first; test runs only with `test=true`; the rows of one
+        batch with `batch_id`."""
         items, total = await services.executions.list(
-            user.user_id, page_number, limit, workflow_id, status, test
+            user.user_id, page_number, limit, workflow_id, status, test, batch_id
         )
         return ok(ExecutionPage(executions=items, pagination=pagination(page_number, limit, total)))
 

@@ -37,7 +37,7 @@ from flowmaestro.gateway.models import (
 from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.runs import start_execution
 
-__all__ = ["WorkflowController", "checked_definition"]
+__all__ = ["WorkflowController", "called_definitions", "checked_definition"]
 
 PageNumber = Annotated[int, Parameter(query="page", ge=1, le=1_000_000)]
 Limit = Annotated[int, Parameter(ge=1, le=100)]
@@ -209,7 +209,7 @@ class WorkflowController(Controller):
     ) -> ExecutionStart:
         owner_id = actor.user_id
         chosen = await services.workflows.to_run(owner_id, workflow_id, version or None)
-        called = await _called_workflows(services, owner_id, chosen)
+        called = await called_definitions(services, owner_id, chosen)
         return await start_execution(
             services.log,
             owner_id,
@@ -222,7 +222,7 @@ class WorkflowController(Controller):
         )
 
 
-async def _called_workflows(
+async def called_definitions(
     services: ServicesDep, owner_id: str, root: VersionOut
 ) -> dict[str, WorkflowDefinition]:
     """The definitions of every workflow the run may start (loops and sub-workflows by id),

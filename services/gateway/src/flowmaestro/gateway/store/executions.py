@@ -11,7 +11,10 @@ from flowmaestro.gateway.projection import current_state
 
 __all__ = ["ExecutionStore"]
 
-_SUMMARY = "id, workflow_id, workflow_version, status, test, started_at, completed_at, duration_ms"
+_SUMMARY = (
+    "id, workflow_id, workflow_version, status, test, started_at, completed_at, duration_ms,"
+    " batch_id"
+)
 
 
 def _detail(r: asyncpg.Record) -> ExecutionDetail:
@@ -24,6 +27,7 @@ def _detail(r: asyncpg.Record) -> ExecutionDetail:
         started_at=r["started_at"],
         completed_at=r["completed_at"],
         duration_ms=r["duration_ms"],
+        batch_id=r["batch_id"],
         inputs=r["inputs"],
         outputs=r["outputs"],
         nodes=r["nodes"],
@@ -48,10 +52,14 @@ class ExecutionStore:
         workflow_id: str | None = None,
         status: str | None = None,
         test: bool = False,
+        batch_id: str | None = None,
     ) -> tuple[list[ExecutionSummary], int]:
         """One page, newest first, and the total matching."""
         where = ["owner_id = $1", "test = $2"]
         args: list[object] = [owner_id, test]
+        if batch_id is not None:
+            args.append(batch_id)
+            where.append(f"batch_id = ${len(args)}")
         if workflow_id is not None:
             args.append(workflow_id)
             where.append(f"workflow_id = ${len(args)}")

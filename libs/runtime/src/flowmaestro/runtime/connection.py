@@ -80,7 +80,7 @@ class Connection(Client):
 async def wire_of(nc: Client) -> HotPath:
     """The lean connection belonging to `nc` (which must come from `connect`)."""
     if not isinstance(nc, Connection):
-        raise TypeError("the hot path needs a connection made by flowmaestro.runtime.connect")
+        raise TypeError("the hot path needs a connection made by flowmaestro.runtime.connection")
     return await nc.wire()
 
 
