@@ -1,6 +1,7 @@
 """Every outbound connection of every node passes one egress policy: a tenant's workflow
 cannot reach loopback or private addresses (unless the operator allows them), nor — even
-then — the platform's own NATS, PostgreSQL or gateway, through any node or any redirect."""
+then — the platform's own NATS, PostgreSQL, gateway or metrics endpoints, through any node
+or any redirect."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from flowmaestro.runtime import EmbeddedNats
+from flowmaestro.runtime.metrics import ExecutorMetrics, SchedulerMetrics
 from tests.fakes.base import Reply
 from tests.fakes.http import FakeHttpServer, Request, Response
 from tests.fakes.openai_server import FakeOpenAI
@@ -212,3 +214,28 @@ async def test_provider_tool_and_media_urls_are_refused(
         client, mallory, "google", {"base_url": fake_llm.base_url}, {"api_key": "own-key"}
     )
     await _refused(client, mallory, alice, "vision", {**vision, "integration_id": google})
+
+
+async def test_the_metrics_endpoints_are_refused_even_when_loopback_is_allowed(
+    client: httpx.AsyncClient,
+    mallory: User,
+    alice: User,
+    allow_loopback: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The executor's own `/metrics` (FLOWMAESTRO_METRICS_PORT), and another service's
+    named in FLOWMAESTRO_EGRESS_DENY as `flowmaestro up` does, are platform endpoints."""
+    own, other = ExecutorMetrics(), SchedulerMetrics()
+    own_port, other_port = own.serve(0), other.serve(0)
+    try:
+        monkeypatch.setenv("FLOWMAESTRO_METRICS_PORT", str(own_port))
+        monkeypatch.setenv("FLOWMAESTRO_EGRESS_DENY", f"127.0.0.1:{other_port}")
+        for port in (own_port, other_port):
+            assert (await client.get(f"http://127.0.0.1:{port}/metrics")).status_code == 200
+            error = await _refused(
+                client, mallory, alice, "http", {"url": f"http://127.0.0.1:{port}/metrics"}
+            )
+            assert "platform's own service" in error["message"]
+    finally:
+        own.close()
+        other.close()

@@ -26,6 +26,7 @@ from flowmaestro.executors import EXECUTORS, ExecutorWorker
 from flowmaestro.executors.fairness import TenantCaps
 from flowmaestro.runtime import ExecutionLog, connect, new_execution_id
 from flowmaestro.runtime.eventlog import JetStreamEventLog
+from flowmaestro.runtime.metrics import ExecutorMetrics, SchedulerMetrics
 from flowmaestro.scheduler import Scheduler
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -93,9 +94,13 @@ WORKERS: list[ExecutorWorker] = []
 
 
 @contextlib.asynccontextmanager
-async def running_engine(url: str, passwords: dict[str, str] | None = None) -> AsyncIterator[None]:
+async def running_engine(
+    url: str,
+    passwords: dict[str, str] | None = None,
+    metrics: tuple[SchedulerMetrics, ExecutorMetrics] | None = None,
+) -> AsyncIterator[None]:
     """A scheduler and every executor pool in this process, each on its own connection
-    (with `passwords`, each as its own NATS identity)."""
+    (with `passwords`, each as its own NATS identity; with `metrics`, recording there)."""
     stop = asyncio.Event()
 
     def identity(user: str) -> tuple[str, str] | None:
@@ -103,10 +108,15 @@ async def running_engine(url: str, passwords: dict[str, str] | None = None) -> A
 
     scheduler_nc = await connect(url, name="test-scheduler", credentials=identity("scheduler"))
     executor_nc = await connect(url, name="test-executors", credentials=identity("executors"))
-    worker = ExecutorWorker(executor_nc, dict(EXECUTORS), tenant_caps=TEST_TENANT_CAPS)
+    scheduler_metrics, executor_metrics = metrics or (None, None)
+    worker = ExecutorWorker(
+        executor_nc, dict(EXECUTORS), tenant_caps=TEST_TENANT_CAPS, metrics=executor_metrics
+    )
     WORKERS.append(worker)
     tasks = [
-        asyncio.ensure_future(Scheduler(JetStreamEventLog(scheduler_nc)).run(stop)),
+        asyncio.ensure_future(
+            Scheduler(JetStreamEventLog(scheduler_nc), metrics=scheduler_metrics).run(stop)
+        ),
         asyncio.ensure_future(worker.run(stop)),
     ]
     try:

@@ -145,11 +145,11 @@ class RefusingLog(MemoryEventLog):
         self.poison = poison
         self.refused = 0
 
-    async def dispatch(self, command: ExecuteNode, key: str) -> Any:
+    async def dispatch(self, command: ExecuteNode, key: str, traceparent: str | None = None) -> Any:
         if command.execution_id == self.poison:
             self.refused += 1
             raise RuntimeError("the log refuses this command")
-        return await super().dispatch(command, key)
+        return await super().dispatch(command, key, traceparent)
 
 
 async def test_an_effect_that_keeps_failing_fails_only_its_execution() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from nats.aio.client import Client
 
+from flowmaestro.events import ExecutionStarted
+from flowmaestro.runtime import ExecutionLog, tracing
 from tests.integration.gateway.conftest import example
 from tests.support.gateway import User, data_of, error_of, eventually
 
@@ -309,3 +312,25 @@ async def test_upload_a_file_and_parse_it_in_a_run(
     detail = await finished(client, alice, started["execution_id"])
     rows = [{"name": "ada", "score": "3"}, {"name": "bob", "score": "5"}]
     assert detail["outputs"] == {"out": rows}
+
+
+async def test_a_callers_trace_context_becomes_the_executions(
+    client: httpx.AsyncClient, alice: User, engine: Client
+) -> None:
+    """With tracing off in the gateway, a `traceparent` sent with the start request is the
+    execution's trace (stored in `execution.started`); without one, the run gets its own."""
+    wid = await workflow(client, alice, "branch")
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    response = await client.post(
+        "/api/workflows/execute",
+        json={"workflow_id": wid, "inputs": {"amount": 5}},
+        headers={**alice.headers, "traceparent": caller},
+    )
+    traced = data_of(response, 202)["execution_id"]
+    untraced = (await execute(client, alice, wid, {"amount": 5}))["execution_id"]
+    log = ExecutionLog(engine)
+    (_, first), *_ = await log.read(traced)
+    assert isinstance(first, ExecutionStarted) and first.traceparent == caller
+    (_, other), *_ = await log.read(untraced)
+    assert isinstance(other, ExecutionStarted) and other.traceparent
+    assert tracing.trace_id_of(other.traceparent) not in (None, tracing.trace_id_of(caller))

@@ -40,6 +40,7 @@ from flowmaestro.runtime import (
 from flowmaestro.runtime.answers import submit_answer
 from flowmaestro.runtime.config import node_limits_from_env
 from flowmaestro.runtime.control import pause_execution, resume_execution
+from flowmaestro.runtime.tracing import new_traceparent
 
 __all__ = [
     "CommandError",
@@ -144,6 +145,7 @@ async def run(
                 inputs=inputs,
                 started_at=datetime.now(UTC),
                 actor=local_actor(),
+                traceparent=new_traceparent(),  # its log lines and spans share a trace id
             )
         )
         print(execution_id, file=out, flush=True)

@@ -102,7 +102,19 @@ def _service_env(
     if passwords is not None:
         env["FLOWMAESTRO_NATS_USER"] = role
         env["FLOWMAESTRO_NATS_PASSWORD"] = passwords[role]
+    if first := base.get("FLOWMAESTRO_METRICS_PORT", "").strip():
+        # one metrics port per service, from the one given: gateway, scheduler, executors
+        ports = {r: int(first) + i for i, r in enumerate(_METRICS_ORDER)}
+        env["FLOWMAESTRO_METRICS_PORT"] = str(ports[role])
+        if role == "executors":  # no node may scrape (or flood) the other services' ports
+            host = base.get("FLOWMAESTRO_METRICS_HOST", "127.0.0.1")
+            others = [f"{host}:{p}" for r, p in ports.items() if r != role]
+            deny = [d for d in base.get("FLOWMAESTRO_EGRESS_DENY", "").split(",") if d.strip()]
+            env["FLOWMAESTRO_EGRESS_DENY"] = ",".join([*deny, *others])
     return env
+
+
+_METRICS_ORDER = ("gateway", "scheduler", "executors")
 
 
 def prepare_topology(nats_url: str) -> None:

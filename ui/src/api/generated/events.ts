@@ -33,6 +33,7 @@ export interface ExecutionStarted {
   parent?: ParentRef | null;
   started_at: string;
   test?: boolean;
+  traceparent?: string | null;
   trigger?: TriggerRef | null;
   type: "execution.started";
   workflow_id?: string | null;

@@ -201,6 +201,7 @@ def advance(
                     parent=ParentRef(
                         execution_id=eid, node_id=node_id, attempt=attempt, index=index
                     ),
+                    traceparent=state.traceparent,
                 ),
                 execution_id=child,
             )

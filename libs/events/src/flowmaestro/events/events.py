@@ -107,6 +107,9 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     """The batch this run is a row of (its id is then made from the batch id and row)."""
     trigger: TriggerRef | None = None
     """The trigger that started it (absent for starts from the API, CLI or canvas)."""
+    traceparent: str | None = None
+    """The W3C trace context of the execution's trace: the scheduler and the executors
+    continue it, also after a restart (children share their parent's trace)."""
 
 
 class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):

@@ -156,6 +156,7 @@ class ExecutionState(msgspec.Struct, frozen=True, kw_only=True):
     cancel_reason: str | None = None
     last_seq: int = 0
     event_count: int = 0
+    traceparent: str | None = None
 
 
 def _start(event: ExecutionStarted) -> ExecutionState:
@@ -174,6 +175,7 @@ def _start(event: ExecutionStarted) -> ExecutionState:
         trigger=event.trigger,
         workflows=dict(event.workflows),
         batch_id=event.batch_id,
+        traceparent=event.traceparent,
     )
 
 

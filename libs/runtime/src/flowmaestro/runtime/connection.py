@@ -40,6 +40,11 @@ class Connection(Client):
         if self._natspy_hot_path is not None:
             self._natspy_hot_path.reconnected()
 
+    @property
+    def hot_path_connected(self) -> bool:
+        """Whether the hot-path connection is up (True while it is not opened yet)."""
+        return self._wire is None or self._wire.connected
+
     async def wire(self) -> HotPath:
         """The hot-path connection, opened on first use."""
         if self._wire is None:

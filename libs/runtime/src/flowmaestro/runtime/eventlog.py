@@ -157,8 +157,9 @@ class SchedulerLog(EventLog, Protocol):
         """Start an append; a `record` is stored but not delivered to the scheduler."""
         ...
 
-    async def dispatch(self, command: ExecuteNode, key: str) -> Any:
-        """Send a node command to its node type's queue (once per `key`)."""
+    async def dispatch(self, command: ExecuteNode, key: str, traceparent: str | None = None) -> Any:
+        """Send a node command to its node type's queue (once per `key`), with the trace
+        context (`traceparent`) the executor's attempt continues."""
         ...
 
     async def schedule_async(
@@ -286,10 +287,13 @@ class JetStreamEventLog:
         """See `SchedulerLog.append_async`."""
         return await self.log.append_async(execution_id, event, key, record)
 
-    async def dispatch(self, command: ExecuteNode, key: str) -> Any:
+    async def dispatch(self, command: ExecuteNode, key: str, traceparent: str | None = None) -> Any:
         """See `SchedulerLog.dispatch`."""
         subject = command_subject(command.node_type)
-        return await self.log.publisher.publish(subject, encode(command), {Header.MSG_ID: key})
+        headers: dict[str, str] = {Header.MSG_ID: key}
+        if traceparent:
+            headers[Header.TRACEPARENT] = traceparent
+        return await self.log.publisher.publish(subject, encode(command), headers)
 
     async def schedule_async(
         self, execution_id: str, timer_id: str, at: datetime, event: Event
@@ -534,8 +538,8 @@ class MemoryEventLog:
         """See `SchedulerLog.append_async`."""
         return await self.append(execution_id, event, key, "r" if record else "e")
 
-    async def dispatch(self, command: ExecuteNode, key: str) -> Any:
-        """See `SchedulerLog.dispatch`."""
+    async def dispatch(self, command: ExecuteNode, key: str, traceparent: str | None = None) -> Any:
+        """See `SchedulerLog.dispatch` (memory keeps no headers)."""
         payload = self._sized(command_subject(command.node_type), encode(command))
         if key not in self._command_keys:
             self._command_keys.add(key)
@@ -592,8 +596,14 @@ class MemoryOutcomes:
         """A tool-call child's start, on the child's outcome subject."""
         return await self._log.start(started, "x")
 
-    async def append(self, execution_id: str, event: Event, key: str | None = None) -> int:
-        """An outcome, on the execution's outcome subject."""
+    async def append(
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        traceparent: str | None = None,
+    ) -> int:
+        """An outcome, on the execution's outcome subject (memory keeps no headers)."""
         return await self._log.append(execution_id, event, key, "x")
 
     async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:

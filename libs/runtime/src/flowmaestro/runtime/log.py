@@ -90,6 +90,8 @@ class ExecutionLog:
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE: "0",
             Header.EXPECTED_LAST_SUBJECT_SEQUENCE_SUBJECT: log_subjects(started.execution_id),
         }
+        if started.traceparent:
+            headers[Header.TRACEPARENT] = started.traceparent
         try:
             ack = await (await self.publisher.publish(subject, payload, headers))
         except APIError as exc:
@@ -101,16 +103,30 @@ class ExecutionLog:
             raise AppendConflictError(f"execution {started.execution_id} already exists") from exc
         return ack.seq
 
-    async def append(self, execution_id: str, event: Event, key: str | None = None) -> PublishAck:
-        """Append one event; a repeated `key` within the dedupe window is a no-op."""
-        return await (await self.append_async(execution_id, event, key))
+    async def append(
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        traceparent: str | None = None,
+    ) -> PublishAck:
+        """Append one event; a repeated `key` within the dedupe window is a no-op; a
+        `traceparent` travels as its header."""
+        return await (await self.append_async(execution_id, event, key, traceparent=traceparent))
 
     async def append_async(
-        self, execution_id: str, event: Event, key: str | None = None, record: bool = False
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        record: bool = False,
+        traceparent: str | None = None,
     ) -> asyncio.Future[PublishAck]:
         """Start an append and return the future of its acknowledgement; a `record` goes
         where the scheduler does not read it back (see `names.record_subject`)."""
         headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
+        if traceparent:
+            headers = {**(headers or {}), Header.TRACEPARENT: traceparent}
         subject = record_subject(execution_id) if record else self._subject(execution_id)
         return await self.publisher.publish(subject, encode(event), headers)
 

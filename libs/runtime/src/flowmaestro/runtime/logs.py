@@ -1,22 +1,39 @@
 """Structured logging to standard error, so standard output stays for command results.
 
+One JSON object per line by default (`FLOWMAESTRO_LOG_FORMAT=console`: human-readable
+`key=value` lines for development). Lines written while a node attempt or an execution is
+in scope carry `execution_id`, `node_id`, `attempt` and `trace_id` (see `log_scope`).
+
 Secrets never reach a log: tracebacks are plain (never a frame's local variables), and
 every line passes `redact` before it is written, the standard library's records too.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
 from structlog.typing import EventDict, Processor
 
-__all__ = ["REDACTED", "configure_logging", "redact", "redact_text"]
+__all__ = [
+    "LOG_FORMAT_ENV",
+    "REDACTED",
+    "add_scope",
+    "configure_logging",
+    "log_scope",
+    "redact",
+    "redact_text",
+]
+
+LOG_FORMAT_ENV = "FLOWMAESTRO_LOG_FORMAT"
+"""`json` (the default: one object per line) or `console` (`key=value`, for development)."""
 
 REDACTED = "[redacted]"
 
@@ -111,9 +128,53 @@ def redact(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+Scope = Callable[[], Mapping[str, Any]]
+"""Gives the fields of the work in progress, computed only when a line is written."""
+
+_scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("fm_log_scope", default=None)
+
+
+class log_scope:  # a class, not a generator: cheaper on the hot path
+    """Lines logged inside the block (in this task and the tasks it starts) carry
+    `fields()`: one context variable set, and nothing computed until a line is written, so
+    the hot path pays nothing for lines it does not log."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, fields: Scope) -> None:
+        self._fields = fields
+        self._token: contextvars.Token[Scope | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _scope.set(self._fields)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _scope.reset(self._token)
+
+
+def add_scope(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """The structlog processor adding the current scope's fields (explicit fields win)."""
+    fields = _scope.get()
+    if fields is not None:
+        for key, value in fields().items():
+            if value is not None:
+                event_dict.setdefault(key, value)
+    return event_dict
+
+
+def _json_line(_logger: Any, _method: str, event_dict: EventDict) -> str:
+    return json.dumps(event_dict, default=repr, ensure_ascii=False)
+
+
+def _console() -> bool:
+    return os.environ.get(LOG_FORMAT_ENV, "json").strip().lower() in ("console", "text", "dev")
+
+
 def configure_logging(default_level: str = "INFO") -> None:
-    """Log key=value lines to stderr at `FLOWMAESTRO_LOG_LEVEL` (or `default_level`); the
-    standard library's loggers (uvicorn, Litestar) go through the same redaction."""
+    """Log to stderr at `FLOWMAESTRO_LOG_LEVEL` (or `default_level`), one JSON object per
+    line or, with `FLOWMAESTRO_LOG_FORMAT=console`, `key=value` lines; the standard
+    library's loggers (uvicorn, Litestar) go through the same scope and redaction."""
     _known[:] = _environment_secrets()
     level = getattr(
         logging, os.environ.get("FLOWMAESTRO_LOG_LEVEL", default_level).upper(), logging.INFO
@@ -121,11 +182,16 @@ def configure_logging(default_level: str = "INFO") -> None:
     shared: list[Processor] = [
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_scope,
         # plain text: a rich traceback would print every frame's locals (keys, tokens)
         structlog.processors.format_exc_info,
         redact,
     ]
-    renderer = structlog.dev.ConsoleRenderer(colors=False, exception_formatter=_no_traceback)
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer(colors=False, exception_formatter=_no_traceback)
+        if _console()
+        else _json_line
+    )
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -4,12 +4,13 @@ the task group its long-running loops live in."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -17,14 +18,22 @@ from anyio.abc import TaskGroup
 from flowmaestro.runtime.config import state_dir
 from flowmaestro.runtime.errors import NatsUnreachableError
 
+if TYPE_CHECKING:
+    from flowmaestro.runtime.metrics import ServiceMetrics
+
 __all__ = [
+    "BACKLOG_POLL_S",
     "STACK_FILE",
     "StackNotFoundError",
+    "observed",
     "run_service",
     "run_until_stopped",
     "stack_value",
     "stop_on_signals",
 ]
+
+BACKLOG_POLL_S = 10.0
+"""How often a service that serves metrics reads its consumers' backlogs."""
 
 STACK_FILE = "stack.json"
 """In the state folder while `flowmaestro up` runs: its NATS, database and gateway URLs."""
@@ -83,6 +92,21 @@ async def run_until_stopped(
         if len(failed.exceptions) == 1:
             raise failed.exceptions[0] from None
         raise
+
+
+@contextlib.contextmanager
+def observed(metrics: ServiceMetrics) -> Iterator[bool]:
+    """A service's telemetry for the block: traces when `OTEL_*` asks for them, and its
+    metrics served on `FLOWMAESTRO_METRICS_PORT` when set (yields whether they are)."""
+    from flowmaestro.runtime import tracing  # not for `stack_value` users
+
+    tracing.configure_tracing(metrics.service)
+    try:
+        served = metrics.serve_from_env() is not None
+        yield served
+    finally:
+        metrics.close()
+        tracing.shutdown_tracing()
 
 
 def _use_uvloop() -> None:

@@ -19,12 +19,19 @@ async def _run(nats_url: str, types: list[str] | None, plugins: list[str] | None
     from flowmaestro.executors import EXECUTORS, ExecutorWorker
     from flowmaestro.executors.plugins import choose
     from flowmaestro.runtime import connect
-    from flowmaestro.runtime.service import stop_on_signals
+    from flowmaestro.runtime.metrics import ExecutorMetrics
+    from flowmaestro.runtime.service import BACKLOG_POLL_S, observed, stop_on_signals
 
     chosen = choose(EXECUTORS, PLUGINS, types, plugins)
     nc = await connect(nats_url, name="flowmaestro-executors")
+    metrics = ExecutorMetrics()
+    metrics.watch_nats(nc)
     try:
-        await ExecutorWorker(nc, chosen).run(stop_on_signals())
+        with observed(metrics) as served:
+            worker = ExecutorWorker(nc, chosen, metrics=metrics)
+            if served:
+                metrics.every(BACKLOG_POLL_S, worker.poll_backlogs)
+            await worker.run(stop_on_signals())
     finally:
         await nc.close()
 

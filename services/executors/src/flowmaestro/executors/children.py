@@ -36,7 +36,7 @@ from flowmaestro.events import (
     decode_event,
 )
 from flowmaestro.events.names import CHILD_RESULT_BUCKET, child_execution_id, control_key
-from flowmaestro.runtime import AppendConflictError, ExecutionLog
+from flowmaestro.runtime import AppendConflictError, ExecutionLog, tracing
 
 __all__ = ["ChildWorkflows"]
 
@@ -79,6 +79,7 @@ class ChildWorkflows:
                     owner_id=command.owner_id,
                     workflows=command.workflows or {},
                     parent=parent,
+                    traceparent=tracing.current_traceparent(),  # the parent's trace
                 )
             )
         try:

@@ -26,10 +26,12 @@ from flowmaestro.events import (
     ErrorInfo,
     Event,
     ExecuteNode,
+    NodeCompleted,
+    NodeFailed,
     decode_command,
 )
 from flowmaestro.events.errors import ReferenceResolutionError
-from flowmaestro.events.names import CMD_STREAM, cancel_wildcard, executor_consumer
+from flowmaestro.events.names import CMD_STREAM, Header, cancel_wildcard, executor_consumer
 from flowmaestro.executors.admission import Admission, Ticket
 from flowmaestro.executors.capabilities import Capabilities
 from flowmaestro.executors.context import Executor
@@ -37,10 +39,12 @@ from flowmaestro.executors.egress import protect_nats
 from flowmaestro.executors.fairness import TenantCaps, TenantSlots
 from flowmaestro.executors.runner import Runner
 from flowmaestro.executors.sink import ResultSink, failed
-from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings
+from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings, tracing
 from flowmaestro.runtime.cache import NodeCache
 from flowmaestro.runtime.config import node_limits_from_env
 from flowmaestro.runtime.connection import wire_of
+from flowmaestro.runtime.logs import log_scope
+from flowmaestro.runtime.metrics import ExecutorMetrics
 from flowmaestro.runtime.outputs import OutputStore
 from flowmaestro.runtime.ratelimit import RateLimiter, limits_from_env
 from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
@@ -108,8 +112,10 @@ class ExecutorWorker:
         settings: Settings | None = None,
         concurrency: int | None = None,
         tenant_caps: TenantCaps | None = None,
+        metrics: ExecutorMetrics | None = None,
     ) -> None:
         self.nc = nc
+        self.metrics = metrics or ExecutorMetrics()
         protect_nats(nc)  # no node may connect to the NATS servers this worker uses
         self.settings = settings or Settings.from_env()
         concurrency = concurrency or self.settings.executor_concurrency
@@ -165,6 +171,13 @@ class ExecutorWorker:
         finally:
             wire.unsubscribe(sid)
 
+    async def poll_backlogs(self) -> None:
+        """Record how many commands wait in each pool's consumer (the metrics' backlog)."""
+        js = self.nc.jetstream()
+        for pool in self.pools:
+            info = await js.consumer_info(CMD_STREAM, executor_consumer(pool.node_type))
+            self.metrics.backlog.labels(pool.node_type).set(info.num_pending or 0)
+
     def _on_cancel(self, msg: WireMsg) -> None:
         self.runner.cancel(msg.subject.rsplit(".", 1)[1])
 
@@ -178,6 +191,35 @@ class ExecutorWorker:
             log.error("executors.bad_command", error=str(exc))
             await msg.term()
             return
+        with (
+            log_scope(lambda: _log_fields(command, msg)),
+            tracing.incoming_traceparent(lambda: _traceparent(msg)),
+        ):
+            if not tracing.enabled():
+                await self._run_command(pool, command, msg, free_pull_slot, None)
+                return
+            with tracing.span(
+                "executors",
+                f"node.attempt {command.node_type}",
+                _traceparent(msg),
+                kind="consumer",
+                attributes={
+                    "flowmaestro.execution_id": command.execution_id,
+                    "flowmaestro.node_id": command.node_id,
+                    "flowmaestro.node_type": command.node_type,
+                    "flowmaestro.attempt": command.attempt,
+                },
+            ) as span:
+                await self._run_command(pool, command, msg, free_pull_slot, span)
+
+    async def _run_command(
+        self,
+        pool: ExecutorPool,
+        command: ExecuteNode,
+        msg: WireMsg,
+        free_pull_slot: Callable[[], Awaitable[None]],
+        span: Any,
+    ) -> None:
         if self.runner.is_cancelled(command.execution_id):
             await msg.ack()
             return
@@ -186,6 +228,9 @@ class ExecutorWorker:
             await msg.ack()
             return
         started = time.monotonic()
+        if command.attempt > 1 and deliveries == 1:
+            self.metrics.retry(command.node_type)
+        traceparent = tracing.span_traceparent(span, None)
         max_deliveries = self.settings.max_deliveries
         if deliveries > max_deliveries:
             # Deferred deliveries (rate limits, fair shares) are not crashes.
@@ -197,7 +242,7 @@ class ExecutorWorker:
                 kind="poison",
                 terminal=True,
             )
-            await self.sink.deliver(command, failed(command, error), msg, started)
+            await self._deliver(command, failed(command, error), msg, started, span, traceparent)
             return
         with self.runner.kept_alive(msg):
             admitted = await self.admission.admit(command, free_pull_slot)
@@ -214,7 +259,31 @@ class ExecutorWorker:
         if event is None:  # its execution was cancelled while it ran
             await msg.ack()
             return
-        await self.sink.deliver(command, event, msg, started)
+        await self._deliver(command, event, msg, started, span, traceparent)
+
+    async def _deliver(
+        self,
+        command: ExecuteNode,
+        event: Event,
+        msg: WireMsg,
+        started: float,
+        span: Any,
+        traceparent: str | None,
+    ) -> None:
+        """Deliver the result, then count the attempt (and an AI node's usage)."""
+        await self.sink.deliver(command, event, msg, started, traceparent)
+        outcome = (
+            "completed"
+            if isinstance(event, NodeCompleted)
+            else "failed"
+            if isinstance(event, NodeFailed)
+            else "waiting"
+        )
+        self.metrics.attempt(command.node_type, outcome, time.monotonic() - started)
+        if isinstance(event, NodeCompleted) and isinstance(event.output, dict):
+            self.metrics.usage(command.node_type, event.output)
+        elif isinstance(event, NodeFailed):
+            tracing.mark_failed(span, event.error.message)
 
     async def _run(self, pool: ExecutorPool, command: ExecuteNode, msg: WireMsg) -> Event | None:
         try:  # large upstream values arrive as stored-output markers: read them now
@@ -228,3 +297,19 @@ class ExecutorWorker:
         """Hand the command back for redelivery after `delay`, not counted as a crash."""
         await self.limiter.deferrals(command.idempotency_key, add=1)
         await msg.nak(delay=delay)
+
+
+def _traceparent(msg: WireMsg) -> str | None:
+    """The trace context the scheduler sent with the command."""
+    return msg.headers.get(Header.TRACEPARENT)
+
+
+def _log_fields(command: ExecuteNode, msg: WireMsg) -> dict[str, Any]:
+    """The fields of every line logged during the command's attempt."""
+    return {
+        "execution_id": command.execution_id,
+        "node_id": command.node_id,
+        "attempt": command.attempt,
+        "node_type": command.node_type,
+        "trace_id": tracing.trace_id_of(tracing.current_traceparent()),
+    }

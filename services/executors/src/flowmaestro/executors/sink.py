@@ -38,8 +38,15 @@ __all__ = ["Acknowledgeable", "LargeOutputs", "OutcomeLog", "ResultSink", "faile
 class OutcomeLog(Protocol):
     """The part of an execution log the executors use: their own outcome subjects."""
 
-    async def append(self, execution_id: str, event: Event, key: str | None = None) -> Any:
-        """Append an outcome; a repeated `key` appends nothing."""
+    async def append(
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        traceparent: str | None = None,
+    ) -> Any:
+        """Append an outcome; a repeated `key` appends nothing; `traceparent` (the
+        attempt's trace context) travels with it where the log keeps headers."""
         ...
 
     async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
@@ -111,9 +118,15 @@ class ResultSink:
         return False
 
     async def deliver(
-        self, command: ExecuteNode, event: Event, msg: Acknowledgeable, started: float
+        self,
+        command: ExecuteNode,
+        event: Event,
+        msg: Acknowledgeable,
+        started: float,
+        traceparent: str | None = None,
     ) -> None:
-        """Stamp the duration, offload a large output, append the result once, then ack."""
+        """Stamp the duration, offload a large output, append the result once (with the
+        attempt's trace context, when traced), then ack."""
         if isinstance(event, NodeCompleted | NodeFailed):
             event = msgspec.structs.replace(
                 event, duration_ms=round((time.monotonic() - started) * 1000, 3)
@@ -124,7 +137,7 @@ class ResultSink:
         pause = 0.1
         while True:
             try:
-                await self._append(command, event, key)
+                await self._append(command, event, key, traceparent)
                 break
             except Exception as exc:
                 if not _stream_unavailable(exc) or time.monotonic() + pause > deadline:
@@ -136,9 +149,11 @@ class ResultSink:
             pause = min(2 * pause, 1.0)
         await msg.ack()
 
-    async def _append(self, command: ExecuteNode, event: Event, key: str) -> None:
+    async def _append(
+        self, command: ExecuteNode, event: Event, key: str, traceparent: str | None
+    ) -> None:
         try:
-            await self._log.append(command.execution_id, event, key)
+            await self._log.append(command.execution_id, event, key, traceparent)
         except PayloadTooLargeError as exc:
             # Too large even without its output (many variables, a huge error): the
             # attempt still ends, as a terminal failure, and nothing is retried.
@@ -148,7 +163,7 @@ class ResultSink:
                 kind="too_large",
                 terminal=True,
             )
-            await self._log.append(command.execution_id, failed(command, error), key)
+            await self._log.append(command.execution_id, failed(command, error), key, traceparent)
 
     async def _offload(self, command: ExecuteNode, event: Event) -> Event:
         if not isinstance(event, NodeCompleted) or event.output is None:

@@ -24,6 +24,7 @@ from flowmaestro.gateway.deps import provide_services
 from flowmaestro.gateway.envelope import exception_handlers
 from flowmaestro.gateway.errors import DatabaseUnavailableError
 from flowmaestro.gateway.migrate import migrate
+from flowmaestro.gateway.observe import observe_requests
 from flowmaestro.gateway.openapi import openapi_config
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
 from flowmaestro.gateway.routes.audit import AuditController
@@ -40,7 +41,8 @@ from flowmaestro.gateway.routes.workflows import WorkflowController
 from flowmaestro.gateway.routes.ws import live_socket
 from flowmaestro.gateway.services import Services
 from flowmaestro.gateway.triggers.consumers import ensure_trigger_consumers, run_trigger_consumers
-from flowmaestro.runtime import connect
+from flowmaestro.runtime import connect, tracing
+from flowmaestro.runtime.metrics import GatewayMetrics
 
 __all__ = ["create_app"]
 
@@ -49,12 +51,25 @@ log = structlog.get_logger("flowmaestro.gateway")
 _SHUTDOWN_GRACE_S = 5.0
 
 
-def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
+_PROBE_S = 10.0
+"""How often the gateway checks PostgreSQL for its `dependency_up` metric."""
+
+
+def _lifespan(settings: GatewaySettings, run_projector: bool, metrics: GatewayMetrics) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        tracing.configure_tracing("gateway")
         nc = await connect(settings.nats_url, name="flowmaestro-gateway")
         db = Database(settings.database_url, settings.db_timeout_s)
         await db.open()
+        metrics.watch_nats(nc)
+        if settings.metrics_port is not None:
+            metrics.serve(settings.metrics_port, settings.metrics_host)
+
+            async def probe_database() -> None:
+                metrics.set_up("postgres", await db.ping())
+
+            metrics.every(_PROBE_S, probe_database)
         try:
             await migrate(db)
         except DatabaseUnavailableError:
@@ -79,8 +94,10 @@ def _lifespan(settings: GatewaySettings, run_projector: bool) -> Any:
                     stop.set()
                     group.cancel_scope.deadline = anyio.current_time() + _SHUTDOWN_GRACE_S
         finally:
+            metrics.close()
             await db.close()
             await nc.close()
+            tracing.shutdown_tracing()
 
     return lifespan
 
@@ -124,6 +141,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         live_socket,
     ]
     state: dict[str, Any] = {}
+    metrics = GatewayMetrics()
     if settings.ui_dir.is_dir():
         state["ui_index"] = settings.ui_dir / "index.html"
         handlers.append(
@@ -138,7 +156,8 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         logging_config=None,  # keep the process's redacting logging setup
         before_send=[_complete_allow_header],
         before_request=strict_json_body,
-        lifespan=[_lifespan(settings, run_projector)],
+        middleware=[observe_requests(metrics)],
+        lifespan=[_lifespan(settings, run_projector, metrics)],
         openapi_config=openapi_config(),
         request_max_body_size=25 * 1024 * 1024,
         state=State(state),

@@ -16,6 +16,7 @@ from flowmaestro.runtime.config import (
     node_limits_from_env,
     trigger_limits_from_env,
 )
+from flowmaestro.runtime.metrics import METRICS_HOST_ENV, metrics_port
 from flowmaestro.runtime.secrets import KeyRing
 
 __all__ = ["DEFAULT_JWT_SECRET", "DEV_USER_EMAIL", "DEV_USER_PASSWORD", "GatewaySettings"]
@@ -65,6 +66,9 @@ class GatewaySettings:
     cron interval."""
     trigger_grace_s: float = 60.0
     """A schedule fire read later than this after its time is late (missed-run policy)."""
+    metrics_port: int | None = None
+    """Where `/metrics` is served (`FLOWMAESTRO_METRICS_PORT`); None: not served."""
+    metrics_host: str = "127.0.0.1"
 
     @property
     def production(self) -> bool:
@@ -127,4 +131,6 @@ class GatewaySettings:
             batch_poll_s=float(env.get("FLOWMAESTRO_BATCH_POLL_S", d.batch_poll_s)),
             trigger_limits=trigger_limits_from_env(env),
             trigger_grace_s=float(env.get("FLOWMAESTRO_TRIGGER_GRACE_S", d.trigger_grace_s)),
+            metrics_port=metrics_port(env),
+            metrics_host=env.get(METRICS_HOST_ENV, d.metrics_host),
         )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+import structlog
 
 from flowmaestro.events import (
     DEFAULT_LIMITS,
@@ -29,12 +30,14 @@ from flowmaestro.events.answers import AnswerRejected
 from flowmaestro.events.names import control_key, is_valid_token
 from flowmaestro.gateway.errors import ConflictError, NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import ExecutionStart, VersionOut
-from flowmaestro.runtime import ExecutionLog, ExecutionNotFoundError, new_execution_id
+from flowmaestro.runtime import ExecutionLog, ExecutionNotFoundError, new_execution_id, tracing
 from flowmaestro.runtime.answers import submit_answer
 from flowmaestro.runtime.control import pause_execution, resume_execution
 from flowmaestro.runtime.errors import ExecutionStateError
 
 __all__ = ["answer", "cancel", "owned_start", "pause", "resume", "start_execution"]
+
+log_line = structlog.get_logger("flowmaestro.gateway")
 
 
 async def owned_start(log: ExecutionLog, owner_id: str, execution_id: str) -> ExecutionStarted:
@@ -74,20 +77,43 @@ async def start_execution(
         values = check_inputs(definition, inputs)
     except InputValidationError as exc:
         raise ValidationFailedError.from_problems("invalid inputs", exc.problems) from exc
-    started = ExecutionStarted(
-        execution_id=execution_id or new_execution_id(),
+    execution_id = execution_id or new_execution_id()
+    with tracing.span(
+        "gateway",
+        "execution.start",
+        kind="producer",
+        attributes={
+            "flowmaestro.execution_id": execution_id,
+            "flowmaestro.workflow_id": version.workflow_id,
+        },
+    ) as span:
+        # the execution's trace: this span's, else the caller's, else a new one
+        traceparent = (
+            tracing.span_traceparent(span, None)
+            or tracing.current_traceparent()
+            or tracing.new_traceparent()
+        )
+        started = ExecutionStarted(
+            execution_id=execution_id,
+            workflow_id=version.workflow_id,
+            workflow_version=version.version,
+            definition=definition,
+            inputs=values,
+            started_at=datetime.now(UTC),
+            test=test,
+            owner_id=owner_id,
+            workflows=workflows or {},
+            actor=actor,
+            trigger=trigger,
+            traceparent=traceparent,
+        )
+        await log.start(started)
+    log_line.info(
+        "gateway.execution_started",
+        execution_id=execution_id,
         workflow_id=version.workflow_id,
-        workflow_version=version.version,
-        definition=definition,
-        inputs=values,
-        started_at=datetime.now(UTC),
-        test=test,
-        owner_id=owner_id,
-        workflows=workflows or {},
-        actor=actor,
-        trigger=trigger,
+        trace_id=tracing.trace_id_of(traceparent),
     )
-    await log.start(started)
     return ExecutionStart(
         execution_id=started.execution_id,
         workflow_id=version.workflow_id,

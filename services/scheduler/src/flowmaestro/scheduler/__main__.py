@@ -16,15 +16,28 @@ def _without_rich() -> None:
 async def _run(nats_url: str) -> None:
     import structlog
 
+    from flowmaestro.events.names import EXEC_STREAM, SCHEDULER_CONSUMER
     from flowmaestro.runtime import connect
     from flowmaestro.runtime.eventlog import JetStreamEventLog
-    from flowmaestro.runtime.service import stop_on_signals
+    from flowmaestro.runtime.metrics import SchedulerMetrics
+    from flowmaestro.runtime.service import BACKLOG_POLL_S, observed, stop_on_signals
     from flowmaestro.scheduler import Scheduler
 
     structlog.get_logger().info("starting", role="scheduler")
     nc = await connect(nats_url, name="flowmaestro-scheduler")
+    metrics = SchedulerMetrics()
+    metrics.watch_nats(nc)
+    js = nc.jetstream()
+
+    async def backlog() -> None:
+        info = await js.consumer_info(EXEC_STREAM, SCHEDULER_CONSUMER)
+        metrics.backlog.set(info.num_pending or 0)
+
     try:
-        await Scheduler(JetStreamEventLog(nc)).run(stop_on_signals())
+        with observed(metrics) as served:
+            if served:
+                metrics.every(BACKLOG_POLL_S, backlog)
+            await Scheduler(JetStreamEventLog(nc), metrics=metrics).run(stop_on_signals())
     finally:
         await nc.close()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -60,9 +61,11 @@ from flowmaestro.events.names import (
     stop_key,
 )
 from flowmaestro.events.state import NodeStatus
-from flowmaestro.runtime import PayloadTooLargeError, Settings
+from flowmaestro.runtime import PayloadTooLargeError, Settings, tracing
 from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.eventlog import LogConsumer, LogMessage, SchedulerLog
+from flowmaestro.runtime.logs import log_scope
+from flowmaestro.runtime.metrics import SchedulerMetrics
 from flowmaestro.runtime.service import run_until_stopped
 
 __all__ = ["Scheduler"]
@@ -108,9 +111,11 @@ class Scheduler:
         max_in_flight: int = 1000,
         max_cached: int = 50_000,
         settings: Settings | None = None,
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         """`log`: JetStream in production (`JetStreamEventLog`), memory in fast tests."""
         self.log = log
+        self.metrics = metrics or SchedulerMetrics()
         self.settings = settings or Settings.from_env()
         self.clock = clock
         self.max_in_flight = max_in_flight
@@ -163,6 +168,7 @@ class Scheduler:
     async def handle(self, msgs: list[LogMessage]) -> None:
         """Fold a batch and carry out the decisions (the caller acknowledges it)."""
         touched: dict[str, ExecutionState] = {}
+        begin = time.perf_counter()
         for msg in msgs:
             execution_id = execution_of(msg.subject)
             if execution_id in self.finished:
@@ -170,7 +176,11 @@ class Scheduler:
             state = await self._apply(execution_id, msg)
             if state is not None:
                 touched[execution_id] = state
+        folded = time.perf_counter()
+        self.metrics.fold_seconds.observe(folded - begin)
+        self.metrics.batch_events.inc(len(msgs))
         await self._carry_out(touched)
+        self.metrics.decide_seconds.observe(time.perf_counter() - folded)
 
     async def _apply(self, execution_id: str, msg: LogMessage) -> ExecutionState | None:
         """Fold one message into the execution's state (loaded from the log if not held)."""
@@ -180,11 +190,12 @@ class Scheduler:
         try:
             event = decode_event(msg.data)
             if outcome and not await self._admit(execution_id, state, event):
-                log.error("scheduler.refused_outcome", execution_id=execution_id, seq=seq)
+                log.error("scheduler.refused_outcome", seq=seq, **_scope(execution_id, state))
                 return None
             if state is None:
                 if isinstance(event, ExecutionStarted):
                     state = evolve(None, event, seq)
+                    self.metrics.execution_started(event.workflow_id)
                 else:
                     state = await self._load(execution_id)
             elif seq > state.last_seq:
@@ -201,12 +212,14 @@ class Scheduler:
                 ):
                     await self._arm(execution_id, event)  # failures: like unreadable logs
         except (CodecError, FoldError) as exc:
-            log.error("scheduler.bad_event", execution_id=execution_id, seq=seq, error=str(exc))
+            fields = _scope(execution_id, state)
+            log.error("scheduler.bad_event", seq=seq, error=str(exc), **fields)
             return None
         except Exception as exc:
             if _unreachable(exc):
                 raise
-            log.error("scheduler.unreadable_log", execution_id=execution_id, error=repr(exc))
+            fields = _scope(execution_id, state)
+            log.error("scheduler.unreadable_log", error=repr(exc), **fields)
             return None
         if state is None:
             return None
@@ -248,7 +261,8 @@ class Scheduler:
         if fire is None or waiting.until is None:
             return
         if fire.node_id != waiting.node_id or fire.attempt != waiting.attempt:
-            log.error("scheduler.refused_timer", execution_id=execution_id)
+            fields = _scope(execution_id, self.states.get(execution_id))
+            log.error("scheduler.refused_timer", **fields)
             return
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
         await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
@@ -268,23 +282,24 @@ class Scheduler:
             pending: list[tuple[str, str, asyncio.Future[Any]]] = []
             undecided: set[str] = set()
             for execution_id, state in todo.items():
-                issued = self.issued.setdefault(execution_id, set())
-                try:
-                    decisions = decide(state, self.clock(), issued)
-                except Exception as exc:  # a state `decide` cannot handle is poison too
-                    log.exception("scheduler.decide_failed", execution_id=execution_id)
-                    if not await self._isolate(execution_id, "decide", exc, 1):
-                        undecided.add(execution_id)
-                    continue
-                for decision in decisions:
-                    pending.append(
-                        (execution_id, decision.key, await self._begin(execution_id, decision))
-                    )
+                if tracing.enabled():
+                    with tracing.span(
+                        "scheduler",
+                        "scheduler.decide",
+                        state.traceparent,
+                        attributes={"flowmaestro.execution_id": execution_id},
+                    ) as span:
+                        traceparent = tracing.span_traceparent(span, state.traceparent)
+                        if not await self._decide(execution_id, state, traceparent, pending):
+                            undecided.add(execution_id)
+                elif not await self._decide(execution_id, state, state.traceparent, pending):
+                    undecided.add(execution_id)
             results = await asyncio.gather(*(p[2] for p in pending), return_exceptions=True)
             failed: dict[str, tuple[str, BaseException]] = {}
             for (execution_id, key, _), result in zip(pending, results, strict=True):
                 if isinstance(result, BaseException):
-                    log.warning("scheduler.effect_failed", key=key, error=repr(result))
+                    fields = _scope(execution_id, self.states.get(execution_id))
+                    log.warning("scheduler.effect_failed", key=key, error=repr(result), **fields)
                     failed.setdefault(execution_id, (key, result))
                 else:
                     self.issued[execution_id].add(key)
@@ -305,15 +320,45 @@ class Scheduler:
                 await asyncio.sleep(_backoff(waits))
         for execution_id, state in touched.items():
             if state.status.terminal:
+                self.metrics.execution_ended(state.workflow_id, state.status.value)
                 self._forget(execution_id)
         while len(self.states) > self.max_cached:
             self._forget(next(iter(self.states)), finished=False)
 
-    async def _begin(self, execution_id: str, decision: Decision) -> asyncio.Future[Any]:
+    async def _decide(
+        self,
+        execution_id: str,
+        state: ExecutionState,
+        traceparent: str | None,
+        pending: list[tuple[str, str, asyncio.Future[Any]]],
+    ) -> bool:
+        """Decide for one execution and start the effects (added to `pending`); False
+        when `decide` failed and even the execution's failure could not be appended."""
+        issued = self.issued.setdefault(execution_id, set())
+        try:
+            decisions = decide(state, self.clock(), issued)
+        except Exception as exc:  # a state `decide` cannot handle is poison too
+            with log_scope(lambda: _scope(execution_id, state)):
+                log.exception("scheduler.decide_failed")
+            return await self._isolate(execution_id, "decide", exc, 1)
+        for decision in decisions:
+            pending.append(
+                (
+                    execution_id,
+                    decision.key,
+                    await self._begin(execution_id, decision, traceparent),
+                )
+            )
+        return True
+
+    async def _begin(
+        self, execution_id: str, decision: Decision, traceparent: str | None = None
+    ) -> asyncio.Future[Any]:
         """Start one effect; its future fails instead of raising, so one bad effect does
         not keep the batch's others from being sent."""
         try:
-            return asyncio.ensure_future(_settled(await self._start(execution_id, decision)))
+            started = await self._start(execution_id, decision, traceparent)
+            return asyncio.ensure_future(_settled(started))
         except Exception as exc:
             failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             failed.set_exception(exc)
@@ -344,8 +389,11 @@ class Scheduler:
             if _unreachable(exc) and not await self._server_answers([]):
                 return False
             # Even the failure cannot be written to this log: stop handling it here.
-            log.error("scheduler.isolate_failed", execution_id=execution_id, error=repr(exc))
-        log.error("scheduler.execution_isolated", execution_id=execution_id, reason=reason)
+            fields = _scope(execution_id, self.states.get(execution_id))
+            log.error("scheduler.isolate_failed", error=repr(exc), **fields)
+        state = self.states.get(execution_id)
+        log.error("scheduler.execution_isolated", reason=reason, **_scope(execution_id, state))
+        self.metrics.execution_ended(state.workflow_id if state else None, "failed")
         with contextlib.suppress(Exception):
             await self._start(execution_id, StopExecution(stop_key(execution_id)))
         self._forget(execution_id)
@@ -359,7 +407,9 @@ class Scheduler:
             while len(self.finished) > self.max_cached:
                 self.finished.popitem(last=False)
 
-    async def _start(self, execution_id: str, decision: Decision) -> Any:
+    async def _start(
+        self, execution_id: str, decision: Decision, traceparent: str | None = None
+    ) -> Any:
         match decision:
             case Append(key=key, event=event, execution_id=target, record=record):
                 try:
@@ -376,8 +426,8 @@ class Scheduler:
                     )
                     return await self.log.append_async(execution_id, failed, key)
             case Dispatch(key=key, command=command):
-                try:
-                    return await self.log.dispatch(command, key)
+                try:  # with the trace context the executor's attempt continues
+                    return await self.log.dispatch(command, key, traceparent)
                 except PayloadTooLargeError as exc:
                     return await self._too_large(execution_id, command, exc)
             case StartTimer(timer_id=timer_id, at=at, event=event):
@@ -400,6 +450,14 @@ class Scheduler:
         )
         key = result_key(execution_id, command.node_id, command.attempt)
         return await self.log.append_async(execution_id, failed, key)
+
+
+def _scope(execution_id: str, state: ExecutionState | None) -> dict[str, Any]:
+    """The log fields of an execution's lines."""
+    return {
+        "execution_id": execution_id,
+        "trace_id": tracing.trace_id_of(state.traceparent) if state else None,
+    }
 
 
 def _too_large_error(what: str, exc: PayloadTooLargeError) -> ErrorInfo:

@@ -7,16 +7,27 @@ import functools
 import json
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from flowmaestro.executors.egress.policy import resolve
 from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
+from flowmaestro.runtime import tracing
 
-__all__ = ["MAX_REDIRECTS", "GuardedTransport", "HttpReply", "http_client", "pin", "send"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "GuardedTransport",
+    "HttpReply",
+    "http_client",
+    "pin",
+    "send",
+    "traced",
+]
+
+R = TypeVar("R")
 
 MAX_REDIRECTS = 5
 
@@ -34,6 +45,33 @@ async def pin(request: Any) -> Any:
         request.extensions = {**request.extensions, "sni_hostname": host}
     request.url = url.copy_with(host=address)
     return url
+
+
+async def traced(request: Any, send: Callable[[], Awaitable[R]]) -> R:
+    """`send()` inside a client span of the node attempt's trace (when tracing is on).
+    The span names the method, host and port, never the path or query, which may carry
+    credentials (webhook URLs, API keys)."""
+    if not tracing.enabled():
+        return await send()
+    url = request.url
+    with tracing.span(
+        "executors",
+        f"HTTP {request.method}",
+        kind="client",
+        attributes={
+            "http.request.method": request.method,
+            "url.scheme": url.scheme,
+            "server.address": url.host,
+            "server.port": url.port or (443 if url.scheme == "https" else 80),
+        },
+    ) as span:
+        response = await send()
+        if span is not None:
+            status = getattr(response, "status_code", 0)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                tracing.mark_failed(span, f"HTTP {status}")
+        return response
 
 
 def _tls() -> ssl.SSLContext:
@@ -56,6 +94,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Check the target, pin its address, and send."""
+        return await traced(request, lambda: self._send(request))
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         url = await pin(request)
         try:
             return await self._inner.handle_async_request(request)

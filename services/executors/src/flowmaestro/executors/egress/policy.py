@@ -7,8 +7,8 @@ Refused unless the operator's allow-list (`FLOWMAESTRO_EGRESS_ALLOW`, or its old
 `FLOWMAESTRO_HTTP_ALLOW`) names them: loopback, private, shared, link-local, unique-local,
 site-local, unspecified, multicast, reserved and documentation addresses, and every IPv6
 form that carries an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo). The
-platform's own endpoints — its NATS servers, its PostgreSQL and its gateway — are refused
-even when allow-listed.
+platform's own endpoints — its NATS servers, its PostgreSQL, its gateway and its metrics
+endpoint — are refused even when allow-listed.
 """
 
 from __future__ import annotations
@@ -182,6 +182,10 @@ def _platform_endpoints() -> list[_Endpoint]:
     found.append(
         _url_endpoint(f"{gateway}:{env.get('FLOWMAESTRO_GATEWAY_PORT', '8000')}", "http", 8000)
     )
+    if metrics_port := env.get("FLOWMAESTRO_METRICS_PORT", "").strip():
+        # this process's own /metrics (the other services' ports: FLOWMAESTRO_EGRESS_DENY)
+        metrics_host = env.get("FLOWMAESTRO_METRICS_HOST", "127.0.0.1")
+        found.append(_url_endpoint(f"{metrics_host}:{metrics_port}", "http", 0))
     for item in env.get(DENY_ENV, "").split(","):
         found.append(_url_endpoint(item, "tcp", 0) if item.strip() else None)
     return [e for e in found if e is not None and e.port]

@@ -29,7 +29,7 @@ import httpcore2
 import httpx2
 import openai
 
-from flowmaestro.executors.egress.http import MAX_REDIRECTS, pin
+from flowmaestro.executors.egress.http import MAX_REDIRECTS, pin, traced
 from flowmaestro.executors.egress.policy import ALLOW_ENV, ALLOW_ENV_OLD, DENY_ENV
 
 __all__ = [
@@ -77,6 +77,9 @@ class GuardedSdkTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         """Check the target, pin its address, and send."""
+        return await traced(request, lambda: self._send(request))
+
+    async def _send(self, request: httpx2.Request) -> httpx2.Response:
         host = request.url.raw_host.decode("ascii")
         url = await pin(request)
         try:
