@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from flowmaestro.cli.processes import stop_postgres
 from flowmaestro.runtime.natsauth import write_private
 
-__all__ = ["APP_DATABASE", "APP_ROLE", "AppDatabase", "start_database"]
+__all__ = ["APP_DATABASE", "APP_ROLE", "AppDatabase", "start_database", "start_database_in_child"]
 
 APP_ROLE = "flowmaestro"
 APP_DATABASE = "flowmaestro"
@@ -85,3 +87,23 @@ def start_database(home: Path) -> AppDatabase:
         f"?host={quote(host, safe='/')}"
     )
     return AppDatabase(url, data_dir, server)
+
+
+def start_database_in_child(home: Path) -> AppDatabase:
+    """`start_database` in a child process, so the `up` supervisor, which runs as long as
+    the stack, never loads pgserver (the server it starts outlives the child)."""
+    if url := os.environ.get("FLOWMAESTRO_DATABASE_URL"):
+        return AppDatabase(url)
+    done = subprocess.run(
+        [sys.executable, "-m", "flowmaestro.cli.database", str(home)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(done.returncode)
+    return AppDatabase(done.stdout.strip().splitlines()[-1], home / "postgres")
+
+
+if __name__ == "__main__":
+    print(start_database(Path(sys.argv[1])).url, flush=True)

@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     from flowmaestro.runtime.logs import configure_logging
 
     configure_logging("WARNING")
+    policy = asyncio.get_event_loop_policy()  # given back at the end (main may run in-process)
     _use_uvloop()
     try:
         if args.command == "batch":
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         return 130
+    finally:
+        asyncio.set_event_loop_policy(policy)
     return 2
 
 

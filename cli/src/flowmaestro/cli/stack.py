@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flowmaestro.cli import processes
-from flowmaestro.cli.database import AppDatabase, start_database
+from flowmaestro.cli.database import AppDatabase, start_database_in_child
 from flowmaestro.runtime.config import state_dir
 from flowmaestro.runtime.embedded import EmbeddedNats, NatsCluster, die_with_parent, free_port
 from flowmaestro.runtime.natsauth import load_or_create_credentials, server_authorization
@@ -252,7 +252,7 @@ def up(sync_always: bool = False, cluster: int | None = None) -> int:
     database: AppDatabase | None = None
     try:
         _setup_in_child(nats_url)
-        database = start_database(home)
+        database = start_database_in_child(home)
         port = _gateway_port()
         base = {
             **os.environ,

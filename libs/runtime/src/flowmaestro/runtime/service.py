@@ -12,13 +12,12 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
-import anyio
-from anyio.abc import TaskGroup
-
 from flowmaestro.runtime.config import state_dir
 from flowmaestro.runtime.errors import NatsUnreachableError
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
     from flowmaestro.runtime.metrics import ServiceMetrics
 
 __all__ = [
@@ -80,6 +79,8 @@ async def run_until_stopped(
     of its tasks is left. `started(group)` is called once the loops run, for a service that
     starts more tasks in the same group later (command handlers).
     """
+    import anyio  # not for `stack_value` users (the `up` supervisor)
+
     try:
         async with anyio.create_task_group() as group:
             for loop in loops:
