@@ -16,8 +16,8 @@ Two things are done here besides:
   `generation` changes, so the scheduler drops the states it holds (they may be stale).
 - Sharing out. Each replica keeps one pull request waiting on the presence consumer, whose
   `num_waiting` is then the number of replicas. A replica holding more than its share
-  (`ceil(partitions / replicas)`) unpins one partition (JetStream pins it to a waiting
-  replica); a replica holding its share stops waiting on the others. That only decides who
+  (`ceil(partitions / replicas)`) unpins the excess (JetStream pins each to a replica
+  waiting for it); a replica holding its share stops waiting on the others. That only decides who
   asks; who holds what is always JetStream's pin.
 """
 
@@ -165,14 +165,20 @@ class PartitionedConsumer:
         self._balancer = asyncio.create_task(self._balance())
 
     async def stop(self) -> None:
-        """Stop pulling; JetStream pins this replica's partitions to others once the pin
-        time-out passes (what was not acknowledged is read back by the next holder)."""
+        """Stop pulling and unpin the partitions held, so JetStream pins them to other
+        replicas at once (what was not acknowledged is read back by the next holder). A
+        replica that cannot say so (killed) loses them after the pin time-out."""
         tasks = [*self._tasks, *([self._balancer] if self._balancer else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for pull in [*self._pulls, self._presence]:
             await pull.stop()
+        held = self.held
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                asyncio.gather(*(self._release(p) for p in held), return_exceptions=True), 2.0
+            )
 
     def _arrive(self, partition: int, msg: WireMsg) -> None:
         pull = self._pulls[partition]
@@ -303,10 +309,10 @@ class PartitionedConsumer:
         held = self.held
         now = asyncio.get_running_loop().time()
         if len(held) > share and not self._taking_over:
-            partition = held[-1]
-            await self._release(partition)
-            self._held_back[partition] = now + _RELEASE_HOLD_S
-            held = held[:-1]
+            excess, held = held[share:], held[:share]
+            for partition in excess:
+                self._held_back[partition] = now + _RELEASE_HOLD_S
+            await asyncio.gather(*(self._release(p) for p in excess))
         for partition, pull in enumerate(self._pulls):
             if pull.pin_id is not None:
                 continue
