@@ -301,6 +301,10 @@ async def bench(durable_sync: bool, client: str, schedulers: int = 1) -> dict[st
             w1_def, w2_def = chain(), fan_out()
             for _ in range(10):  # warm-up: processes started, consumers pulling
                 await run_one(log, watcher, w1_def)
+            if schedulers > 1:  # the schedulers share the partitions out (on deliveries)
+                for _ in range(3):
+                    await asyncio.sleep(0.6)
+                    await asyncio.gather(*(run_one(log, watcher, w1_def) for _ in range(24)))
 
             floor = await floor_rtt(nc, lean=False)
             floor_lean = await floor_rtt(nc, lean=True)

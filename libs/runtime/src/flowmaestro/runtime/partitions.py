@@ -313,11 +313,32 @@ class PartitionedConsumer:
             for partition in excess:
                 self._held_back[partition] = now + _RELEASE_HOLD_S
             await asyncio.gather(*(self._release(p) for p in excess))
+        waiting: list[int] = []
         for partition, pull in enumerate(self._pulls):
             if pull.pin_id is not None:
-                continue
-            held_back = self._held_back.get(partition, 0.0) > now
-            pull.pause(held_back or len(held) >= share)
+                pull.pause(False)  # a pinned replica that stops asking loses the pin
+            elif self._held_back.get(partition, 0.0) > now:
+                pull.pause(True)
+            elif len(held) < share:
+                pull.pause(False)
+            else:
+                waiting.append(partition)
+        # Holding its share, a replica still waits on a partition nobody holds while it
+        # has messages: a replica that is wrong about what it holds cannot stall one.
+        unattended = await asyncio.gather(*(self._unattended(p) for p in waiting))
+        for partition, alone in zip(waiting, unattended, strict=True):
+            self._pulls[partition].pause(not alone)
+
+    async def _unattended(self, partition: int) -> bool:
+        """Whether no replica is pinned to the partition while it has messages to hand."""
+        subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{scheduler_partition(partition)}"
+        try:
+            info = json.loads((await self.nc.request(subject, b"", timeout=2.0)).data)
+        except Exception:
+            return True
+        pinned = any(g.get("pinned_client_id") for g in info.get("priority_groups") or [])
+        pending = int(info.get("num_pending", 0)) + int(info.get("num_ack_pending", 0))
+        return not pinned and pending > 0
 
     async def _release(self, partition: int) -> None:
         """Unpin a partition: JetStream pins it to another replica waiting for it."""
