@@ -48,6 +48,7 @@ __all__ = [
     "executor_consumer",
     "finished_key",
     "is_outcome_subject",
+    "is_scheduler_input",
     "is_valid_token",
     "linked_key",
     "live_any",
@@ -248,6 +249,12 @@ def stored_event_subject(execution_id: str) -> str:
 def stored_outcome_subject(execution_id: str) -> str:
     """Matches the stored outcome subject of one execution (under its partition)."""
     return f"{outcome_subject(execution_id)}.*"
+
+
+def is_scheduler_input(subject: str) -> bool:
+    """True for a log subject the scheduler folds (events and outcomes, not records)."""
+    parts = subject.split(".", 5)
+    return len(parts) > 3 and parts[3] in ("e", "x") and parts[1] == "exec" and parts[0] == _PREFIX
 
 
 def is_outcome_subject(subject: str) -> bool:

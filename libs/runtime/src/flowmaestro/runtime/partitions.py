@@ -37,13 +37,14 @@ from flowmaestro.events.names import (
     SCHEDULER_GROUP,
     SCHEDULER_PRESENCE,
     Header,
+    is_scheduler_input,
     partition_wildcard,
     scheduler_partition,
 )
 from flowmaestro.runtime.pull import ContinuousPull
 from flowmaestro.runtime.wire import WireMsg
 
-__all__ = ["PartitionedConsumer", "partition_of"]
+__all__ = ["PartitionedConsumer"]
 
 log = structlog.get_logger("flowmaestro.partitions")
 
@@ -53,12 +54,6 @@ _BALANCE_EVERY_S = 0.5
 _RELEASE_HOLD_S = 3.0
 """After unpinning a partition, a replica waits this long before asking for it again."""
 _GAP_BATCH = 1000
-
-
-def partition_of(subject: str) -> int | None:
-    """The partition a stored log subject is under (None for an unpartitioned one)."""
-    parts = subject.split(".")
-    return int(parts[4]) if len(parts) == 5 and parts[4].isdigit() else None
 
 
 class _Recovered:
@@ -267,8 +262,7 @@ class PartitionedConsumer:
                     msg_seq = int(headers[Header.SEQUENCE])
                     subject = headers.get(Header.SUBJECT, "")
                     seq = msg_seq + 1
-                    kind = subject.split(".")[3] if subject.count(".") == 4 else ""
-                    if msg_seq < end and kind in ("e", "x"):
+                    if msg_seq < end and is_scheduler_input(subject):
                         gap.append(_Recovered(subject, msg.data, msg_seq))
                 if not got:
                     return gap
