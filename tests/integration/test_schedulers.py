@@ -6,6 +6,7 @@ the killed one go on within seconds."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import subprocess
@@ -19,10 +20,11 @@ import pytest
 
 from flowmaestro.events import (
     CATALOGUE,
-    ExecutionCompleted,
+    Event,
     ExecutionStatus,
     NodeCompleted,
     NodeScheduled,
+    NodeWaiting,
 )
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
 from flowmaestro.runtime.embedded import die_with_parent
@@ -96,6 +98,18 @@ async def _logged(logs: Path, names: list[str], what: str, timeout: float = 20.0
         await asyncio.sleep(0.1)
 
 
+def _lateness(records: list[tuple[int, Event]]) -> list[float]:
+    """For each wait node: seconds from its timer's firing time (whole seconds) to the
+    scheduling of the node after it."""
+    waits = {e.node_id: e.until for _, e in records if isinstance(e, NodeWaiting) and e.until}
+    scheduled = {e.node_id: e.scheduled_at for _, e in records if isinstance(e, NodeScheduled)}
+    late = []
+    for wait, after in (("pause", "double"), ("again", "after")):
+        fired = math.ceil(waits[wait].timestamp())
+        late.append(scheduled[after].timestamp() - fired)
+    return late
+
+
 def _taken_over(logs: Path, name: str) -> list[int]:
     """The partitions a scheduler process says JetStream pinned to it, in order."""
     taken: list[int] = []
@@ -123,7 +137,7 @@ async def test_three_schedulers_one_killed_one_added_every_execution_finishes_on
         killed_at = time.time()
         await asyncio.sleep(0.5)
         schedulers.append(Service("scheduler", "scheduler-4", own_nats.url, tmp_path))
-        ends: list[float] = []
+        lateness: list[float] = []
         for n, execution_id in enumerate(ids):
             state, records = await wait_for_end(nc, execution_id, timeout=45)
             assert state.status is ExecutionStatus.COMPLETED, state.error
@@ -137,17 +151,14 @@ async def test_three_schedulers_one_killed_one_added_every_execution_finishes_on
                 (e.node_id, e.attempt) for _, e in records if isinstance(e, NodeScheduled)
             )
             assert all(count == 1 for count in scheduled.values()), scheduled
-            end = next(e for _, e in records if isinstance(e, ExecutionCompleted))
-            ends.append(end.completed_at.timestamp())
-        # the last waits fire (whole seconds) at most WAIT_S + AGAIN_S + 2 s after the
-        # start; what the killed scheduler held goes on once JetStream pins it elsewhere
-        fired = started_at + WAIT_S + AGAIN_S + 2 - killed_at
-        late = max(ends) - killed_at
+            lateness.extend(_lateness(records))
+        # each wait's timer fires on time (JetStream); the scheduler holding the
+        # execution then schedules the next node: late only while its partition moves
         print(
-            f"started {started_at - killed_at:.1f} s, ends {min(ends) - killed_at:.1f} to "
-            f"{late:.1f} s after the kill"
+            f"started {started_at - killed_at:.1f} s before the kill; latest reaction "
+            f"to a timer {max(lateness):.1f} s"
         )
-        assert late < max(fired, 0) + 5.0
+        assert max(lateness) < 5.0
         # every scheduler had a share, the newcomer too
         for name in ("scheduler-1", "scheduler-2", "scheduler-3", "scheduler-4"):
             print(name, "took over", _taken_over(tmp_path, name))
