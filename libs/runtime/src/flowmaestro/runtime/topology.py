@@ -77,7 +77,7 @@ CHILD_RESULT_TTL_S = 7 * 24 * 3600
 PIN_TTL_S = 2.0
 """How long a scheduler partition stays pinned to a replica that stopped pulling (killed,
 cut off) before JetStream pins it to another: the bulk of a fail-over's delay."""
-PARTITION_ACK_WAIT_S = 4.0
+PARTITION_ACK_WAIT_S = 3.0
 """When a partition's unacknowledged events come again (to the replica now pinned): an
 event handed to a replica killed before acknowledging it is handled within this. The
 scheduler acknowledges within milliseconds; a redelivery it already folded is skipped."""
