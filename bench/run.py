@@ -13,6 +13,10 @@ this driver) over FlowMaestro's lean connection, `--client nats-py` over nats-py
 default `--client both` measures each on its own fresh stack in the same run and prints
 them side by side.
 
+`--schedulers N` runs N scheduler processes sharing the executions (JetStream pins each
+partition of the log to one of them); W3 then also reports the CPU time the schedulers
+spent per step, which says more than a wall clock on a machine others share.
+
 Prints a table and writes bench/results.json (bench/results-durable-sync.json with
 --durable-sync, where JetStream syncs every write to disk; bench/results-cluster.json with
 --cluster 3: a local cluster of three servers, every stream with three replicas).
@@ -265,9 +269,22 @@ async def hop_rtt(nc: Client, url: str, rounds: int = 500) -> float:
     return statistics.median(samples[1 + rounds // 10 :]) * 1000
 
 
-async def bench(durable_sync: bool, client: str, cluster: int | None = None) -> dict[str, Any]:
-    """One full measurement with the hot path of every process over `client` (on a local
-    cluster of `cluster` servers, every stream replicated on each, when given)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far (Linux `/proc`)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+async def bench(
+    durable_sync: bool, client: str, schedulers: int = 1, cluster: int | None = None
+) -> dict[str, Any]:
+    """One full measurement with the hot path of every process over `client`, with
+    `schedulers` scheduler processes (on a local cluster of `cluster` servers, every
+    stream replicated on each, when given)."""
     configure_logging("WARNING")
     os.environ[HOT_PATH_CLIENT_ENV] = client  # read by this process and the services
     if cluster:
@@ -283,7 +300,7 @@ async def bench(durable_sync: bool, client: str, cluster: int | None = None) -> 
             nc = await connect(server.url, name="bench")
             await wait_for_jetstream(nc)
             await ensure_topology(nc.jetstream(), CATALOGUE)
-            for role in ("scheduler", "executors"):
+            for role in ["scheduler"] * schedulers + ["executors"]:
                 procs.append(
                     subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
                         [sys.executable, "-m", "flowmaestro.cli.main", "--nats", server.url, role],
@@ -297,17 +314,23 @@ async def bench(durable_sync: bool, client: str, cluster: int | None = None) -> 
             w1_def, w2_def = chain(), fan_out()
             for _ in range(10):  # warm-up: processes started, consumers pulling
                 await run_one(log, watcher, w1_def)
+            if schedulers > 1:  # the schedulers share the partitions out (on deliveries)
+                for _ in range(3):
+                    await asyncio.sleep(0.6)
+                    await asyncio.gather(*(run_one(log, watcher, w1_def) for _ in range(24)))
 
             floor = await floor_rtt(nc, lean=False)
             floor_lean = await floor_rtt(nc, lean=True)
             hop = await hop_rtt(nc, server.url)
             w1 = [await run_one(log, watcher, w1_def) for _ in range(50)]
             w2 = [await run_one(log, watcher, w2_def) for _ in range(5)]
-            w3_exec, w3_steps = [], []
+            w3_exec, w3_steps, w3_cpu = [], [], []
+            scheduler_pids = [proc.pid for proc in procs[:schedulers]]
             steps_per_execution = len(w1_def.nodes)
             for _ in range(3):
                 ids = [new_execution_id() for _ in range(200)]
                 futures = [watcher.expect(i) for i in ids]
+                cpu_before = cpu_seconds(scheduler_pids)
                 begin = time.perf_counter()
                 await asyncio.gather(
                     *(
@@ -321,6 +344,8 @@ async def bench(durable_sync: bool, client: str, cluster: int | None = None) -> 
                 )
                 await asyncio.wait_for(asyncio.gather(*futures), 120)
                 elapsed = max(f.result() for f in futures) - begin
+                cpu = cpu_seconds(scheduler_pids) - cpu_before
+                w3_cpu.append(cpu * 1e6 / (200 * steps_per_execution))
                 w3_exec.append(200 / elapsed)
                 w3_steps.append(200 * steps_per_execution / elapsed)
             await nc.close()
@@ -343,6 +368,8 @@ async def bench(durable_sync: bool, client: str, cluster: int | None = None) -> 
         "w2_p50_ms": round(statistics.median(w2) * 1000, 2),
         "w3_exec_per_s": round(statistics.median(w3_exec), 1),
         "w3_steps_per_s": round(statistics.median(w3_steps), 1),
+        "schedulers": schedulers,
+        "w3_scheduler_cpu_us_per_step": round(statistics.median(w3_cpu), 1),
         "cpus": os.cpu_count(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -370,6 +397,12 @@ def table(results: dict[str, Any]) -> str:
             "W3 throughput",
             f"{results['w3_exec_per_s']:.0f} exec/s, {results['w3_steps_per_s']:.0f} steps/s",
             "target > 4,000 steps/s",
+        ),
+        (
+            "W3 scheduler CPU per step",
+            f"{results['w3_scheduler_cpu_us_per_step']:.0f} µs",
+            f"{results['schedulers']} scheduler process(es); "
+            f"{1e6 / results['w3_scheduler_cpu_us_per_step']:,.0f} steps per scheduler CPU-s",
         ),
     ]
     width = max(len(r[0]) for r in rows)
@@ -416,6 +449,13 @@ def main() -> int:
         metavar="N",
         help="a local cluster of N servers (at least 3), every stream with N replicas",
     )
+    parser.add_argument(
+        "--schedulers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="scheduler processes sharing the executions (default 1)",
+    )
     parser.add_argument("--hop-worker", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
@@ -429,7 +469,8 @@ def main() -> int:
         return 0
     clients = ("wire", "nats-py") if args.client == "both" else (args.client,)
     runs = {
-        client: asyncio.run(bench(args.durable_sync, client, args.cluster)) for client in clients
+        client: asyncio.run(bench(args.durable_sync, client, args.schedulers, args.cluster))
+        for client in clients
     }
     for run in runs.values():
         print(table(run))

@@ -49,6 +49,7 @@ pytestmark = pytest.mark.integration
 
 EXECUTIONS = int(os.environ.get("FLOWMAESTRO_CHAOS_EXECUTIONS", "200"))
 CHAOS_SECONDS = float(os.environ.get("FLOWMAESTRO_CHAOS_SECONDS", "20"))
+SCHEDULER_REPLICAS = 2
 EXECUTOR_REPLICAS = 2
 BIG = 2_000_000
 
@@ -239,7 +240,10 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
     await wait_for_jetstream(nc)
     await ensure_topology(nc.jetstream(), CATALOGUE)
     passwords = cluster.passwords
-    services = [Service("scheduler", cluster.url, passwords["scheduler"], tmp_path, 0)] + [
+    services = [
+        Service("scheduler", cluster.url, passwords["scheduler"], tmp_path, i)
+        for i in range(SCHEDULER_REPLICAS)
+    ] + [
         Service("executors", cluster.url, passwords["executors"], tmp_path, i)
         for i in range(EXECUTOR_REPLICAS)
     ]

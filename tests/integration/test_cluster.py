@@ -59,7 +59,10 @@ async def test_executions_survive_the_loss_of_one_server(nats_cluster: ClusterSt
         for stream, consumer in [
             (names.EXEC_STREAM, None),
             (names.CMD_STREAM, None),
-            (names.EXEC_STREAM, names.SCHEDULER_CONSUMER),
+            *[
+                (names.EXEC_STREAM, names.scheduler_partition(p))
+                for p in range(names.SCHEDULER_PARTITIONS)
+            ],
             *[(names.CMD_STREAM, names.executor_consumer(t)) for t in NODE_TYPES],
         ]:
             await move_leader(nc, stream, victim.server_name, consumer)

@@ -11,13 +11,14 @@ from nats.aio.client import Client
 from flowmaestro.events import ExecutionStarted, NodeCompleted, NodeScheduled, encode
 from flowmaestro.events.names import (
     EXEC_STREAM,
-    SCHEDULER_CONSUMER,
-    event_wildcard,
+    SCHEDULER_GROUP,
+    SCHEDULER_PARTITIONS,
     exec_subject,
     log_subjects,
     outcome_subject,
-    outcome_wildcard,
+    partition_filters,
     record_subject,
+    scheduler_partition,
 )
 from flowmaestro.runtime import AppendConflictError, ExecutionLog, new_execution_id
 from tests.support.engine import load_example, run
@@ -38,13 +39,26 @@ async def test_dispatch_records_are_in_the_log_but_not_fed_back_to_the_scheduler
     js = engine.jetstream()
     info = await js.stream_info(EXEC_STREAM, subjects_filter=log_subjects(state.execution_id))
     counts = info.state.subjects or {}
+    # stored under the execution's partition: one more token, the same for the whole log
+    partitions = {subject.rsplit(".", 1)[1] for subject in counts}
+    assert len(partitions) == 1
+    partition = int(partitions.pop())
+    assert 0 <= partition < SCHEDULER_PARTITIONS
     assert counts == {
-        exec_subject(state.execution_id): len(records) - len(scheduled) - outcomes,
-        outcome_subject(state.execution_id): outcomes,
-        record_subject(state.execution_id): len(scheduled),
+        f"{exec_subject(state.execution_id)}.{partition}": (
+            len(records) - len(scheduled) - outcomes
+        ),
+        f"{outcome_subject(state.execution_id)}.{partition}": outcomes,
+        f"{record_subject(state.execution_id)}.{partition}": len(scheduled),
     }
-    consumer = await js.consumer_info(EXEC_STREAM, SCHEDULER_CONSUMER)
-    assert consumer.config.filter_subjects == [event_wildcard(), outcome_wildcard()]
+    consumer = await js.consumer_info(EXEC_STREAM, scheduler_partition(partition))
+    assert consumer.config.filter_subjects == partition_filters(partition)
+    raw = await engine.request(
+        f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{scheduler_partition(partition)}", b""
+    )
+    config = msgspec.json.decode(raw.data)["config"]
+    assert config["priority_groups"] == [SCHEDULER_GROUP]
+    assert config["priority_policy"] == "pinned_client"
 
 
 async def test_a_start_is_refused_when_any_part_of_the_log_exists(nc: Client) -> None:

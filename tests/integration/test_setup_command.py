@@ -34,7 +34,8 @@ async def test_setup_creates_streams_consumers_and_buckets_on_a_fresh_server(
             for stream in (names.EXEC_STREAM, names.CMD_STREAM):
                 info = await js.stream_info(stream)
                 assert info.config.num_replicas == 1
-            await js.consumer_info(names.EXEC_STREAM, names.SCHEDULER_CONSUMER)
+            for partition in range(names.SCHEDULER_PARTITIONS):
+                await js.consumer_info(names.EXEC_STREAM, names.scheduler_partition(partition))
             for node_type in CATALOGUE:
                 await js.consumer_info(names.CMD_STREAM, names.executor_consumer(node_type))
             for bucket in (names.OUTPUT_BUCKET, names.FILE_BUCKET):

@@ -24,9 +24,9 @@ def _env(home: Path) -> dict[str, str]:
     return {**env, "FLOWMAESTRO_HOME": str(home)}
 
 
-def _up(home: Path) -> subprocess.Popen[str]:
+def _up(home: Path, *args: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flowmaestro.cli.main", "up"],
+        [sys.executable, "-m", "flowmaestro.cli.main", "up", *args],
         env=_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -124,6 +124,39 @@ def test_up_survives_kill_9_and_finishes_what_was_running(tmp_path: Path) -> Non
         assert second.wait(30) == 0
     assert not (home / "stack.json").exists()
     assert _postgres_of(home) == [], "the embedded PostgreSQL outlived `up`"
+
+
+def test_up_runs_several_schedulers_that_share_the_executions(tmp_path: Path) -> None:
+    home = tmp_path / "state"
+    up = _up(home, "--schedulers", "2")
+    try:
+        stack = json.loads((home / "stack.json").read_text())
+        schedulers = {k: v for k, v in stack["services"].items() if k.startswith("scheduler")}
+        assert set(schedulers) == {"scheduler", "scheduler-2"}
+        ids = []
+        for seconds in (1, 2):
+            started = _cli(
+                home,
+                "run",
+                str(EXAMPLES / "wait.json"),
+                "--input",
+                f"seconds={seconds}",
+                "--detach",
+            )
+            assert started.returncode == 0, started.stderr
+            ids.append(started.stdout.strip())
+        deadline = time.monotonic() + 30
+        done: set[str] = set()
+        while time.monotonic() < deadline and len(done) < len(ids):
+            listing = _cli(home, "executions").stdout.splitlines()
+            done = {r.split()[0] for r in listing if r.split()[2:3] == ["completed"]}
+            time.sleep(0.3)
+        assert set(ids) <= done
+        for name in schedulers:
+            assert "scheduler.started" in (home / f"{name}.log").read_text()
+    finally:
+        up.send_signal(signal.SIGINT)
+        assert up.wait(30) == 0
 
 
 def test_down_stops_what_a_killed_up_left_running(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from flowmaestro.events.names import (
     exec_subject,
     log_subjects,
     outcome_subject,
+    stored_event_subject,
     tenant_event_consumer,
     tenant_event_filter,
     timer_subject,
@@ -166,7 +167,7 @@ async def test_an_executor_reads_only_outcome_subjects(
     server, passwords = locked
     state, _ = await run(operator, load_example("transform-chain"), {"orders": []})
     execution_id = state.execution_id
-    events = exec_subject(execution_id)
+    events = stored_event_subject(execution_id)
     # the same reads work for the operator: the requests are well formed
     await operator.jetstream().get_msg(EXEC_STREAM, seq=1, subject=events, direct=True, next=True)
     await operator.jetstream().get_msg(EXEC_STREAM, seq=1)

@@ -153,16 +153,3 @@ def test_an_executor_process_runs_chosen_types_and_plugins() -> None:
         choose(executors, plugins, ["ech0"], None)  # type: ignore[arg-type]
     with pytest.raises(PluginError, match="no installed plugin package 'fm-nothing'"):
         choose(executors, plugins, None, ["fm-nothing"])  # type: ignore[arg-type]
-
-
-def test_the_lean_lookup_finds_what_importlib_metadata_finds() -> None:
-    """Discovery reads entry_points.txt itself (for memory); it must agree with the
-    standard library on every group installed here."""
-    from importlib.metadata import entry_points
-
-    from flowmaestro.events.catalogue.plugins import declared_entry_points
-
-    for group in ("console_scripts", "pytest11", PLUGIN_GROUP):
-        standard = {(e.name, e.value) for e in entry_points(group=group)}
-        lean = {(e.name, e.value) for e in declared_entry_points(group)}
-        assert lean == standard, group

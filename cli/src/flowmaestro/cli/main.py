@@ -31,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N nats-servers (at least 3) as one cluster, every stream replicated",
     )
+    up.add_argument(
+        "--schedulers",
+        type=int,
+        metavar="N",
+        help="run N scheduler processes sharing the executions "
+        "(default: FLOWMAESTRO_SCHEDULERS or 1)",
+    )
 
     run = sub.add_parser("run", help="run a workflow file and follow it")
     run.add_argument("file", type=Path)
@@ -151,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     # `up` supervises for as long as the stack runs: it loads no NATS client, logging or
     # command code (its setup runs in a child process), so it stays small.
     if args.command == "up":
-        return up(sync_always=args.durable_sync, cluster=args.cluster)
+        return up(sync_always=args.durable_sync, cluster=args.cluster, schedulers=args.schedulers)
     if args.command == "down":
         return down()
     from flowmaestro.cli import commands

@@ -27,6 +27,7 @@ __all__ = [
     "cluster_replicas",
     "down",
     "find_nats_url",
+    "scheduler_count",
     "up",
     "use_operator_identity",
 ]
@@ -37,6 +38,28 @@ SERVICES = {
     "gateway": "flowmaestro.gateway",
 }
 """Each service's NATS identity and module: the role name is the identity."""
+
+SCHEDULERS_ENV = "FLOWMAESTRO_SCHEDULERS"
+
+
+def scheduler_count(given: int | None = None) -> int:
+    """How many scheduler processes `up` runs: `--schedulers N`, `FLOWMAESTRO_SCHEDULERS`,
+    or 1. They share the executions (JetStream pins each partition of the log to one)."""
+    count = given if given is not None else int(os.environ.get(SCHEDULERS_ENV) or 1)
+    if count < 1:
+        raise ValueError(f"--schedulers needs at least 1 process, not {count}")
+    return count
+
+
+def _role(instance: str) -> str:
+    """The role of a service instance: `scheduler-2` is a `scheduler`."""
+    return instance.rsplit("-", 1)[0] if instance not in SERVICES else instance
+
+
+def _instances(schedulers: int) -> list[str]:
+    """The processes `up` runs: one per role, the scheduler `schedulers` times."""
+    extra = [f"scheduler-{n}" for n in range(2, schedulers + 1)]
+    return [*SERVICES, *extra]
 
 
 def find_nats_url(explicit: str | None = None) -> str:
@@ -59,11 +82,11 @@ def use_operator_identity() -> None:
 
 
 def _spawn(
-    role: str, home: Path, env: dict[str, str], args: tuple[str, ...] = ()
+    instance: str, home: Path, env: dict[str, str], args: tuple[str, ...] = ()
 ) -> subprocess.Popen[bytes]:
-    log_file = open(home / f"{role}.log", "ab")  # noqa: SIM115 - handed to the child
+    log_file = open(home / f"{instance}.log", "ab")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
-        [sys.executable, "-m", SERVICES[role], *args],
+        [sys.executable, "-m", SERVICES[_role(instance)], *args],
         stdout=log_file,
         stderr=log_file,
         preexec_fn=die_with_parent,
@@ -225,10 +248,16 @@ def _restart_dead_servers(servers: list[EmbeddedNats]) -> bool:
     return restarted
 
 
-def up(sync_always: bool = False, cluster: int | None = None) -> int:
+def up(sync_always: bool = False, cluster: int | None = None, schedulers: int | None = None) -> int:
     """Run the whole stack in the foreground until Ctrl-C; restart a service that dies.
     `cluster`: run that many nats-servers as one JetStream cluster (instead of one), every
-    stream and bucket replicated (`cluster_replicas`), each service given every server."""
+    stream and bucket replicated (`cluster_replicas`), each service given every server.
+    `schedulers`: run that many scheduler processes (`scheduler_count`)."""
+    try:
+        instances = _instances(scheduler_count(schedulers))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if cluster is not None:
         if os.environ.get("FLOWMAESTRO_NATS_URL"):
             print("--cluster starts embedded servers: unset FLOWMAESTRO_NATS_URL", file=sys.stderr)
@@ -296,10 +325,10 @@ def up(sync_always: bool = False, cluster: int | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    def spawn(role: str) -> subprocess.Popen[bytes]:
-        return _spawn(role, home, _service_env(base, nats_url, passwords, role))
+    def spawn(instance: str) -> subprocess.Popen[bytes]:
+        return _spawn(instance, home, _service_env(base, nats_url, passwords, _role(instance)))
 
-    children = {role: spawn(role) for role in SERVICES}
+    children = {instance: spawn(instance) for instance in instances}
 
     def write_stack() -> None:
         stack["services"] = {role: child.pid for role, child in children.items()}
@@ -358,7 +387,7 @@ def down(home: Path | None = None, quiet: bool = False) -> int:
     if processes.stop(stack.get("pid"), "flowmaestro"):
         stopped.append(f"up (pid {stack['pid']})")
     for role, pid in (stack.get("services") or {}).items():
-        if processes.stop(pid, SERVICES.get(role, "flowmaestro")):
+        if processes.stop(pid, SERVICES.get(_role(role), "flowmaestro")):
             stopped.append(f"{role} (pid {pid})")
     nats_pids: list[int | None] = [stack.get("nats_pid"), *(stack.get("nats_pids") or [])]
     for pid in dict.fromkeys(nats_pids):

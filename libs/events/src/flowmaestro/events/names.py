@@ -24,6 +24,9 @@ __all__ = [
     "OUTPUT_REF_KEY",
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
+    "SCHEDULER_GROUP",
+    "SCHEDULER_PARTITIONS",
+    "SCHEDULER_PRESENCE",
     "TRIGGER_STREAM",
     "Header",
     "LiveMessage",
@@ -49,6 +52,7 @@ __all__ = [
     "executor_consumer",
     "finished_key",
     "is_outcome_subject",
+    "is_scheduler_input",
     "is_valid_token",
     "linked_key",
     "live_any",
@@ -62,6 +66,9 @@ __all__ = [
     "owned_cache_key",
     "owned_file_name",
     "owner_scope",
+    "partition_filters",
+    "partition_transform",
+    "partition_wildcard",
     "record_key",
     "record_subject",
     "record_wildcard",
@@ -71,9 +78,13 @@ __all__ = [
     "retry_timer_key",
     "retrying_key",
     "scheduled_key",
+    "scheduler_partition",
     "skipped_key",
     "started_key",
     "stop_key",
+    "stored_event_subject",
+    "stored_event_wildcard",
+    "stored_outcome_subject",
     "tenant_event_consumer",
     "tenant_event_filter",
     "tenant_event_owner",
@@ -130,6 +141,21 @@ EVENT_STREAM = "FM_EVENTS"
 """Stream of messages published into tenants' event namespaces (event triggers)."""
 
 SCHEDULER_CONSUMER = "scheduler"
+"""The scheduler's consumer of the in-memory log (one partition)."""
+
+SCHEDULER_PARTITIONS = 12
+"""How many partitions the execution logs are spread over for the schedulers: each
+execution's subjects end in its partition (`partition(12, id)`, computed by the stream's
+subject transform), each partition has its own durable consumer, and JetStream pins each
+consumer to one scheduler replica. Fixed once the stream exists (12 divides evenly among
+1, 2, 3, 4 and 6 replicas)."""
+
+SCHEDULER_GROUP = "schedulers"
+"""The priority group (policy `pinned_client`) of every scheduler partition consumer."""
+
+SCHEDULER_PRESENCE = "scheduler-presence"
+"""A consumer that delivers nothing: each scheduler replica keeps one pull request waiting
+on it, so its `num_waiting` counts the replicas (to share the partitions out evenly)."""
 PROJECTOR_CONSUMER = "projector"
 """The gateway's durable consumer that projects execution logs into PostgreSQL."""
 
@@ -138,7 +164,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class Header(StrEnum):
-    """NATS header names used on appends and commands."""
+    """NATS header names used on appends, commands and pulls."""
 
     MSG_ID = "Nats-Msg-Id"
     EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
@@ -157,6 +183,7 @@ class Header(StrEnum):
     NUM_PENDING = "Nats-Num-Pending"
     PENDING_MESSAGES = "Nats-Pending-Messages"
     TRACEPARENT = "traceparent"
+    PIN_ID = "Nats-Pin-Id"
 
 
 class TriggerHeader(StrEnum):
@@ -219,6 +246,11 @@ def _token(value: str) -> str:
 # commands it sends (`node.scheduled`) on `fm.exec.<id>.r`, which the scheduler's consumer
 # leaves out: it knows what it sent. Executors may publish only to `.x`, so they cannot
 # start, end or steer an execution (see `events.admissible_outcome`).
+#
+# Those are the subjects published to. The stream stores each under its partition, one
+# more token: `fm.exec.<id>.e` is stored as `fm.exec.<id>.e.<partition>` (see
+# `partition_transform`). Reads of a whole log (`fm.exec.<id>.>`) see no difference; a
+# filter on one kind of subject uses the stored form (`stored_event_wildcard`, ...).
 
 
 def exec_subject(execution_id: str) -> str:
@@ -246,9 +278,26 @@ def outcome_wildcard() -> str:
     return f"{_PREFIX}.exec.*.x"
 
 
+def stored_event_subject(execution_id: str) -> str:
+    """Matches the stored event subject of one execution (under its partition)."""
+    return f"{exec_subject(execution_id)}.*"
+
+
+def stored_outcome_subject(execution_id: str) -> str:
+    """Matches the stored outcome subject of one execution (under its partition)."""
+    return f"{outcome_subject(execution_id)}.*"
+
+
+def is_scheduler_input(subject: str) -> bool:
+    """True for a log subject the scheduler folds (events and outcomes, not records)."""
+    parts = subject.split(".", 5)
+    return len(parts) > 3 and parts[3] in ("e", "x") and parts[1] == "exec" and parts[0] == _PREFIX
+
+
 def is_outcome_subject(subject: str) -> bool:
-    """True for a subject executors append to."""
-    return subject.startswith(f"{_PREFIX}.exec.") and subject.endswith(".x")
+    """True for a subject executors append to (as published, or as stored)."""
+    parts = subject.split(".", 5)
+    return len(parts) > 3 and parts[3] == "x" and parts[1] == "exec" and parts[0] == _PREFIX
 
 
 def log_subjects(execution_id: str) -> str:
@@ -261,9 +310,38 @@ def event_wildcard() -> str:
     return f"{_PREFIX}.exec.*.e"
 
 
+def stored_event_wildcard() -> str:
+    """Matches the stored event subject of every execution (any partition)."""
+    return f"{_PREFIX}.exec.*.e.*"
+
+
 def exec_wildcard() -> str:
     """Matches every subject of every execution log."""
     return f"{_PREFIX}.exec.>"
+
+
+def partition_transform(partitions: int) -> tuple[str, str]:
+    """The stream's subject transform `(source, destination)`: every log subject gets its
+    execution's partition appended (JetStream hashes the id token)."""
+    return (
+        f"{_PREFIX}.exec.*.*",
+        f"{_PREFIX}.exec.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}.{{{{partition({partitions},1)}}}}",
+    )
+
+
+def partition_filters(partition: int) -> list[str]:
+    """What a scheduler partition consumer delivers: the partition's events and outcomes."""
+    return [f"{_PREFIX}.exec.*.e.{partition}", f"{_PREFIX}.exec.*.x.{partition}"]
+
+
+def partition_wildcard(partition: int) -> str:
+    """Every stored log subject of one partition (events, outcomes, records)."""
+    return f"{_PREFIX}.exec.*.*.{partition}"
+
+
+def scheduler_partition(partition: int) -> str:
+    """The durable consumer of one scheduler partition."""
+    return f"scheduler-p{partition}"
 
 
 # Dedupe keys: the `Nats-Msg-Id` of every append, so a retried write lands once. They are

@@ -33,19 +33,22 @@ from flowmaestro.events.names import (
     CMD_STREAM,
     EXEC_STREAM,
     SCHEDULER_CONSUMER,
+    SCHEDULER_PARTITIONS,
     Header,
     cancel_subject,
     command_subject,
-    event_wildcard,
     exec_subject,
     execution_of,
     outcome_subject,
     record_subject,
+    stored_event_wildcard,
+    stored_outcome_subject,
 )
 from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.errors import AppendConflictError, PayloadTooLargeError
 from flowmaestro.runtime.kv import LazyBucket
 from flowmaestro.runtime.log import ExecutionLog, admissible
+from flowmaestro.runtime.partitions import PartitionedConsumer
 from flowmaestro.runtime.pull import ContinuousPull
 from flowmaestro.runtime.topology import streams_available
 from flowmaestro.runtime.wire import WireMsg
@@ -127,6 +130,12 @@ class LogMessage(Protocol):
 class LogConsumer(Protocol):
     """A durable consumer read in batches: what has arrived, all at once."""
 
+    @property
+    def generation(self) -> int:
+        """Changes when executions another consumer may have advanced meanwhile start
+        coming here (a partition moved to this replica): states held may be stale."""
+        ...
+
     async def start(self) -> None: ...
     async def next_batch(self) -> list[Any]:
         """The `LogMessage`s that have arrived (at least one)."""
@@ -147,8 +156,9 @@ class SchedulerLog(EventLog, Protocol):
     limit raises `PayloadTooLargeError` before anything is sent."""
 
     def scheduler_consumer(self, max_in_flight: int) -> LogConsumer:
-        """The scheduler's consumer: every execution's events and node outcomes (never the
-        dispatch records)."""
+        """The scheduler's consumer: the events and node outcomes (never the dispatch
+        records) of every execution this replica is given — all of them with one replica;
+        with several, each execution goes to one of them at a time."""
         ...
 
     async def append_async(
@@ -236,7 +246,7 @@ class JetStreamEventLog:
             EXEC_STREAM,
             ConsumerConfig(
                 durable_name=name,
-                filter_subject=event_wildcard(),
+                filter_subject=stored_event_wildcard(),
                 deliver_policy=DeliverPolicy.NEW,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=30,
@@ -278,8 +288,9 @@ class JetStreamEventLog:
         return self.log.publisher
 
     def scheduler_consumer(self, max_in_flight: int) -> LogConsumer:
-        """See `SchedulerLog.scheduler_consumer` (the durable consumer the topology made)."""
-        return ContinuousPull(self.nc, EXEC_STREAM, SCHEDULER_CONSUMER, max_in_flight)
+        """See `SchedulerLog.scheduler_consumer`: the partitions' consumers the topology
+        made, of which JetStream pins some to this replica (`PartitionedConsumer`)."""
+        return PartitionedConsumer(self.nc, SCHEDULER_PARTITIONS, max_in_flight)
 
     async def append_async(
         self, execution_id: str, event: Event, key: str | None = None, record: bool = False
@@ -316,7 +327,9 @@ class JetStreamEventLog:
 
     async def drop_outcomes(self, execution_id: str) -> None:
         """See `SchedulerLog.drop_outcomes`."""
-        await self.nc.jetstream().purge_stream(EXEC_STREAM, subject=outcome_subject(execution_id))
+        await self.nc.jetstream().purge_stream(
+            EXEC_STREAM, subject=stored_outcome_subject(execution_id)
+        )
 
     async def reachable(self) -> bool:
         """See `SchedulerLog.reachable`: the server answers a ping and both streams
@@ -372,6 +385,9 @@ class _MemoryMessage:
 class _MemoryBatches:
     """A `LogConsumer` over a memory consumer: batches, acknowledged cumulatively; on
     `stop`, what was not acknowledged waits for the next consumer of the same name."""
+
+    generation = 0
+    """One partition, never moved."""
 
     def __init__(self, log: MemoryEventLog, consumer: _MemoryConsumer, most: int) -> None:
         self._log = log

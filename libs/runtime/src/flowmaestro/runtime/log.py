@@ -24,7 +24,6 @@ from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent, admissible
 from flowmaestro.events.names import (
     EXEC_STREAM,
     Header,
-    event_wildcard,
     exec_subject,
     execution_of,
     is_outcome_subject,
@@ -32,6 +31,8 @@ from flowmaestro.events.names import (
     outcome_subject,
     record_subject,
     started_key,
+    stored_event_wildcard,
+    stored_outcome_subject,
     timer_subject,
     timer_wildcard,
 )
@@ -188,7 +189,7 @@ class ExecutionLog:
                 EXEC_STREAM,
                 ConsumerConfig(
                     name=f"x{secrets.token_hex(8)}",
-                    filter_subject=outcome_subject(execution_id),
+                    filter_subject=stored_outcome_subject(execution_id),
                     deliver_subject=inbox,
                     deliver_policy=DeliverPolicy.BY_START_SEQUENCE if start else DeliverPolicy.ALL,
                     opt_start_seq=start,
@@ -273,7 +274,7 @@ class ExecutionLog:
 
     async def execution_ids(self) -> list[str]:
         """Every execution with a log, oldest first (ids sort by start time)."""
-        info = await self.js.stream_info(EXEC_STREAM, subjects_filter=event_wildcard())
+        info = await self.js.stream_info(EXEC_STREAM, subjects_filter=stored_event_wildcard())
         subjects = info.state.subjects or {}
         return sorted(execution_of(s) for s in subjects)
 

@@ -119,11 +119,22 @@ def _pull(stream: str, consumer: str) -> list[str]:
     ]
 
 
+def _scheduler_partitions(stream: str) -> list[str]:
+    """Pull from every scheduler partition's consumer and unpin one (to hand it to another
+    replica); wait on the presence consumer that counts the replicas."""
+    allowed = _pull(stream, names.SCHEDULER_PRESENCE)
+    for partition in range(names.SCHEDULER_PARTITIONS):
+        consumer = names.scheduler_partition(partition)
+        allowed += [*_pull(stream, consumer), f"$JS.API.CONSUMER.UNPIN.{stream}.{consumer}"]
+    return allowed
+
+
 def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dict[str, Any]:
     """The server's `permissions` block for one identity (publish/subscribe allow lists).
 
-    - scheduler: folds every log (its consumer), appends decisions and records, arms and
-      purges timers, publishes commands and cancel notices; reads and writes outputs.
+    - scheduler: folds the logs of the partitions it is given (their consumers; it may
+      unpin one), appends decisions and records, arms and purges timers, publishes
+      commands and cancel notices; reads and writes outputs.
     - executors: pull their commands and acknowledge them; append to, and read back, only
       the outcome subjects (`fm.exec.*.x`: an attempt's own result and records) — through
       consumers whose filter the server checks, never a direct get of a whole log; read
@@ -150,7 +161,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             names.command_wildcard(),
             names.cancel_wildcard(),
             *_stream_read(exec_stream),
-            *_pull(exec_stream, names.SCHEDULER_CONSUMER),
+            *_scheduler_partitions(exec_stream),
             f"$JS.API.STREAM.PURGE.{exec_stream}",
             f"$JS.API.STREAM.INFO.{cmd_stream}",  # is it led (a cluster electing)?
             *_bucket("OBJ", names.OUTPUT_BUCKET, write=True),
@@ -162,7 +173,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             names.outcome_wildcard(),
             names.live_any(),
             *_pull(cmd_stream, "*"),
-            f"$JS.API.CONSUMER.CREATE.{exec_stream}.*.{names.outcome_wildcard()}",
+            f"$JS.API.CONSUMER.CREATE.{exec_stream}.*.{names.outcome_wildcard()}.*",
             *_bucket("KV", names.CHILD_RESULT_BUCKET, write=False),
             *_bucket("OBJ", names.OUTPUT_BUCKET, write=True),
             *_bucket("OBJ", names.FILE_BUCKET, write=True),

@@ -37,10 +37,22 @@ class ContinuousPull:
         consumer: str,
         max_in_flight: int = 100,
         on_message: Callable[[WireMsg], None] | None = None,
+        group: str | None = None,
+        expires_s: float = _EXPIRES_S,
     ) -> None:
         """With `on_message`, each message is handed to it as it arrives (in the
-        connection's read callback) instead of being collected for `next_batch`."""
+        connection's read callback) instead of being collected for `next_batch`.
+
+        With `group`, the pull joins that priority group of a `pinned_client` consumer:
+        it receives messages only while JetStream pins the consumer to it (`pin_id`), and
+        keeps a request waiting otherwise, to be pinned when the pinned client goes. A
+        pinned client must ask again within the consumer's pin time-out, so `expires_s`
+        is kept below it then."""
         self.nc = nc
+        self.group = group
+        self.pin_id: str | None = None
+        self.paused = False
+        self._expires_s = expires_s
         self.on_message = on_message
         self.stream = stream
         self.consumer = consumer
@@ -81,6 +93,8 @@ class ContinuousPull:
         if status is None and msg.reply:
             self._outstanding = max(0, self._outstanding - 1)
             self._in_flight += 1
+            if self.group is not None:
+                self.pin_id = msg.pin_id or self.pin_id
             if self.on_message is not None:
                 self.on_message(msg)
                 return
@@ -89,6 +103,8 @@ class ContinuousPull:
             return
         if status == "100":  # idle heartbeat
             return
+        if status == "423":  # our pin was taken away: wait (unpinned) to be pinned again
+            self.pin_id = None
         # 404/408/409: a request ended; what it did not deliver is no longer outstanding.
         pending = msg.headers.get(Header.PENDING_MESSAGES)
         if pending is not None:
@@ -103,14 +119,20 @@ class ContinuousPull:
         self._request_more()
 
     def _request_more(self) -> None:
+        if self.paused:
+            return
         want = self.max_in_flight - self._in_flight - self._outstanding
         if want < max(1, self.max_in_flight // 4) or self._wire is None or self._sid is None:
             return
-        request = {
+        request: dict[str, object] = {
             "batch": want,
-            "expires": int(_EXPIRES_S * 1e9),
-            "idle_heartbeat": int(_HEARTBEAT_S * 1e9),
+            "expires": int(self._expires_s * 1e9),
+            "idle_heartbeat": int(min(_HEARTBEAT_S, self._expires_s / 2) * 1e9),
         }
+        if self.group is not None:
+            request["group"] = self.group
+            if self.pin_id is not None:
+                request["id"] = self.pin_id
         self._wire.publish(
             f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.consumer}",
             json.dumps(request).encode(),
@@ -118,11 +140,18 @@ class ContinuousPull:
         )
         self._outstanding += want
 
+    def pause(self, paused: bool) -> None:
+        """Stop asking for messages (what is asked already still comes), or ask again."""
+        self.paused = paused
+        if not paused:
+            self._request_more()
+
     async def _watch(self) -> None:
         """Forget requests the server lost (restart, reconnect) and ask again."""
+        heartbeat = min(_HEARTBEAT_S, self._expires_s / 2)
         while True:
-            await asyncio.sleep(_HEARTBEAT_S)
-            if time.monotonic() - self._last_signal > 3 * _HEARTBEAT_S:
+            await asyncio.sleep(heartbeat)
+            if time.monotonic() - self._last_signal > 3 * heartbeat:
                 self._last_signal = time.monotonic()
                 with contextlib.suppress(Exception):
                     self._lost_requests()

@@ -12,11 +12,11 @@ from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
-    DeliverPolicy,
     ObjectStoreConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
+    SubjectTransform,
 )
 from nats.js.errors import BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
@@ -74,8 +74,19 @@ CHILD_RESULT_TTL_S = 7 * 24 * 3600
 """How long a tool-call child's end stays readable: beyond any tool time-out."""
 
 
+PIN_TTL_S = 2.0
+"""How long a scheduler partition stays pinned to a replica that stopped pulling (killed,
+cut off) before JetStream pins it to another: the bulk of a fail-over's delay."""
+PARTITION_ACK_WAIT_S = 3.0
+"""When a partition's unacknowledged events come again (to the replica now pinned): an
+event handed to a replica killed before acknowledging it is handled within this. The
+scheduler acknowledges within milliseconds; a redelivery it already folded is skipped."""
+
+
 def exec_stream_config(settings: Settings) -> StreamConfig:
-    """The execution log stream: one subject per execution, plus timer schedules."""
+    """The execution log stream: one subject per execution, plus timer schedules; each
+    log subject stored under its scheduler partition (`names.partition_transform`)."""
+    source, destination = names.partition_transform(names.SCHEDULER_PARTITIONS)
     return StreamConfig(
         name=names.EXEC_STREAM,
         subjects=[names.exec_wildcard(), names.timer_wildcard()],
@@ -83,10 +94,52 @@ def exec_stream_config(settings: Settings) -> StreamConfig:
         storage=StorageType.FILE,
         allow_direct=True,
         allow_msg_schedules=True,
+        subject_transform=SubjectTransform(src=source, dest=destination),
         duplicate_window=settings.duplicate_window_s,
         max_msg_size=1024 * 1024,
         num_replicas=settings.stream_replicas,
     )
+
+
+def _partition_consumer(partition: int, settings: Settings) -> dict[str, object]:
+    """One scheduler partition's durable consumer, pinned to one replica at a time
+    (nats-py's `ConsumerConfig` has no priority-group fields: sent as the raw API's JSON)."""
+    return {
+        "durable_name": names.scheduler_partition(partition),
+        "filter_subjects": names.partition_filters(partition),
+        "deliver_policy": "all",
+        "ack_policy": "all",
+        "ack_wait": int(PARTITION_ACK_WAIT_S * 1e9),
+        "max_ack_pending": 20_000,
+        "max_deliver": -1,
+        "num_replicas": 0,  # the stream's
+        "priority_groups": [names.SCHEDULER_GROUP],
+        "priority_policy": "pinned_client",
+        "priority_timeout": int(PIN_TTL_S * 1e9),
+    }
+
+
+def _presence_consumer() -> dict[str, object]:
+    # a filter under the stream's subjects that no stored subject has (those have 5 tokens)
+    return {
+        "durable_name": names.SCHEDULER_PRESENCE,
+        "filter_subject": names.exec_subject(names.SCHEDULER_PRESENCE),
+        "deliver_policy": "new",
+        "ack_policy": "none",
+        "max_waiting": 4096,
+    }
+
+
+async def _add_consumer(js: JetStreamContext, stream: str, config: dict[str, object]) -> None:
+    """Create or update a durable consumer through the raw JetStream API."""
+    name = str(config["durable_name"])
+    body = json.dumps({"stream_name": stream, "config": config}).encode()
+    reply = await js._nc.request(f"$JS.API.CONSUMER.CREATE.{stream}.{name}", body, timeout=5.0)
+    error = json.loads(reply.data).get("error")
+    if error:
+        if error.get("code") == 503:
+            raise ServiceUnavailableError(description=str(error))
+        raise RuntimeError(f"creating consumer {name} of {stream}: {error}")
 
 
 def _cmd_stream_config(settings: Settings) -> StreamConfig:
@@ -147,7 +200,7 @@ async def ensure_topology(
     settings: Settings | None = None,
     timeout: float = 60.0,
 ) -> None:
-    """Streams, the scheduler's consumer, one consumer per node type, the object buckets.
+    """Streams, the scheduler partitions' consumers, one consumer per node type, the object buckets.
     Every step is idempotent, so what JetStream cannot answer yet (a cluster's streams
     electing their leaders after a restart) is tried again, for up to `timeout` seconds."""
     settings = settings or Settings.from_env()
@@ -167,18 +220,9 @@ async def _ensure_topology(js: JetStreamContext, node_types: list[str], settings
     await _ensure_stream(js, _cmd_stream_config(settings))
     await _ensure_stream(js, _trigger_stream_config(settings))
     await _ensure_stream(js, _event_stream_config(settings))
-    await js.add_consumer(
-        names.EXEC_STREAM,
-        ConsumerConfig(
-            durable_name=names.SCHEDULER_CONSUMER,
-            filter_subjects=[names.event_wildcard(), names.outcome_wildcard()],
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.ALL,
-            ack_wait=settings.command_ack_wait_s,
-            max_ack_pending=20_000,
-            max_deliver=-1,
-        ),
-    )
+    for partition in range(names.SCHEDULER_PARTITIONS):
+        await _add_consumer(js, names.EXEC_STREAM, _partition_consumer(partition, settings))
+    await _add_consumer(js, names.EXEC_STREAM, _presence_consumer())
     for node_type in node_types:
         await js.add_consumer(
             names.CMD_STREAM,

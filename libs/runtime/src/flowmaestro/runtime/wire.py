@@ -37,6 +37,7 @@ import msgspec
 import nkeys
 import structlog
 
+from flowmaestro.events.names import Header
 from flowmaestro.runtime.errors import NatsUnreachableError, PayloadTooLargeError
 from flowmaestro.runtime.wireparser import Parser, ProtocolError
 
@@ -53,6 +54,7 @@ __all__ = [
 log = structlog.get_logger("flowmaestro.wire")
 
 _CRLF = b"\r\n"
+_PIN_ID = f"{Header.PIN_ID}:".encode()
 _MAX_PENDING = 64 * 1024 * 1024
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 """nats-server's default `max_payload`, assumed until the server's `INFO` says otherwise."""
@@ -109,6 +111,18 @@ class WireMsg:
             if sep:
                 headers[name.decode().strip()] = value.decode().strip()
         return headers
+
+    @property
+    def pin_id(self) -> str | None:
+        """The `Nats-Pin-Id` of a delivery from a pinned priority group, else None."""
+        block = self._header_block
+        if not block:
+            return None
+        start = block.find(_PIN_ID)
+        if start < 0:
+            return None
+        end = block.find(b"\r\n", start)
+        return block[start + len(_PIN_ID) : end if end >= 0 else None].decode().strip()
 
     def _ack_token(self, index_v1: int, index_v2: int) -> int:
         # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>, or the

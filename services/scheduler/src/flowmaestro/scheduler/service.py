@@ -12,6 +12,11 @@ and the streams answer (a subject it will not take, an acknowledgement that neve
 Only while the server does not answer at all, or a stream does not (a restart, a cluster
 electing a new leader), does the scheduler wait without counting: then no execution could
 move anyway.
+
+Several schedulers share the executions: the log is partitioned and JetStream hands each
+partition to one of them at a time (`runtime.partitions`). When a partition comes to this
+one, the states it holds may be stale (another advanced those executions meanwhile), so it
+drops them all and loads each execution again from the log when it next sees it.
 """
 
 from __future__ import annotations
@@ -124,6 +129,7 @@ class Scheduler:
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
         self._unacked: LogMessage | None = None
+        self._generation = 0
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Process events until `stop` is set (or forever); a crash of the loop is raised."""
@@ -144,6 +150,10 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         while True:
             msgs = await pull.next_batch()
+            if pull.generation != self._generation:
+                self._generation = pull.generation
+                self.states.clear()  # a partition came here: what is held may be stale
+                self.issued.clear()
             tries = 0
             while True:
                 try:

@@ -11,14 +11,10 @@ catalogue.
 
 from __future__ import annotations
 
-import configparser
-import importlib
-import os
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import SimpleNamespace
+from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec
@@ -143,76 +139,6 @@ def plugins_from(
     return found
 
 
-@dataclass(slots=True)
-class _EntryPoint:
-    name: str
-    value: str
-    distribution: str
-
-    @property
-    def dist(self) -> Any:
-        return SimpleNamespace(name=self.distribution)
-
-    def load(self) -> Any:
-        module, _, attribute = self.value.partition(":")
-        found: Any = importlib.import_module(module.strip())
-        for part in attribute.strip().split(".") if attribute.strip() else ():
-            found = getattr(found, part)
-        return found
-
-
-def declared_entry_points(group: str, path: Iterable[str] | None = None) -> list[_EntryPoint]:
-    """The entry points of `group` that the installed packages declare, read from their
-    `entry_points.txt` along `sys.path` (the first copy of a package wins, as with
-    `importlib.metadata`). Hand-written for memory: importing `importlib.metadata` costs
-    every process about 7 MB for this one lookup (see bench/memory.py)."""
-    found: list[_EntryPoint] = []
-    seen: set[str] = set()
-    for folder in sys.path if path is None else path:
-        try:
-            names = sorted(os.listdir(folder or "."))
-        except OSError:
-            continue
-        for name in names:
-            if not name.endswith((".dist-info", ".egg-info")):
-                continue
-            distribution = name.rsplit(".", 1)[0].split("-", 1)[0]
-            key = distribution.lower().replace("-", "_").replace(".", "_")
-            if key in seen:
-                continue
-            seen.add(key)
-            try:
-                with open(os.path.join(folder or ".", name, "entry_points.txt")) as handle:
-                    text = handle.read()
-            except OSError:
-                continue
-            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-            parser.optionxform = str  # pyright: ignore[reportAttributeAccessIssue] - keep case
-            try:
-                parser.read_string(text)
-            except configparser.Error:
-                continue
-            if parser.has_section(group):
-                declared = _declared_name(os.path.join(folder or ".", name)) or distribution
-                found += [_EntryPoint(k, v.strip(), declared) for k, v in parser.items(group)]
-    return found
-
-
-def _declared_name(info: str) -> str | None:
-    """The `Name:` a package's metadata declares (its folder name is normalised)."""
-    for metadata in ("METADATA", "PKG-INFO"):
-        try:
-            with open(os.path.join(info, metadata), encoding="utf-8") as handle:
-                for line in handle:
-                    if line.startswith("Name:"):
-                        return line[5:].strip()
-                    if not line.strip():
-                        break  # the headers ended
-        except OSError:
-            continue
-    return None
-
-
 def installed_plugins(builtin: Mapping[str, NodeSpec]) -> dict[str, InstalledPlugin]:
     """The node plugins installed in this environment (see `plugins_from`)."""
-    return plugins_from(declared_entry_points(PLUGIN_GROUP), builtin)
+    return plugins_from(entry_points(group=PLUGIN_GROUP), builtin)

@@ -1,0 +1,348 @@
+"""The scheduler's consumption of the execution logs, spread over partitions.
+
+The stream stores every log subject under its execution's partition (a subject transform
+hashing the id, `names.partition_transform`); each partition has a durable consumer in
+the priority group `names.SCHEDULER_GROUP` with policy `pinned_client`. Every scheduler
+replica pulls from every partition; JetStream delivers each partition to the one replica
+it pinned, so each execution is advanced by one replica at a time. A replica that stops
+pulling (killed, cut off) loses its pins after the consumer's pin time-out and JetStream
+pins the next replica waiting.
+
+Two things are done here besides:
+- Taking over. A replica pinned to a partition first reads, from the log, what the
+  partition's previous holder was handed and did not acknowledge (between the consumer's
+  acknowledgement floor and the first message delivered here): acknowledging a later
+  message acknowledges those too (`AckPolicy.ALL`), so they must be handled first.
+  `generation` changes, so the scheduler drops the states it holds (they may be stale).
+- Sharing out. Each replica keeps one pull request waiting on the presence consumer, whose
+  `num_waiting` is then the number of replicas. A replica holding more than its share
+  (`ceil(partitions / replicas)`) unpins the excess (JetStream pins each to a replica
+  waiting for it); a replica holding its share stops waiting on the others. That only decides who
+  asks; who holds what is always JetStream's pin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from typing import Any
+
+import structlog
+from nats.aio.client import Client
+
+from flowmaestro.events.names import (
+    EXEC_STREAM,
+    SCHEDULER_GROUP,
+    SCHEDULER_PRESENCE,
+    Header,
+    is_scheduler_input,
+    partition_wildcard,
+    scheduler_partition,
+)
+from flowmaestro.runtime.pull import ContinuousPull
+from flowmaestro.runtime.wire import WireMsg
+
+__all__ = ["PartitionedConsumer"]
+
+log = structlog.get_logger("flowmaestro.partitions")
+
+_REQUEST_EXPIRES_S = 0.8
+"""Pull requests end this soon, so a pinned replica asks again within the pin time-out."""
+_BALANCE_EVERY_S = 0.5
+_RELEASE_HOLD_S = 3.0
+"""After unpinning a partition, a replica waits this long before asking for it again."""
+_GAP_BATCH = 1000
+
+
+class _Recovered:
+    """A message read back from the log while taking over a partition (already
+    acknowledged with the first message acknowledged after it)."""
+
+    __slots__ = ("data", "seq", "subject")
+    deliveries = 1
+
+    def __init__(self, subject: str, data: bytes, seq: int) -> None:
+        self.subject = subject
+        self.data = data
+        self.seq = seq
+
+    def ack_now(self) -> None:
+        return None
+
+
+class _BatchEnd:
+    """The last message of a batch: acknowledging it acknowledges, in every partition,
+    the last message handed over so far."""
+
+    __slots__ = ("_consumer", "_latest", "msg")
+
+    def __init__(self, msg: Any, consumer: PartitionedConsumer, latest: dict[int, WireMsg]):
+        self.msg = msg
+        self._consumer = consumer
+        self._latest = latest
+
+    @property
+    def subject(self) -> str:
+        return self.msg.subject
+
+    @property
+    def data(self) -> bytes:
+        return self.msg.data
+
+    @property
+    def seq(self) -> int:
+        return self.msg.seq
+
+    @property
+    def deliveries(self) -> int:
+        return self.msg.deliveries
+
+    def ack_now(self) -> None:
+        acked = self._consumer.acked
+        for partition, msg in self._latest.items():
+            seq = msg.seq
+            if seq > acked.get(partition, 0):
+                acked[partition] = seq
+                msg.ack_now()
+
+
+class PartitionedConsumer:
+    """A `LogConsumer` over every scheduler partition, of which JetStream hands this
+    replica the ones it pinned to it."""
+
+    def __init__(self, nc: Client, partitions: int, max_in_flight: int) -> None:
+        self.nc = nc
+        self.partitions = partitions
+        per_partition = max(4, max_in_flight // max(1, partitions) * 2)
+        self._pulls = [
+            ContinuousPull(
+                nc,
+                EXEC_STREAM,
+                scheduler_partition(p),
+                per_partition,
+                on_message=lambda msg, p=p: self._arrive(p, msg),
+                group=SCHEDULER_GROUP,
+                expires_s=_REQUEST_EXPIRES_S,
+            )
+            for p in range(partitions)
+        ]
+        self._presence = ContinuousPull(
+            nc, EXEC_STREAM, SCHEDULER_PRESENCE, 1, on_message=lambda _: None, expires_s=1.0
+        )
+        self.generation = 0
+        """Changes whenever this replica is pinned to a partition anew."""
+        self.acked: dict[int, int] = {}
+        self._pins: list[str | None] = [None] * partitions
+        self._taking_over: dict[int, list[WireMsg]] = {}
+        self._held_back: dict[int, float] = {}
+        self._released: dict[int, str] = {}
+        self._arrived: list[Any] = []
+        self._counts: dict[int, int] = {}
+        self._handed: list[dict[int, int]] = []
+        self._latest: dict[int, WireMsg] = {}
+        self._ready = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._balancer: asyncio.Task[None] | None = None
+        self._replicas = 1
+
+    @property
+    def held(self) -> list[int]:
+        """The partitions JetStream last pinned to this replica."""
+        return [p for p, pull in enumerate(self._pulls) if pull.pin_id is not None]
+
+    async def start(self) -> None:
+        """Join every partition's group and the presence count."""
+        await self._presence.start()
+        for pull in self._pulls:
+            await pull.start()
+        self._balancer = asyncio.create_task(self._balance())
+
+    async def stop(self) -> None:
+        """Stop pulling and unpin the partitions held, so JetStream pins them to other
+        replicas at once (what was not acknowledged is read back by the next holder). A
+        replica that cannot say so (killed) loses them after the pin time-out."""
+        tasks = [*self._tasks, *([self._balancer] if self._balancer else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for pull in [*self._pulls, self._presence]:
+            await pull.stop()
+        held = self.held
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                asyncio.gather(*(self._release(p) for p in held), return_exceptions=True), 2.0
+            )
+
+    def _arrive(self, partition: int, msg: WireMsg) -> None:
+        pull = self._pulls[partition]
+        pin = pull.pin_id
+        self._counts[partition] = self._counts.get(partition, 0) + 1
+        if pin is not None and pin == self._released.get(partition):
+            pull.pin_id = None  # sent before this replica unpinned it: still its to handle
+        elif pin != self._pins[partition]:
+            self._pins[partition] = pin
+            self.generation += 1
+            self._taking_over[partition] = [msg]
+            task = asyncio.get_running_loop().create_task(self._take_over(partition, msg.seq))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        waiting = self._taking_over.get(partition)
+        if waiting is not None:
+            waiting.append(msg)
+            return
+        self._latest[partition] = msg
+        self._arrived.append(msg)
+        self._ready.set()
+
+    async def _take_over(self, partition: int, first_seq: int) -> None:
+        """Read what the previous holder was handed and did not acknowledge, then hand
+        it over ahead of what arrived meanwhile."""
+        recovered: list[Any] = []
+        tries = 0
+        while True:
+            try:
+                floor = await self._ack_floor(partition)
+                if floor + 1 < first_seq:
+                    recovered = await self._read_gap(partition, floor + 1, first_seq)
+                break
+            except Exception as exc:
+                tries += 1
+                log.warning("partitions.take_over_failed", partition=partition, error=repr(exc))
+                await asyncio.sleep(min(2.0, 0.1 * tries))
+        waiting = self._taking_over.pop(partition, [])
+        log.info(
+            "partitions.taken_over", partition=partition, recovered=len(recovered), held=self.held
+        )
+        if waiting:
+            self._latest[partition] = waiting[-1]
+        self._arrived.extend(recovered)
+        self._arrived.extend(waiting)
+        if self._arrived:
+            self._ready.set()
+
+    async def _ack_floor(self, partition: int) -> int:
+        subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{scheduler_partition(partition)}"
+        info = json.loads((await self.nc.request(subject, b"", timeout=2.0)).data)
+        if info.get("error"):
+            raise RuntimeError(str(info["error"]))
+        return int(info["ack_floor"]["stream_seq"])
+
+    async def _read_gap(self, partition: int, first: int, end: int) -> list[Any]:
+        """The partition's events and outcomes with sequences in `[first, end)`."""
+        gap: list[Any] = []
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        try:
+            seq = first
+            while seq < end:
+                request = {
+                    "seq": seq,
+                    "next_by_subj": partition_wildcard(partition),
+                    "batch": _GAP_BATCH,
+                    "up_to_seq": end - 1,
+                }
+                await self.nc.publish(
+                    f"$JS.API.DIRECT.GET.{EXEC_STREAM}", json.dumps(request).encode(), inbox
+                )
+                got = 0
+                while True:
+                    msg = await sub.next_msg(timeout=5.0)
+                    headers = msg.headers or {}
+                    status = headers.get(Header.STATUS)
+                    if status == "404":
+                        return gap
+                    if status == "204":
+                        break
+                    if status:
+                        raise RuntimeError(f"direct get {status}")
+                    got += 1
+                    msg_seq = int(headers[Header.SEQUENCE])
+                    subject = headers.get(Header.SUBJECT, "")
+                    seq = msg_seq + 1
+                    if msg_seq < end and is_scheduler_input(subject):
+                        gap.append(_Recovered(subject, msg.data, msg_seq))
+                if not got:
+                    return gap
+            return gap
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def next_batch(self) -> list[Any]:
+        """The messages that have arrived, in order per partition (at least one); the
+        last one acknowledges all of them."""
+        while not self._arrived:
+            self._ready.clear()
+            await self._ready.wait()
+        batch, self._arrived = self._arrived, []
+        self._handed.append(self._counts)
+        self._counts = {}
+        batch[-1] = _BatchEnd(batch[-1], self, dict(self._latest))
+        return batch
+
+    async def done(self, count: int = 1) -> None:
+        """The oldest batch handed over is handled: room for as many in its partitions."""
+        if self._handed:
+            for partition, handled in self._handed.pop(0).items():
+                await self._pulls[partition].done(handled)
+
+    async def _balance(self) -> None:
+        while True:
+            await asyncio.sleep(_BALANCE_EVERY_S)
+            with contextlib.suppress(Exception):
+                await self._rebalance()
+
+    async def _rebalance(self) -> None:
+        subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{SCHEDULER_PRESENCE}"
+        info = json.loads((await self.nc.request(subject, b"", timeout=2.0)).data)
+        self._replicas = max(1, int(info.get("num_waiting", 1)))
+        share = math.ceil(self.partitions / self._replicas)
+        held = self.held
+        now = asyncio.get_running_loop().time()
+        if len(held) > share and not self._taking_over:
+            excess, held = held[share:], held[:share]
+            for partition in excess:
+                self._held_back[partition] = now + _RELEASE_HOLD_S
+            await asyncio.gather(*(self._release(p) for p in excess))
+        waiting: list[int] = []
+        for partition, pull in enumerate(self._pulls):
+            if pull.pin_id is not None:
+                pull.pause(False)  # a pinned replica that stops asking loses the pin
+            elif self._held_back.get(partition, 0.0) > now:
+                pull.pause(True)
+            elif len(held) < share:
+                pull.pause(False)
+            else:
+                waiting.append(partition)
+        # Holding its share, a replica still waits on a partition nobody holds while it
+        # has messages: a replica that is wrong about what it holds cannot stall one.
+        unattended = await asyncio.gather(*(self._unattended(p) for p in waiting))
+        for partition, alone in zip(waiting, unattended, strict=True):
+            self._pulls[partition].pause(not alone)
+
+    async def _unattended(self, partition: int) -> bool:
+        """Whether no replica is pinned to the partition while it has messages to hand."""
+        subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{scheduler_partition(partition)}"
+        try:
+            info = json.loads((await self.nc.request(subject, b"", timeout=2.0)).data)
+        except Exception:
+            return True
+        pinned = any(g.get("pinned_client_id") for g in info.get("priority_groups") or [])
+        pending = int(info.get("num_pending", 0)) + int(info.get("num_ack_pending", 0))
+        return not pinned and pending > 0
+
+    async def _release(self, partition: int) -> None:
+        """Unpin a partition: JetStream pins it to another replica waiting for it."""
+        pull = self._pulls[partition]
+        pull.pause(True)
+        if pull.pin_id is not None:
+            self._released[partition] = pull.pin_id
+        pull.pin_id = None
+        self._pins[partition] = None
+        subject = f"$JS.API.CONSUMER.UNPIN.{EXEC_STREAM}.{scheduler_partition(partition)}"
+        body = json.dumps({"group": SCHEDULER_GROUP}).encode()
+        await self.nc.request(subject, body, timeout=2.0)
+        log.info("partitions.released", partition=partition, replicas=self._replicas)

@@ -1,0 +1,68 @@
+"""The scheduler's partitioned consumption: a replica pinned to a partition anew first
+handles what the previous holder was handed and never acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flowmaestro.events import CATALOGUE, ExecutionCancelRequested, ExecutionStarted
+from flowmaestro.events.names import SCHEDULER_PARTITIONS
+from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
+from flowmaestro.runtime.ids import new_execution_id
+from flowmaestro.runtime.partitions import PartitionedConsumer
+from flowmaestro.runtime.topology import PIN_TTL_S
+from tests.support.engine import load_example
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_next_holder_handles_what_a_killed_one_did_not_acknowledge(
+    tmp_path: Path,
+) -> None:
+    server = EmbeddedNats(tmp_path / "nats").start()
+    consumers: list[PartitionedConsumer] = []
+    try:
+        setup = await connect(server.url, name="setup")
+        await ensure_topology(setup.jetstream(), CATALOGUE)
+        log = ExecutionLog(setup)
+        execution_id = new_execution_id()
+        doomed_nc = await connect(server.url, name="doomed")
+        doomed = PartitionedConsumer(doomed_nc, SCHEDULER_PARTITIONS, 100)
+        consumers.append(doomed)
+        await doomed.start()
+        started = ExecutionStarted(
+            execution_id=execution_id,
+            definition=load_example("transform-chain"),
+            started_at=datetime.now(UTC),
+        )
+        first = await log.start(started)
+        handed = await asyncio.wait_for(doomed.next_batch(), 5)
+        assert [m.seq for m in handed] == [first]
+        assert len(doomed.held) == 1
+        await doomed_nc.close()  # gone without acknowledging or unpinning
+
+        heir_nc = await connect(server.url, name="heir")
+        heir = PartitionedConsumer(heir_nc, SCHEDULER_PARTITIONS, 100)
+        consumers.append(heir)
+        await heir.start()
+        await asyncio.sleep(PIN_TTL_S + 0.5)  # the doomed one's pin times out
+        cancel = ExecutionCancelRequested(requested_at=datetime.now(UTC))
+        second = (await log.append(execution_id, cancel)).seq
+        handed = await asyncio.wait_for(heir.next_batch(), 5)
+        assert [m.seq for m in handed] == [first, second]
+        assert heir.generation == 1 and heir.held == doomed.held
+        handed[-1].ack_now()
+        await heir.done(len(handed))
+        await heir.stop()
+        await heir_nc.close()
+        await setup.close()
+    finally:
+        for consumer in consumers:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        server.stop()
