@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,11 +15,15 @@ import yaml
 
 # The chart's and compose's defaults serve the built-in types; plugin pools are the operator's.
 from flowmaestro.executors.registry import BUILTIN_EXECUTORS as EXECUTORS
+from flowmaestro.runtime.embedded import nats_server_binary
+from flowmaestro.runtime.natsauth import IDENTITIES, password_variable, permissions
+from scripts import gen_nats_authorization
 from tests.deploy.paths import ROOT
 from tests.deploy.source import documented_and_read
 
 COMPOSE = ROOT / "compose.yaml"
-EXAMPLE_ENV = ROOT / "deploy" / "compose" / "example.env"
+COMPOSE_DIR = ROOT / "deploy" / "compose"
+EXAMPLE_ENV = COMPOSE_DIR / "example.env"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +65,7 @@ def test_compose_tool_accepts_it_and_insists_on_the_secrets(tmp_path: Path) -> N
     empty = tmp_path / "empty.env"
     empty.write_text("")
     refused = config(empty)
-    assert refused.returncode != 0 and "NATS_PASSWORD" in refused.stderr
+    assert refused.returncode != 0 and "_PASSWORD" in refused.stderr
 
 
 def test_every_build_names_an_existing_dockerfile(compose: dict[str, Any]) -> None:
@@ -121,21 +126,79 @@ def test_start_order_waits_for_health_and_for_the_one_off_steps(compose: dict[st
     assert set(services["setup"]["depends_on"]) == {"nats-1", "nats-2", "nats-3"}
 
 
-def test_nats_is_a_three_server_cluster_with_replicated_streams_and_passwords(
+def test_nats_is_a_three_server_jetstream_cluster_with_authenticated_routes(
     compose: dict[str, Any],
 ) -> None:
     services = _services(compose)
     servers = [n for n, s in services.items() if s["image"].startswith("nats:")]
-    assert len(servers) == 3
-    config = (ROOT / "deploy" / "compose" / "nats.conf").read_text()
-    assert "jetstream" in config and "authorization" in config
-    for server in servers:
-        assert f"nats-route://{server}:6222" in config
+    assert servers == ["nats-1", "nats-2", "nats-3"]
+    config = (COMPOSE_DIR / "nats.conf").read_text()
+    assert "jetstream" in config and "include ./nats-authorization.conf" in config
+    assert "password: $NATS_ROUTE_PASSWORD" in config  # routes must authenticate
+    for name in servers:
+        command = services[name]["command"]
+        assert command[command.index("--name") + 1] == name
+        routes = command[command.index("--routes") + 1].split(",")
+        assert routes == [
+            f"nats-route://route:${{NATS_ROUTE_PASSWORD}}@{peer}:6222" for peer in servers
+        ]
+        mounted = {v.split(":")[1] for v in services[name]["volumes"] if v.startswith("./")}
+        assert mounted == {"/etc/nats/nats.conf", "/etc/nats/nats-authorization.conf"}
+    for name, service in services.items():
+        if "FLOWMAESTRO_NATS_URL" in service.get("environment", {}):
+            assert service["environment"]["FLOWMAESTRO_STREAM_REPLICAS"] == "3", name
+
+
+def test_nats_users_are_the_local_stacks_identities_and_permissions() -> None:
+    """The committed authorization block is what natsauth generates (regenerate it with
+    scripts/gen_nats_authorization.py): the same users, each with the same permissions."""
+    expected = gen_nats_authorization.rendered()
+    for target in gen_nats_authorization.TARGETS:
+        assert target.read_text() == expected, f"{target} drifted from natsauth"
+    for identity in IDENTITIES:
+        line = next(x for x in expected.splitlines() if f'"user": "{identity}"' in x)
+        assert f"${password_variable(identity)}," in line
+        assert json.dumps(permissions(identity), sort_keys=True) in line
+
+
+def test_nats_server_accepts_the_configuration_and_needs_every_password(tmp_path: Path) -> None:
+    for name in ("nats.conf", "nats-authorization.conf"):
+        shutil.copy(COMPOSE_DIR / name, tmp_path / name)
+    passwords = {password_variable(i): f"pw-{i}" for i in IDENTITIES}
+    passwords["NATS_ROUTE_PASSWORD"] = "pw-route"
+
+    def check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        args = [nats_server_binary(), "-t", "-c", "nats.conf"]
+        return subprocess.run(
+            args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
+        )
+
+    done = check(passwords)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for missing in passwords:
+        refused = check({k: v for k, v in passwords.items() if k != missing})
+        assert refused.returncode != 0 and missing in refused.stderr, missing
+
+
+def test_each_service_connects_as_its_own_nats_identity(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    server_env = services["nats-1"]["environment"]
+    wanted = {"setup": "cli", "gateway": "gateway"}
+    seen: set[str] = set()
     for name, service in services.items():
         env = service.get("environment", {})
-        if url := env.get("FLOWMAESTRO_NATS_URL"):
-            assert url.startswith("nats://flowmaestro:${NATS_PASSWORD}@"), name
-            assert env["FLOWMAESTRO_STREAM_REPLICAS"] == "3", name
+        if "FLOWMAESTRO_NATS_URL" not in env:
+            assert "FLOWMAESTRO_NATS_USER" not in env, name
+            continue
+        identity = wanted.get(name) or name.split("-")[0]  # scheduler-1, executors-ai
+        assert env["FLOWMAESTRO_NATS_USER"] == identity, name
+        variable = password_variable(identity)
+        assert env["FLOWMAESTRO_NATS_PASSWORD"] == f"${{{variable}}}", name
+        assert server_env[variable].startswith(f"${{{variable}:?"), "the servers know it"
+        for url in env["FLOWMAESTRO_NATS_URL"].split(","):
+            assert "@" not in url, f"{name}: credentials belong in FLOWMAESTRO_NATS_PASSWORD"
+        seen.add(identity)
+    assert seen == set(IDENTITIES)
 
 
 def test_two_schedulers(compose: dict[str, Any]) -> None:
