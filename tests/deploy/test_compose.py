@@ -19,7 +19,7 @@ from flowmaestro.runtime.embedded import nats_server_binary
 from flowmaestro.runtime.natsauth import IDENTITIES, password_variable, permissions
 from scripts import gen_nats_authorization
 from tests.deploy.paths import ROOT
-from tests.deploy.source import documented_and_read
+from tests.deploy.source import cli_accepts, documented_and_read
 
 COMPOSE = ROOT / "compose.yaml"
 COMPOSE_DIR = ROOT / "deploy" / "compose"
@@ -76,6 +76,27 @@ def test_every_build_names_an_existing_dockerfile(compose: dict[str, Any]) -> No
             assert ":" in service["image"], f"{name}: a third-party image has a tag"
             continue
         assert (ROOT / build["context"] / build["dockerfile"]).is_file(), name
+
+
+def _image_command(build: dict[str, Any]) -> list[str]:
+    """The image's own CMD (the executors image's with its NODE_TYPES build argument)."""
+    dockerfile = (ROOT / build["context"] / build["dockerfile"]).read_text()
+    cmd = [line for line in dockerfile.splitlines() if line.startswith("CMD ")][-1][4:]
+    if cmd.startswith("["):
+        return json.loads(cmd)
+    words = cmd.removeprefix("exec flowmaestro ").split()
+    types = build.get("args", {}).get("NODE_TYPES", "").split()
+    return [w for w in words if w != "$NODE_TYPES"] + types
+
+
+def test_every_command_is_one_the_images_entry_point_runs(compose: dict[str, Any]) -> None:
+    for name, service in _services(compose).items():
+        build = service.get("build")
+        if build is None:
+            continue
+        command = service.get("command") or _image_command(build)
+        assert cli_accepts(command), f"{name}: flowmaestro {' '.join(command)}"
+    assert not cli_accepts(["no-such-command"])
 
 
 def test_every_mounted_file_exists(compose: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from flowmaestro.runtime.embedded import nats_server_binary
 from flowmaestro.runtime.natsauth import IDENTITIES, password_variable
 from scripts import gen_nats_authorization
 from tests.deploy.paths import CHART
-from tests.deploy.source import documented_and_read
+from tests.deploy.source import cli_accepts, documented_and_read
 
 KUBERNETES = "1.30.0"
 VALUES_FILES = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
@@ -99,6 +99,15 @@ def test_a_broken_manifest_would_be_caught() -> None:
 def test_missing_secrets_are_refused_by_name() -> None:
     with pytest.raises(helm.HelmError, match=r"secrets\.jwtSecret"):
         _render({})
+
+
+def test_every_container_runs_a_flowmaestro_command(
+    manifests: tuple[str, list[dict[str, Any]]],
+) -> None:
+    _, docs = manifests
+    for doc in _of(docs, "Deployment") + _of(docs, "Job"):
+        for container in _containers(doc):
+            assert cli_accepts(container["args"]), container["args"]
 
 
 def test_missing_nats_passwords_are_refused_by_name() -> None:
