@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from flowmaestro.cli.database import APP_DATABASE, APP_ROLE, _setup_sql
 
 # The chart's and compose's defaults serve the built-in types; plugin pools are the operator's.
 from flowmaestro.executors.registry import BUILTIN_EXECUTORS as EXECUTORS
@@ -257,7 +260,19 @@ def test_only_the_gateway_is_published_and_executors_cannot_reach_the_database(
     assert "edge" in services["gateway"]["networks"]
 
 
-def test_the_database_role_is_no_superuser() -> None:
-    script = (ROOT / "deploy" / "compose" / "postgres-init.sh").read_text()
-    assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in script
-    assert "CREATE DATABASE flowmaestro OWNER flowmaestro" in script
+def test_the_database_role_is_the_one_the_local_stack_makes() -> None:
+    """The same role attributes and revocations as `flowmaestro up` (database.py)."""
+    script = (COMPOSE_DIR / "postgres-init.sh").read_text()
+    local = _setup_sql("pw")  # pyright: ignore[reportPrivateUsage]
+    found = re.search(rf"CREATE ROLE {APP_ROLE} ([A-Z ]+) PASSWORD", local)
+    assert found and "NOSUPERUSER" in found[1]
+    assert f"CREATE ROLE {APP_ROLE} {found[1]} PASSWORD :'app_password';" in script
+    assert f"CREATE DATABASE {APP_DATABASE} OWNER {APP_ROLE};" in script
+    for revoke in re.findall(r"REVOKE CONNECT ON DATABASE \w+ FROM PUBLIC;", local):
+        assert revoke in script
+    # Every service that names the database connects as that role, to that database.
+    compose = yaml.safe_load(COMPOSE.read_text())
+    for name, service in _services(compose).items():
+        if url := service.get("environment", {}).get("FLOWMAESTRO_DATABASE_URL"):
+            assert url.startswith(f"postgresql://{APP_ROLE}:"), name
+            assert url.endswith(f"@postgres:5432/{APP_DATABASE}"), name

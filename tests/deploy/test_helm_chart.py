@@ -276,6 +276,8 @@ def test_executors_reach_neither_postgres_nor_the_gateway() -> None:
                     assert "169.254.0.0/16" in block["except"]  # cloud metadata
             else:
                 assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "nats"}
+                # the client port only: a route (6222) is trusted with every subject
+                assert rule["ports"] == [{"protocol": "TCP", "port": 4222}]
     # The gateway admits only the ingress controller's namespace.
     gateway_from = policies["flowmaestro-gateway"]["ingress"][0]["from"]
     assert [list(p) for p in gateway_from] == [["namespaceSelector"]]
