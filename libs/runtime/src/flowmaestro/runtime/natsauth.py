@@ -5,6 +5,9 @@ The local stack's passwords are generated on the first `flowmaestro up` into
 passwords, is written with mode 0600 too. Each service gets its identity through
 `FLOWMAESTRO_NATS_USER` / `FLOWMAESTRO_NATS_PASSWORD`; the CLI reads the state folder.
 
+Deployments (compose, the Helm chart) give their servers the same users and permissions:
+`server_authorization_config` as configuration text, passwords from the environment.
+
 Every identity gets its own reply inbox prefix (`_INBOX_<user>.>`), so no component can
 listen to another's replies.
 """
