@@ -357,6 +357,23 @@ def test_bundled_nats_has_the_components_users_and_their_passwords(tmp_path: Pat
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_bundled_nats_admits_clients_only_from_flowmaestro_and_routes_only_from_peers() -> None:
+    docs = _render(_values("bundled-nats-values.yaml"))
+    (nats,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    pod_labels = nats["spec"]["template"]["metadata"]["labels"]
+    policy = _named(_of(docs, "NetworkPolicy"), "flowmaestro-nats")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    by_port = {rule["ports"][0]["port"]: rule.get("from") for rule in policy["ingress"]}
+    (clients,) = by_port[4222]
+    flowmaestro_pod = _of(docs, "Deployment")[0]["spec"]["template"]["metadata"]["labels"]
+    assert clients["podSelector"]["matchLabels"].items() <= flowmaestro_pod.items()
+    (peers,) = by_port[6222]
+    assert peers["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert by_port[8222] is None  # monitoring only: no messages, no commands
+    default = _of(_render(_values("default-values.yaml")), "NetworkPolicy")
+    assert "flowmaestro-nats" not in {p["metadata"]["name"] for p in default}
+
+
 def test_a_pool_can_serve_node_plugins_from_its_own_image() -> None:
     docs = _render(_values("plugin-pool-values.yaml"))
     pool = _named(_of(docs, "Deployment"), "flowmaestro-executors-slugify")
