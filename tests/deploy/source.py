@@ -35,3 +35,14 @@ def documented_and_read(name: str) -> bool:
     code = variables_in_code()
     in_code = name in code or (name.startswith("FLOWMAESTRO_MAX_") and "FLOWMAESTRO_MAX_" in code)
     return in_code and name in variables_in_readme_table()
+
+
+def cli_accepts(args: list[str]) -> bool:
+    """Whether `flowmaestro ARGS` (what the images' entry point runs) is a valid command."""
+    from flowmaestro.cli.main import _parser  # pyright: ignore[reportPrivateUsage]
+
+    try:
+        _parser().parse_args(args)
+    except SystemExit:
+        return False
+    return True

@@ -3,6 +3,8 @@ against the Kubernetes schemas (strictly: no unknown fields)."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import helm_python as helm
@@ -12,8 +14,11 @@ import yaml
 
 # The chart's and compose's defaults serve the built-in types; plugin pools are the operator's.
 from flowmaestro.executors.registry import BUILTIN_EXECUTORS as EXECUTORS
+from flowmaestro.runtime.embedded import nats_server_binary
+from flowmaestro.runtime.natsauth import IDENTITIES, password_variable
+from scripts import gen_nats_authorization
 from tests.deploy.paths import CHART
-from tests.deploy.source import documented_and_read
+from tests.deploy.source import cli_accepts, documented_and_read
 
 KUBERNETES = "1.30.0"
 VALUES_FILES = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
@@ -94,6 +99,50 @@ def test_a_broken_manifest_would_be_caught() -> None:
 def test_missing_secrets_are_refused_by_name() -> None:
     with pytest.raises(helm.HelmError, match=r"secrets\.jwtSecret"):
         _render({})
+
+
+def test_every_container_runs_a_flowmaestro_command(
+    manifests: tuple[str, list[dict[str, Any]]],
+) -> None:
+    _, docs = manifests
+    for doc in _of(docs, "Deployment") + _of(docs, "Job"):
+        for container in _containers(doc):
+            assert cli_accepts(container["args"]), container["args"]
+
+
+def test_missing_nats_passwords_are_refused_by_name() -> None:
+    values = _values("default-values.yaml")
+    del values["secrets"]["natsPasswords"]["executors"]
+    with pytest.raises(helm.HelmError, match=r"secrets\.natsPasswords\.executors"):
+        _render(values)
+
+
+# The NATS identity of each container: the setup Job's topology step is the operator.
+IDENTITY_OF = {"gateway": "gateway", "migrate": "gateway", "scheduler": "scheduler"}
+IDENTITY_OF |= {"executors": "executors", "topology": "cli"}
+
+
+def test_each_part_connects_as_its_own_nats_identity(
+    manifests: tuple[str, list[dict[str, Any]]],
+) -> None:
+    _, docs = manifests
+    seen: set[str] = set()
+    for doc in _of(docs, "Deployment") + _of(docs, "Job"):
+        for container in _containers(doc):
+            env = {e["name"]: e for e in container["env"]}
+            identity = IDENTITY_OF[container["name"]]
+            assert env["FLOWMAESTRO_NATS_USER"]["value"] == identity
+            password = env["FLOWMAESTRO_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert password["key"] == f"nats-password-{identity}"
+            keys = {
+                e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e
+            }
+            assert {k for k in keys if k.startswith("nats-password-")} == {password["key"]}
+            seen.add(identity)
+    (secret,) = _of(docs, "Secret") or [None]
+    if secret is not None:  # the chart's own Secret holds every identity's password
+        assert {f"nats-password-{i}" for i in IDENTITIES} <= set(secret["stringData"])
+        assert "@" not in secret["stringData"]["nats-url"]
 
 
 def test_pods_run_as_non_root_with_probes_and_requests(
@@ -199,7 +248,8 @@ def test_every_flowmaestro_variable_is_read_by_the_code_and_documented(
     manifests: tuple[str, list[dict[str, Any]]],
 ) -> None:
     _, docs = manifests
-    named = {k for c in _of(docs, "ConfigMap") for k in c["data"]}
+    settings = [c for c in _of(docs, "ConfigMap") if c["metadata"]["name"].endswith("-config")]
+    named = {k for c in settings for k in c["data"]}
     for doc in _of(docs, "Deployment") + _of(docs, "Job"):
         for container in _containers(doc):
             named |= {e["name"] for e in container.get("env", [])}
@@ -226,6 +276,8 @@ def test_executors_reach_neither_postgres_nor_the_gateway() -> None:
                     assert "169.254.0.0/16" in block["except"]  # cloud metadata
             else:
                 assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "nats"}
+                # the client port only: a route (6222) is trusted with every subject
+                assert rule["ports"] == [{"protocol": "TCP", "port": 4222}]
     # The gateway admits only the ingress controller's namespace.
     gateway_from = policies["flowmaestro-gateway"]["ingress"][0]["from"]
     assert [list(p) for p in gateway_from] == [["namespaceSelector"]]
@@ -266,3 +318,79 @@ def test_bundled_nats_is_a_three_server_jetstream_cluster() -> None:
     ]
     pod_labels = nats["spec"]["template"]["metadata"]["labels"]
     assert selectors and all(sel.items() <= pod_labels.items() for sel in selectors)
+
+
+def test_bundled_nats_has_the_components_users_and_their_passwords(tmp_path: Path) -> None:
+    """The servers include the generated authorization (natsauth's users and permissions),
+    read each password from the chart's Secret, and nats-server accepts the result."""
+    docs = _render(_values("bundled-nats-values.yaml"))
+    (nats,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    pod = nats["spec"]["template"]["spec"]
+    container = next(c for c in pod["containers"] if c["name"] == "nats")
+    (secret,) = _of(docs, "Secret")
+    env = {e["name"]: e for e in container["env"]}
+    for identity in IDENTITIES:
+        ref = env[password_variable(identity)]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": secret["metadata"]["name"], "key": f"nats-password-{identity}"}
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "flowmaestro-authorization")
+    volume = next(v for v in pod["volumes"] if v["name"] == "flowmaestro-authorization")
+    authorization = _named(docs, volume["configMap"]["name"])
+    text = authorization["data"]["nats-authorization.conf"]
+    assert text == gen_nats_authorization.rendered()
+    server_config = _named(docs, "flowmaestro-nats-config")["data"]["nats.conf"]
+    include = "include ./authorization/nats-authorization.conf;"
+    assert include in server_config and mount["mountPath"] == "/etc/nats-config/authorization"
+    # nats-server itself, in config-test mode, with the pod's layout and environment.
+    (tmp_path / "authorization").mkdir()
+    (tmp_path / "authorization" / "nats-authorization.conf").write_text(text)
+    (tmp_path / "nats.conf").write_text(server_config)
+    pod_env = {password_variable(i): secret["stringData"][f"nats-password-{i}"] for i in IDENTITIES}
+    done = subprocess.run(
+        [nats_server_binary(), "-t", "-c", "nats.conf"],
+        env={**pod_env, "SERVER_NAME": "flowmaestro-nats-0"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_bundled_nats_admits_clients_only_from_flowmaestro_and_routes_only_from_peers() -> None:
+    docs = _render(_values("bundled-nats-values.yaml"))
+    (nats,) = [d for d in docs if d["kind"] == "StatefulSet"]
+    pod_labels = nats["spec"]["template"]["metadata"]["labels"]
+    policy = _named(_of(docs, "NetworkPolicy"), "flowmaestro-nats")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    by_port = {rule["ports"][0]["port"]: rule.get("from") for rule in policy["ingress"]}
+    (clients,) = by_port[4222]
+    flowmaestro_pod = _of(docs, "Deployment")[0]["spec"]["template"]["metadata"]["labels"]
+    assert clients["podSelector"]["matchLabels"].items() <= flowmaestro_pod.items()
+    (peers,) = by_port[6222]
+    assert peers["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert by_port[8222] is None  # monitoring only: no messages, no commands
+    default = _of(_render(_values("default-values.yaml")), "NetworkPolicy")
+    assert "flowmaestro-nats" not in {p["metadata"]["name"] for p in default}
+
+
+def test_a_pool_can_serve_node_plugins_from_its_own_image() -> None:
+    docs = _render(_values("plugin-pool-values.yaml"))
+    pool = _named(_of(docs, "Deployment"), "flowmaestro-executors-slugify")
+    (container,) = pool["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == [
+        "executors",
+        "--types",
+        "slugify",
+        "--plugins",
+        "flowmaestro-plugin-slugify",
+    ]
+    assert (
+        container["image"]
+        == "registry.example.org/flowmaestro-with-plugins/executors-slugify:0.1.0"
+    )
+    (hpa,) = [
+        h for h in _of(docs, "HorizontalPodAutoscaler") if h["metadata"]["name"].endswith("slugify")
+    ]
+    consumers = [m["external"]["metric"]["selector"]["matchLabels"] for m in hpa["spec"]["metrics"]]
+    assert consumers == [{"stream_name": "FM_CMD", "consumer_name": "exec-slugify"}]

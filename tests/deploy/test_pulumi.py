@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from flowmaestro.runtime.natsauth import IDENTITIES
 from tests.deploy.paths import ROOT
 
 sys.path.insert(0, str(ROOT / "infra" / "pulumi"))
@@ -57,12 +58,14 @@ def declared() -> Iterator[Recorder]:
     pulumi.runtime.set_mocks(recorder, project="flowmaestro", stack="test", preview=False)
     config = {
         "flowmaestro:databasePassword": "app-password",
-        "flowmaestro:natsPassword": "nats-password",
+        **{f"flowmaestro:nats{i.capitalize()}Password": f"nats-{i}" for i in IDENTITIES},
         "flowmaestro:jwtSecret": "a-long-random-jwt-signing-secret",
         "flowmaestro:secretKeys": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
     }
     pulumi.runtime.set_all_config(config)
-    from flowmaestro_infra.program import build
+    from flowmaestro_infra.program import NATS_IDENTITIES, build
+
+    assert NATS_IDENTITIES == IDENTITIES
 
     resources = build()
     done: list[bool] = []
@@ -95,6 +98,10 @@ def test_only_the_cluster_reaches_the_database(declared: Recorder) -> None:
     assert rule["fromPort"] == rule["toPort"] == 5432
     assert rule["securityGroups"] == ["sg-eks"]
     assert not rule.get("cidrBlocks") and not rule.get("ipv6CidrBlocks")
+    # And it lives in the private subnets only (no route from the internet gateway).
+    private = {f"{name}-id" for _, name, _ in declared.resources if name.startswith("private-")}
+    (group,) = declared.of("aws:rds/subnetGroup:SubnetGroup")
+    assert len(private) == 2 and set(group["subnetIds"]) == private
 
 
 def test_nothing_is_public_but_the_load_balancer(declared: Recorder) -> None:
@@ -129,32 +136,67 @@ def test_encryption_at_rest(declared: Recorder) -> None:
     assert secret["kmsKeyId"]
     (version,) = declared.of("aws:secretsmanager/secretVersion:SecretVersion")
     stored = json.loads(_secret_value(version["secretString"]))
-    assert set(stored) == {"jwt-secret", "secret-keys", "nats-url", "database-url"}
+    passwords = {f"nats-password-{i}" for i in IDENTITIES}
+    assert set(stored) == {"jwt-secret", "secret-keys", "nats-url", "database-url"} | passwords
+    assert all(stored[f"nats-password-{i}"] == f"nats-{i}" for i in IDENTITIES)
     assert stored["database-url"].endswith("@postgres.internal:5432/flowmaestro")
 
 
+def test_the_event_log_and_the_nodes_disks_are_encrypted(declared: Recorder) -> None:
+    (default,) = declared.of("aws:ebs/encryptionByDefault:EncryptionByDefault")
+    assert default["enabled"] is True
+    (storage,) = declared.of("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert storage["provisioner"] == "ebs.csi.aws.com"
+    assert storage["parameters"]["encrypted"] == "true"
+    assert storage["reclaimPolicy"] == "Retain"  # the log outlives a deleted claim
+    (release,) = declared.of("kubernetes:helm.sh/v3:Release")
+    nats = _secret_value(release["values"])["nats"]
+    pvc = nats["config"]["jetstream"]["fileStore"]["pvc"]
+    assert pvc["storageClassName"] == storage["metadata"]["name"]
+    addons = {a["addonName"]: a for a in declared.of("aws:eks/addon:Addon")}
+    assert set(addons) == {"aws-ebs-csi-driver", "eks-pod-identity-agent"}
+
+
+def _trust(role: dict[str, Any]) -> tuple[str, list[str]]:
+    (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
+    assert statement["Effect"] == "Allow" and set(statement["Principal"]) == {"Service"}
+    action = statement["Action"]
+    return statement["Principal"]["Service"], [action] if isinstance(action, str) else action
+
+
 def test_iam_is_least_privilege(declared: Recorder) -> None:
-    roles = declared.of("aws:iam/role:Role")
-    assert len(roles) == 2
-    services = set()
-    for role in roles:
-        policy = json.loads(role["assumeRolePolicy"])
-        (statement,) = policy["Statement"]
-        assert statement["Action"] == "sts:AssumeRole"
-        services.add(statement["Principal"]["Service"])
-    assert services == {"eks.amazonaws.com", "ec2.amazonaws.com"}
-    attached = {
-        a["policyArn"] for a in declared.of("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    roles = {name: inputs for t, name, inputs in declared.resources if t == "aws:iam/role:Role"}
+    trust = {name: _trust(role) for name, role in roles.items()}
+    assert trust == {
+        "eks-cluster": ("eks.amazonaws.com", ["sts:AssumeRole"]),
+        "eks-nodes": ("ec2.amazonaws.com", ["sts:AssumeRole"]),
+        # EKS Pod Identity, and only for the EBS driver's controller (below).
+        "ebs-csi": ("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]),
     }
+    attached: dict[str, set[str]] = {}
+    for t, name, inputs in declared.resources:
+        if t == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            attached.setdefault(name.rsplit("-", 1)[0], set()).add(inputs["policyArn"])
+    aws_policy = "arn:aws:iam::aws:policy/"
     assert attached == {
-        "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
-        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+        "eks-cluster": {aws_policy + "AmazonEKSClusterPolicy"},
+        "eks-nodes": {
+            aws_policy + "AmazonEKSWorkerNodePolicy",
+            aws_policy + "AmazonEKS_CNI_Policy",
+            aws_policy + "AmazonEC2ContainerRegistryReadOnly",
+        },
+        "ebs-csi": {aws_policy + "service-role/AmazonEBSCSIDriverPolicy"},
     }
+    (ebs,) = [
+        a for a in declared.of("aws:eks/addon:Addon") if a["addonName"] == "aws-ebs-csi-driver"
+    ]
+    (association,) = ebs["podIdentityAssociations"]
+    assert association["serviceAccount"] == "ebs-csi-controller-sa"
+    assert association["roleArn"] == "arn:aws:mock:::ebs-csi"
     # No inline policies, and nothing administrative.
     assert not declared.of("aws:iam/rolePolicy:RolePolicy")
-    assert not any("Administrator" in arn or "FullAccess" in arn for arn in attached)
+    every = set().union(*attached.values())
+    assert not any("Administrator" in arn or "FullAccess" in arn for arn in every)
 
 
 def test_the_chart_is_installed_with_nats_and_the_secrets(declared: Recorder) -> None:
@@ -163,4 +205,7 @@ def test_the_chart_is_installed_with_nats_and_the_secrets(declared: Recorder) ->
     values = _secret_value(release["values"])  # it holds the secrets: secret as a whole
     assert values["nats"]["enabled"] is True
     assert values["database"]["cidr"] == "10.40.0.0/16"
-    assert set(values["secrets"]) == {"jwtSecret", "secretKeys", "natsUrl", "databaseUrl"}
+    secrets = values["secrets"]
+    assert set(secrets) == {"jwtSecret", "secretKeys", "natsUrl", "databaseUrl", "natsPasswords"}
+    assert secrets["natsPasswords"] == {i: f"nats-{i}" for i in IDENTITIES}
+    assert "@" not in secrets["natsUrl"]  # each service has its own identity instead

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-__all__ = ["CHART", "build"]
+__all__ = ["CHART", "NATS_IDENTITIES", "build"]
 
 CHART = Path(__file__).resolve().parents[3] / "deploy" / "helm" / "flowmaestro"
 VPC_CIDR = "10.40.0.0/16"
@@ -22,15 +22,23 @@ NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 )
 CLUSTER_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",)
+EBS_CSI_POLICIES = ("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",)
+POD_IDENTITY = "pods.eks.amazonaws.com"
+STORAGE_CLASS = "flowmaestro-encrypted"
+NATS_IDENTITIES = ("gateway", "scheduler", "executors", "cli")
+"""The NATS users of the chart's bundled servers (flowmaestro.runtime.natsauth), one password
+each from the stack's configuration (`nats<Identity>Password`)."""
 
 
 def _assume_role(service: str) -> str:
+    # EKS Pod Identity also tags the session it assumes with the pod's identity.
+    action: str | list[str] = (
+        ["sts:AssumeRole", "sts:TagSession"] if service == POD_IDENTITY else "sts:AssumeRole"
+    )
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": action}],
         }
     )
 
@@ -113,6 +121,8 @@ def build() -> dict[str, pulumi.Resource]:
         encryption_config={"provider": {"key_arn": key.arn}, "resources": ["secrets"]},
         enabled_cluster_log_types=["api", "audit", "authenticator"],
     )
+    # Every new EBS volume in the region is encrypted: the nodes' disks among them.
+    ebs_default = aws.ebs.EncryptionByDefault("flowmaestro", enabled=True)
     nodes = aws.eks.NodeGroup(
         "flowmaestro",
         cluster_name=cluster.name,
@@ -120,6 +130,22 @@ def build() -> dict[str, pulumi.Resource]:
         subnet_ids=[s.id for s in private],
         scaling_config={"desired_size": 3, "min_size": 3, "max_size": 12},
         instance_types=["m6i.large"],
+        opts=pulumi.ResourceOptions(depends_on=[ebs_default]),
+    )
+    # The EBS CSI driver provisions NATS's JetStream volumes (the event log). Only its
+    # controller's service account gets its role, through EKS Pod Identity, not the nodes.
+    pod_identity = aws.eks.Addon(
+        "pod-identity", cluster_name=cluster.name, addon_name="eks-pod-identity-agent"
+    )
+    ebs_role = _role("ebs-csi", POD_IDENTITY, EBS_CSI_POLICIES)
+    ebs_csi = aws.eks.Addon(
+        "ebs-csi",
+        cluster_name=cluster.name,
+        addon_name="aws-ebs-csi-driver",
+        pod_identity_associations=[
+            {"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}
+        ],
+        opts=pulumi.ResourceOptions(depends_on=[pod_identity, nodes]),
     )
 
     # PostgreSQL: private subnets; only the cluster's security group may connect.
@@ -165,16 +191,18 @@ def build() -> dict[str, pulumi.Resource]:
 
     # The application's secrets, kept in Secrets Manager under the same key.
     app_password = config.require_secret("databasePassword")
-    nats_password = config.require_secret("natsPassword")
+    nats_passwords = {
+        identity: config.require_secret(f"nats{identity.capitalize()}Password")
+        for identity in NATS_IDENTITIES
+    }
     values = {
         "jwt-secret": config.require_secret("jwtSecret"),
         "secret-keys": config.require_secret("secretKeys"),
-        "nats-url": pulumi.Output.concat(
-            "nats://flowmaestro:", nats_password, "@flowmaestro-nats:4222"
-        ),
+        "nats-url": "nats://flowmaestro-nats:4222",
         "database-url": pulumi.Output.concat(
             "postgresql://flowmaestro:", app_password, "@", database.address, ":5432/flowmaestro"
         ),
+        **{f"nats-password-{i}": password for i, password in nats_passwords.items()},
     }
     secret = aws.secretsmanager.Secret("flowmaestro", kms_key_id=key.arn)
     aws.secretsmanager.SecretVersion(
@@ -215,6 +243,18 @@ def build() -> dict[str, pulumi.Resource]:
         }
     )
     provider = k8s.Provider("flowmaestro", kubeconfig=kubeconfig)
+    # JetStream's volumes: gp3, encrypted (AWS's EBS key: the driver's managed policy may
+    # use it, where a customer key would need an inline grant).
+    storage = k8s.storage.v1.StorageClass(
+        "flowmaestro-encrypted",
+        metadata={"name": STORAGE_CLASS},
+        provisioner="ebs.csi.aws.com",
+        parameters={"type": "gp3", "encrypted": "true"},
+        reclaim_policy="Retain",
+        volume_binding_mode="WaitForFirstConsumer",
+        allow_volume_expansion=True,
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[ebs_csi]),
+    )
     release = k8s.helm.v3.Release(
         "flowmaestro",
         chart=str(CHART),
@@ -226,22 +266,20 @@ def build() -> dict[str, pulumi.Resource]:
                 "secretKeys": values["secret-keys"],
                 "natsUrl": values["nats-url"],
                 "databaseUrl": values["database-url"],
+                "natsPasswords": nats_passwords,
             },
             "database": {"cidr": VPC_CIDR},
             "gateway": {"service": {"type": "LoadBalancer"}},
+            # The chart's defaults give the servers its generated users and passwords.
             "nats": {
                 "enabled": True,
-                "config": {
-                    "merge": {
-                        "authorization": {
-                            "users": [{"user": "flowmaestro", "password": nats_password}]
-                        }
-                    }
-                },
                 "promExporter": {"enabled": True},
+                "config": {
+                    "jetstream": {"fileStore": {"pvc": {"storageClassName": STORAGE_CLASS}}}
+                },
             },
         },
-        opts=pulumi.ResourceOptions(provider=provider, depends_on=[nodes]),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[nodes, storage]),
     )
     pulumi.export("database_address", database.address)
     pulumi.export("secret_arn", secret.arn)

@@ -29,8 +29,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "flowmaestro.fullname" .)) -}}
 {{- end -}}
 
+{{/* The NATS identities: one user per component, with the permissions of
+files/nats-authorization.conf (generated from flowmaestro.runtime.natsauth). */}}
+{{- define "flowmaestro.natsIdentities" -}}
+{{- list "gateway" "scheduler" "executors" "cli" | toJson -}}
+{{- end -}}
+
 {{/* Settings every service reads: the ConfigMap (and `.secretRef`, a Secret of more
-variables, when given), then the NATS URL and keys. Takes (dict "root" $ "secretRef" name). */}}
+variables, when given), then the NATS URL, the component's own NATS identity and the keys.
+Takes (dict "root" $ "identity" gateway|scheduler|executors|cli "secretRef" name). */}}
 {{- define "flowmaestro.env" -}}
 envFrom:
   - configMapRef:
@@ -43,6 +50,11 @@ env:
   - name: FLOWMAESTRO_NATS_URL
     valueFrom:
       secretKeyRef: {name: {{ include "flowmaestro.secretName" .root }}, key: nats-url}
+  - name: FLOWMAESTRO_NATS_USER
+    value: {{ required "flowmaestro.env: identity" .identity | quote }}
+  - name: FLOWMAESTRO_NATS_PASSWORD
+    valueFrom:
+      secretKeyRef: {name: {{ include "flowmaestro.secretName" .root }}, key: {{ printf "nats-password-%s" .identity }}}
   - name: FLOWMAESTRO_SECRET_KEYS
     valueFrom:
       secretKeyRef: {name: {{ include "flowmaestro.secretName" .root }}, key: secret-keys}

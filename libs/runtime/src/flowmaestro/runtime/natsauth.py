@@ -5,6 +5,9 @@ The local stack's passwords are generated on the first `flowmaestro up` into
 passwords, is written with mode 0600 too. Each service gets its identity through
 `FLOWMAESTRO_NATS_USER` / `FLOWMAESTRO_NATS_PASSWORD`; the CLI reads the state folder.
 
+Deployments (compose, the Helm chart) give their servers the same users and permissions:
+`server_authorization_config` as configuration text, passwords from the environment.
+
 Every identity gets its own reply inbox prefix (`_INBOX_<user>.>`), so no component can
 listen to another's replies.
 """
@@ -26,8 +29,10 @@ __all__ = [
     "env_credentials",
     "inbox_prefix",
     "load_or_create_credentials",
+    "password_variable",
     "permissions",
     "server_authorization",
+    "server_authorization_config",
 ]
 
 IDENTITIES = ("gateway", "scheduler", "executors", "cli")
@@ -220,3 +225,22 @@ def server_authorization(passwords: dict[str, str]) -> dict[str, Any]:
             for identity in IDENTITIES
         ]
     }
+
+
+def password_variable(identity: str) -> str:
+    """The environment variable a deployed nats-server reads an identity's password from."""
+    return f"NATS_{identity.upper()}_PASSWORD"
+
+
+def server_authorization_config() -> str:
+    """The `authorization` block as nats-server configuration text for a deployment (compose,
+    the Helm chart): the same identities and permissions as `server_authorization`, each
+    password taken from the server's environment (`password_variable`), never written."""
+    users = ",\n".join(
+        "    {"
+        + f'"user": {json.dumps(identity)}, "password": ${password_variable(identity)}, '
+        + f'"permissions": {json.dumps(permissions(identity), sort_keys=True)}'
+        + "}"
+        for identity in IDENTITIES
+    )
+    return f"authorization {{\n  users: [\n{users}\n  ]\n}}\n"
