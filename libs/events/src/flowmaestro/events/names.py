@@ -77,6 +77,7 @@ __all__ = [
     "tenant_event_consumer",
     "tenant_event_filter",
     "tenant_event_owner",
+    "tenant_event_subject",
     "tenant_event_wildcard",
     "timer_subject",
     "timer_wildcard",
@@ -528,6 +529,15 @@ def tenant_event_filter(owner_id: str, pattern: str) -> str:
             continue
         _token(token)
     return f"{_PREFIX}.tenant.{_token(owner_id)}.events.{pattern}"
+
+
+def tenant_event_subject(owner_id: str, subject: str) -> str:
+    """Where a tenant's own event `subject` (tokens only, no wildcard) is published: inside
+    its owner's namespace, so a tenant publishing through the gateway reaches only its own
+    event triggers. Raises `ValueError` for a subject that is not plain tokens."""
+    for token in subject.split("."):
+        _token(token)
+    return f"{_PREFIX}.tenant.{_token(owner_id)}.events.{subject}"
 
 
 def tenant_event_owner(subject: str) -> str | None:
