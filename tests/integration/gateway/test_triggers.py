@@ -358,6 +358,16 @@ async def test_tenants_publish_events_over_the_api_into_their_own_namespace_only
     done = await finished(client, alice, alices[0]["id"])
     assert done["trigger_kind"] == "event" and done["inputs"] == {"amount": 500}
     error_of(await client.get(f"/api/triggers/{theirs['id']}", headers=alice.headers), 404)
+    # each publish is a person's action in the publisher's own audit trail
+    for user, subjects in ((alice, ["orders.created"]), (bob, ["orders.created", escape])):
+        trail = data_of(
+            await client.get("/api/audit", params={"resource_type": "event"}, headers=user.headers)
+        )["entries"]
+        assert [e["resource_id"] for e in trail] == subjects
+        assert {e["action"] for e in trail} == {"event.published"}
+        assert {e["actor"]["user_id"] for e in trail} == {user.id}
+        assert {e["actor"]["address"] for e in trail} == {"127.0.0.1"}
+    assert trail[-1]["details"]["sequence"] + 1 == trail[0]["details"]["sequence"]
 
 
 async def test_a_tenants_events_are_rate_limited(client: httpx.AsyncClient, alice: User) -> None:

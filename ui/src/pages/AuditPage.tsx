@@ -39,6 +39,8 @@ export function AuditPage() {
               <option value="integration">integrations</option>
               <option value="execution">executions</option>
               <option value="batch">batches</option>
+              <option value="trigger">triggers</option>
+              <option value="event">published events</option>
             </select>
           </label>
           <input className="input" placeholder="resource id" aria-label="Resource id" value={resourceId} onChange={(e) => (setResourceId(e.target.value), setPage(1))} />

@@ -14,16 +14,20 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import Parameter
 
 from flowmaestro.events.names import tenant_event_subject
-from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
+from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.errors import RateLimitedError, ValidationFailedError
 from flowmaestro.gateway.models import Envelope
 from flowmaestro.gateway.openapi import BEARER, errors
+from flowmaestro.gateway.store.audit import record_action
 from flowmaestro.gateway.triggers import webhooks
 from flowmaestro.gateway.triggers.models import EventPublished
 from flowmaestro.runtime.ratelimit import RateLimit
 
-__all__ = ["EVENT_SUBJECT_PATTERN", "publish_event"]
+__all__ = ["EVENT_SUBJECT_PATTERN", "PUBLISHED", "publish_event"]
+
+PUBLISHED = "event.published"
+"""The audit action of a user publishing an event (the resource id is its subject)."""
 
 EVENT_SUBJECT_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 """A subject inside one's namespace: dot-separated tokens, no wildcard."""
@@ -82,7 +86,8 @@ async def publish_event(
     request: Request[Any, Any, Any],
 ) -> Envelope[EventPublished]:
     """Publish an event into your own namespace: each of your event triggers whose
-    pattern matches `subject` starts a run with the object as its inputs."""
+    pattern matches `subject` starts a run with the object as its inputs. Recorded in
+    the audit trail (`event.published`, the subject as the resource)."""
     try:
         full_subject = tenant_event_subject(user.user_id, subject)
     except ValueError as exc:
@@ -102,5 +107,11 @@ async def publish_event(
         request.stream(), request.headers.get("content-length"), limits.event_body_bytes, "event"
     )
     _event_object(body)
-    ack = await services.nc.jetstream().publish(full_subject, body)
+    # recorded in the same transaction that is open while it is published: an event the
+    # database cannot record is not published (503), one that is published is recorded
+    async with services.db.transaction() as conn:
+        ack = await services.nc.jetstream().publish(full_subject, body)
+        details = {"sequence": ack.seq, "bytes": len(body)}
+        actor = actor_of(request, user)
+        await record_action(conn, user.user_id, actor, PUBLISHED, "event", subject, details)
     return ok(EventPublished(subject=subject, sequence=ack.seq))
