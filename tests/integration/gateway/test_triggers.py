@@ -322,15 +322,26 @@ async def test_tenants_publish_events_over_the_api_into_their_own_namespace_only
             "event": {"subject": ">"},
         },
     )
+    once = {"Idempotency-Key": "order-1"}
     sent = await client.post(
-        "/api/events/orders.created", json={"amount": 500}, headers=alice.headers
+        "/api/events/orders.created", json={"amount": 500}, headers={**alice.headers, **once}
     )
     assert data_of(sent, 202)["subject"] == "orders.created"
-    assert isinstance(data_of(sent, 202)["sequence"], int)
-    # Bob cannot aim at alice's namespace: whatever subject he names stays inside his own.
+    sequence = data_of(sent, 202)["sequence"]
+    assert isinstance(sequence, int)
+    # the same key again publishes nothing: the first event's sequence, no second run
+    again = await client.post(
+        "/api/events/orders.created", json={"amount": 501}, headers={**alice.headers, **once}
+    )
+    assert data_of(again, 202)["sequence"] == sequence
+    # Bob cannot aim at alice's namespace: whatever subject he names stays inside his own
+    # (and his key, though the same as hers, is his own).
     escape = f"fm.tenant.{alice.id}.events.orders.created"
     data_of(
-        await client.post(f"/api/events/{escape}", json={"amount": 2}, headers=bob.headers), 202
+        await client.post(
+            f"/api/events/{escape}", json={"amount": 2}, headers={**bob.headers, **once}
+        ),
+        202,
     )
     data_of(
         await client.post("/api/events/orders.created", json={"amount": 3}, headers=bob.headers),
@@ -359,7 +370,9 @@ async def test_tenants_publish_events_over_the_api_into_their_own_namespace_only
     assert done["trigger_kind"] == "event" and done["inputs"] == {"amount": 500}
     error_of(await client.get(f"/api/triggers/{theirs['id']}", headers=alice.headers), 404)
     # each publish is a person's action in the publisher's own audit trail
-    for user, subjects in ((alice, ["orders.created"]), (bob, ["orders.created", escape])):
+    published = {alice.id: ["orders.created"] * 2, bob.id: ["orders.created", escape]}
+    for user in (alice, bob):
+        subjects = published[user.id]
         trail = data_of(
             await client.get("/api/audit", params={"resource_type": "event"}, headers=user.headers)
         )["entries"]
@@ -368,6 +381,11 @@ async def test_tenants_publish_events_over_the_api_into_their_own_namespace_only
         assert {e["actor"]["user_id"] for e in trail} == {user.id}
         assert {e["actor"]["address"] for e in trail} == {"127.0.0.1"}
     assert trail[-1]["details"]["sequence"] + 1 == trail[0]["details"]["sequence"]
+    mine = data_of(
+        await client.get("/api/audit", params={"resource_type": "event"}, headers=alice.headers)
+    )["entries"]
+    assert [e["details"].get("duplicate") for e in mine] == [True, None]
+    assert {e["details"]["sequence"] for e in mine} == {sequence}
 
 
 async def test_a_tenants_events_are_rate_limited(client: httpx.AsyncClient, alice: User) -> None:

@@ -76,6 +76,7 @@ __all__ = [
     "stop_key",
     "tenant_event_consumer",
     "tenant_event_filter",
+    "tenant_event_msg_id",
     "tenant_event_owner",
     "tenant_event_subject",
     "tenant_event_wildcard",
@@ -538,6 +539,14 @@ def tenant_event_subject(owner_id: str, subject: str) -> str:
     for token in subject.split("."):
         _token(token)
     return f"{_PREFIX}.tenant.{_token(owner_id)}.events.{subject}"
+
+
+def tenant_event_msg_id(owner_id: str, idempotency_key: str) -> str:
+    """The `Nats-Msg-Id` of an event a tenant publishes with an idempotency key: the same
+    key from the same tenant again (within the stream's duplicate window) publishes
+    nothing, while one tenant's key never collides with another's."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"tenant-event:{owner_scope(owner_id)}:{digest}"
 
 
 def tenant_event_owner(subject: str) -> str | None:

@@ -13,7 +13,12 @@ from litestar import Request, post
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 
-from flowmaestro.events.names import tenant_event_subject
+from flowmaestro.events.names import (
+    Header,
+    TriggerHeader,
+    tenant_event_msg_id,
+    tenant_event_subject,
+)
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.errors import RateLimitedError, ValidationFailedError
@@ -86,8 +91,10 @@ async def publish_event(
     request: Request[Any, Any, Any],
 ) -> Envelope[EventPublished]:
     """Publish an event into your own namespace: each of your event triggers whose
-    pattern matches `subject` starts a run with the object as its inputs. Recorded in
-    the audit trail (`event.published`, the subject as the resource)."""
+    pattern matches `subject` starts a run with the object as its inputs. With an
+    `Idempotency-Key` header, the same key again publishes nothing and answers the first
+    event's sequence. Recorded in the audit trail (`event.published`, the subject as the
+    resource)."""
     try:
         full_subject = tenant_event_subject(user.user_id, subject)
     except ValueError as exc:
@@ -109,9 +116,13 @@ async def publish_event(
     _event_object(body)
     # recorded in the same transaction that is open while it is published: an event the
     # database cannot record is not published (503), one that is published is recorded
+    key = request.headers.get(TriggerHeader.IDEMPOTENCY_KEY)
+    headers = {Header.MSG_ID: tenant_event_msg_id(user.user_id, key)} if key else None
     async with services.db.transaction() as conn:
-        ack = await services.nc.jetstream().publish(full_subject, body)
-        details = {"sequence": ack.seq, "bytes": len(body)}
+        ack = await services.nc.jetstream().publish(full_subject, body, headers=headers)
+        details: dict[str, Any] = {"sequence": ack.seq, "bytes": len(body)}
+        if ack.duplicate:
+            details["duplicate"] = True  # the same key again: nothing new was published
         actor = actor_of(request, user)
         await record_action(conn, user.user_id, actor, PUBLISHED, "event", subject, details)
     return ok(EventPublished(subject=subject, sequence=ack.seq))
