@@ -89,6 +89,15 @@ async def publish_event(
     user: CurrentUser,
     services: ServicesDep,
     request: Request[Any, Any, Any],
+    idempotency_key: Annotated[
+        str | None,
+        Parameter(
+            header=TriggerHeader.IDEMPOTENCY_KEY,
+            min_length=1,
+            max_length=200,
+            description="The same key again publishes nothing (the first event's sequence)",
+        ),
+    ] = None,
 ) -> Envelope[EventPublished]:
     """Publish an event into your own namespace: each of your event triggers whose
     pattern matches `subject` starts a run with the object as its inputs. With an
@@ -114,10 +123,11 @@ async def publish_event(
         request.stream(), request.headers.get("content-length"), limits.event_body_bytes, "event"
     )
     _event_object(body)
+    headers: dict[str, Any] | None = None
+    if idempotency_key:
+        headers = {Header.MSG_ID: tenant_event_msg_id(user.user_id, idempotency_key)}
     # recorded in the same transaction that is open while it is published: an event the
     # database cannot record is not published (503), one that is published is recorded
-    key = request.headers.get(TriggerHeader.IDEMPOTENCY_KEY)
-    headers = {Header.MSG_ID: tenant_event_msg_id(user.user_id, key)} if key else None
     async with services.db.transaction() as conn:
         ack = await services.nc.jetstream().publish(full_subject, body, headers=headers)
         details: dict[str, Any] = {"sequence": ack.seq, "bytes": len(body)}
