@@ -1,6 +1,6 @@
 """The Triggers panel end to end: a schedule with its next fire times, paused; a webhook
 whose request shows up among its fires; an event trigger fired by the event its panel says
-how to publish."""
+how to publish; those actions in the audit view, filtered by resource."""
 
 from __future__ import annotations
 
@@ -72,3 +72,19 @@ async def test_schedules_and_webhooks_from_the_triggers_panel(
     assert status == 202
     await expect(event).to_contain_text("started", timeout=15_000)
     await shot("triggers-event")
+
+    # the audit view: trigger changes and the published event, filtered by resource
+    await page.get_by_role("link", name="Audit").click()
+    audit = page.get_by_test_id("audit")
+    await page.get_by_label("Resource type").select_option("trigger")
+    await expect(audit.locator("[data-action='trigger.created']")).to_have_count(3)
+    await expect(audit.locator("[data-action='trigger.paused']")).to_have_count(1)
+    await expect(audit.locator("[data-action='workflow.created']")).to_have_count(0)
+    await page.get_by_label("Resource type").select_option("event")
+    published_row = audit.locator("[data-action='event.published']")
+    await expect(published_row).to_have_count(1)
+    await expect(published_row).to_contain_text("orders.example")
+    await shot("audit-triggers-events")
+    await page.get_by_label("Resource type").select_option("trigger")
+    await audit.locator("[data-action='trigger.paused'] a").click()
+    await expect(page.get_by_role("tab", name="Triggers")).to_be_visible()

@@ -114,6 +114,8 @@ async def test_schedule_shapes_pause_audit_and_tenancy(
         "trigger.created",
     ]
     assert {e["actor"]["user_id"] for e in audit} == {alice.id}
+    assert {e["actor"]["address"] for e in audit} == {"127.0.0.1"}
+    assert {e["details"]["workflow_id"] for e in audit} == {made["workflow_id"]}
     assert (
         data_of(
             await client.get("/api/audit", params={"resource_type": "trigger"}, headers=bob.headers)

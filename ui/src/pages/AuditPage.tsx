@@ -11,6 +11,8 @@ function resourceLink(entry: AuditEntry) {
   if (entry.resource_type === "execution") return `/executions/${entry.resource_id}`;
   if (entry.resource_type === "batch") return `/batches/${entry.resource_id}`;
   if (entry.resource_type === "workflow" && entry.action !== "workflow.deleted") return `/workflows/${entry.resource_id}`;
+  // a trigger lives in its workflow's Triggers tab
+  if (entry.resource_type === "trigger" && typeof entry.details.workflow_id === "string") return `/workflows/${entry.details.workflow_id}`;
   return null;
 }
 
