@@ -1,5 +1,6 @@
 """The Triggers panel end to end: a schedule with its next fire times, paused; a webhook
-whose request shows up among its fires."""
+whose request shows up among its fires; an event trigger fired by the event its panel says
+how to publish; those actions in the audit view, filtered by resource."""
 
 from __future__ import annotations
 
@@ -47,3 +48,43 @@ async def test_schedules_and_webhooks_from_the_triggers_panel(
     assert answer.status_code == 202, answer.text
     await expect(hook).to_contain_text("started", timeout=15_000)  # the list refreshes
     await shot("triggers-webhook")
+
+    await panel.get_by_role("button", name="event", exact=True).click()
+    await panel.get_by_label("Name", exact=True).fill("orders")
+    await panel.get_by_label("Subject in your namespace").fill("orders.>")
+    await panel.get_by_role("button", name="Add trigger").click()
+    event = panel.locator("[data-trigger]").nth(2)
+    hint = event.locator("[data-publish]")
+    await expect(hint).to_contain_text("/api/events/orders.example")
+    published = re.search(r"POST (\S+)", await hint.inner_text())
+    assert published is not None
+    status = await page.evaluate(
+        """async (url) => (await fetch(url, {
+            method: "POST",
+            headers: {
+                "Content-Type": "application/json",
+                Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
+            },
+            body: JSON.stringify({ amount: 3 }),
+        })).status""",
+        published.group(1),
+    )
+    assert status == 202
+    await expect(event).to_contain_text("started", timeout=15_000)
+    await shot("triggers-event")
+
+    # the audit view: trigger changes and the published event, filtered by resource
+    await page.get_by_role("link", name="Audit").click()
+    audit = page.get_by_test_id("audit")
+    await page.get_by_label("Resource type").select_option("trigger")
+    await expect(audit.locator("[data-action='trigger.created']")).to_have_count(3)
+    await expect(audit.locator("[data-action='trigger.paused']")).to_have_count(1)
+    await expect(audit.locator("[data-action='workflow.created']")).to_have_count(0)
+    await page.get_by_label("Resource type").select_option("event")
+    published_row = audit.locator("[data-action='event.published']")
+    await expect(published_row).to_have_count(1)
+    await expect(published_row).to_contain_text("orders.example")
+    await shot("audit-triggers-events")
+    await page.get_by_label("Resource type").select_option("trigger")
+    await audit.locator("[data-action='trigger.paused'] a").click()
+    await expect(page.get_by_role("tab", name="Triggers")).to_be_visible()

@@ -10,7 +10,9 @@ import pytest
 from flowmaestro.events import TriggerLimits
 from flowmaestro.events.names import (
     tenant_event_filter,
+    tenant_event_msg_id,
     tenant_event_owner,
+    tenant_event_subject,
     trigger_execution_id,
 )
 from flowmaestro.gateway.errors import AuthenticationError, ValidationFailedError
@@ -60,6 +62,22 @@ def test_event_patterns_stay_inside_their_owners_namespace() -> None:
     assert not subject_matches(own, "fm.tenant.u2.events.orders.new")
     assert not subject_matches(own, "fm.tenant.u1.events.orders.new.x")
     assert subject_matches("a.>", "a.b.c") and not subject_matches("a.>", "a")
+
+
+def test_published_events_land_in_the_publishers_namespace() -> None:
+    assert tenant_event_subject("u1", "orders.new") == "fm.tenant.u1.events.orders.new"
+    # a subject naming another namespace is only deeper inside one's own
+    deeper = tenant_event_subject("u1", "fm.tenant.u2.events.x")
+    assert tenant_event_owner(deeper) == "u1"
+    assert not subject_matches(tenant_event_filter("u2", ">"), deeper)
+    for hostile in ("orders.*", "orders.>", "a..b", "a b", "", ".a", "a."):
+        with pytest.raises(ValueError):
+            tenant_event_subject("u1", hostile)
+    with pytest.raises(ValueError):
+        tenant_event_subject("u1.events.x", "y")
+    assert tenant_event_msg_id("u1", "k") == tenant_event_msg_id("u1", "k")
+    assert tenant_event_msg_id("u1", "k") != tenant_event_msg_id("u2", "k")
+    assert tenant_event_msg_id("u1", "k") != tenant_event_msg_id("u1", "k2")
 
 
 def test_a_signature_covers_timestamp_and_body_within_the_replay_window() -> None:

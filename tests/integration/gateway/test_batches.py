@@ -66,6 +66,7 @@ DOUBLE = {
     ],
 }
 ENDED = {"completed", "failed", "cancelled"}
+ELSEWHERE = "198.51.100.7"
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +223,7 @@ async def test_a_failing_row_is_reported_with_its_error(
 
 
 async def test_cancel_stops_the_batch_and_is_audited(
-    client: httpx.AsyncClient, alice: User
+    client: httpx.AsyncClient, alice: User, nats_server: EmbeddedNats, database_url: str
 ) -> None:
     wid = await create_workflow(client, alice, DOUBLE)
     rows = [{"n": i, "delay": 5} for i in range(20)]
@@ -233,7 +234,17 @@ async def test_cancel_stops_the_batch_and_is_audited(
         return got["counts"]["running"] == 4
 
     await eventually(running)
-    cancelled = await client.post(f"/api/batches/{batch['id']}/cancel", headers=alice.headers)
+    # the cancel comes from elsewhere, through a gateway behind a trusted proxy
+    async with (
+        running_gateway(
+            nats_server.url, database_url, run_projector=False, trusted_proxies="127.0.0.1/32"
+        ) as proxied_url,
+        httpx.AsyncClient(base_url=proxied_url, timeout=20) as proxied,
+    ):
+        cancelled = await proxied.post(
+            f"/api/batches/{batch['id']}/cancel",
+            headers={**alice.headers, "X-Forwarded-For": ELSEWHERE},
+        )
     assert data_of(cancelled, 202) == {"batch_id": batch["id"], "cancelled": True}
     done = await ended(client, alice, batch["id"])
     assert done["status"] == "cancelled"
@@ -262,8 +273,19 @@ async def test_cancel_stops_the_batch_and_is_audited(
             headers=alice.headers,
         )
     )
-    actions = {e["action"] for e in trail["entries"]}
-    assert actions == {"batch.started", "batch.cancel_requested"}
+    actions = {e["action"]: e["actor"] for e in trail["entries"]}
+    assert actions == {
+        "batch.started": {"user_id": alice.id, "address": "127.0.0.1"},
+        "batch.cancel_requested": {"user_id": alice.id, "address": ELSEWHERE},
+    }
+    # each stopped run's own log names who stopped it (not who started the batch)
+    for execution in listed["executions"]:
+        logs = data_of(
+            await client.get(f"/api/executions/{execution['id']}/logs", headers=alice.headers)
+        )["logs"]
+        by = {e["event"]: e["metadata"].get("actor") for e in logs}
+        assert by["execution.started"] == {"user_id": alice.id, "address": "127.0.0.1"}
+        assert by["execution.cancel_requested"] == {"user_id": alice.id, "address": ELSEWHERE}
 
 
 async def test_another_users_batch_is_not_found(

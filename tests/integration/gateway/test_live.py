@@ -149,6 +149,17 @@ async def test_websocket_flow_with_a_human_answer(client: httpx.AsyncClient, ali
         assert (await _until(second, "execution:completed"))[-1]["execution_id"] == eid
     detail = await finished(client, alice, eid)
     assert detail["status"] == "completed"
+    # the answer over the socket is audited like one over HTTP: who, from where, which node
+    trail = data_of(
+        await client.get(
+            "/api/audit",
+            params={"resource_type": "execution", "resource_id": eid},
+            headers=alice.headers,
+        )
+    )["entries"]
+    assert [e["action"] for e in trail] == ["execution.input_answered", "execution.started"]
+    assert trail[0]["actor"] == {"user_id": alice.id, "address": "127.0.0.1"}
+    assert trail[0]["details"]["node_id"] == "approve"
 
 
 @pytest.mark.parametrize("token", ["", "garbage"])

@@ -8,6 +8,7 @@ import asyncio
 import httpx
 import pytest
 
+from tests.integration.gateway.test_executions import execute, workflow
 from tests.support.gateway import User, data_of, error_of, eventually, sse_events
 
 pytestmark = pytest.mark.integration
@@ -114,6 +115,31 @@ async def test_pause_during_a_fan_out_then_resume(client: httpx.AsyncClient, ali
 
 async def _is(client: httpx.AsyncClient, user: User, eid: str, wanted: str) -> bool:
     return await status(client, user, eid) == wanted
+
+
+async def test_a_wait_timer_due_while_paused_takes_effect_on_resume(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    wid = await workflow(client, alice, "wait")
+    eid = (await execute(client, alice, wid, {"seconds": 1}))["execution_id"]
+
+    async def waiting() -> bool:
+        detail = data_of(await client.get(f"/api/executions/{eid}", headers=alice.headers))
+        return detail["nodes"].get("pause", {}).get("status") == "waiting"
+
+    await eventually(waiting)
+    data_of(await client.post(f"/api/executions/{eid}/pause", headers=alice.headers), 202)
+    await asyncio.sleep(2.0)  # the wait's timer comes due while the run is paused
+    entries = await logs(client, alice, eid)
+    assert "result" not in events_of(entries, "node.scheduled"), entries
+    assert await status(client, alice, eid) == "paused"
+    data_of(await client.post(f"/api/executions/{eid}/resume", headers=alice.headers), 202)
+    assert await eventually(lambda: _is(client, alice, eid, "completed"))
+    entries = await logs(client, alice, eid)
+    assert events_of(entries, "node.completed").count("result") == 1
+    resumed = next(i for i, e in enumerate(entries) if e["event"] == "execution.resumed")
+    # what the timer released happened only after the resume
+    assert all(i > resumed for i, e in enumerate(entries) if e["node_id"] == "result"), entries
 
 
 async def test_cancel_while_paused(client: httpx.AsyncClient, alice: User) -> None:

@@ -1,4 +1,5 @@
-"""`flowmaestro triggers list|create|pause|resume|delete` against the gateway's API."""
+"""`flowmaestro triggers list|create|pause|resume|delete|publish` against the gateway's
+API."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from flowmaestro.cli.main import main
 from tests.integration.gateway.test_executions import workflow
-from tests.support.gateway import User, data_of
+from tests.support.gateway import User, data_of, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,23 @@ async def test_the_cli_manages_triggers(
     assert code == 1 and "NOT_FOUND" in err
     code, _, err = await _cli("triggers", "create", wid, "--name", "x", "--cron", "* * * * * *")
     assert code == 1 and "over_limit" in err
+    code, out, _ = await _cli("triggers", "create", wid, "--name", "orders", "--event", "orders.*")
+    assert code == 0, out
+    event_id = out.splitlines()[0]
+    code, out, _ = await _cli("triggers", "publish", "orders.created", "--input", "amount=12")
+    assert code == 0 and out.startswith("published orders.created #"), out
+
+    async def started() -> list[dict] | None:
+        listed = await client.get(
+            "/api/executions", params={"trigger_id": event_id}, headers=alice.headers
+        )
+        return data_of(listed)["executions"] or None
+
+    run = (await eventually(started))[0]
+    detail = data_of(await client.get(f"/api/executions/{run['id']}", headers=alice.headers))
+    assert detail["inputs"] == {"amount": 12} and detail["trigger_kind"] == "event"
+    code, _, err = await _cli("triggers", "publish", "orders.*")
+    assert code == 1 and "VALIDATION_ERROR" in err
     monkeypatch.delenv("FLOWMAESTRO_TOKEN")
     code, _, err = await _cli("triggers", "list")
     assert code == 2 and "FLOWMAESTRO_TOKEN" in err

@@ -1,25 +1,30 @@
 """A cron schedule firing every two seconds through the real stack: each fire starts one
-run, a fire delivered again starts none, and a gateway restart neither repeats a run nor
-loses the schedule; fires missed while it was down follow the missed-run policy."""
+run, a fire delivered again starts none, and a restart — of the gateway, of the engine's
+scheduler, of the NATS server holding the schedule — neither repeats a run nor loses the
+schedule; fires missed while it was down follow the missed-run policy."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from nats.aio.client import Client
 
-from flowmaestro.events import TriggerLimits
+from flowmaestro.events import CATALOGUE, TriggerLimits
 from flowmaestro.events.names import TRIGGER_STREAM, trigger_fire_consumer
 from flowmaestro.gateway.triggers.consumers import CATCH_UP
-from flowmaestro.runtime import EmbeddedNats
-from tests.integration.gateway.test_executions import workflow
+from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
+from tests.integration.gateway.test_executions import finished, workflow
 from tests.integration.gateway.test_triggers import create, runs_of
+from tests.support.engine import running_engine
 from tests.support.gateway import User, data_of, eventually, register, running_gateway
 from tests.support.postgres import fresh_database
 
@@ -152,3 +157,83 @@ async def test_a_schedule_fires_once_per_time_across_a_gateway_restart(
             count = len(await runs_of(client, user, skip["id"]))
             await asyncio.sleep(3.0)
             assert len(await runs_of(client, user, skip["id"])) == count  # no fire while paused
+
+
+async def test_a_schedule_fires_once_per_time_across_scheduler_and_nats_restarts(
+    tmp_path: Path,
+) -> None:
+    """The engine's scheduler is stopped and started again mid-schedule, then the NATS
+    server that holds the schedule's timer: each fire time still starts at most one run,
+    and every run started ends."""
+    server = EmbeddedNats(tmp_path / "nats").start()
+    settings: dict[str, Any] = {
+        "projector_name": f"trg{uuid.uuid4().hex[:8]}",
+        "trigger_limits": TriggerLimits(min_trigger_interval_seconds=1),
+        "trigger_grace_s": GRACE,
+    }
+    try:
+        nc = await connect(server.url, name="schedule-restarts")
+        await ensure_topology(nc.jetstream(), CATALOGUE)
+        await nc.close()
+        async with contextlib.AsyncExitStack() as stack:
+            database = await stack.enter_async_context(fresh_database())
+            engine = await stack.enter_async_context(contextlib.AsyncExitStack())
+            await engine.enter_async_context(running_engine(server.url))
+            url = await stack.enter_async_context(running_gateway(server.url, database, **settings))
+            client = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=20))
+            user = await register(client, "Cron")
+            wid = await workflow(client, user, "branch")
+            made = await create(
+                client,
+                user,
+                {
+                    "workflow_id": wid,
+                    "kind": "schedule",
+                    "inputs": {"amount": 5},
+                    "name": "every two seconds",
+                    "schedule": {"cron": EVERY_TWO_SECONDS},
+                },
+            )
+
+            async def runs_after(moment: float, count: int) -> bool:
+                fires = await fires_of(client, user, made["id"])
+                later = [
+                    f
+                    for f in fires
+                    if f["outcome"] == "started" and _at(f["scheduled_at"]) > moment
+                ]
+                return len(later) >= count
+
+            began = time.time()
+            await eventually(lambda: runs_after(began, 2), timeout=20, every=0.2)
+
+            # the scheduler (and the executors) stop mid-schedule and come back
+            await engine.aclose()
+            stopped = time.time()
+            await asyncio.sleep(4.5)  # fires meanwhile start runs that wait for a scheduler
+            engine = await stack.enter_async_context(contextlib.AsyncExitStack())
+            await engine.enter_async_context(running_engine(server.url))
+            await eventually(lambda: runs_after(stopped, 3), timeout=20, every=0.2)
+
+            # the NATS server, which holds the schedule, restarts
+            server.stop()
+            await asyncio.sleep(1.0)
+            server.start()
+            restarted = time.time()
+            await eventually(lambda: runs_after(restarted + 0.5, 2), timeout=30, every=0.3)
+            await client.post(f"/api/triggers/{made['id']}/pause", headers=user.headers)
+
+            fires = await fires_of(client, user, made["id"])
+            runs = await runs_of(client, user, made["id"])
+            started = [f for f in fires if f["outcome"] == "started"]
+            assert len({f["scheduled_at"] for f in fires}) == len(fires), fires
+            assert len({r["id"] for r in runs}) == len(runs) == len(started), (runs, fires)
+            assert {f["execution_id"] for f in started} == {r["id"] for r in runs}
+            assert not any(f["outcome"] == "duplicate" for f in fires), fires
+            times = sorted(_at(f["scheduled_at"]) for f in started)
+            assert all(b - a >= 2 for a, b in itertools.pairwise(times)), times
+            for run in runs:  # those started while no scheduler ran end too
+                assert (await finished(client, user, run["id"]))["status"] == "completed"
+            await engine.aclose()
+    finally:
+        server.stop()

@@ -114,6 +114,8 @@ async def test_schedule_shapes_pause_audit_and_tenancy(
         "trigger.created",
     ]
     assert {e["actor"]["user_id"] for e in audit} == {alice.id}
+    assert {e["actor"]["address"] for e in audit} == {"127.0.0.1"}
+    assert {e["details"]["workflow_id"] for e in audit} == {made["workflow_id"]}
     assert (
         data_of(
             await client.get("/api/audit", params={"resource_type": "trigger"}, headers=bob.headers)
@@ -297,6 +299,112 @@ async def test_event_trigger_runs_per_message_in_the_tenants_namespace(
 
     assert (await eventually(refused))[0]["detail"] == "the event is not a JSON object"
     assert len(await runs_of(client, alice, made["id"])) == 1
+
+
+async def test_tenants_publish_events_over_the_api_into_their_own_namespace_only(
+    client: httpx.AsyncClient, alice: User, bob: User
+) -> None:
+    mine = await create(
+        client,
+        alice,
+        {
+            "workflow_id": await workflow(client, alice, "branch"),
+            "name": "all of mine",
+            "kind": "event",
+            "event": {"subject": ">"},
+        },
+    )
+    theirs = await create(
+        client,
+        bob,
+        {
+            "workflow_id": await workflow(client, bob, "branch"),
+            "name": "all of bob's",
+            "kind": "event",
+            "event": {"subject": ">"},
+        },
+    )
+    once = {"Idempotency-Key": "order-1"}
+    sent = await client.post(
+        "/api/events/orders.created", json={"amount": 500}, headers={**alice.headers, **once}
+    )
+    assert data_of(sent, 202)["subject"] == "orders.created"
+    sequence = data_of(sent, 202)["sequence"]
+    assert isinstance(sequence, int)
+    # the same key again publishes nothing: the first event's sequence, no second run
+    again = await client.post(
+        "/api/events/orders.created", json={"amount": 501}, headers={**alice.headers, **once}
+    )
+    assert data_of(again, 202)["sequence"] == sequence
+    # Bob cannot aim at alice's namespace: whatever subject he names stays inside his own
+    # (and his key, though the same as hers, is his own).
+    escape = f"fm.tenant.{alice.id}.events.orders.created"
+    data_of(
+        await client.post(
+            f"/api/events/{escape}", json={"amount": 2}, headers={**bob.headers, **once}
+        ),
+        202,
+    )
+    data_of(
+        await client.post("/api/events/orders.created", json={"amount": 3}, headers=bob.headers),
+        202,
+    )
+    for hostile in ("orders.*", "orders.>", "orders..created", ".orders", "a b", "x" * 201):
+        refused = await client.post(f"/api/events/{hostile}", json={}, headers=bob.headers)
+        assert refused.status_code in (400, 404), (hostile, refused.text)
+        assert refused.json()["success"] is False
+    not_object = await client.post("/api/events/orders", json=[1, 2], headers=bob.headers)
+    assert error_of(not_object, 400)["code"] == "VALIDATION_ERROR"
+    huge = {"blob": "x" * (256 * 1024)}
+    assert error_of(await client.post("/api/events/x", json=huge, headers=bob.headers), 413)
+    error_of(await client.post("/api/events/orders", json={}), 401)
+
+    async def bobs_two_runs() -> list[dict[str, Any]] | None:
+        runs = await runs_of(client, bob, theirs["id"])
+        return runs if len(runs) >= 2 else None
+
+    bobs = await eventually(bobs_two_runs)
+    for run in bobs:
+        assert (await finished(client, bob, run["id"]))["inputs"]["amount"] in (2, 3)
+    alices = await runs_of(client, alice, mine["id"])
+    assert len(alices) == 1  # bob's events, even the one naming alice's namespace, are not hers
+    done = await finished(client, alice, alices[0]["id"])
+    assert done["trigger_kind"] == "event" and done["inputs"] == {"amount": 500}
+    error_of(await client.get(f"/api/triggers/{theirs['id']}", headers=alice.headers), 404)
+    # each publish is a person's action in the publisher's own audit trail
+    published = {alice.id: ["orders.created"] * 2, bob.id: ["orders.created", escape]}
+    for user in (alice, bob):
+        subjects = published[user.id]
+        trail = data_of(
+            await client.get("/api/audit", params={"resource_type": "event"}, headers=user.headers)
+        )["entries"]
+        assert [e["resource_id"] for e in trail] == subjects
+        assert {e["action"] for e in trail} == {"event.published"}
+        assert {e["actor"]["user_id"] for e in trail} == {user.id}
+        assert {e["actor"]["address"] for e in trail} == {"127.0.0.1"}
+    assert trail[-1]["details"]["sequence"] + 1 == trail[0]["details"]["sequence"]
+    mine = data_of(
+        await client.get("/api/audit", params={"resource_type": "event"}, headers=alice.headers)
+    )["entries"]
+    assert [e["details"].get("duplicate") for e in mine] == [True, None]
+    assert {e["details"]["sequence"] for e in mine} == {sequence}
+
+
+async def test_a_tenants_events_are_rate_limited(client: httpx.AsyncClient, alice: User) -> None:
+    # the default is 120 events a minute per tenant; the limit counts before the body
+    statuses = [
+        (
+            await client.post(
+                "/api/events/flood",
+                content=b"[",
+                headers={**alice.headers, "Content-Type": "application/json"},
+            )
+        ).status_code
+        for _ in range(121)
+    ]
+    assert statuses[:120] == [400] * 120 and statuses[120] == 429
+    limited = error_of(await client.post("/api/events/x", json={}, headers=alice.headers), 429)
+    assert limited["code"] == "RATE_LIMITED"
 
 
 async def test_a_form_and_mapped_headers_become_inputs(

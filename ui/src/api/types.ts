@@ -156,7 +156,7 @@ export interface AuditEntry {
   at: string;
   actor: AuditActor;
   action: string;
-  resource_type: "workflow" | "integration" | "execution" | "batch" | "trigger";
+  resource_type: "workflow" | "integration" | "execution" | "batch" | "trigger" | "event";
   resource_id: string;
   details: Record<string, unknown>;
 }

@@ -1,10 +1,11 @@
 /** A workflow's triggers: schedules with their next fire times, webhooks with their URL,
- * event subjects; the latest fires of each; create, pause, resume and delete. */
+ * event subjects and how to publish to them; the latest fires of each; create, pause,
+ * resume and delete. */
 import { useState } from "react";
 import { Link } from "react-router";
 import { useTriggerMutations, useTriggers } from "../api/hooks";
 import type { Trigger } from "../api/types";
-import { EMPTY_FORM, type TriggerForm, describeTrigger, fireLabel, relativeTime, triggerBody } from "../lib/triggers";
+import { EMPTY_FORM, type TriggerForm, describeTrigger, fireLabel, publishHint, relativeTime, triggerBody } from "../lib/triggers";
 
 function TriggerItem({ trigger, workflowId }: { trigger: Trigger; workflowId: string }) {
   const { setPaused, remove } = useTriggerMutations(workflowId);
@@ -22,6 +23,9 @@ function TriggerItem({ trigger, workflowId }: { trigger: Trigger; workflowId: st
         </button>
       </div>
       <p className="muted break-all font-mono text-xs">{describeTrigger(trigger, window.location.origin)}</p>
+      {publishHint(trigger, window.location.origin) && (
+        <p className="muted break-all font-mono text-xs" data-publish>{publishHint(trigger, window.location.origin)}</p>
+      )}
       {trigger.next_fires.length > 0 && (
         <p className="text-xs" title={trigger.next_fires.join("\n")}>
           Next: {trigger.next_fires.slice(0, 3).map((t) => `${new Date(t).toLocaleString()} (${relativeTime(t, now)})`).join(", ")}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Trigger } from "../api/types";
-import { EMPTY_FORM, describeTrigger, fireLabel, relativeTime, triggerBody } from "./triggers";
+import { EMPTY_FORM, describeTrigger, fireLabel, publishHint, relativeTime, triggerBody } from "./triggers";
 
 const base: Trigger = {
   id: "t1",
@@ -53,6 +53,14 @@ describe("trigger summaries", () => {
     const webhook = { url: "/api/hooks/abc", mode: "sync" as const, timeout_seconds: 30, signed: true, signature_header: "", timestamp_header: "", replay_window_seconds: 300, headers: {} };
     expect(describeTrigger({ ...base, kind: "webhook", webhook }, "https://x")).toBe("POST https://x/api/hooks/abc (signed), waits for outputs");
     expect(describeTrigger({ ...base, kind: "event", event: { subject: "a.*", filter: "fm.tenant.u.events.a.*" } })).toBe("messages on fm.tenant.u.events.a.*");
+  });
+
+  it("say how to publish to an event trigger, and only to one", () => {
+    const event = { subject: "orders.*.>", filter: "fm.tenant.u.events.orders.*.>" };
+    expect(publishHint({ ...base, kind: "event", event }, "https://x")).toBe(
+      "POST https://x/api/events/orders.example.example with a JSON object (your bearer token)",
+    );
+    expect(publishHint(base)).toBeNull();
   });
 
   it("tell times relative to now, and what became of a fire", () => {

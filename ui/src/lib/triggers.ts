@@ -67,6 +67,18 @@ export function describeTrigger(trigger: Trigger, origin = ""): string {
   return `messages on ${trigger.event?.filter ?? trigger.event?.subject ?? "?"}`;
 }
 
+/** How to fire an event trigger over HTTP: a POST of a JSON object to a subject its
+ * pattern matches (each `*` or `>` standing for one example token), in the caller's own
+ * namespace. Null for other kinds. */
+export function publishHint(trigger: Trigger, origin = ""): string | null {
+  if (trigger.kind !== "event" || !trigger.event) return null;
+  const subject = trigger.event.subject
+    .split(".")
+    .map((token) => (token === "*" || token === ">" ? "example" : token))
+    .join(".");
+  return `POST ${origin}/api/events/${subject} with a JSON object (your bearer token)`;
+}
+
 /** "in 5 min", "in 2 h", "3 d ago"… relative to `now`. */
 export function relativeTime(iso: string, now: number): string {
   const seconds = Math.round((Date.parse(iso) - now) / 1000);

@@ -11,6 +11,8 @@ function resourceLink(entry: AuditEntry) {
   if (entry.resource_type === "execution") return `/executions/${entry.resource_id}`;
   if (entry.resource_type === "batch") return `/batches/${entry.resource_id}`;
   if (entry.resource_type === "workflow" && entry.action !== "workflow.deleted") return `/workflows/${entry.resource_id}`;
+  // a trigger lives in its workflow's Triggers tab
+  if (entry.resource_type === "trigger" && typeof entry.details.workflow_id === "string") return `/workflows/${entry.details.workflow_id}`;
   return null;
 }
 
@@ -39,6 +41,8 @@ export function AuditPage() {
               <option value="integration">integrations</option>
               <option value="execution">executions</option>
               <option value="batch">batches</option>
+              <option value="trigger">triggers</option>
+              <option value="event">published events</option>
             </select>
           </label>
           <input className="input" placeholder="resource id" aria-label="Resource id" value={resourceId} onChange={(e) => (setResourceId(e.target.value), setPage(1))} />

@@ -1,5 +1,6 @@
-"""`flowmaestro triggers`: list, create, pause, resume and delete a user's triggers through
-the gateway's API (triggers live in its database, so this command speaks HTTP).
+"""`flowmaestro triggers`: list, create, pause, resume and delete a user's triggers, and
+publish an event into the user's namespace, through the gateway's API (triggers live in
+its database, so this command speaks HTTP).
 
 The gateway is `--gateway`, else `FLOWMAESTRO_GATEWAY_URL`, else the running stack's. The
 user is `FLOWMAESTRO_TOKEN` (a bearer token), else `FLOWMAESTRO_EMAIL` and
@@ -13,6 +14,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,6 +50,12 @@ def add_parser(sub: Any) -> None:
     create.add_argument("--paused", action="store_true")
     for action in ("pause", "resume", "delete"):
         actions.add_parser(action, help=f"{action} a trigger").add_argument("trigger_id")
+    publish = actions.add_parser(
+        "publish", help="publish an event into your namespace (starts matching event triggers)"
+    )
+    publish.add_argument("subject", help="a subject in your event namespace, e.g. orders.created")
+    publish.add_argument("--input", action="append", default=[], metavar="KEY=JSON")
+    publish.add_argument("--inputs", type=Path, metavar="FILE", help="JSON object: the event")
 
 
 class _Api:
@@ -162,6 +170,11 @@ def triggers(args: argparse.Namespace, to: TextIO | None = None) -> int:
             print(f"{base.rstrip('/')}{made['webhook']['url']}", file=out)
         for moment in made["next_fires"][:3]:
             print(f"next: {moment}", file=out)
+        return 0
+    if args.action == "publish":
+        event = _inputs(args.input, args.inputs)
+        sent = api.call("POST", f"/api/events/{urllib.parse.quote(args.subject, safe='')}", event)
+        print(f"published {sent['subject']} #{sent['sequence']}", file=out)
         return 0
     if args.action == "delete":
         api.call("DELETE", f"/api/triggers/{args.trigger_id}")

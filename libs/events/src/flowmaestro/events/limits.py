@@ -117,6 +117,12 @@ class TriggerLimits(msgspec.Struct, frozen=True, kw_only=True):
     """The widest replay window a webhook may set."""
     min_trigger_interval_seconds: float = 60.0
     """The shortest gap a cron schedule may leave between two fires (a minimum)."""
+    event_body_bytes: int = 256 * 1024
+    """The largest event a tenant publishes through `POST /api/events/...` (413 past it)."""
+    event_requests: int = 120
+    """Events one tenant may publish per `event_window_seconds` (past it: 429)."""
+    event_window_seconds: float = 60.0
+    """The rate-limit window of `event_requests`."""
 
 
 @dataclass(frozen=True, slots=True)

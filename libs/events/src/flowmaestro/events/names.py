@@ -87,7 +87,9 @@ __all__ = [
     "stored_outcome_subject",
     "tenant_event_consumer",
     "tenant_event_filter",
+    "tenant_event_msg_id",
     "tenant_event_owner",
+    "tenant_event_subject",
     "tenant_event_wildcard",
     "timer_subject",
     "timer_wildcard",
@@ -606,6 +608,23 @@ def tenant_event_filter(owner_id: str, pattern: str) -> str:
             continue
         _token(token)
     return f"{_PREFIX}.tenant.{_token(owner_id)}.events.{pattern}"
+
+
+def tenant_event_subject(owner_id: str, subject: str) -> str:
+    """Where a tenant's own event `subject` (tokens only, no wildcard) is published: inside
+    its owner's namespace, so a tenant publishing through the gateway reaches only its own
+    event triggers. Raises `ValueError` for a subject that is not plain tokens."""
+    for token in subject.split("."):
+        _token(token)
+    return f"{_PREFIX}.tenant.{_token(owner_id)}.events.{subject}"
+
+
+def tenant_event_msg_id(owner_id: str, idempotency_key: str) -> str:
+    """The `Nats-Msg-Id` of an event a tenant publishes with an idempotency key: the same
+    key from the same tenant again (within the stream's duplicate window) publishes
+    nothing, while one tenant's key never collides with another's."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"tenant-event:{owner_scope(owner_id)}:{digest}"
 
 
 def tenant_event_owner(subject: str) -> str | None:

@@ -149,7 +149,9 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
     - gateway: starts, cancels and answers executions (`fm.exec.*.e`); reads logs; runs its
       projector's consumer; reads live chunks; manages files and integrations; arms and
       purges trigger schedules (`fm.trigger.schedule.*`), pulls their fires and tenants'
-      events (its two trigger consumers). It never publishes fires or tenants' events.
+      events (its two trigger consumers); publishes the events tenants send it
+      (`fm.tenant.*.events.>`, each into the sender's own namespace). It never publishes
+      fires.
     - cli: the operator; everything (it creates the topology).
     """
     exec_stream = names.EXEC_STREAM
@@ -198,6 +200,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             *_bucket("KV", names.INTEGRATION_BUCKET, write=True),
             *_bucket("KV", names.LIMIT_BUCKET, write=True),
             names.trigger_schedule_wildcard(),
+            names.tenant_event_wildcard(),
             f"$JS.API.STREAM.PURGE.{names.TRIGGER_STREAM}",
             *_stream_read(names.TRIGGER_STREAM),
             *_pull(names.TRIGGER_STREAM, names.trigger_fire_consumer(projector)),

@@ -255,7 +255,9 @@ class BatchDriver:
             _, ended = await self.log.ending(execution_id)
             if ended is None:
                 request = ExecutionCancelRequested(
-                    requested_at=now, reason=BATCH_CANCEL_REASON, actor=plan.actor
+                    requested_at=now,
+                    reason=BATCH_CANCEL_REASON,
+                    actor=plan.cancel_actor or plan.actor,
                 )
                 await self.log.append(execution_id, request, control_key(execution_id, "cancel"))
             return row_index

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
@@ -18,6 +19,7 @@ __all__ = [
     "CurrentUser",
     "Principal",
     "ServicesDep",
+    "actor_at",
     "actor_of",
     "provide_principal",
     "provide_services",
@@ -57,11 +59,17 @@ AUTHENTICATED = {"user": Provide(provide_principal)}
 """Dependencies of every route that needs a signed-in user."""
 
 
-def actor_of(request: Request[Any, Any, Any], user: Principal) -> Actor:
-    """Who acts (the signed-in user) and from where: the peer's address, or the forwarded
-    one when the peer is a trusted proxy (`FLOWMAESTRO_TRUSTED_PROXIES`)."""
-    peer = request.client.host if request.client else "unknown"
-    proxies = provide_services(request.app.state).trusted_proxies
+def actor_at(connection: ASGIConnection[Any, Any, Any, Any], user_id: str) -> Actor:
+    """Who acts over `connection` (an HTTP request or a WebSocket) and from where: the
+    peer's address, or the forwarded one when the peer is a trusted proxy
+    (`FLOWMAESTRO_TRUSTED_PROXIES`)."""
+    peer = connection.client.host if connection.client else "unknown"
+    proxies = provide_services(connection.app.state).trusted_proxies
     return Actor(
-        user_id=user.user_id, address=proxies.client(peer, request.headers.get("x-forwarded-for"))
+        user_id=user_id, address=proxies.client(peer, connection.headers.get("x-forwarded-for"))
     )
+
+
+def actor_of(request: Request[Any, Any, Any], user: Principal) -> Actor:
+    """Who acts (the signed-in user) and from where (see `actor_at`)."""
+    return actor_at(request, user.user_id)

@@ -354,7 +354,7 @@ class CancelResult(msgspec.Struct, kw_only=True):
     cancel_requested: bool = True
 
 
-AuditResource = Literal["workflow", "integration", "execution", "batch", "trigger"]
+AuditResource = Literal["workflow", "integration", "execution", "batch", "trigger", "event"]
 """The kinds of resource the audit trail records actions on."""
 
 

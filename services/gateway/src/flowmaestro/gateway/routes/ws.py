@@ -11,9 +11,8 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from flowmaestro.events import Actor
 from flowmaestro.events.names import LiveMessage
-from flowmaestro.gateway.deps import ServicesDep
+from flowmaestro.gateway.deps import ServicesDep, actor_at
 from flowmaestro.gateway.errors import AuthenticationError, GatewayError
 from flowmaestro.gateway.live import live_tail
 from flowmaestro.gateway.runs import answer, owned_start
@@ -35,8 +34,8 @@ class LiveSession:
         self.socket = socket
         self.services = services
         self.user = user
-        client = socket.client
-        self.actor = Actor(user_id=user.user_id, address=client.host if client else None)
+        # the same who-and-where as over HTTP (a trusted proxy's forwarded address too)
+        self.actor = actor_at(socket, user.user_id)
         self.subscriptions: dict[str, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
 

@@ -102,6 +102,10 @@ class BatchPlan:
     definition: dict[str, Any]
     workflows: dict[str, Any]
     actor: Actor | None
+    """Who started the batch: each row's run is started in their name."""
+    cancel_actor: Actor | None
+    """Who asked the batch to stop: each running row's cancel request is made in their
+    name (None for a batch cancelled before this was recorded: the starter's is used)."""
     start: list[RowToStart]
     cancel: list[RowToCancel]
     ended: bool
@@ -285,9 +289,12 @@ class BatchStore:
             if record["status"] not in ACTIVE:
                 raise ConflictError(f"batch {batch_id} has already ended", code="BATCH_ENDED")
             await conn.execute(
-                "UPDATE batches SET status = 'cancelling', cancel_requested_at = $2 WHERE id = $1",
+                "UPDATE batches SET status = 'cancelling', cancel_requested_at = $2,"
+                " cancel_actor_id = $3, cancel_address = $4 WHERE id = $1",
                 batch_id,
                 datetime.now(UTC),
+                actor.user_id,
+                actor.address,
             )
             details = {"workflow_id": record["workflow_id"]}
             await record_action(conn, owner_id, actor, BATCH_CANCELLED, "batch", batch_id, details)
@@ -366,9 +373,11 @@ class BatchStore:
                     "cancelled" if stopped else "completed",
                     now,
                 )
-        actor = None
+        actor = cancel_actor = None
         if batch["actor_id"] is not None:
             actor = Actor(user_id=batch["actor_id"], address=batch["address"])
+        if batch["cancel_actor_id"] is not None:
+            cancel_actor = Actor(user_id=batch["cancel_actor_id"], address=batch["cancel_address"])
         return BatchPlan(
             batch_id=batch_id,
             owner_id=batch["owner_id"],
@@ -377,6 +386,7 @@ class BatchStore:
             definition=batch["definition"],
             workflows=batch["workflows"],
             actor=actor,
+            cancel_actor=cancel_actor,
             start=start,
             cancel=cancel,
             ended=ended,

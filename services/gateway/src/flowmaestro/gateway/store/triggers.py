@@ -220,7 +220,12 @@ class TriggerStore:
             )
             assert r is not None
             row = _row(r)
-            details = {"name": row.name, "kind": row.kind, "changed": sorted(changed)}
+            details = {
+                "name": row.name,
+                "kind": row.kind,
+                "workflow_id": row.workflow_id,
+                "changed": sorted(changed),
+            }
             await record_action(conn, owner_id, actor, action, "trigger", trigger_id, details)
             await effect(row)
         return row

@@ -12,6 +12,7 @@ from flowmaestro.gateway.models import ExecutionStatusName, Id, Name, TriggerKin
 
 __all__ = [
     "EventOut",
+    "EventPublished",
     "EventSpec",
     "EventTriggerCreate",
     "FireOutcome",
@@ -186,3 +187,12 @@ class HookAccepted(msgspec.Struct, kw_only=True):
     execution_id: str
     status: ExecutionStatusName
     outputs: dict[str, Any] | None = None
+
+
+class EventPublished(msgspec.Struct, kw_only=True):
+    """An event a tenant published into its own namespace: the subject it was given
+    (relative to the namespace), and its place in the events stream — the fire key
+    (`event:<sequence>`) of the runs it starts."""
+
+    subject: str
+    sequence: int

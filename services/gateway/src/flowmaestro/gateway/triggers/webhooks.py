@@ -24,16 +24,18 @@ from flowmaestro.gateway.errors import AuthenticationError, TooLargeError, Valid
 __all__ = ["fire_key", "read_body", "request_inputs", "sign", "verify"]
 
 
-async def read_body(chunks: AsyncIterator[bytes], declared_length: str | None, limit: int) -> bytes:
+async def read_body(
+    chunks: AsyncIterator[bytes], declared_length: str | None, limit: int, what: str = "webhook"
+) -> bytes:
     """The whole body, refused (413) as soon as it is known to be over `limit` bytes:
     from its declared length, or while it streams."""
     if declared_length and declared_length.strip().isdigit() and int(declared_length) > limit:
-        raise TooLargeError(f"the webhook body is over {limit} bytes", int(declared_length), limit)
+        raise TooLargeError(f"the {what} body is over {limit} bytes", int(declared_length), limit)
     body = bytearray()
     async for chunk in chunks:
         body += chunk
         if len(body) > limit:
-            raise TooLargeError(f"the webhook body is over {limit} bytes", len(body), limit)
+            raise TooLargeError(f"the {what} body is over {limit} bytes", len(body), limit)
     return bytes(body)
 
 
