@@ -24,6 +24,7 @@ __all__ = [
     "OUTPUT_REF_KEY",
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
+    "SNAPSHOT_BUCKET",
     "TRIGGER_STREAM",
     "Header",
     "LiveMessage",
@@ -128,6 +129,11 @@ TRIGGER_STREAM = "FM_TRIGGERS"
 
 EVENT_STREAM = "FM_EVENTS"
 """Stream of messages published into tenants' event namespaces (event triggers)."""
+
+SNAPSHOT_BUCKET = "FM_SNAPSHOTS"
+"""Object store bucket of snapshots of folded execution states (key: the execution id),
+which only the scheduler reads and writes: a long execution is recovered from its
+snapshot plus the log after it (see `flowmaestro.runtime.snapshots`)."""
 
 SCHEDULER_CONSUMER = "scheduler"
 PROJECTOR_CONSUMER = "projector"

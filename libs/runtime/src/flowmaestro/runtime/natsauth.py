@@ -123,7 +123,9 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
     """The server's `permissions` block for one identity (publish/subscribe allow lists).
 
     - scheduler: folds every log (its consumer), appends decisions and records, arms and
-      purges timers, publishes commands and cancel notices; reads and writes outputs.
+      purges timers, publishes commands and cancel notices; reads and writes outputs and
+      the snapshots of folded states (no other identity may touch those: a forged
+      snapshot would steer an execution).
     - executors: pull their commands and acknowledge them; append to, and read back, only
       the outcome subjects (`fm.exec.*.x`: an attempt's own result and records) — through
       consumers whose filter the server checks, never a direct get of a whole log; read
@@ -154,6 +156,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             f"$JS.API.STREAM.PURGE.{exec_stream}",
             f"$JS.API.STREAM.INFO.{cmd_stream}",  # is it led (a cluster electing)?
             *_bucket("OBJ", names.OUTPUT_BUCKET, write=True),
+            *_bucket("OBJ", names.SNAPSHOT_BUCKET, write=True),
             *_bucket("KV", names.CHILD_RESULT_BUCKET, write=True),
         ]
         subscribe = inbox
