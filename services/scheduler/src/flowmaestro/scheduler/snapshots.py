@@ -49,7 +49,8 @@ class Snapshots:
         self.written = 0
         self._bases: OrderedDict[str, ExecutionState] = OrderedDict()
         self._due: dict[str, int] = {}
-        self._stored: set[str] = set()
+        self._saved: dict[str, int] = {}
+        """The sequence of each execution's stored snapshot (as far as this one knows)."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def load(self, execution_id: str) -> ExecutionState | None:
@@ -82,8 +83,7 @@ class Snapshots:
         self._due.pop(execution_id, None)
         if finished:
             self._bases.pop(execution_id, None)
-            if execution_id in self._stored:
-                self._stored.discard(execution_id)
+            if self._saved.pop(execution_id, None) is not None:
                 self._start(execution_id, self._delete(execution_id, self._tasks.get(execution_id)))
 
     async def close(self) -> None:
@@ -120,7 +120,7 @@ class Snapshots:
         except Exception as exc:  # the log is the truth: read all of it instead
             log.warning("scheduler.snapshot_unreadable", execution_id=execution_id, error=repr(exc))
             return None
-        self._stored.add(execution_id)
+        self._saved[execution_id] = state.last_seq
         return state
 
     async def _write(self, execution_id: str) -> None:
@@ -128,9 +128,9 @@ class Snapshots:
             base = self._bases.get(execution_id) or await self._read(execution_id)
             tail = await self.log.read(execution_id, base.last_seq if base else 0)
             state = _fold(tail, base)
-            if state is None or not tail:
+            if state is None or self._saved.get(execution_id) == state.last_seq:
                 return
-            self._stored.add(execution_id)
+            self._saved[execution_id] = state.last_seq
             await self.log.snapshots.put(execution_id, encode_snapshot(state))
             self._remember(execution_id, state)
             self.written += 1
