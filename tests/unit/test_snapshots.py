@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
 
 from flowmaestro.events import ExecutionCompleted, ExecutionState, evolve, fold
+from flowmaestro.events.codec import parse_jsonl
 from flowmaestro.runtime import Settings
 from flowmaestro.runtime.eventlog import MemoryEventLog
 from flowmaestro.runtime.snapshots import (
@@ -26,6 +28,7 @@ from tests.support.long_loop import loop_events, loop_started
 from tests.unit.test_scheduler_memory import ended, engine
 
 EVERY = 10
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 async def long_log(events: int, items: int = 200) -> tuple[MemoryEventLog, str]:
@@ -73,6 +76,16 @@ def test_a_state_round_trips_through_its_snapshot() -> None:
     records = [(1, first), *((seq, e) for seq, (_, e) in enumerate(loop_events(first, 70), 2))]
     state = fold(records)
     assert decode_snapshot(encode_snapshot(state), "f") == state
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.jsonl")), ids=lambda p: p.stem)
+def test_every_recorded_logs_states_round_trip(path: Path) -> None:
+    """Real logs (retries, waits, approvals, failures, loops): each prefix's state comes
+    back equal from its snapshot."""
+    records = parse_jsonl(path.read_text().splitlines())
+    for end in range(1, len(records) + 1):
+        state = fold(records[:end])
+        assert decode_snapshot(encode_snapshot(state), state.execution_id) == state
 
 
 @pytest.mark.asyncio
