@@ -25,7 +25,7 @@ from flowmaestro.runtime.snapshots import (
 from flowmaestro.scheduler import Scheduler
 from flowmaestro.scheduler.snapshots import Snapshots
 from tests.support.long_loop import loop_events, loop_started
-from tests.unit.test_scheduler_memory import ended, engine
+from tests.unit.test_scheduler_memory import ended, engine, until
 
 EVERY = 10
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -95,14 +95,34 @@ async def test_a_snapshot_is_written_every_n_events_and_deleted_when_the_run_end
     async with engine(log, Settings(effect_attempts=3, snapshot_every=EVERY)) as scheduler:
         await log.start(first)
         end = await ended(log, "looped")
+        # deleted once the scheduler has folded the end it wrote
+        await until(lambda: not log.snapshots.stored)
         await scheduler.snapshots.close()
     assert isinstance(end, ExecutionCompleted)
     assert end.outputs["result"]["results"] == list(range(30))
     events = len(await log.read("looped"))
-    # one per EVERY events the scheduler folded (not its own records); none for the
-    # children, whose logs are shorter than EVERY
-    assert events // EVERY - 2 <= log.snapshots.puts <= events // EVERY + 1
+    # at most one per EVERY events (one at a time: a batch's events wait for the write in
+    # flight); none for the children, whose logs are shorter than EVERY
+    assert 1 <= log.snapshots.puts <= events // EVERY
     assert log.snapshots.stored == {}, "a finished execution's snapshot is deleted"
+
+
+@pytest.mark.asyncio
+async def test_a_snapshot_is_due_every_n_events_of_the_execution() -> None:
+    log = MemoryEventLog()
+    first = loop_started("grows", 200)
+    await log.start(first)
+    writer = Snapshots(log, EVERY)
+    seqs = []
+    for kind, event in loop_events(first, 95):
+        await log.append("grows", event, kind=kind)
+        writer.observe("grows", await full_fold(log, "grows"))
+        await writer.close()
+        stored = log.snapshots.stored.get("grows")
+        seq = decode_snapshot(stored, "grows").last_seq if stored else None
+        if seq is not None and seq not in seqs:
+            seqs.append(seq)
+    assert seqs == [10, 20, 30, 40, 50, 60, 70, 80, 90], "the fold at each 10th event"
 
 
 @pytest.mark.asyncio
@@ -177,7 +197,7 @@ async def test_another_executions_snapshot_is_ignored() -> None:
 @pytest.mark.asyncio
 async def test_a_scheduler_replaced_mid_run_recovers_from_the_snapshot() -> None:
     log = MemoryEventLog()
-    first = loop_started("swap", 40, concurrency=2)
+    first = loop_started("swap", 150, concurrency=2)  # ~300 events: stopped well before
     settings = Settings(effect_attempts=3, snapshot_every=EVERY)
     async with engine(log, settings) as scheduler:
         await log.start(first)
@@ -190,4 +210,4 @@ async def test_a_scheduler_replaced_mid_run_recovers_from_the_snapshot() -> None
     async with engine(log, settings):
         end = await ended(log, "swap")
     assert isinstance(end, ExecutionCompleted)
-    assert end.outputs["result"]["results"] == list(range(40))
+    assert end.outputs["result"]["results"] == list(range(150))

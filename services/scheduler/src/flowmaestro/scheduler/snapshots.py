@@ -36,8 +36,9 @@ __all__ = ["Snapshots"]
 
 log = structlog.get_logger("flowmaestro.scheduler")
 
-_KEEP = 64
-"""Snapshot states kept in memory (the bases of the next snapshots), most recent first."""
+_KEEP = 16
+"""Snapshot states kept in memory (the bases of the next snapshots), most recently used
+last: a 50,000-item loop's state is tens of MB of objects. One not kept is read back."""
 
 
 class Snapshots:
@@ -81,12 +82,15 @@ class Snapshots:
         self._start(execution_id, self._write(execution_id))
 
     def forget(self, execution_id: str, finished: bool) -> None:
-        """The scheduler let the execution go; a finished one's snapshot is deleted."""
+        """The scheduler let the execution go; a finished one's snapshot is deleted (one
+        this scheduler no longer remembers expires with the bucket's max age)."""
         self._due.pop(execution_id, None)
+        saved = self._saved.pop(execution_id, None) is not None
         if finished:
-            self._bases.pop(execution_id, None)
-            if self._saved.pop(execution_id, None) is not None:
-                self._start(execution_id, self._delete(execution_id, self._tasks.get(execution_id)))
+            known = self._bases.pop(execution_id, None) is not None
+            if saved or known:
+                writing = self._tasks.get(execution_id)
+                self._start(execution_id, self._delete(execution_id, writing))
 
     async def close(self) -> None:
         """Wait for the snapshots being written (a stopping scheduler leaves none half)."""
