@@ -160,7 +160,9 @@ async def test_three_schedulers_one_killed_one_added_every_execution_finishes_on
             f"to a timer {max(lateness):.1f} s"
         )
         assert max(lateness) < 5.0
-        # every scheduler had a share, the newcomer too
+        # every scheduler had a share, the newcomer too (sharing out is eventual: it may
+        # come after the last of these short runs on a loaded machine)
+        await _logged(tmp_path, ["scheduler-4"], "partitions.taken_over")
         for name in ("scheduler-1", "scheduler-2", "scheduler-3", "scheduler-4"):
             print(name, "took over", _taken_over(tmp_path, name))
             assert _taken_over(tmp_path, name), name

@@ -3,7 +3,8 @@
 Refused: a client without (or with wrong) credentials; an executor starting an execution,
 publishing a command, appending a forged event to an execution's event subject, arming a
 timer or reading a log beyond the outcome subjects; the gateway publishing commands, trigger
-fires or tenants' events. A
+fires or tenants' events; any identity but the scheduler's reading or writing snapshots of
+folded states. A
 forged execution start on the executors' own subject is never folded. Meanwhile workflows
 (a transform chain, a durable wait, an agent calling a tool workflow) run to their end
 with every component under its own identity.
@@ -60,6 +61,7 @@ from flowmaestro.runtime.natsauth import (
     load_or_create_credentials,
     server_authorization,
 )
+from flowmaestro.runtime.snapshots import JetStreamSnapshotStore
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.engine import load_example, run, running_engine, wait_for_end
@@ -144,6 +146,25 @@ async def test_an_executor_cannot_start_an_execution_or_command_a_node(
             with pytest.raises(Exception):  # noqa: B017 - the publish is never acknowledged
                 await js.publish(subject, encode(_started(execution_id)), timeout=1)
     assert await ExecutionLog(operator).read_raw(execution_id) == []
+
+
+async def test_only_the_scheduler_reads_and_writes_snapshots(
+    locked: tuple[EmbeddedNats, dict], operator: Client
+) -> None:
+    server, passwords = locked
+    execution_id = new_execution_id()
+    async with as_identity(server, passwords, "scheduler") as nc:
+        store = JetStreamSnapshotStore(nc)
+        await store.put(execution_id, b"state")
+        assert await store.get(execution_id) == b"state"
+    for user in ("executors", "gateway"):  # a forged snapshot would steer an execution
+        async with as_identity(server, passwords, user) as nc:
+            store = JetStreamSnapshotStore(nc)
+            with pytest.raises(Exception):  # noqa: B017 - refused or never answered
+                await asyncio.wait_for(store.put(execution_id, b"forged"), 2)
+            with pytest.raises(Exception):  # noqa: B017
+                await asyncio.wait_for(store.get(execution_id), 2)
+    assert await JetStreamSnapshotStore(operator).get(execution_id) == b"state"
 
 
 async def test_a_forged_start_on_the_executors_subject_is_never_run(

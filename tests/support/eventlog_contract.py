@@ -179,6 +179,23 @@ class EventLogContract:
             await log.dispatch(command, f"{execution_id}:a:1:dispatch")
         assert refused.value.size > refused.value.limit
 
+    async def test_a_snapshot_is_kept_per_execution_replaced_and_deleted(
+        self, log: SchedulerLog
+    ) -> None:
+        store = log.snapshots
+        a, b = new_execution_id(), new_execution_id()
+        assert await store.get(a) is None
+        await store.put(a, b"first")
+        await store.put(b, b"other")
+        large = bytes(range(256)) * 6000  # 1.5 MB: over one message's limit, so chunked
+        await store.put(a, large)
+        assert await store.get(a) == large, "the newer snapshot replaces the older"
+        assert await store.get(b) == b"other"
+        await store.delete(a)
+        await store.delete(a)  # deleting what is gone is fine
+        assert await store.get(a) is None
+        assert await store.get(b) == b"other"
+
 
 async def _settle(started: object) -> object:
     return await started if isinstance(started, asyncio.Future) else started

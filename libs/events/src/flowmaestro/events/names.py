@@ -27,6 +27,7 @@ __all__ = [
     "SCHEDULER_GROUP",
     "SCHEDULER_PARTITIONS",
     "SCHEDULER_PRESENCE",
+    "SNAPSHOT_BUCKET",
     "TRIGGER_STREAM",
     "Header",
     "LiveMessage",
@@ -141,6 +142,11 @@ TRIGGER_STREAM = "FM_TRIGGERS"
 
 EVENT_STREAM = "FM_EVENTS"
 """Stream of messages published into tenants' event namespaces (event triggers)."""
+
+SNAPSHOT_BUCKET = "FM_SNAPSHOTS"
+"""Object store bucket of snapshots of folded execution states (key: the execution id),
+which only the scheduler reads and writes: a long execution is recovered from its
+snapshot plus the log after it (see `flowmaestro.runtime.snapshots`)."""
 
 SCHEDULER_CONSUMER = "scheduler"
 """The scheduler's consumer of the in-memory log (one partition)."""

@@ -3,6 +3,11 @@
 Pure and order-tolerant: a `node.completed` that lands before its `node.scheduled` is
 accepted, duplicates and stale attempts are ignored, and nothing after the terminal event
 changes the outcome.
+
+`fold` is linear in the number of events: a dict it made itself (a loop node's children
+and their results, the nodes) is updated in place by the later steps of the same call,
+where `evolve` copies it. A loop over 20,000 items copied its growing dicts at every
+event, which made folding its 40,000 events take ten seconds.
 """
 
 from __future__ import annotations
@@ -179,15 +184,33 @@ def _start(event: ExecutionStarted) -> ExecutionState:
     )
 
 
+_Scratch = dict[int, dict[Any, Any]]
+"""The dicts one `fold` call made, by id (held, so no id is reused during the call)."""
+
+
+def _put(mapping: dict[Any, Any], key: Any, value: Any, scratch: _Scratch | None) -> dict[Any, Any]:
+    """`mapping` with `key` set: in place when this fold made it (no state outside the
+    call holds it), else a copy, which the rest of the call may then update in place."""
+    if scratch is not None and scratch.get(id(mapping)) is mapping:
+        mapping[key] = value
+        return mapping
+    updated = {**mapping, key: value}
+    if scratch is not None:
+        scratch[id(updated)] = updated
+    return updated
+
+
 def _with_node(
-    state: ExecutionState, node_id: str, node: NodeState, **changes: Any
+    state: ExecutionState,
+    node_id: str,
+    node: NodeState,
+    scratch: _Scratch | None = None,
+    **changes: Any,
 ) -> ExecutionState:
-    nodes = dict(state.nodes)
-    nodes[node_id] = node
-    return replace(state, nodes=nodes, **changes)
+    return replace(state, nodes=_put(state.nodes, node_id, node, scratch), **changes)
 
 
-def _node_step(node: NodeState, event: Event) -> NodeState | None:
+def _node_step(node: NodeState, event: Event, scratch: _Scratch | None) -> NodeState | None:
     """The node's next state, or None when the event changes nothing (stale or duplicate)."""
     match event:
         case NodeScheduled(attempt=attempt, scheduled_at=at):
@@ -281,17 +304,19 @@ def _node_step(node: NodeState, event: Event) -> NodeState | None:
         case ChildStarted(attempt=attempt, index=index, execution_id=child):
             if attempt != node.attempt or index in node.children:
                 return None
-            return replace(node, children={**node.children, index: child})
+            return replace(node, children=_put(node.children, index, child, scratch))
         case ChildFinished(attempt=attempt, index=index):
             if attempt != node.attempt or index in node.child_results:
                 return None
             children = (
                 node.children
                 if index in node.children
-                else {**node.children, index: event.execution_id}
+                else _put(node.children, index, event.execution_id, scratch)
             )
             return replace(
-                node, children=children, child_results={**node.child_results, index: event}
+                node,
+                children=children,
+                child_results=_put(node.child_results, index, event, scratch),
             )
         case _:
             raise FoldError(f"not a node event: {type(event).__name__}")
@@ -299,6 +324,12 @@ def _node_step(node: NodeState, event: Event) -> NodeState | None:
 
 def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> ExecutionState:
     """Apply one event. `seq` is its stream sequence, recorded as `last_seq` when given."""
+    return _evolve(state, event, seq, None)
+
+
+def _evolve(
+    state: ExecutionState | None, event: Event, seq: int, scratch: _Scratch | None
+) -> ExecutionState:
     if state is None:
         if not isinstance(event, ExecutionStarted):
             raise FoldError(f"a log must begin with execution.started, not {type(event).__name__}")
@@ -362,12 +393,12 @@ def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> Executio
             current = state.nodes.get(event.node_id)
             if current is None:
                 raise FoldError(f"{event.node_id!r} is not a node of this execution")
-            updated = _node_step(current, event)
+            updated = _node_step(current, event, scratch)
             if updated is None:
                 return replace(state, **bookkeeping)
             if isinstance(event, NodeCompleted) and event.vars:
                 bookkeeping["vars"] = {**state.vars, **event.vars}
-            return _with_node(state, event.node_id, updated, **bookkeeping)
+            return _with_node(state, event.node_id, updated, scratch, **bookkeeping)
         case _:
             assert_never(event)
 
@@ -375,12 +406,14 @@ def evolve(state: ExecutionState | None, event: Event, seq: int = 0) -> Executio
 def fold(
     events: Iterable[Event | tuple[int, Event]], state: ExecutionState | None = None
 ) -> ExecutionState:
-    """Fold events (or `(seq, event)` pairs) into a state, from scratch or from `state`."""
+    """Fold events (or `(seq, event)` pairs) into a state, from scratch or from `state`
+    (which is left as it was: only dicts made by this call are updated in place)."""
+    scratch: _Scratch = {}
     for item in events:
         if isinstance(item, tuple):
-            state = evolve(state, item[1], item[0])
+            state = _evolve(state, item[1], item[0], scratch)
         else:
-            state = evolve(state, item)
+            state = _evolve(state, item, 0, scratch)
     if state is None:
         raise FoldError("an empty log has no state")
     return state

@@ -113,6 +113,10 @@ class Settings:
     """`FLOWMAESTRO_EXECUTOR_CONCURRENCY`: commands one executor process runs at once per
     node type (1 to `MAX_EXECUTOR_CONCURRENCY`); model calls mostly wait on the network,
     so a thousand streaming calls fit in one process."""
+    snapshot_every: int = 1000
+    """`FLOWMAESTRO_SNAPSHOT_EVERY`: the scheduler stores a snapshot of an execution's
+    folded state every this many of its events (0: never), so a scheduler that does not
+    hold it folds the snapshot and the events after it instead of the whole log."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -138,6 +142,7 @@ class Settings:
                     int(env.get("FLOWMAESTRO_EXECUTOR_CONCURRENCY", d.executor_concurrency)),
                 ),
             ),
+            snapshot_every=max(0, int(env.get("FLOWMAESTRO_SNAPSHOT_EVERY", d.snapshot_every))),
         )
 
 

@@ -44,12 +44,14 @@ from flowmaestro.events.names import (
     stored_event_wildcard,
     stored_outcome_subject,
 )
+from flowmaestro.runtime.config import Settings
 from flowmaestro.runtime.connection import wire_of
 from flowmaestro.runtime.errors import AppendConflictError, PayloadTooLargeError
 from flowmaestro.runtime.kv import LazyBucket
 from flowmaestro.runtime.log import ExecutionLog, admissible
 from flowmaestro.runtime.partitions import PartitionedConsumer
 from flowmaestro.runtime.pull import ContinuousPull
+from flowmaestro.runtime.snapshots import JetStreamSnapshotStore, MemorySnapshotStore, SnapshotStore
 from flowmaestro.runtime.topology import streams_available
 from flowmaestro.runtime.wire import WireMsg
 
@@ -198,6 +200,11 @@ class SchedulerLog(EventLog, Protocol):
         """Whether the log answers now (a time-out then concerns one effect, not all)."""
         ...
 
+    @property
+    def snapshots(self) -> SnapshotStore:
+        """Where the scheduler keeps snapshots of folded states (`runtime.snapshots`)."""
+        ...
+
 
 # -- JetStream ----------------------------------------------------------------------
 
@@ -227,6 +234,12 @@ class JetStreamEventLog:
         self.nc = nc
         self.log = ExecutionLog(nc)
         self._child_results = LazyBucket(nc.jetstream(), CHILD_RESULT_BUCKET)
+        self._snapshots = JetStreamSnapshotStore(nc, Settings.from_env().stream_replicas)
+
+    @property
+    def snapshots(self) -> SnapshotStore:
+        """See `SchedulerLog.snapshots`: the `FM_SNAPSHOTS` object store."""
+        return self._snapshots
 
     async def start(self, started: ExecutionStarted) -> int:
         """See `EventLog.start`."""
@@ -447,6 +460,12 @@ class MemoryEventLog:
         self.child_results: dict[str, ChildFinished] = {}
         self.stopped: list[str] = []
         self._command_keys: set[str] = set()
+        self._snapshots = MemorySnapshotStore()
+
+    @property
+    def snapshots(self) -> MemorySnapshotStore:
+        """See `SchedulerLog.snapshots`: kept in memory beside the log."""
+        return self._snapshots
 
     def record(self, seq: int) -> tuple[str, bytes]:
         """The subject and payload stored at `seq`."""

@@ -139,7 +139,9 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
 
     - scheduler: folds the logs of the partitions it is given (their consumers; it may
       unpin one), appends decisions and records, arms and purges timers, publishes
-      commands and cancel notices; reads and writes outputs.
+      commands and cancel notices; reads and writes outputs and the snapshots of folded
+      states (no other identity may touch those: a forged snapshot would steer an
+      execution).
     - executors: pull their commands and acknowledge them; append to, and read back, only
       the outcome subjects (`fm.exec.*.x`: an attempt's own result and records) — through
       consumers whose filter the server checks, never a direct get of a whole log; read
@@ -172,6 +174,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             f"$JS.API.STREAM.PURGE.{exec_stream}",
             f"$JS.API.STREAM.INFO.{cmd_stream}",  # is it led (a cluster electing)?
             *_bucket("OBJ", names.OUTPUT_BUCKET, write=True),
+            *_bucket("OBJ", names.SNAPSHOT_BUCKET, write=True),
             *_bucket("KV", names.CHILD_RESULT_BUCKET, write=True),
         ]
         subscribe = inbox

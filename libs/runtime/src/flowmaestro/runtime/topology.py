@@ -22,6 +22,7 @@ from nats.js.errors import BucketNotFoundError, NotFoundError, ServiceUnavailabl
 
 from flowmaestro.events import names
 from flowmaestro.runtime.config import Settings
+from flowmaestro.runtime.snapshots import snapshot_bucket_config
 
 __all__ = ["ensure_topology", "exec_stream_config", "streams_available", "wait_for_jetstream"]
 
@@ -242,6 +243,12 @@ async def _ensure_topology(js: JetStreamContext, node_types: list[str], settings
             bucket=names.CHILD_RESULT_BUCKET,
             ttl=CHILD_RESULT_TTL_S,
             replicas=settings.stream_replicas,
+        )
+    try:
+        await js.object_store(names.SNAPSHOT_BUCKET)
+    except NotFoundError:
+        await js.create_object_store(
+            names.SNAPSHOT_BUCKET, snapshot_bucket_config(settings.stream_replicas)
         )
     for bucket in (names.OUTPUT_BUCKET, names.FILE_BUCKET):
         try:

@@ -16,7 +16,7 @@ def _without_rich() -> None:
 async def _run(nats_url: str) -> None:
     import structlog
 
-    from flowmaestro.events.names import EXEC_STREAM, SCHEDULER_CONSUMER
+    from flowmaestro.events.names import EXEC_STREAM, SCHEDULER_PARTITIONS, scheduler_partition
     from flowmaestro.runtime import connect
     from flowmaestro.runtime.eventlog import JetStreamEventLog
     from flowmaestro.runtime.metrics import SchedulerMetrics
@@ -29,9 +29,12 @@ async def _run(nats_url: str) -> None:
     metrics.watch_nats(nc)
     js = nc.jetstream()
 
-    async def backlog() -> None:
-        info = await js.consumer_info(EXEC_STREAM, SCHEDULER_CONSUMER)
-        metrics.backlog.set(info.num_pending or 0)
+    async def backlog() -> None:  # every partition's, whoever holds it
+        pending = 0
+        for partition in range(SCHEDULER_PARTITIONS):
+            info = await js.consumer_info(EXEC_STREAM, scheduler_partition(partition))
+            pending += info.num_pending or 0
+        metrics.backlog.set(pending)
 
     try:
         with observed(metrics) as served:

@@ -72,6 +72,7 @@ from flowmaestro.runtime.eventlog import LogConsumer, LogMessage, SchedulerLog
 from flowmaestro.runtime.logs import log_scope
 from flowmaestro.runtime.metrics import SchedulerMetrics
 from flowmaestro.runtime.service import run_until_stopped
+from flowmaestro.scheduler.snapshots import Snapshots
 
 __all__ = ["Scheduler"]
 
@@ -130,6 +131,7 @@ class Scheduler:
         self.finished: OrderedDict[str, None] = OrderedDict()
         self._unacked: LogMessage | None = None
         self._generation = 0
+        self.snapshots = Snapshots(log, self.settings.snapshot_every)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Process events until `stop` is set (or forever); a crash of the loop is raised."""
@@ -142,6 +144,7 @@ class Scheduler:
         finally:
             self._ack()
             await pull.stop()
+            await self.snapshots.close()
 
     async def _consume(self, pull: LogConsumer) -> None:
         """Handle batches in order. The consumer acknowledges everything up to the message
@@ -235,6 +238,7 @@ class Scheduler:
             return None
         self.states[execution_id] = state
         self.states.move_to_end(execution_id)
+        self.snapshots.observe(execution_id, state)
         return state
 
     async def _admit(self, execution_id: str, state: ExecutionState | None, event: Any) -> bool:
@@ -278,10 +282,9 @@ class Scheduler:
         await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
 
     async def _load(self, execution_id: str) -> ExecutionState | None:
-        state: ExecutionState | None = None
-        for seq, event in await self.log.read(execution_id):
-            state = evolve(state, event, seq)
-        return state
+        """The state of an execution not held here: its latest snapshot folded with the
+        log after it (the whole log when it has none)."""
+        return await self.snapshots.load(execution_id)
 
     async def _carry_out(self, touched: dict[str, ExecutionState]) -> None:
         """Carry out every decision; retry what failed, and isolate what keeps failing."""
@@ -412,6 +415,7 @@ class Scheduler:
     def _forget(self, execution_id: str, finished: bool = True) -> None:
         self.states.pop(execution_id, None)
         self.issued.pop(execution_id, None)
+        self.snapshots.forget(execution_id, finished)
         if finished:
             self.finished[execution_id] = None
             while len(self.finished) > self.max_cached:
