@@ -118,9 +118,14 @@ async def test_kill_everything_at_random_and_every_execution_finishes(
         ids = [await start(nc, WORKFLOW, {"n": n}) for n in inputs]
         kills: Counter[str] = Counter()
         deadline = time.monotonic() + 6
-        while time.monotonic() < deadline:
+        first = rng.sample(["scheduler", "executors", "nats"], 3)  # each kind at least once
+        while time.monotonic() < deadline or first:
             await asyncio.sleep(rng.uniform(0.05, 0.4))
-            victim = rng.choice(["scheduler", "executors", "scheduler", "executors", "nats"])
+            victim = (
+                first.pop()
+                if first
+                else rng.choice(["scheduler", "executors", "scheduler", "executors", "nats"])
+            )
             kills[victim] += 1
             if victim == "nats":
                 crash_nats.kill()
