@@ -481,6 +481,8 @@ def main() -> int:
     name = "results-durable-sync.json" if args.durable_sync else "results.json"
     if args.cluster:
         name = name.replace("results", f"results-cluster{args.cluster}")
+    if args.schedulers > 1:
+        name = name.replace("results", f"results-schedulers{args.schedulers}")
     (HERE / name).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote bench/{name}")
     return 0

@@ -1,4 +1,4 @@
-"""Durability of batches: a 200-row batch with a cap of 10 runs through the real stack —
+"""Durability of batches: a 1,000-row batch with a cap of 10 runs through the real stack —
 gateway, scheduler and executors as processes of their own — while each of them is
 killed with SIGKILL in the middle and started again. Every row ends exactly once: one
 execution per row (its id made from the batch id and row), one `execution.started` and
@@ -29,7 +29,7 @@ from tests.support.runs import create_workflow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROWS = 200
+ROWS = 1000
 CAP = 10
 WORKFLOW = {
     "nodes": {
