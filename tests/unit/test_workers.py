@@ -156,3 +156,29 @@ async def test_fair_slots_take_owners_in_turn_and_cap_each() -> None:
         small = FairSlots(capacity=1, per_owner=1, max_waiting=0)
         await small.acquire("a")
         await small.acquire("b")
+
+
+async def test_closing_a_pool_ends_all_its_tasks_and_workers() -> None:
+    """The pool's background work (spares starting, retired workers reaped) lives in the
+    pool's own task group, and each call's memory watchdog in the call's: closing the pool
+    leaves no task of it and no worker process behind."""
+    before = asyncio.all_tasks()
+    workers = WorkerPool(PoolSpec("probe", "flowmaestro.workers.probe", 2, 1, 4))
+    workers.warm()
+    assert await workers.run("a", {"value": 1}, seconds=30, memory_mb=64) == 1
+    with pytest.raises(TaskFailed):
+        await workers.run("a", {"do": "spin"}, seconds=0.3, memory_mb=64)  # retires one
+    pids = {w.pid for w in workers._all}
+    workers.close()
+    await asyncio.sleep(0.2)
+    assert asyncio.all_tasks() == before
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

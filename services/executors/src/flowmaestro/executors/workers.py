@@ -21,8 +21,11 @@ import subprocess
 import sys
 import time
 import weakref
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
 
 from flowmaestro.executors.fair_queue import FairSlots, QueueFull
 from flowmaestro.workers import HEADER, MIB, TaskFailed, decode, frame
@@ -164,7 +167,10 @@ class WorkerPool:
         self._slots = FairSlots(spec.size, spec.per_owner, spec.max_queue)
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
-        self._background: set[asyncio.Task[Any]] = set()
+        # Background work (spare workers starting, retired ones reaped) runs in the pool's
+        # own task group, held by one task: closing the pool cancels all of it at once.
+        self._jobs: asyncio.Queue[Callable[[], Coroutine[Any, Any, Any]]] = asyncio.Queue()
+        self._owner = self.loop.create_task(self._own_background())
         self.spawned = 0
         self._starting = 0
         _pools.add(self)
@@ -190,7 +196,7 @@ class WorkerPool:
     def warm(self, count: int = 2) -> None:
         """Start up to `count` workers in the background, so first tasks find them ready."""
         for _ in range(min(count, self.spec.size) - len(self._all) - self._starting):
-            self._in_background(self._spawn_idle())
+            self._in_background(self._spawn_idle)
 
     async def _take(self) -> _Worker:
         # The longest idle worker first: it has had the most time to prepare its next run.
@@ -205,7 +211,7 @@ class WorkerPool:
     def _keep_a_spare(self) -> None:
         # Another tenant's next task should find a worker ready, not wait for one to start.
         if not self._idle and len(self._all) + self._starting < self.spec.size:
-            self._in_background(self._spawn_idle())
+            self._in_background(self._spawn_idle)
 
     def close(self) -> None:
         """Kill every worker (they also leave on their own when this process ends)."""
@@ -214,29 +220,36 @@ class WorkerPool:
             worker.close()
         self._all.clear()
         self._idle.clear()
-        for task in self._background:
-            with contextlib.suppress(RuntimeError):
-                task.cancel()
+        with contextlib.suppress(RuntimeError):  # at exit the loop may be gone already
+            self._owner.cancel()
 
     async def _call(self, worker: _Worker, payload: Any, seconds: float, memory_mb: int) -> Any:
         stdin = worker.requests
-        baseline = _rss(worker.pid)
-        watchdog = self.loop.create_task(self._watch(worker, baseline + memory_mb * MIB))
+        ceiling = _rss(worker.pid) + memory_mb * MIB
+        failure: TaskFailed | None = None
+        reply: Any = None
         try:
-            stdin.write(frame({"payload": payload, "memory_mb": memory_mb}))
-            async with asyncio.timeout(seconds):
-                await stdin.drain()
-                reply = await worker.read_frame()
-        except TimeoutError:
-            worker.kill("timeout")
-            raise TaskFailed("timeout", f"time limit of {seconds:g}s exceeded") from None
-        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
-            raise await self._death(worker, memory_mb) from None
+            # The memory watchdog lives exactly as long as the call, in the call's own task
+            # group; what goes wrong is caught inside it (a task group would wrap it).
+            async with anyio.create_task_group() as watching:
+                watching.start_soon(self._watch, worker, ceiling)
+                try:
+                    stdin.write(frame({"payload": payload, "memory_mb": memory_mb}))
+                    async with asyncio.timeout(seconds):
+                        await stdin.drain()
+                        reply = await worker.read_frame()
+                except TimeoutError:
+                    worker.kill("timeout")
+                    failure = TaskFailed("timeout", f"time limit of {seconds:g}s exceeded")
+                except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
+                    failure = await self._death(worker, memory_mb)
+                finally:
+                    watching.cancel_scope.cancel()
         except BaseException:
             worker.kill("abandoned")  # cancelled mid-task: its reply would confuse the next
             raise
-        finally:
-            watchdog.cancel()
+        if failure is not None:
+            raise failure
         if reply.get("ok"):
             return reply.get("value")
         raise TaskFailed(str(reply.get("kind") or "error"), str(reply.get("message") or "failed"))
@@ -293,14 +306,21 @@ class WorkerPool:
         worker.kill("retired")
         worker.close()
         self._all.discard(worker)
-        self._in_background(worker.exited())
+        self._in_background(worker.exited)
         if len(self._all) + self._starting < self.spec.size:
-            self._in_background(self._spawn_idle())  # a replacement, ready before it is needed
+            self._in_background(self._spawn_idle)  # a replacement, ready before it is needed
 
-    def _in_background(self, coro: Any) -> None:
-        task = self.loop.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def _in_background(self, job: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        self._jobs.put_nowait(job)
+
+    async def _own_background(self) -> None:
+        async def guarded(job: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+            with contextlib.suppress(Exception):  # one failed spawn must not end the rest
+                await job()
+
+        async with anyio.create_task_group() as group:
+            while True:
+                group.start_soon(guarded, await self._jobs.get())
 
 
 class LazyPool:
