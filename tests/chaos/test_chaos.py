@@ -143,6 +143,10 @@ class Service:
             "FLOWMAESTRO_NATS_USER": self.role,
             "FLOWMAESTRO_NATS_PASSWORD": self.password,
             "FLOWMAESTRO_EGRESS_ALLOW": "",
+            # Each kill of the executor holding a command, or of the server holding its
+            # acknowledgement, delivers it again: here that is the point, not a crash loop,
+            # so the poison bound (5 by default) is set well above the kills one run makes.
+            "FLOWMAESTRO_MAX_DELIVERIES": "30",
         }
         out = (self.logs / f"{self.role}-{self.index}.log").open("ab")
         self.proc = subprocess.Popen(
