@@ -10,12 +10,12 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.integration.test_up import _up as up_stack
 from tests.support.gateway import data_of, register
 from tests.support.plugins import SLUGIFY, fake_plugin, plugin_env, site_with
 from tests.support.runs import run_to_end
@@ -86,25 +86,7 @@ def test_a_plugin_shadowing_http_stops_the_process_with_a_clear_error(tmp_path: 
 
 
 def _up(home: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flowmaestro.cli.main", "up"],
-        env={**env, "FLOWMAESTRO_HOME": str(home)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 90
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        seen.append(line)
-        if line.startswith("FlowMaestro is ready"):
-            return proc
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError("flowmaestro up did not print its ready line:\n" + "".join(seen))
+    return up_stack(home, env=env, timeout=90)
 
 
 SLUG_WORKFLOW = {

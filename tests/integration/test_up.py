@@ -24,16 +24,20 @@ def _env(home: Path) -> dict[str, str]:
     return {**env, "FLOWMAESTRO_HOME": str(home)}
 
 
-def _up(home: Path, *args: str) -> subprocess.Popen[str]:
+def _up(
+    home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.Popen[str]:
+    """`flowmaestro up ARGS` in `home` (environment `env`, else the tests'), once it has
+    printed its ready line."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "flowmaestro.cli.main", "up", *args],
-        env=_env(home),
+        env={**(env if env is not None else _env(home)), "FLOWMAESTRO_HOME": str(home)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     assert proc.stdout is not None
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     seen: list[str] = []
     while time.monotonic() < deadline:
         line = proc.stdout.readline()

@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,31 +20,14 @@ from flowmaestro.cli import processes
 from flowmaestro.events import names
 from flowmaestro.runtime import connect
 from flowmaestro.runtime.embedded import NatsCluster
-from tests.integration.test_up import EXAMPLES, _cli, _env
+from tests.integration.test_up import EXAMPLES, _cli, _env, _up
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _up_cluster(home: Path, size: int) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flowmaestro.cli.main", "up", "--cluster", str(size)],
-        env={**_env(home), "FLOWMAESTRO_EGRESS_ALLOW": "127.0.0.1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 90
-    seen: list[str] = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        seen.append(line)
-        if line.startswith("FlowMaestro is ready"):
-            return proc
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError("flowmaestro up --cluster did not get ready:\n" + "".join(seen))
+    env = {**_env(home), "FLOWMAESTRO_EGRESS_ALLOW": "127.0.0.1"}
+    return _up(home, "--cluster", str(size), env=env, timeout=90)
 
 
 def _stack(home: Path) -> dict[str, Any]:
