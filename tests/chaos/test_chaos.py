@@ -20,8 +20,6 @@ import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -39,11 +37,11 @@ from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
 from flowmaestro.runtime import ExecutionLog, connect, ensure_topology
 from flowmaestro.runtime.answers import submit_answer
-from flowmaestro.runtime.embedded import die_with_parent
 from flowmaestro.runtime.topology import wait_for_jetstream
 from tests.support.cluster import ClusterStack
 from tests.support.engine import load_example, start
 from tests.support.postgres import fresh_database
+from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
@@ -132,46 +130,19 @@ def plan(rng: random.Random) -> list[tuple[str, Any, dict[str, Any], dict[str, A
     return runs
 
 
-class Service:
+def engine_process(role: str, url: str, password: str, logs: Path, index: int) -> ServiceProcess:
     """A scheduler or executors process under its own NATS identity; kill -9 and start."""
-
-    def __init__(self, role: str, url: str, password: str, logs: Path, index: int) -> None:
-        self.role, self.url, self.password, self.logs, self.index = role, url, password, logs, index
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "FLOWMAESTRO_NATS_USER": self.role,
-            "FLOWMAESTRO_NATS_PASSWORD": self.password,
-            "FLOWMAESTRO_EGRESS_ALLOW": "",
-            # Each kill of the executor holding a command, or of the server holding its
-            # acknowledgement, delivers it again: here that is the point, not a crash loop,
-            # so the poison bound (5 by default) is set well above the kills one run makes.
-            "FLOWMAESTRO_MAX_DELIVERIES": "30",
-        }
-        out = (self.logs / f"{self.role}-{self.index}.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"flowmaestro.{self.role}", "--nats", self.url],
-            env=env,
-            stdout=out,
-            stderr=out,
-            preexec_fn=die_with_parent,
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+    env = {
+        "FLOWMAESTRO_NATS_USER": role,
+        "FLOWMAESTRO_NATS_PASSWORD": password,
+        "FLOWMAESTRO_EGRESS_ALLOW": "",
+        # Each kill of the executor holding a command, or of the server holding its
+        # acknowledgement, delivers it again: here that is the point, not a crash loop,
+        # so the poison bound (5 by default) is set well above the kills one run makes.
+        "FLOWMAESTRO_MAX_DELIVERIES": "30",
+    }
+    command = [sys.executable, "-m", f"flowmaestro.{role}", "--nats", url]
+    return ServiceProcess(role, command, logs, env, name=f"{role}-{index}")
 
 
 @pytest.fixture
@@ -248,10 +219,10 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
     await ensure_topology(nc.jetstream(), CATALOGUE)
     passwords = cluster.passwords
     services = [
-        Service("scheduler", cluster.url, passwords["scheduler"], tmp_path, i)
+        engine_process("scheduler", cluster.url, passwords["scheduler"], tmp_path, i)
         for i in range(SCHEDULER_REPLICAS)
     ] + [
-        Service("executors", cluster.url, passwords["executors"], tmp_path, i)
+        engine_process("executors", cluster.url, passwords["executors"], tmp_path, i)
         for i in range(EXECUTOR_REPLICAS)
     ]
     stop = asyncio.Event()
@@ -283,8 +254,7 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
                     await asyncio.sleep(rng.uniform(0.1, 1.0))
                     victim.start()
             for service in services:  # what died on its own comes back too
-                if service.proc is None or service.proc.poll() is not None:
-                    service.start()
+                service.ensure_running()
 
             ended = await _everything_ended(nc, ids, timeout=240)
             stop.set()

@@ -7,10 +7,6 @@ one terminal event in each log, the right output, and never more than 10 at once
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +18,9 @@ from flowmaestro.events import CATALOGUE, ExecutionStarted, ExecutionStatus, fol
 from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.names import batch_execution_id
 from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology, free_port
-from flowmaestro.runtime.embedded import die_with_parent
 from tests.support.gateway import data_of, register
 from tests.support.postgres import fresh_database
+from tests.support.processes import cli_service
 from tests.support.runs import create_workflow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -48,40 +44,6 @@ WORKFLOW = {
         {"id": "3", "source": "sum", "target": "out"},
     ],
 }
-
-
-class Service:
-    """One stack process we can kill and start again."""
-
-    def __init__(self, role: str, nats_url: str, env: dict[str, str], logs: Path) -> None:
-        self.role, self.nats_url, self.env, self.logs = role, nats_url, env, logs
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        out = (self.logs / f"{self.role}.log").open("ab")
-        command = [sys.executable, "-m", "flowmaestro.cli.main", "--nats", self.nats_url]
-        self.proc = subprocess.Popen(
-            [*command, self.role],
-            env={**os.environ, **self.env},
-            stdout=out,
-            stderr=out,
-            preexec_fn=die_with_parent,
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture
@@ -125,7 +87,7 @@ async def test_every_row_ends_exactly_once_through_kills(
         "FLOWMAESTRO_REGISTER_LIMIT_PER_ADDRESS": "1000",
     }
     roles = ("gateway", "scheduler", "executors")
-    services = {role: Service(role, batch_nats.url, env, tmp_path) for role in roles}
+    services = {role: cli_service(role, batch_nats.url, tmp_path, env) for role in roles}
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:

@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,8 +16,8 @@ import pytest
 
 from flowmaestro.events import CATALOGUE, ExecutionStatus, NodeCompleted
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
-from flowmaestro.runtime.embedded import die_with_parent
 from tests.support.engine import start, wait_for_end
+from tests.support.processes import cli_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -66,35 +63,6 @@ WORKFLOW = {
 }
 
 
-class Service:
-    """One engine process we can kill and restart."""
-
-    def __init__(self, role: str, url: str, logs: Path) -> None:
-        self.role, self.url, self.logs = role, url, logs
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        env = {**os.environ, "FLOWMAESTRO_ACK_WAIT_S": "1.5"}
-        out = (self.logs / f"{self.role}.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flowmaestro.cli.main", "--nats", self.url, self.role],
-            env=env,
-            stdout=out,
-            stderr=out,
-            preexec_fn=die_with_parent,
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def ensure_running(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            self.start()
-
-
 @pytest.fixture
 def crash_nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
     server = EmbeddedNats(tmp_path / "nats", log_file=tmp_path / "nats.log").start()
@@ -111,7 +79,8 @@ async def test_kill_everything_at_random_and_every_execution_finishes(
     nc = await connect(crash_nats.url, name="crash-test")
     await ensure_topology(nc.jetstream(), CATALOGUE)
     services = {
-        role: Service(role, crash_nats.url, tmp_path) for role in ("scheduler", "executors")
+        role: cli_service(role, crash_nats.url, tmp_path, {"FLOWMAESTRO_ACK_WAIT_S": "1.5"})
+        for role in ("scheduler", "executors")
     }
     try:
         inputs = [rng.randint(1, 10) for _ in range(EXECUTIONS)]
@@ -151,7 +120,5 @@ async def test_kill_everything_at_random_and_every_execution_finishes(
             assert state.nodes["b"].attempt == 2
     finally:
         for service in services.values():
-            if service.proc and service.proc.poll() is None:
-                service.proc.terminate()
-                service.proc.wait(10)
+            service.stop()
         await nc.close()
