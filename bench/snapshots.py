@@ -109,7 +109,7 @@ async def measure(url: str) -> dict[str, Any]:
         try:
             scheduler = Scheduler(JetStreamEventLog(fresh), settings=Settings(snapshot_every=every))
             began = time.perf_counter()
-            state = await scheduler._load(execution_id)
+            state = await scheduler._load(execution_id, 0)
             return time.perf_counter() - began, state
         finally:
             await fresh.close()

@@ -119,7 +119,7 @@ async def test_a_fresh_scheduler_recovers_a_long_loop_from_snapshot_and_tail(
 
     second_nc = await connect(server.url, name="scheduler-2")
     second = Scheduler(JetStreamEventLog(second_nc), settings=settings)
-    recovered = await second._load(execution_id)
+    recovered = await second._load(execution_id, 0)
     assert recovered == fold(await log.read(execution_id))
     stop = asyncio.Event()
     running = asyncio.ensure_future(second.run(stop))

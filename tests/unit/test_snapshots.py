@@ -206,7 +206,7 @@ async def test_a_scheduler_replaced_mid_run_recovers_from_the_snapshot() -> None
         await scheduler.snapshots.close()
     assert "swap" in log.snapshots.stored
     fresh = Scheduler(log, settings=settings)
-    assert await fresh._load("swap") == await full_fold(log, "swap")
+    assert await fresh._load("swap", 0) == await full_fold(log, "swap")
     async with engine(log, settings):
         end = await ended(log, "swap")
     assert isinstance(end, ExecutionCompleted)

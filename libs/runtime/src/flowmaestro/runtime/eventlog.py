@@ -94,8 +94,12 @@ class EventLog(Protocol):
         """Append one event and return its sequence; a repeated `key` appends nothing."""
         ...
 
-    async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
-        """The execution's events after `after_seq`, in order (none for an unknown id)."""
+    async def read(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[tuple[int, Event]]:
+        """The execution's events after `after_seq`, in order (none for an unknown id);
+        with `through`, the sequence of one of its messages, at least up to that one (a
+        replica of the log that has not stored it yet is not read from)."""
         ...
 
     async def consume(self, name: str) -> AsyncIterator[Delivery]:
@@ -200,6 +204,11 @@ class SchedulerLog(EventLog, Protocol):
         """Whether the log answers now (a time-out then concerns one effect, not all)."""
         ...
 
+    async def last_seq(self, execution_id: str) -> int:
+        """The sequence of the execution's last message now (0 for none): `read` through
+        it reads the whole log as of now."""
+        ...
+
     @property
     def snapshots(self) -> SnapshotStore:
         """Where the scheduler keeps snapshots of folded states (`runtime.snapshots`)."""
@@ -249,9 +258,11 @@ class JetStreamEventLog:
         """See `EventLog.append`."""
         return (await self.log.append(execution_id, event, key)).seq
 
-    async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
+    async def read(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[tuple[int, Event]]:
         """See `EventLog.read`."""
-        return await self.log.read(execution_id, after_seq)
+        return await self.log.read(execution_id, after_seq, through)
 
     async def consume(self, name: str) -> AsyncIterator[Delivery]:
         """See `EventLog.consume`."""
@@ -353,6 +364,10 @@ class JetStreamEventLog:
             return await streams_available(self.nc, (EXEC_STREAM, CMD_STREAM))
         except Exception:
             return False
+
+    async def last_seq(self, execution_id: str) -> int:
+        """See `SchedulerLog.last_seq` (answered by the stream's leader)."""
+        return await self.log.last_seq(execution_id)
 
 
 # -- in memory ----------------------------------------------------------------------
@@ -513,8 +528,10 @@ class MemoryEventLog:
                 consumer.queue.put_nowait((seq, 1))
         return seq
 
-    async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
-        """See `EventLog.read`."""
+    async def read(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[tuple[int, Event]]:
+        """See `EventLog.read` (one copy of the log: never behind)."""
         read: list[tuple[int, Event]] = []
         for seq in self._by_execution.get(execution_id, []):
             _, subject, payload = self._records[seq - 1]
@@ -614,6 +631,10 @@ class MemoryEventLog:
         """See `SchedulerLog.reachable`: memory always answers."""
         return True
 
+    async def last_seq(self, execution_id: str) -> int:
+        """See `SchedulerLog.last_seq`."""
+        return max(self._by_execution.get(execution_id, [0]))
+
     def close(self) -> None:
         """Drop every pending timer."""
         for handle in self._timers.values():
@@ -641,7 +662,9 @@ class MemoryOutcomes:
         """An outcome, on the execution's outcome subject (memory keeps no headers)."""
         return await self._log.append(execution_id, event, key, "x")
 
-    async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
+    async def read(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[tuple[int, Event]]:
         """What the executors may read back: the outcome subject."""
         outcome = outcome_subject(execution_id)
         return [

@@ -46,6 +46,8 @@ __all__ = ["ExecutionLog", "RawRecord", "admissible", "tail"]
 
 _WRONG_LAST_SEQUENCE = 10071
 _READ_BATCH = 5000
+_BEHIND_TRIES = 50
+_BEHIND_WAIT_S = 0.05
 
 RawRecord = tuple[int, bytes]
 
@@ -152,25 +154,65 @@ class ExecutionLog:
         await self.js.purge_stream(EXEC_STREAM, subject=timer_wildcard(execution_id))
 
     async def read_raw(
-        self, execution_id: str, after_seq: int = 0, limit: int | None = None
+        self,
+        execution_id: str,
+        after_seq: int = 0,
+        limit: int | None = None,
+        through: int = 0,
     ) -> list[RawRecord]:
         """Every stored `(seq, payload)` of the execution after `after_seq`, in order.
 
         Uses batched direct gets: one request returns up to a few thousand messages. The
         executors' log reads only the execution's outcome subject (`_read_outcomes`).
+
+        A replicated stream's followers answer direct gets too, and one may lag behind
+        (what it holds is always a beginning of the stream). `through`, the sequence of a
+        message of this log, makes the read include it, and so everything before it: a
+        read that falls short is asked again, and raises `TimeoutError` if no replica
+        catches up within a few seconds.
         """
         if self._outcomes:
             return await self._read_outcomes(execution_id, after_seq, limit)
         subject = log_subjects(execution_id)
+        for tries in range(_BEHIND_TRIES):
+            records, reached = await self._read_direct(subject, after_seq, limit)
+            if reached >= through or (limit is not None and len(records) >= limit):
+                return records
+            if not tries:  # unless the message was removed since (a refused child's)
+                through = min(through, await self.last_seq(execution_id))
+                if reached >= through:
+                    return records
+            await asyncio.sleep(_BEHIND_WAIT_S)  # a replica behind answered
+        raise TimeoutError(f"no replica answered {subject} through {through}")
+
+    async def last_seq(self, execution_id: str) -> int:
+        """The sequence of the log's last message (0 for none), as the stream's leader
+        holds it: with `read_raw(through=...)`, a read of the whole log as of now."""
+        request = json.dumps({"last_by_subj": log_subjects(execution_id)}).encode()
+        reply = await self.nc.request(f"$JS.API.STREAM.MSG.GET.{EXEC_STREAM}", request, 5.0)
+        answer = json.loads(reply.data)
+        error = answer.get("error")
+        if error and error.get("code") == 404:
+            return 0
+        if error:
+            raise APIError(code=error.get("code"), description=error.get("description"))
+        return int(answer["message"]["seq"])
+
+    async def _read_direct(
+        self, subject: str, after_seq: int, limit: int | None
+    ) -> tuple[list[RawRecord], int]:
+        """The records after `after_seq`, and the highest sequence the replica answering
+        had of `subject` (records a reader skips included)."""
         records: list[RawRecord] = []
         next_seq = after_seq + 1
+        reached = after_seq
         while True:
             batch = _READ_BATCH if limit is None else min(_READ_BATCH, limit - len(records))
-            got, more = await self._direct_batch(subject, next_seq, batch)
+            got, more, reached = await self._direct_batch(subject, next_seq, batch, reached)
             records.extend(got)
-            if not got or not more or (limit is not None and len(records) >= limit):
-                return records
-            next_seq = got[-1][0] + 1
+            if not more or (limit is not None and len(records) >= limit):
+                return records, reached
+            next_seq = reached + 1
 
     async def _read_outcomes(
         self, execution_id: str, after_seq: int, limit: int | None
@@ -217,8 +259,8 @@ class ExecutionLog:
             await sub.unsubscribe()
 
     async def _direct_batch(
-        self, subject: str, seq: int, batch: int
-    ) -> tuple[list[RawRecord], bool]:
+        self, subject: str, seq: int, batch: int, reached: int
+    ) -> tuple[list[RawRecord], bool, int]:
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox)
         try:
@@ -234,23 +276,27 @@ class ExecutionLog:
                 headers = msg.headers or {}
                 status = headers.get(Header.STATUS)
                 if status == "404":
-                    return records, False
+                    return records, False, reached
                 if status == "204":
-                    return records, pending > 0
+                    return records, pending > 0, reached
                 if status:
                     raise APIError(
                         description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"
                     )
+                reached = int(headers[Header.SEQUENCE])
                 if admissible(headers.get(Header.SUBJECT, ""), msg.data):
-                    records.append((int(headers[Header.SEQUENCE]), msg.data))
+                    records.append((reached, msg.data))
                 pending = int(headers.get(Header.NUM_PENDING, "0") or 0)
         finally:
             await sub.unsubscribe()
 
-    async def read(self, execution_id: str, after_seq: int = 0) -> list[tuple[int, Event]]:
-        """The execution's decoded events after `after_seq`."""
+    async def read(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[tuple[int, Event]]:
+        """The execution's decoded events after `after_seq` (see `read_raw`)."""
         return [
-            (seq, decode_event(data)) for seq, data in await self.read_raw(execution_id, after_seq)
+            (seq, decode_event(data))
+            for seq, data in await self.read_raw(execution_id, after_seq, None, through)
         ]
 
     async def read_existing(self, execution_id: str) -> list[tuple[int, Event]]:

@@ -86,11 +86,13 @@ class Projector:
         self.log = ExecutionLog(nc)
         self.max_in_flight = max_in_flight
 
-    async def project(self, execution_ids: list[str]) -> int:
-        """Recompute the rows of these executions from their logs; returns the last seq."""
+    async def project(self, executions: dict[str, int]) -> int:
+        """Recompute the rows of these executions from their logs, each read through the
+        sequence given (the last of its messages delivered here: a replica behind it is
+        not read from); returns the last seq."""
         rows = []
-        for execution_id in execution_ids:
-            records = await self.log.read(execution_id)
+        for execution_id, through in executions.items():
+            records = await self.log.read(execution_id, 0, through)
             if not records:
                 continue
             try:
@@ -116,7 +118,7 @@ class Projector:
             await conn.execute("DELETE FROM projector_checkpoints WHERE name = $1", self.name)
         ids = await self.log.execution_ids()
         for start in range(0, len(ids), 100):
-            await self.project(ids[start : start + 100])
+            await self.project(dict.fromkeys(ids[start : start + 100], 0))
         return len(ids)
 
     async def checkpoint(self) -> int:
@@ -127,7 +129,10 @@ class Projector:
         return int(value or 0)
 
     async def _apply(self, batch: list[WireMsg], stop: asyncio.Event) -> None:
-        ids = sorted({execution_of(msg.subject) for msg in batch})
+        ids: dict[str, int] = {}
+        for msg in batch:
+            execution_id = execution_of(msg.subject)
+            ids[execution_id] = max(ids.get(execution_id, 0), msg.seq)
         delay = 0.25
         while not stop.is_set():
             try:

@@ -202,7 +202,7 @@ class Scheduler:
         outcome = is_outcome_subject(msg.subject)
         try:
             event = decode_event(msg.data)
-            if outcome and not await self._admit(execution_id, state, event):
+            if outcome and not await self._admit(execution_id, state, event, seq):
                 log.error("scheduler.refused_outcome", seq=seq, **_scope(execution_id, state))
                 return None
             if state is None:
@@ -210,7 +210,7 @@ class Scheduler:
                     state = evolve(None, event, seq)
                     self.metrics.execution_started(event.workflow_id)
                 else:
-                    state = await self._load(execution_id)
+                    state = await self._load(execution_id, seq)
             elif seq > state.last_seq:
                 # A large output stays stored: the fold keeps its reference, not its value.
                 state = evolve(state, event, seq)
@@ -241,19 +241,23 @@ class Scheduler:
         self.snapshots.observe(execution_id, state)
         return state
 
-    async def _admit(self, execution_id: str, state: ExecutionState | None, event: Any) -> bool:
+    async def _admit(
+        self, execution_id: str, state: ExecutionState | None, event: Any, seq: int
+    ) -> bool:
         """Whether an executor may have appended `event`: a node outcome; the start of a
         child named after a running attempt of its parent, with the parent's owner; a
         cancel request for a child execution. A refused child start is purged."""
         if not admissible_outcome(event):
             return False
         if isinstance(event, ExecutionCancelRequested):
-            state = state or await self._load(execution_id)
+            state = state or await self._load(execution_id, seq)
             return state is not None and state.parent is not None
         if not isinstance(event, ExecutionStarted) or event.parent is None or state is not None:
             return True  # a repeated start is left to the fold
         parent_id = event.parent.execution_id
-        parent = self.states.get(parent_id) or await self._load(parent_id)
+        parent = self.states.get(parent_id) or await self._load(
+            parent_id, await self.log.last_seq(parent_id)
+        )
         node = parent.nodes.get(event.parent.node_id) if parent else None
         if (
             parent is not None
@@ -281,10 +285,12 @@ class Scheduler:
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
         await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
 
-    async def _load(self, execution_id: str) -> ExecutionState | None:
-        """The state of an execution not held here: its latest snapshot folded with the
-        log after it (the whole log when it has none)."""
-        return await self.snapshots.load(execution_id)
+    async def _load(self, execution_id: str, through: int) -> ExecutionState | None:
+        """The state of an execution not held here, as of its message `through` at least:
+        its latest snapshot folded with the log after it (the whole log when it has
+        none). A replica of a replicated log may lag behind; one that has not stored the
+        message being handled would leave that very event out of the state."""
+        return await self.snapshots.load(execution_id, through)
 
     async def _carry_out(self, touched: dict[str, ExecutionState]) -> None:
         """Carry out every decision; retry what failed, and isolate what keeps failing."""

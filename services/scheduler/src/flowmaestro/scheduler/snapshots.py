@@ -56,13 +56,15 @@ class Snapshots:
         """The sequence of each execution's stored snapshot (as far as this one knows)."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    async def load(self, execution_id: str) -> ExecutionState | None:
-        """The execution's state folded from its whole log: from the latest snapshot (in
-        memory or stored) and the events after it; None when there is no log."""
+    async def load(self, execution_id: str, through: int = 0) -> ExecutionState | None:
+        """The execution's state folded from its whole log (up to its message `through`
+        at least, see `EventLog.read`): from the latest snapshot (in memory or stored)
+        and the events after it; None when there is no log."""
         if not self.every:
-            return _fold(await self.log.read(execution_id), None)
+            return _fold(await self.log.read(execution_id, 0, through), None)
         base = self._bases.get(execution_id) or await self._read(execution_id)
-        state = _fold(await self.log.read(execution_id, base.last_seq if base else 0), base)
+        after = base.last_seq if base else 0
+        state = _fold(await self.log.read(execution_id, after, through), base)
         if state is not None:
             self._due[execution_id] = (base.event_count if base else 0) + self.every
             if base is not None or state.event_count >= self.every:

@@ -1,0 +1,62 @@
+"""Read after write: a replicated stream's followers answer direct gets too, and one that
+lags behind answers from an older log. A scheduler loading an execution reads its log
+through the message it is handling (`through`): a read that falls short is asked again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+
+from flowmaestro.events import CATALOGUE, ExecutionStarted, NodeCompleted
+from flowmaestro.runtime import (
+    EmbeddedNats,
+    ExecutionLog,
+    connect,
+    ensure_topology,
+    new_execution_id,
+)
+from tests.support.engine import load_example
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def own_nc(tmp_path: Path) -> AsyncIterator[Client]:
+    """A server of this test's own: nothing else appends to its stream meanwhile."""
+    server = EmbeddedNats(tmp_path / "nats").start()
+    nc = await connect(server.url, name="log-reads-test")
+    await ensure_topology(nc.jetstream(), CATALOGUE)
+    yield nc
+    await nc.close()
+    server.stop()
+
+
+async def test_the_last_sequence_is_the_leaders(own_nc: Client) -> None:
+    log = ExecutionLog(own_nc)
+    execution_id = new_execution_id()
+    started = ExecutionStarted(
+        execution_id=execution_id,
+        definition=load_example("transform-chain"),
+        started_at=datetime.now(UTC),
+    )
+    first = await log.start(started)
+    completed = NodeCompleted(node_id="a", attempt=1, output=1, completed_at=datetime.now(UTC))
+    appended = (await log.append(execution_id, completed)).seq
+    assert await log.last_seq(execution_id) == appended
+    assert await log.last_seq(new_execution_id()) == 0
+    records = await log.read(execution_id, 0, through=appended)
+    assert [seq for seq, _ in records] == [first, appended]
+    assert await log.read(execution_id, first, through=appended) == records[1:]
+
+
+async def test_a_read_through_a_removed_message_reads_what_is_left(own_nc: Client) -> None:
+    """An execution's outcomes can be purged after their delivery (a refused child
+    start): a read through one stops at what the log's leader holds, at once."""
+    log = ExecutionLog(own_nc)
+    execution_id = new_execution_id()
+    assert await asyncio.wait_for(log.read(execution_id, 0, through=10**6), 1.0) == []
