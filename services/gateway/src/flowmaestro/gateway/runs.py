@@ -45,6 +45,9 @@ async def owned_start(log: ExecutionLog, owner_id: str, execution_id: str) -> Ex
     if not is_valid_token(execution_id):
         raise NotFoundError(f"no execution {execution_id!r}")
     first = await log.read_raw(execution_id, limit=1)
+    if not first and (last := await log.last_seq(execution_id)):
+        # a replica behind the leader answered (a run started a moment ago): ask again
+        first = await log.read_raw(execution_id, limit=1, through=last)
     if first:
         started = msgspec.json.decode(first[0][1], type=ExecutionStarted)
         if started.owner_id == owner_id:
