@@ -31,7 +31,13 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import CATALOGUE, ExecutionStatus, NodeCompleted, NodeStatus, fold
-from flowmaestro.events.names import CMD_STREAM, executor_consumer
+from flowmaestro.events.names import (
+    CMD_STREAM,
+    EXEC_STREAM,
+    SCHEDULER_PARTITIONS,
+    executor_consumer,
+    scheduler_partition,
+)
 from flowmaestro.gateway.commands import migrate_database
 from flowmaestro.gateway.db import Database
 from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
@@ -261,6 +267,7 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
             answering.cancel()
 
             lost = duplicates = events = 0
+            twice: list[Any] = []  # what completed twice, for the hunt
             failures = []
             for execution_id, (kind, _, _, expected) in zip(ids, runs, strict=True):
                 records = ended[execution_id]
@@ -278,7 +285,23 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
                     (e.node_id, e.attempt) for _, e in records if isinstance(e, NodeCompleted)
                 )
                 duplicates += sum(count - 1 for count in completions.values())
+                if any(count > 1 for count in completions.values()) and len(twice) < 5:
+                    twice.append(
+                        (
+                            execution_id,
+                            [
+                                (seq, e.node_id, e.attempt, e.output_ref, e.completed_at)
+                                for seq, e in records
+                                if isinstance(e, NodeCompleted)
+                                and completions[(e.node_id, e.attempt)] > 1
+                            ],
+                        )
+                    )
 
+            for duplicate in twice:
+                print("completed twice", duplicate)
+            if lost:
+                await _diagnose(nc, [f[1] for f in failures if f[2] == "did not end"], ended)
             await asyncio.sleep(2 * float(os.environ["FLOWMAESTRO_ACK_WAIT_S"]))
             unacked = 0
             js = nc.jetstream()
@@ -315,6 +338,31 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
     assert failures == [], (seed, failures[:5])
     assert (duplicates, lost, unacked) == (0, 0, 0), seed
     assert projected_wrong == [], (seed, projected_wrong[:5])
+
+
+async def _diagnose(nc: Client, unfinished: list[str], ended: dict[str, Any]) -> None:
+    """Print what an unfinished execution's log ends with, and each scheduler partition's
+    consumer state (what a hunt for a lost message starts from)."""
+    for execution_id in unfinished[:5]:
+        tail = [
+            (seq, type(e).__name__, getattr(e, "node_id", None), getattr(e, "attempt", None))
+            for seq, e in ended[execution_id][-6:]
+        ]
+        print("unfinished", execution_id, tail)
+    for partition in range(SCHEDULER_PARTITIONS):
+        subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{scheduler_partition(partition)}"
+        with contextlib.suppress(Exception):
+            info = json.loads((await nc.request(subject, b"", timeout=2.0)).data)
+            print(
+                "partition",
+                partition,
+                {
+                    key: info.get(key)
+                    for key in ("num_pending", "num_ack_pending", "num_waiting", "delivered")
+                },
+                info.get("ack_floor"),
+                info.get("priority_groups"),
+            )
 
 
 async def _read_model_differences(database_url: str, ended: dict[str, Any]) -> list[Any]:

@@ -16,6 +16,7 @@ from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topo
 from flowmaestro.runtime.ids import new_execution_id
 from flowmaestro.runtime.partitions import PartitionedConsumer
 from flowmaestro.runtime.topology import PIN_TTL_S
+from flowmaestro.runtime.wire import WireMsg
 from tests.support.engine import load_example
 
 pytestmark = pytest.mark.integration
@@ -65,4 +66,55 @@ async def test_the_next_holder_handles_what_a_killed_one_did_not_acknowledge(
         for consumer in consumers:
             with contextlib.suppress(Exception):
                 await consumer.stop()
+        server.stop()
+
+
+async def test_deliveries_lost_on_the_way_are_handed_before_a_later_one(tmp_path: Path) -> None:
+    """With acknowledgements covering everything before them, a delivery lost with a
+    connection (a server killed mid-delivery) would be acknowledged by the next one and
+    never handled: a gap in the consumer's delivery sequence is read back from the log."""
+    server = EmbeddedNats(tmp_path / "nats").start()
+    nc = await connect(server.url, name="lossy")
+    consumer = PartitionedConsumer(nc, SCHEDULER_PARTITIONS, 100)
+    try:
+        await ensure_topology(nc.jetstream(), CATALOGUE)
+        log = ExecutionLog(nc)
+        execution_id = new_execution_id()
+        started = ExecutionStarted(
+            execution_id=execution_id,
+            definition=load_example("transform-chain"),
+            started_at=datetime.now(UTC),
+        )
+        await consumer.start()
+        first = await log.start(started)
+        handed = await asyncio.wait_for(consumer.next_batch(), 5)
+        assert [m.seq for m in handed] == [first] and consumer.generation == 1
+        handed[-1].ack_now()
+        await consumer.done(len(handed))
+
+        # the next two deliveries never reach the consumer
+        pull = consumer._pulls[consumer.held[0]]
+        arrive = pull.on_message
+        assert arrive is not None
+        lost: list[int] = []
+
+        def lossy(msg: WireMsg) -> None:
+            if len(lost) < 2:
+                lost.append(msg.seq)
+                return
+            arrive(msg)
+
+        pull.on_message = lossy
+        appended = []
+        for _ in range(3):
+            cancel = ExecutionCancelRequested(requested_at=datetime.now(UTC))
+            appended.append((await log.append(execution_id, cancel)).seq)
+        handed = await asyncio.wait_for(consumer.next_batch(), 5)
+        assert lost == appended[:2]
+        assert [m.seq for m in handed if m.seq != first] == appended
+        assert consumer.generation == 2  # what it holds may be stale: dropped
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        await nc.close()
         server.stop()

@@ -12,8 +12,11 @@ Two things are done here besides:
 - Taking over. A replica pinned to a partition first reads, from the log, what the
   partition's previous holder was handed and did not acknowledge (between the consumer's
   acknowledgement floor and the first message delivered here): acknowledging a later
-  message acknowledges those too (`AckPolicy.ALL`), so they must be handled first.
-  `generation` changes, so the scheduler drops the states it holds (they may be stale).
+  message acknowledges those too (`AckPolicy.ALL`), so they must be handled first. The
+  same goes for a gap in the consumer's delivery sequence while pinned: deliveries lost
+  with a connection (a server killed mid-delivery), or handed to another replica while
+  this one did not know it had lost the pin. `generation` changes, so the scheduler
+  drops the states it holds (they may be stale).
 - Sharing out. Each replica keeps one pull request waiting on the presence consumer, whose
   `num_waiting` is then the number of replicas. A replica holding more than its share
   (`ceil(partitions / replicas)`) unpins the excess (JetStream pins each to a replica
@@ -27,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import math
+from collections import deque
 from typing import Any
 
 import structlog
@@ -55,6 +59,7 @@ _RELEASE_HOLD_S = 3.0
 """After unpinning a partition, a replica waits this long before asking for it again."""
 _GAP_BATCH = 1000
 _GAP_TRIES = 20
+_COUNTS_KEPT = 4
 
 
 class _Recovered:
@@ -137,6 +142,8 @@ class PartitionedConsumer:
         self.acked: dict[int, int] = {}
         self._pins: list[str | None] = [None] * partitions
         self._taking_over: dict[int, list[WireMsg]] = {}
+        self._reread: set[int] = set()
+        self._next_delivery: dict[int, int] = {}
         self._held_back: dict[int, float] = {}
         self._released: dict[int, str] = {}
         self._arrived: list[Any] = []
@@ -147,6 +154,7 @@ class PartitionedConsumer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._balancer: asyncio.Task[None] | None = None
         self._replicas = 1
+        self._counted: deque[int] = deque(maxlen=_COUNTS_KEPT)
 
     @property
     def held(self) -> list[int]:
@@ -180,13 +188,24 @@ class PartitionedConsumer:
         pull = self._pulls[partition]
         pin = pull.pin_id
         self._counts[partition] = self._counts.get(partition, 0) + 1
+        delivery = msg.consumer_seq
+        expected = self._next_delivery.get(partition)
+        self._next_delivery[partition] = delivery + 1
         if pin is not None and pin == self._released.get(partition):
             pull.pin_id = None  # sent before this replica unpinned it: still its to handle
-        elif pin != self._pins[partition]:
+        elif pin != self._pins[partition] or (expected is not None and delivery != expected):
+            # Pinned anew; or deliveries missing (lost with a connection, or handed to
+            # another replica while this one did not know): a later acknowledgement
+            # would acknowledge them too, so they are read back from the log first.
             self._pins[partition] = pin
             self.generation += 1
+            waiting = self._taking_over.get(partition)
+            if waiting is not None:  # already taking over: read the gap up to here
+                waiting.append(msg)
+                self._reread.add(partition)
+                return
             self._taking_over[partition] = [msg]
-            task = asyncio.get_running_loop().create_task(self._take_over(partition, msg.seq))
+            task = asyncio.get_running_loop().create_task(self._take_over(partition))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
@@ -198,24 +217,31 @@ class PartitionedConsumer:
         self._arrived.append(msg)
         self._ready.set()
 
-    async def _take_over(self, partition: int, first_seq: int) -> None:
-        """Read what the previous holder was handed and did not acknowledge, then hand
-        it over ahead of what arrived meanwhile."""
+    async def _take_over(self, partition: int) -> None:
+        """Read what was delivered and not acknowledged before the latest delivery waiting
+        here (the previous holder's, or deliveries lost on the way), then hand it over
+        ahead of what arrived meanwhile."""
         recovered: list[Any] = []
         tries = 0
+        end = 0
         while True:
+            end = self._taking_over[partition][-1].seq
+            self._reread.discard(partition)
             try:
                 floor = await self._ack_floor(partition)
-                if floor + 1 < first_seq:
+                recovered = []
+                if floor + 1 < end:
                     # a message purged since (a refused child's) would never be read:
                     # after a few tries, what the stream holds is the gap
                     strict = tries < _GAP_TRIES
-                    recovered = await self._read_gap(partition, floor + 1, first_seq, strict)
-                break
+                    recovered = await self._read_gap(partition, floor + 1, end, strict)
             except Exception as exc:
                 tries += 1
                 log.warning("partitions.take_over_failed", partition=partition, error=repr(exc))
                 await asyncio.sleep(min(2.0, 0.1 * tries))
+                continue
+            if partition not in self._reread:
+                break
         waiting = self._taking_over.pop(partition, [])
         log.info(
             "partitions.taken_over", partition=partition, recovered=len(recovered), held=self.held
@@ -223,7 +249,8 @@ class PartitionedConsumer:
         if waiting:
             self._latest[partition] = waiting[-1]
         self._arrived.extend(recovered)
-        self._arrived.extend(waiting)
+        # what the gap holds came before `end`; what was delivered from `end` on follows
+        self._arrived.extend(msg for msg in waiting if msg.seq >= end)
         if self._arrived:
             self._ready.set()
 
@@ -314,7 +341,10 @@ class PartitionedConsumer:
     async def _rebalance(self) -> None:
         subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{SCHEDULER_PRESENCE}"
         info = json.loads((await self.nc.request(subject, b"", timeout=2.0)).data)
-        self._replicas = max(1, int(info.get("num_waiting", 1)))
+        # A request outlives its replica (killed) or its connection (a reconnection asks
+        # again) by up to its expiry: the fewest of the last few counts is the number.
+        self._counted.append(max(1, int(info.get("num_waiting", 1))))
+        self._replicas = min(self._counted)
         share = math.ceil(self.partitions / self._replicas)
         held = self.held
         now = asyncio.get_running_loop().time()

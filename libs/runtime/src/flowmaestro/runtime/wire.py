@@ -138,6 +138,11 @@ class WireMsg:
         return self._ack_token(5, 7)
 
     @property
+    def consumer_seq(self) -> int:
+        """The delivery's sequence in its consumer (one more for every delivery)."""
+        return self._ack_token(6, 8)
+
+    @property
     def deliveries(self) -> int:
         """How many times JetStream has delivered this message (1 the first time)."""
         return self._ack_token(4, 6)
