@@ -13,6 +13,7 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import CATALOGUE, ExecutionStarted, NodeCompleted
+from flowmaestro.events.names import log_subjects
 from flowmaestro.runtime import (
     EmbeddedNats,
     ExecutionLog,
@@ -20,6 +21,7 @@ from flowmaestro.runtime import (
     ensure_topology,
     new_execution_id,
 )
+from flowmaestro.runtime.log import leader_read
 from tests.support.engine import load_example
 
 pytestmark = pytest.mark.integration
@@ -60,3 +62,29 @@ async def test_a_read_through_a_removed_message_reads_what_is_left(own_nc: Clien
     log = ExecutionLog(own_nc)
     execution_id = new_execution_id()
     assert await asyncio.wait_for(log.read(execution_id, 0, through=10**6), 1.0) == []
+
+
+async def test_the_leader_answers_what_a_replica_behind_misses(own_nc: Client) -> None:
+    """What a read falls short of is read from the stream's leader, message by message:
+    the same records as a direct get, in order, bounded by count and sequence."""
+    log = ExecutionLog(own_nc)
+    execution_id = new_execution_id()
+    started = ExecutionStarted(
+        execution_id=execution_id,
+        definition=load_example("transform-chain"),
+        started_at=datetime.now(UTC),
+    )
+    await log.start(started)
+    for n in range(4):
+        done = NodeCompleted(node_id=f"n{n}", attempt=1, output=n, completed_at=datetime.now(UTC))
+        await log.append(execution_id, done)
+    direct = await log.read_raw(execution_id)
+    subject = log_subjects(execution_id)
+    from_leader = await leader_read(own_nc, subject, 0)
+    assert [(seq, data) for seq, _, data in from_leader] == direct
+    assert [seq for seq, _, _ in await leader_read(own_nc, subject, direct[0][0], 2)] == [
+        seq for seq, _ in direct[1:3]
+    ]
+    assert [seq for seq, _, _ in await leader_read(own_nc, subject, 0, up_to=direct[1][0])] == [
+        seq for seq, _ in direct[:2]
+    ]

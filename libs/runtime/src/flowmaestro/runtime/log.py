@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import nats.errors
 from nats.aio.client import Client
@@ -42,12 +44,11 @@ from flowmaestro.runtime.errors import (
 )
 from flowmaestro.runtime.publisher import JetStreamPublisher, PublishAck
 
-__all__ = ["ExecutionLog", "RawRecord", "admissible", "tail"]
+__all__ = ["ExecutionLog", "RawRecord", "admissible", "leader_read", "tail"]
 
 _WRONG_LAST_SEQUENCE = 10071
 _READ_BATCH = 5000
-_BEHIND_TRIES = 50
-_BEHIND_WAIT_S = 0.05
+_LEADER_TIMEOUT_S = 5.0
 
 RawRecord = tuple[int, bytes]
 
@@ -65,6 +66,45 @@ def admissible(subject: str, payload: bytes) -> bool:
     """False for a record an executor could not legitimately have appended (see
     `events.admissible_outcome`): readers skip it, so a forgery is never folded."""
     return not is_outcome_subject(subject) or admissible_outcome(decode_event(payload))
+
+
+async def _leader_get(nc: Client, request: dict[str, Any]) -> dict[str, Any] | None:
+    """One stored message as the stream's leader holds it (never a follower behind it),
+    or None when there is none."""
+    reply = await nc.request(
+        f"$JS.API.STREAM.MSG.GET.{EXEC_STREAM}", json.dumps(request).encode(), _LEADER_TIMEOUT_S
+    )
+    answer = json.loads(reply.data)
+    error = answer.get("error")
+    if error and error.get("code") == 404:
+        return None
+    if error:
+        raise APIError(
+            code=error.get("code"),
+            err_code=error.get("err_code"),
+            description=error.get("description"),
+        )
+    return answer["message"]
+
+
+async def leader_read(
+    nc: Client, subject: str, after_seq: int, limit: int | None = None, up_to: int | None = None
+) -> list[tuple[int, str, bytes]]:
+    """`(seq, subject, payload)` of the messages on `subject` (a wildcard too) after
+    `after_seq` (up to `up_to`), from the stream's leader: what a direct get answered by a
+    replica behind it misses. One request per message: for the few a replica lags by."""
+    read: list[tuple[int, str, bytes]] = []
+    seq = after_seq + 1
+    while (limit is None or len(read) < limit) and (up_to is None or seq <= up_to):
+        message = await _leader_get(nc, {"seq": seq, "next_by_subj": subject})
+        if message is None:
+            break
+        stored = int(message["seq"])
+        if up_to is not None and stored > up_to:
+            break
+        read.append((stored, message["subject"], base64.b64decode(message.get("data") or "")))
+        seq = stored + 1
+    return read
 
 
 class ExecutionLog:
@@ -165,38 +205,30 @@ class ExecutionLog:
         Uses batched direct gets: one request returns up to a few thousand messages. The
         executors' log reads only the execution's outcome subject (`_read_outcomes`).
 
-        A replicated stream's followers answer direct gets too, and one may lag behind
-        (what it holds is always a beginning of the stream). `through`, the sequence of a
-        message of this log, makes the read include it, and so everything before it: a
-        read that falls short is asked again, and raises `TimeoutError` if no replica
-        catches up within a few seconds.
+        A replicated stream's followers answer direct gets too (the one on the server the
+        client is connected to first), and one may lag behind: what it holds is always a
+        beginning of the stream. `through`, the sequence of a message of this log, makes
+        the read include it and so everything before it: what a replica behind it did not
+        have is read from the stream's leader, one message at a time.
         """
         if self._outcomes:
             return await self._read_outcomes(execution_id, after_seq, limit)
         subject = log_subjects(execution_id)
-        for tries in range(_BEHIND_TRIES):
-            records, reached = await self._read_direct(subject, after_seq, limit)
-            if reached >= through or (limit is not None and len(records) >= limit):
-                return records
-            if not tries:  # unless the message was removed since (a refused child's)
-                through = min(through, await self.last_seq(execution_id))
-                if reached >= through:
-                    return records
-            await asyncio.sleep(_BEHIND_WAIT_S)  # a replica behind answered
-        raise TimeoutError(f"no replica answered {subject} through {through}")
+        records, reached = await self._read_direct(subject, after_seq, limit)
+        if reached < through and (limit is None or len(records) < limit):
+            left = None if limit is None else limit - len(records)
+            records += [
+                (seq, data)
+                for seq, stored, data in await leader_read(self.nc, subject, reached, left)
+                if admissible(stored, data)
+            ]
+        return records
 
     async def last_seq(self, execution_id: str) -> int:
         """The sequence of the log's last message (0 for none), as the stream's leader
         holds it: with `read_raw(through=...)`, a read of the whole log as of now."""
-        request = json.dumps({"last_by_subj": log_subjects(execution_id)}).encode()
-        reply = await self.nc.request(f"$JS.API.STREAM.MSG.GET.{EXEC_STREAM}", request, 5.0)
-        answer = json.loads(reply.data)
-        error = answer.get("error")
-        if error and error.get("code") == 404:
-            return 0
-        if error:
-            raise APIError(code=error.get("code"), description=error.get("description"))
-        return int(answer["message"]["seq"])
+        answer = await _leader_get(self.nc, {"last_by_subj": log_subjects(execution_id)})
+        return 0 if answer is None else int(answer["seq"])
 
     async def _read_direct(
         self, subject: str, after_seq: int, limit: int | None

@@ -45,6 +45,7 @@ from flowmaestro.events.names import (
     partition_wildcard,
     scheduler_partition,
 )
+from flowmaestro.runtime.log import leader_read
 from flowmaestro.runtime.pull import ContinuousPull
 from flowmaestro.runtime.wire import WireMsg
 
@@ -58,7 +59,6 @@ _BALANCE_EVERY_S = 0.5
 _RELEASE_HOLD_S = 3.0
 """After unpinning a partition, a replica waits this long before asking for it again."""
 _GAP_BATCH = 1000
-_GAP_TRIES = 20
 _COUNTS_KEPT = 4
 
 
@@ -231,10 +231,7 @@ class PartitionedConsumer:
                 floor = await self._ack_floor(partition)
                 recovered = []
                 if floor + 1 < end:
-                    # a message purged since (a refused child's) would never be read:
-                    # after a few tries, what the stream holds is the gap
-                    strict = tries < _GAP_TRIES
-                    recovered = await self._read_gap(partition, floor + 1, end, strict)
+                    recovered = await self._read_gap(partition, floor + 1, end)
             except Exception as exc:
                 tries += 1
                 log.warning("partitions.take_over_failed", partition=partition, error=repr(exc))
@@ -261,58 +258,57 @@ class PartitionedConsumer:
             raise RuntimeError(str(info["error"]))
         return int(info["ack_floor"]["stream_seq"])
 
-    async def _read_gap(
-        self, partition: int, first: int, end: int, strict: bool = True
-    ) -> list[Any]:
+    async def _read_gap(self, partition: int, first: int, end: int) -> list[Any]:
         """The partition's events and outcomes with sequences in `[first, end)`.
 
-        Read through `end` (the first message delivered here, of the same partition): a
-        replica of a replicated stream may lag behind, and one that does not hold `end`
-        yet may miss some of the gap, so its answer is refused when `strict` (the
-        take-over retries).
+        A replica of a replicated stream may lag behind: what the one answering the
+        direct gets did not hold is read from the stream's leader (`leader_read`).
         """
+        subject = partition_wildcard(partition)
         gap: list[Any] = []
+        reached = first - 1
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox)
         try:
-            seq = first
-            while seq <= end:
+            more = True
+            while more and reached < end - 1:
                 request = {
-                    "seq": seq,
-                    "next_by_subj": partition_wildcard(partition),
+                    "seq": reached + 1,
+                    "next_by_subj": subject,
                     "batch": _GAP_BATCH,
-                    "up_to_seq": end,
+                    "up_to_seq": end - 1,
                 }
                 await self.nc.publish(
                     f"$JS.API.DIRECT.GET.{EXEC_STREAM}", json.dumps(request).encode(), inbox
                 )
-                got = 0
+                more = False
                 while True:
                     msg = await sub.next_msg(timeout=5.0)
                     headers = msg.headers or {}
                     status = headers.get(Header.STATUS)
-                    if status == "204":
+                    if status == "204":  # the end of a batch: more when it was full
                         break
-                    if status == "404" and not strict:
-                        return gap
-                    if status:  # 404: the replica answering is behind
-                        raise RuntimeError(f"direct get {status}: the gap ends before {end}")
-                    got += 1
-                    msg_seq = int(headers[Header.SEQUENCE])
-                    if msg_seq >= end:
-                        return gap
-                    subject = headers.get(Header.SUBJECT, "")
-                    seq = msg_seq + 1
-                    if is_scheduler_input(subject):
-                        gap.append(_Recovered(subject, msg.data, msg_seq))
-                if not got:
-                    if not strict:
-                        return gap
-                    raise RuntimeError(f"the gap ends before {end}")
-            return gap
+                    if status == "404":
+                        more = False
+                        break
+                    if status:
+                        raise RuntimeError(f"direct get {status}")
+                    seq = int(headers[Header.SEQUENCE])
+                    if seq >= end:  # `up_to_seq` is a bound of the batch only
+                        more = False
+                        break
+                    reached, more = seq, True
+                    subject_of = headers.get(Header.SUBJECT, "")
+                    if is_scheduler_input(subject_of):
+                        gap.append(_Recovered(subject_of, msg.data, reached))
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+        if reached < end - 1:
+            for seq, stored, data in await leader_read(self.nc, subject, reached, up_to=end - 1):
+                if is_scheduler_input(stored):
+                    gap.append(_Recovered(stored, data, seq))
+        return gap
 
     async def next_batch(self) -> list[Any]:
         """The messages that have arrived, in order per partition (at least one); the

@@ -18,7 +18,12 @@ from nats.js.api import (
     StreamConfig,
     SubjectTransform,
 )
-from nats.js.errors import BucketNotFoundError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import (
+    APIError,
+    BucketNotFoundError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 
 from flowmaestro.events import names
 from flowmaestro.runtime.config import Settings
@@ -75,6 +80,8 @@ CHILD_RESULT_TTL_S = 7 * 24 * 3600
 """How long a tool-call child's end stays readable: beyond any tool time-out."""
 
 
+_NO_PEERS = 10005
+"""JetStream's "no suitable peers for placement"."""
 PIN_TTL_S = 2.0
 """How long a scheduler partition stays pinned to a replica that stopped pulling (killed,
 cut off) before JetStream pins it to another: the bulk of a fail-over's delay."""
@@ -213,7 +220,11 @@ async def ensure_topology(
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError):
             if asyncio.get_running_loop().time() > deadline:
                 raise
-            await asyncio.sleep(0.5)
+        except APIError as exc:
+            # a cluster just started: not every server has joined the placement yet
+            if exc.err_code != _NO_PEERS or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.5)
 
 
 async def _ensure_topology(js: JetStreamContext, node_types: list[str], settings: Settings) -> None:
