@@ -39,8 +39,7 @@ export function Palette({ onAdd, onAddNote, after }: Props) {
       <button
         draggable
         data-palette-type={info.type}
-        aria-selected={info === highlighted}
-        role="option"
+        data-active={info === highlighted || undefined}
         title={info.description}
         onDragStart={(e) => {
           e.dataTransfer.setData(DRAG_TYPE, info.type);
@@ -100,7 +99,7 @@ export function Palette({ onAdd, onAddNote, after }: Props) {
       )}
       {isLoading && <p className="muted">Loading nodes…</p>}
       {error && <p className="field-error">{String(error)}</p>}
-      <div id="palette-results" role="listbox" aria-label="Node types" className="flex flex-col gap-3">
+      <div id="palette-results" aria-label="Node types" className="flex flex-col gap-3">
         {searching ? (
           <ul className="flex flex-col gap-1">{found.map(item)}</ul>
         ) : (

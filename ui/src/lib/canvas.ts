@@ -12,7 +12,10 @@ export const STICKY_TYPE = "sticky";
 export const MAX_NOTE_CHARS = 4000;
 /** Most sticky notes one workflow may hold (`MAX_NOTES` in libs/events). */
 export const MAX_NOTES = 100;
-const NOTE_SIZE = { width: 220, height: 140 };
+/** A new sticky note's size. */
+export const NOTE_SIZE = { width: 220, height: 140 };
+/** Notes sit behind nodes, so a note dropped over a node never hides it. */
+export const NOTE_Z = -1;
 
 export interface Canvas {
   nodes: CanvasNode[];
@@ -38,6 +41,7 @@ export function definitionToCanvas(definition: WorkflowDefinition | null | undef
       data: { text: note.text ?? "" },
       width: note.width ?? NOTE_SIZE.width,
       height: note.height ?? NOTE_SIZE.height,
+      zIndex: NOTE_Z,
     });
   const edges = (definition?.edges ?? []).map((edge) => {
     const out: CanvasEdge = { id: edge.id, source: edge.source, target: edge.target };
@@ -138,6 +142,7 @@ export function duplicateSelection(
     position: { x: node.position.x + offset, y: node.position.y + offset },
     data: renameRefs(structuredClone(node.data)) as NodeConfig,
     selected: true,
+    ...(node.type === STICKY_TYPE ? { width: node.width, height: node.height, zIndex: NOTE_Z } : {}),
   }));
   const copiedEdges: CanvasEdge[] = [];
   for (const edge of edges) {

@@ -1,32 +1,35 @@
 /** What a node card shows at a glance: an icon per node type and a one-line summary of its config. */
 
-/** One symbol per node type; plugin types the build does not know get the generic one. */
+/**
+ * One symbol per node type (plain Unicode symbols that common fonts carry, not emoji);
+ * plugin types the build does not know get the generic one.
+ */
 export const NODE_ICONS: Record<string, string> = {
-  agent: "🤖",
-  audio: "🔊",
-  code: "⌨",
-  conditional: "⑂",
-  database: "🗄",
-  echo: "↺",
+  agent: "⚙",
+  audio: "♫",
+  code: "λ",
+  conditional: "⎇",
+  database: "⛁",
+  echo: "↻",
   email: "✉",
-  embeddings: "⋯",
-  file: "📄",
-  http: "🌐",
+  embeddings: "≋",
+  file: "▤",
+  http: "☁",
   input: "⇥",
   llm: "✦",
   loop: "⟳",
   merge: "⋈",
-  notion: "📓",
+  notion: "✎",
   output: "⇤",
-  semantic_search: "🔎",
+  semantic_search: "◎",
   slack: "#",
-  subworkflow: "⧉",
-  switch: "⑃",
+  subworkflow: "❖",
+  switch: "⇉",
   transform: "ƒ",
-  user_input: "✋",
-  variable: "𝑥",
-  vision: "👁",
-  wait: "⏱",
+  user_input: "☝",
+  variable: "≔",
+  vision: "◉",
+  wait: "◷",
   webhook: "⚡",
 };
 

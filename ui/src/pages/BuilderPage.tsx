@@ -32,7 +32,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
   const selectedIds = useGraphStore((s) => s.nodes.filter((n) => n.selected).map((n) => n.id).join("\n"));
   const graph = useGraphStore.getState();
   const { update } = useWorkflowMutations();
-  const { fitView, screenToFlowPosition } = useReactFlow();
+  const { fitView, screenToFlowPosition, setCenter, getZoom } = useReactFlow();
   const catalogue = useNodeTypes().data;
   const clearRun = useExecutionStore((s) => s.clear);
   const [tab, setTab] = useState("config");
@@ -143,7 +143,10 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
     if (source) {
       const handles = branchHandles(source.type, source.data, catalogue?.find((n) => n.type === source.type));
       const used = new Set(g.edges.filter((e) => e.source === source.id).map((e) => e.sourceHandle));
-      g.addNodeAfter(type, source.id, handles.find((h) => !used.has(h)) ?? handles[0] ?? null);
+      const id = g.addNodeAfter(type, source.id, handles.find((h) => !used.has(h)) ?? handles[0] ?? null);
+      // Keep the new node in view, so a keyboard chain of quick-adds can be watched.
+      const added = useGraphStore.getState().nodes.find((n) => n.id === id);
+      if (added) void setCenter(added.position.x + 110, added.position.y + 40, { zoom: getZoom(), duration: 200 });
     } else {
       const count = g.nodes.length;
       g.addNode(type, { x: 100 + count * 30, y: 100 + count * 20 });
@@ -151,7 +154,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
   };
   const addNote = () => {
     const canvas = document.querySelector("[data-testid=canvas]")?.getBoundingClientRect();
-    const centre = canvas ? screenToFlowPosition({ x: canvas.left + canvas.width / 2 - 110, y: canvas.top + canvas.height / 2 - 70 }) : { x: 0, y: 0 };
+    const centre = canvas ? screenToFlowPosition({ x: canvas.left + 40, y: canvas.top + 40 }) : { x: 0, y: 0 };
     if (useGraphStore.getState().addNote(centre) === null && !useGraphStore.getState().readOnly)
       setNotice({ text: "This workflow already has the most sticky notes it may hold.", error: true });
   };

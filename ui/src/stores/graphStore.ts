@@ -15,6 +15,8 @@ import {
   freshEdgeId,
   freshNodeId,
   MAX_NOTES,
+  NOTE_SIZE,
+  NOTE_Z,
   STICKY_TYPE,
 } from "../lib/canvas";
 import { positionAfter } from "../lib/palette";
@@ -146,7 +148,7 @@ export const useGraphStore = create<GraphState>((set, get) => ({
     if (get().readOnly || get().nodes.filter((n) => n.type === STICKY_TYPE).length >= MAX_NOTES) return null;
     get().checkpoint();
     const id = freshNodeId("note", get().nodes.map((n) => n.id));
-    const note = { id, type: STICKY_TYPE, position, data: { text: "" }, width: 220, height: 140, selected: true };
+    const note = { id, type: STICKY_TYPE, position, data: { text: "" }, ...NOTE_SIZE, zIndex: NOTE_Z, selected: true };
     set((s) => ({ nodes: [...s.nodes.map((n) => ({ ...n, selected: false })), note], dirty: true }));
     return id;
   },
