@@ -31,7 +31,7 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
     <div
       data-testid={`node-${id}`}
       data-node-status={status ?? "idle"}
-      className={`w-56 rounded-md border bg-white px-3 py-2 shadow-sm dark:bg-slate-900 ${
+      className={`w-44 rounded-md border bg-white px-3 py-2 shadow-sm dark:bg-slate-900 ${
         selected ? "border-sky-500" : hasErrors ? "border-rose-500" : "border-slate-300 dark:border-slate-600"
       } ${status ? (RING[status] ?? "") : ""}`}
     >
