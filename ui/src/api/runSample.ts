@@ -27,12 +27,15 @@ function useLastRun(workflowId: string | null, enabled: boolean) {
  * when it belongs to `workflowId`, else the newest one the execution API has.
  */
 export function useRunSample(workflowId: string | null): { scope: Scope | null; executionId: string | null } {
-  const shown = useExecutionStore((s) => s.shown);
-  const here = shown && (!shown.workflowId || shown.workflowId === workflowId) ? shown : null;
-  const fetched = useLastRun(workflowId, !here).data;
+  // Changes with durable events only: streamed tokens must not rebuild every suggestion.
+  const shownKey = useExecutionStore((s) =>
+    s.shown && (!s.shown.workflowId || s.shown.workflowId === workflowId) ? `${s.shown.executionId}:${s.shown.lastSeq}` : "",
+  );
+  const fetched = useLastRun(workflowId, !shownKey).data;
   return useMemo(() => {
+    const here = shownKey ? useExecutionStore.getState().shown : null;
     if (here) return { scope: scopeFromView(here), executionId: here.executionId };
     if (fetched) return { scope: scopeFromDetail(fetched), executionId: fetched.id };
     return { scope: null, executionId: null };
-  }, [here, fetched]);
+  }, [shownKey, fetched]);
 }
