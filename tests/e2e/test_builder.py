@@ -86,14 +86,26 @@ async def test_palette_search_and_quick_add(page: Page, shot: Shot) -> None:
         "GET · https://api.example.com/orders"
     )
     await expect(page.get_by_test_id("node-icon-http")).to_have_text("☁")
+    # The + beside the selected card starts a quick-add after it.
+    await page.get_by_role("button", name="Add a node after http").click()
+    await expect(page.get_by_label("Search nodes")).to_be_focused()
+    await page.keyboard.type("output")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".react-flow__edge")).to_have_count(3)
+    await select(page, "http")
     await shot("quick-added")
+    await page.get_by_role("button", name="Fit", exact=True).click()
+    await page.wait_for_timeout(400)  # let the zoom settle before measuring
+    before = await node(page, "transform").bounding_box()
     await page.locator("[data-action=save]").click()  # transform has no expression yet
     errors = page.get_by_test_id("node-errors-transform")
     await expect(errors).to_contain_text("expression")
     # A server error wraps inside the card instead of widening it over its neighbours.
     card = await node(page, "transform").bounding_box()
     listed = await errors.bounding_box()
-    assert card and listed and listed["width"] <= card["width"], (card, listed)
+    assert before and card and listed, (before, card, listed)
+    assert card["width"] == before["width"] and listed["width"] <= card["width"], (before, card)
+    assert card["height"] > before["height"], (before, card)
     await shot("card-error")
     await page.locator("#cfg-http-url").click()  # leave the canvas selection as it is
     await select(page, "transform")
@@ -102,7 +114,7 @@ async def test_palette_search_and_quick_add(page: Page, shot: Shot) -> None:
 
     stored = await call_api(page, "GET", f"/api/workflows/{workflow_id(page)}")
     edges = {(e["source"], e["target"]) for e in stored["body"]["data"]["definition"]["edges"]}
-    assert edges == {("input", "transform"), ("transform", "http")}, edges
+    assert edges == {("input", "transform"), ("transform", "http"), ("http", "output")}, edges
 
 
 async def test_sticky_note_saved_and_reloaded(page: Page, shot: Shot) -> None:

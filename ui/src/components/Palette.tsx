@@ -8,6 +8,7 @@ import { useNodeTypes } from "../api/hooks";
 import type { NodeTypeInfo } from "../api/types";
 import { nodeIcon } from "../lib/nodeSummary";
 import { searchNodeTypes } from "../lib/palette";
+import { PALETTE_SEARCH } from "./paletteFocus";
 
 export const DRAG_TYPE = "application/x-flowmaestro-node";
 
@@ -68,7 +69,7 @@ export function Palette({ onAdd, onAddNote, after }: Props) {
     <aside className="panel flex w-60 shrink-0 flex-col gap-2 overflow-y-auto border-r p-2" aria-label="Node palette">
       <input
         type="search"
-        data-palette-search
+        {...{ [PALETTE_SEARCH]: "" }}
         aria-label="Search nodes"
         aria-controls="palette-results"
         placeholder="Search nodes…  ( / )"

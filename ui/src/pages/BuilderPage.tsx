@@ -10,6 +10,7 @@ import { ConfigPanel } from "../components/ConfigPanel";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { Inspector } from "../components/Inspector";
 import { Palette } from "../components/Palette";
+import { focusPaletteSearch } from "../components/paletteFocus";
 import { RunPanel } from "../components/RunPanel";
 import { TriggersPanel } from "../components/TriggersPanel";
 import { VersionsDialog } from "../components/VersionsDialog";
@@ -109,7 +110,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
           g.select(null);
           break;
         case "quickAdd":
-          document.querySelector<HTMLInputElement>("[data-palette-search]")?.focus();
+          focusPaletteSearch();
           break;
         case "note":
           addNoteRef.current();

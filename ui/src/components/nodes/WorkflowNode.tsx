@@ -7,6 +7,7 @@ import { branchHandles, isSink, isSource } from "../../lib/handles";
 import { nodeIcon, nodeSummary } from "../../lib/nodeSummary";
 import { useExecutionStore } from "../../stores/executionStore";
 import { useGraphStore } from "../../stores/graphStore";
+import { focusPaletteSearch } from "../paletteFocus";
 import { StatusBadge } from "../StatusBadge";
 
 const RING: Record<string, string> = {
@@ -22,6 +23,7 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
   const info = useNodeTypes().data?.find((n) => n.type === type);
   const run = useExecutionStore((s) => s.shown?.nodes[id]);
   const errors = useGraphStore((s) => s.serverErrors[id]);
+  const readOnly = useGraphStore((s) => s.readOnly);
   const handles = branchHandles(type, data, info);
   const status = run?.status;
   const label = typeof data.label === "string" && data.label ? data.label : (info?.name ?? type);
@@ -31,7 +33,7 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
     <div
       data-testid={`node-${id}`}
       data-node-status={status ?? "idle"}
-      className={`w-44 rounded-md border bg-white px-3 py-2 shadow-sm dark:bg-slate-900 ${
+      className={`relative w-44 rounded-md border bg-white px-3 py-2 shadow-sm dark:bg-slate-900 ${
         selected ? "border-sky-500" : hasErrors ? "border-rose-500" : "border-slate-300 dark:border-slate-600"
       } ${status ? (RING[status] ?? "") : ""}`}
     >
@@ -81,6 +83,20 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
             </div>
           ))
         : !isSink(type) && <Handle type="source" position={Position.Right} />}
+      {selected && !readOnly && !isSink(type) && (
+        <button
+          type="button"
+          className="nodrag absolute -right-7 top-1/2 flex h-5 w-5 -translate-y-1/2 items-center justify-center rounded-full border border-sky-500 bg-white text-xs text-sky-600 hover:bg-sky-50 dark:bg-slate-900"
+          title="Add a node after this one (/)"
+          aria-label={`Add a node after ${id}`}
+          onClick={(e) => {
+            e.stopPropagation();
+            focusPaletteSearch();
+          }}
+        >
+          +
+        </button>
+      )}
     </div>
   );
 }
