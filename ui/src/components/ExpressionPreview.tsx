@@ -2,7 +2,7 @@
  * The result of a JSONata or JMESPath expression on the input its node received in the
  * last run, evaluated in a bounded worker in this browser as the expression is typed.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { PREVIEW_MAX_CHARS, previewText, type ExpressionLanguage, type PreviewResult } from "../lib/expressionPreview";
 import { previewExpression } from "../lib/previewWorker";
 
@@ -19,6 +19,7 @@ export function ExpressionPreview({ language, expression, input }: Props) {
   const [result, setResult] = useState<PreviewResult | null>(null);
   const [busy, setBusy] = useState(false);
   const ready = input !== undefined && expression.trim() !== "";
+  const inputText = useMemo(() => (input === undefined ? "" : previewText(input, 4000).text), [input]);
 
   useEffect(() => {
     if (!ready) return;
@@ -42,7 +43,7 @@ export function ExpressionPreview({ language, expression, input }: Props) {
     <div className="flex flex-col gap-1 text-[11px]" data-testid="expression-preview" data-state={busy ? "busy" : result ? (result.ok ? "ok" : result.kind) : "idle"}>
       <details>
         <summary className="muted cursor-pointer">Input from the last run</summary>
-        <pre className="max-h-32 overflow-auto rounded bg-slate-100 p-1 dark:bg-slate-800">{previewText(input, 4000).text}</pre>
+        <pre className="max-h-32 overflow-auto rounded bg-slate-100 p-1 dark:bg-slate-800">{inputText}</pre>
       </details>
       <span className="muted">Result{busy ? " (evaluating…)" : ""}</span>
       {result &&

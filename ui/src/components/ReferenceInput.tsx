@@ -2,7 +2,7 @@
  * A text box (or area) that suggests `${...}` references while typing, and previews what
  * the text resolves to against the last run's recorded values.
  */
-import { useRef, useState } from "react";
+import { useMemo, useRef, useState } from "react";
 import { previewText } from "../lib/expressionPreview";
 import { applyCompletion, completeReference, previewReferences, type Completion, type ReferenceOption, type Scope } from "../lib/references";
 
@@ -61,7 +61,12 @@ export function ReferenceInput({ id, value, multiline, references, invalid, scop
       } else if (e.key === "Escape") setCompletion(null);
     },
   };
-  const preview = scope ? previewReferences(value, scope) : null;
+  const preview = useMemo(() => {
+    const found = scope ? previewReferences(value, scope) : null;
+    if (!found) return null;
+    const text = typeof found.value === "string" ? found.value.slice(0, PREVIEW_CHARS) : previewText(found.value, PREVIEW_CHARS).text;
+    return { text, unresolved: found.unresolved };
+  }, [value, scope]);
   return (
     <div className="relative">
       {multiline ? <textarea rows={3} {...props} /> : <input {...props} />}
@@ -69,7 +74,7 @@ export function ReferenceInput({ id, value, multiline, references, invalid, scop
         <div data-testid={`preview-${id}`} className="mt-1 rounded bg-slate-100 px-2 py-1 text-[11px] dark:bg-slate-800">
           <span className="muted">Last run: </span>
           <span className="whitespace-pre-wrap font-mono [overflow-wrap:anywhere]" data-preview-value>
-            {typeof preview.value === "string" ? preview.value.slice(0, PREVIEW_CHARS) : previewText(preview.value, PREVIEW_CHARS).text}
+            {preview.text}
           </span>
           {preview.unresolved.length > 0 && (
             <span className="block text-amber-700 dark:text-amber-400">Not in the last run: {preview.unresolved.join(", ")}</span>

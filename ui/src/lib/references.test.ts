@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import branch from "../../../examples/branch.json";
 import type { WorkflowDefinition } from "../api/types";
-import { applyCompletion, availableReferences, completeReference, previewReferences, resolveReferences, samplePaths, upstreamNodes } from "./references";
+import { applyCompletion, availableReferences, completeReference, previewReferences, resolveReferences, samplePaths, sampleText, upstreamNodes } from "./references";
 
 const definition = branch as WorkflowDefinition;
 
@@ -92,6 +92,15 @@ describe("completion into a recorded run's values", () => {
       '${check.output.data.lines[0]["unit price"]}',
     ]);
     expect(texts("${")).not.toContain("${check.output.data.amount}");
+  });
+
+  it("shows a sample value in one short line, however large it is", () => {
+    expect(sampleText({ a: [1, "x"], b: null })).toBe('{"a":[1,"x"],"b":null}');
+    expect(sampleText("é".repeat(100), 10)).toBe(`"${"é".repeat(8)}…`);
+    const huge = Array.from({ length: 200_000 }, (_, i) => ({ i }));
+    const started = performance.now();
+    expect(sampleText(huge)).toBe('[{"i":0},{"i":1},{"i":2},{"i":3},{"i":4…');
+    expect(performance.now() - started).toBeLessThan(50);
   });
 
   it("bounds the paths taken from one huge value", () => {

@@ -36,15 +36,33 @@ const MAX_PATHS_PER_VALUE = 60;
 const MAX_PATH_DEPTH = 5;
 const MAX_SUGGESTIONS = 100;
 
-/** A short, one-line rendering of a sample value for the suggestion list. */
+/**
+ * A short, one-line rendering of a sample value for the suggestion list. It stops walking
+ * the value once `max` characters are written, so a huge output costs no more than a small one.
+ */
 export function sampleText(value: unknown, max = 40): string {
-  let shown: string;
-  try {
-    shown = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    shown = String(value);
-  }
-  return shown.length > max ? `${shown.slice(0, max - 1)}…` : shown;
+  let out = "";
+  const write = (v: unknown): boolean => {
+    if (out.length > max) return false;
+    if (Array.isArray(v)) {
+      out += "[";
+      for (let i = 0; i < v.length; i++) if ((i && !(out += ",")) || !write(v[i])) return false;
+      out += "]";
+    } else if (v && typeof v === "object") {
+      out += "{";
+      let first = true;
+      for (const key in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+        out += `${first ? "" : ","}${JSON.stringify(key)}:`;
+        first = false;
+        if (!write((v as Record<string, unknown>)[key])) return false;
+      }
+      out += "}";
+    } else out += JSON.stringify(v) ?? String(v);
+    return out.length <= max;
+  };
+  write(value);
+  return out.length > max ? `${out.slice(0, max - 1)}…` : out;
 }
 
 const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? `array[${v.length}]` : typeof v);
