@@ -1,11 +1,17 @@
 /** The selected node's config form, generated from its JSON Schema, validated inline. */
 import { useMemo, useState } from "react";
 import { useNodeTypes } from "../api/hooks";
+import { useRunSample } from "../api/runSample";
 import type { CanvasNode } from "../lib/canvas";
 import { availableReferences } from "../lib/references";
 import { fieldText, parseFieldText, schemaToFields, validateField, type FormField } from "../lib/schemaForm";
 import { useGraphStore } from "../stores/graphStore";
+import { expressionDocument } from "../lib/runSample";
+import { ExpressionPreview } from "./ExpressionPreview";
 import { ReferenceInput } from "./ReferenceInput";
+
+/** Node types whose `expression` field is JSONata or JMESPath, previewed on recorded input. */
+const EXPRESSION_TYPES = new Set(["transform", "conditional", "switch"]);
 
 export function ConfigPanel({ nodeId }: { nodeId: string }) {
   const node = useGraphStore((s) => s.nodes.find((n) => n.id === nodeId));
@@ -23,12 +29,19 @@ function ConfigForm({ node }: { node: CanvasNode }) {
   const graphKey = useGraphStore((s) =>
     JSON.stringify([s.nodes.map((n) => [n.id, n.type, n.data]), s.edges.map((e) => [e.source, e.target])]),
   );
-  const references = useMemo(() => {
+  const workflowId = useGraphStore((s) => s.workflowId);
+  const { scope } = useRunSample(workflowId);
+  const definition = useMemo(() => {
     const { nodes, edges } = useGraphStore.getState();
     void graphKey;
-    const definition = { nodes: Object.fromEntries(nodes.map((n) => [n.id, { id: n.id, type: n.type ?? "", data: n.data }])), edges };
-    return availableReferences(definition, node.id);
-  }, [graphKey, node.id]);
+    return { nodes: Object.fromEntries(nodes.map((n) => [n.id, { id: n.id, type: n.type ?? "", data: n.data }])), edges };
+  }, [graphKey]);
+  const references = useMemo(() => availableReferences(definition, node.id, scope), [definition, node.id, scope]);
+  const isExpression = EXPRESSION_TYPES.has(node.type ?? "");
+  const recordedInput = useMemo(
+    () => (isExpression && scope ? expressionDocument(definition, node.id, definition.nodes[node.id]?.data ?? {}, scope) : undefined),
+    [isExpression, scope, definition, node.id],
+  );
   const [drafts, setDrafts] = useState<Record<string, string>>({});
 
   if (!info) return <p className="muted p-3">Unknown node type {node.type}.</p>;
@@ -92,7 +105,15 @@ function ConfigForm({ node }: { node: CanvasNode }) {
       control = readOnly ? (
         <textarea id={id} disabled rows={2} className="w-full font-mono text-xs" value={text} />
       ) : (
-        <ReferenceInput id={id} value={text} multiline={field.kind === "text" || field.kind === "any"} references={references} invalid={!!problem} onChange={setText} />
+        <ReferenceInput
+          id={id}
+          value={text}
+          multiline={field.kind === "text" || field.kind === "any"}
+          references={references}
+          invalid={!!problem}
+          scope={scope}
+          onChange={setText}
+        />
       );
     return (
       <div key={field.name} className="flex flex-col gap-1" data-field={field.name}>
@@ -101,6 +122,9 @@ function ConfigForm({ node }: { node: CanvasNode }) {
           {field.required && <span className="text-rose-600"> *</span>}
         </label>
         {control}
+        {isExpression && field.name === "expression" && (
+          <ExpressionPreview language={node.data.language === "jmespath" ? "jmespath" : "jsonata"} expression={typeof value === "string" ? value : ""} input={recordedInput} />
+        )}
         {problem && (
           <span className="field-error" role="alert" data-field-error={field.name}>
             {problem}
@@ -127,7 +151,10 @@ function ConfigForm({ node }: { node: CanvasNode }) {
           <div className="mt-2 flex flex-col gap-3">{fields.filter((f) => f.advanced).map(renderField)}</div>
         </details>
       )}
-      <p className="muted text-[11px]">Type <code>{"${"}</code> to insert a reference to inputs or upstream outputs.</p>
+      <p className="muted text-[11px]">
+        Type <code>{"${"}</code> to insert a reference to inputs or upstream outputs
+        {scope ? "; paths and previews come from the last run." : "; run once to complete paths inside real outputs."}
+      </p>
     </div>
   );
 }

@@ -1,6 +1,10 @@
-/** A text box (or area) that suggests `${...}` references while typing. */
-import { useRef, useState } from "react";
-import { applyCompletion, completeReference, type Completion, type ReferenceOption } from "../lib/references";
+/**
+ * A text box (or area) that suggests `${...}` references while typing, and previews what
+ * the text resolves to against the last run's recorded values.
+ */
+import { useMemo, useRef, useState } from "react";
+import { previewText } from "../lib/expressionPreview";
+import { applyCompletion, completeReference, previewReferences, type Completion, type ReferenceOption, type Scope } from "../lib/references";
 
 interface Props {
   id: string;
@@ -8,10 +12,14 @@ interface Props {
   multiline?: boolean;
   references: ReferenceOption[];
   invalid?: boolean;
+  /** The last run's recorded values; with them the resolved value is previewed. */
+  scope?: Scope | null;
   onChange(value: string): void;
 }
 
-export function ReferenceInput({ id, value, multiline, references, invalid, onChange }: Props) {
+const PREVIEW_CHARS = 2000;
+
+export function ReferenceInput({ id, value, multiline, references, invalid, scope, onChange }: Props) {
   const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const [completion, setCompletion] = useState<Completion | null>(null);
   const [active, setActive] = useState(0);
@@ -53,9 +61,26 @@ export function ReferenceInput({ id, value, multiline, references, invalid, onCh
       } else if (e.key === "Escape") setCompletion(null);
     },
   };
+  const preview = useMemo(() => {
+    const found = scope ? previewReferences(value, scope) : null;
+    if (!found) return null;
+    const text = typeof found.value === "string" ? found.value.slice(0, PREVIEW_CHARS) : previewText(found.value, PREVIEW_CHARS).text;
+    return { text, unresolved: found.unresolved };
+  }, [value, scope]);
   return (
     <div className="relative">
       {multiline ? <textarea rows={3} {...props} /> : <input {...props} />}
+      {preview && (
+        <div data-testid={`preview-${id}`} className="mt-1 rounded bg-slate-100 px-2 py-1 text-[11px] dark:bg-slate-800">
+          <span className="muted">Last run: </span>
+          <span className="whitespace-pre-wrap font-mono [overflow-wrap:anywhere]" data-preview-value>
+            {preview.text}
+          </span>
+          {preview.unresolved.length > 0 && (
+            <span className="block text-amber-700 dark:text-amber-400">Not in the last run: {preview.unresolved.join(", ")}</span>
+          )}
+        </div>
+      )}
       {completion && (
         <ul id={`${id}-refs`} role="listbox" className="panel absolute z-20 mt-1 max-h-48 w-full overflow-y-auto rounded border shadow-lg">
           {completion.options.map((option, i) => (

@@ -6,6 +6,17 @@ export type NodeConfig = Record<string, unknown>;
 export type CanvasNode = FlowNode<NodeConfig>;
 export type CanvasEdge = FlowEdge;
 
+/** The canvas node type of a sticky note: saved in the definition's `notes`, never run. */
+export const STICKY_TYPE = "sticky";
+/** Longest sticky note text the server accepts (`MAX_NOTE_CHARS` in libs/events). */
+export const MAX_NOTE_CHARS = 4000;
+/** Most sticky notes one workflow may hold (`MAX_NOTES` in libs/events). */
+export const MAX_NOTES = 100;
+/** A new sticky note's size. */
+export const NOTE_SIZE = { width: 220, height: 140 };
+/** Notes sit behind nodes, so a note dropped over a node never hides it. */
+export const NOTE_Z = -1;
+
 export interface Canvas {
   nodes: CanvasNode[];
   edges: CanvasEdge[];
@@ -13,7 +24,7 @@ export interface Canvas {
 
 /** The canvas view of a definition; nodes keep their order of appearance. */
 export function definitionToCanvas(definition: WorkflowDefinition | null | undefined): Canvas {
-  const nodes = Object.entries(definition?.nodes ?? {}).map(([key, node], index) => ({
+  const nodes: CanvasNode[] = Object.entries(definition?.nodes ?? {}).map(([key, node], index) => ({
     id: node.id ?? key,
     type: node.type,
     position: {
@@ -22,6 +33,16 @@ export function definitionToCanvas(definition: WorkflowDefinition | null | undef
     },
     data: { ...(node.data ?? {}) } as NodeConfig,
   }));
+  for (const note of definition?.notes ?? [])
+    nodes.push({
+      id: note.id,
+      type: STICKY_TYPE,
+      position: { x: note.position?.x ?? 0, y: note.position?.y ?? 0 },
+      data: { text: note.text ?? "" },
+      width: note.width ?? NOTE_SIZE.width,
+      height: note.height ?? NOTE_SIZE.height,
+      zIndex: NOTE_Z,
+    });
   const edges = (definition?.edges ?? []).map((edge) => {
     const out: CanvasEdge = { id: edge.id, source: edge.source, target: edge.target };
     if (edge.sourceHandle) out.sourceHandle = edge.sourceHandle;
@@ -31,10 +52,24 @@ export function definitionToCanvas(definition: WorkflowDefinition | null | undef
   return { nodes, edges };
 }
 
-/** The definition a canvas stands for: only ids, types, positions, config and handles. */
+/**
+ * The definition a canvas stands for: only ids, types, positions, config and handles;
+ * sticky notes go to `notes` (left out when there are none).
+ */
 export function canvasToDefinition(canvas: Canvas): WorkflowDefinition {
   const nodes: NonNullable<WorkflowDefinition["nodes"]> = {};
+  const notes: NonNullable<WorkflowDefinition["notes"]> = [];
   for (const node of canvas.nodes) {
+    if (node.type === STICKY_TYPE) {
+      notes.push({
+        id: node.id,
+        text: typeof node.data?.text === "string" ? node.data.text : "",
+        position: { x: Math.round(node.position.x), y: Math.round(node.position.y) },
+        width: Math.round(node.width ?? node.measured?.width ?? NOTE_SIZE.width),
+        height: Math.round(node.height ?? node.measured?.height ?? NOTE_SIZE.height),
+      });
+      continue;
+    }
     nodes[node.id] = {
       id: node.id,
       type: node.type ?? "echo",
@@ -52,7 +87,7 @@ export function canvasToDefinition(canvas: Canvas): WorkflowDefinition {
     if (edge.targetHandle) out.targetHandle = edge.targetHandle;
     return out;
   });
-  return { nodes, edges };
+  return notes.length ? { nodes, edges, notes } : { nodes, edges };
 }
 
 function stripUndefined(data: NodeConfig): NodeConfig {
@@ -107,6 +142,7 @@ export function duplicateSelection(
     position: { x: node.position.x + offset, y: node.position.y + offset },
     data: renameRefs(structuredClone(node.data)) as NodeConfig,
     selected: true,
+    ...(node.type === STICKY_TYPE ? { width: node.width, height: node.height, zIndex: NOTE_Z } : {}),
   }));
   const copiedEdges: CanvasEdge[] = [];
   for (const edge of edges) {

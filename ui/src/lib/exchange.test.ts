@@ -11,6 +11,11 @@ describe("workflow export/import", () => {
     expect(parseWorkflowFile(JSON.stringify(branch), "branch.json")).toEqual({ name: "branch", definition: branch });
   });
 
+  it("keeps the sticky notes of a bare definition", () => {
+    const withNotes = { ...branch, notes: [{ id: "note", text: "why", position: { x: 0, y: 0 } }] };
+    expect(parseWorkflowFile(JSON.stringify(withNotes), "n.json").definition).toEqual(withNotes);
+  });
+
   it("rejects what is not a workflow", () => {
     expect(() => parseWorkflowFile("[1]")).toThrow(/not a workflow/);
   });

@@ -16,7 +16,11 @@ export function parseWorkflowFile(text: string, fileName = "workflow.json"): Wor
   const parsed = JSON.parse(text) as Partial<WorkflowFile> & WorkflowDefinition;
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || !(parsed.definition ?? parsed.nodes))
     throw new Error("not a workflow: expected nodes and edges");
-  const definition = parsed.definition ?? { nodes: parsed.nodes ?? {}, edges: parsed.edges ?? [] };
+  const definition = parsed.definition ?? {
+    nodes: parsed.nodes ?? {},
+    edges: parsed.edges ?? [],
+    ...(Array.isArray(parsed.notes) ? { notes: parsed.notes } : {}),
+  };
   if (typeof definition !== "object" || typeof definition.nodes !== "object" || !Array.isArray(definition.edges ?? []))
     throw new Error("not a workflow: expected nodes and edges");
   const name = typeof parsed.name === "string" && parsed.name ? parsed.name : fileName.replace(/\.json$/i, "");

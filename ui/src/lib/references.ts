@@ -31,8 +31,78 @@ export function upstreamNodes(definition: WorkflowDefinition, nodeId: string): s
   return order;
 }
 
-/** The references available inside `nodeId`'s config: inputs, variables, upstream outputs. */
-export function availableReferences(definition: WorkflowDefinition, nodeId: string): ReferenceOption[] {
+/** Most paths offered inside one recorded value, so a huge output cannot flood the list. */
+const MAX_PATHS_PER_VALUE = 60;
+const MAX_PATH_DEPTH = 5;
+const MAX_SUGGESTIONS = 100;
+
+/**
+ * A short, one-line rendering of a sample value for the suggestion list. It stops walking
+ * the value once `max` characters are written, so a huge output costs no more than a small one.
+ */
+export function sampleText(value: unknown, max = 40): string {
+  let out = "";
+  const write = (v: unknown): boolean => {
+    if (out.length > max) return false;
+    if (Array.isArray(v)) {
+      out += "[";
+      for (let i = 0; i < v.length; i++) if ((i && !(out += ",")) || !write(v[i])) return false;
+      out += "]";
+    } else if (v && typeof v === "object") {
+      out += "{";
+      let first = true;
+      for (const key in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+        out += `${first ? "" : ","}${JSON.stringify(key)}:`;
+        first = false;
+        if (!write((v as Record<string, unknown>)[key])) return false;
+      }
+      out += "}";
+    } else out += JSON.stringify(v) ?? String(v);
+    return out.length <= max;
+  };
+  write(value);
+  return out.length > max ? `${out.slice(0, max - 1)}…` : out;
+}
+
+const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? `array[${v.length}]` : typeof v);
+
+/** `base` followed by one step into a key or index, as the engine's reference grammar writes it. */
+const step = (base: string, key: string | number) =>
+  typeof key === "number" ? `${base}[${key}]` : /^[A-Za-z0-9_-]+$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+
+/**
+ * The paths inside a recorded `value` below `base` (e.g. `a.output`), breadth first: each
+ * object key, the first element of each array, down to a small depth and count.
+ */
+export function samplePaths(base: string, value: unknown): { path: string; value: unknown }[] {
+  const found: { path: string; value: unknown }[] = [];
+  let frontier: { path: string; value: unknown }[] = [{ path: base, value }];
+  for (let depth = 0; depth < MAX_PATH_DEPTH && frontier.length; depth++) {
+    const next: { path: string; value: unknown }[] = [];
+    for (const item of frontier) {
+      const v = item.value;
+      const children: [string | number, unknown][] = Array.isArray(v)
+        ? v.length ? [[0, v[0]]] : []
+        : v && typeof v === "object" ? Object.entries(v) : [];
+      for (const [key, child] of children) {
+        if (found.length >= MAX_PATHS_PER_VALUE) return found;
+        const entry = { path: step(item.path, key), value: child };
+        found.push(entry);
+        next.push(entry);
+      }
+    }
+    frontier = next;
+  }
+  return found;
+}
+
+/**
+ * The references available inside `nodeId`'s config: inputs, variables, upstream outputs;
+ * with `sample` (what the last run recorded), also the paths inside those values, each
+ * shown with its recorded value.
+ */
+export function availableReferences(definition: WorkflowDefinition, nodeId: string, sample?: Scope | null): ReferenceOption[] {
   const nodes = definition.nodes ?? {};
   const options: ReferenceOption[] = [];
   const seen = new Set<string>();
@@ -42,6 +112,15 @@ export function availableReferences(definition: WorkflowDefinition, nodeId: stri
       options.push({ text, detail });
     }
   };
+  const addSample = (base: string, value: unknown) => {
+    for (const found of samplePaths(base, value)) add(`\${${found.path}}`, `${kindOf(found.value)} · ${sampleText(found.value)}`);
+  };
+  if (sample) addSample("inputs", sample.inputs);
+  if (sample)
+    for (const [name, value] of Object.entries(sample.vars)) {
+      add(`\${vars.${name}}`, `variable · ${sampleText(value)}`);
+      addSample(`vars.${name}`, value);
+    }
   for (const node of Object.values(nodes)) {
     if (node.type !== "input") continue;
     const schema = ((node.data ?? {}) as { schema?: Record<string, { type?: string }> }).schema ?? {};
@@ -52,7 +131,11 @@ export function availableReferences(definition: WorkflowDefinition, nodeId: stri
     if (node.type === "variable" && data.operation !== "get" && typeof data.name === "string" && data.name)
       add(`\${vars.${data.name}}`, `variable set by ${node.id}`);
   }
-  for (const id of upstreamNodes(definition, nodeId)) add(`\${${id}.output}`, `output of ${nodes[id]?.type ?? "node"} ${id}`);
+  for (const id of upstreamNodes(definition, nodeId)) {
+    const recorded = sample && id in sample.outputs;
+    add(`\${${id}.output}`, `output of ${nodes[id]?.type ?? "node"} ${id}${recorded ? ` · ${sampleText(sample.outputs[id])}` : ""}`);
+    if (recorded) addSample(`${id}.output`, sample.outputs[id]);
+  }
   return options;
 }
 
@@ -76,9 +159,15 @@ export function completeReference(text: string, caret: number, available: Refere
   const nextOpen = text.indexOf("${", caret);
   const to = closeAt >= 0 && (nextOpen < 0 || closeAt < nextOpen) && !/\s/.test(text.slice(caret, closeAt)) ? closeAt + 1 : caret;
   const needle = typed.slice(2).toLowerCase();
-  const starts = available.filter((o) => o.text.slice(2).toLowerCase().startsWith(needle));
-  const contains = available.filter((o) => !starts.includes(o) && o.text.toLowerCase().includes(needle));
-  const options = [...starts, ...contains];
+  // Paths into recorded values unfold one level at a time, like a tree: `${a.output.` lists
+  // the keys of a's output, not every path below them.
+  const nearby = (o: ReferenceOption) => {
+    const rest = o.text.slice(2 + needle.length, -1).replace(/\["[^"]*"\]/g, "[k]").replace(/^[.[]/, "");
+    return (rest.match(/[.[]/g) ?? []).length <= (/[.[]/.test(needle) ? 0 : 1);
+  };
+  const starts = available.filter((o) => o.text.slice(2).toLowerCase().startsWith(needle) && nearby(o));
+  const contains = available.filter((o) => !o.text.slice(2).toLowerCase().startsWith(needle) && o.text.toLowerCase().includes(needle));
+  const options = [...starts, ...contains].slice(0, MAX_SUGGESTIONS);
   return options.length ? { from: open, to, options } : null;
 }
 
@@ -142,4 +231,18 @@ export function resolveReferences(value: unknown, scope: Scope): unknown {
   if (value && typeof value === "object")
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveReferences(v, scope)]));
   return value;
+}
+
+/** What a field's text resolves to against a recorded run, and the references it could not resolve. */
+export interface ReferencePreview {
+  value: unknown;
+  unresolved: string[];
+}
+
+/** The preview of `text` against `scope`: null when it holds no reference (nothing to preview). */
+export function previewReferences(text: string, scope: Scope): ReferencePreview | null {
+  const references = [...text.matchAll(TEMPLATE)].filter((m) => m[1] !== undefined);
+  if (!references.length) return null;
+  const unresolved = references.filter((m) => lookup(m[1], scope) === undefined).map((m) => m[0]);
+  return { value: resolveReferences(text, scope), unresolved };
 }

@@ -1,6 +1,6 @@
 /** Keyboard shortcuts of the builder: which key combination means which action. */
 
-export type Action = "save" | "undo" | "redo" | "copy" | "paste" | "delete" | "selectAll" | "run" | "layout" | "fit" | "escape";
+export type Action = "save" | "undo" | "redo" | "copy" | "paste" | "delete" | "selectAll" | "run" | "layout" | "fit" | "escape" | "quickAdd" | "note";
 
 export interface KeyLike {
   key: string;
@@ -21,11 +21,14 @@ export function shortcutAction(e: KeyLike): Action | null {
   if (mod && key === "v") return "paste";
   if (mod && key === "a") return "selectAll";
   if (mod && key === "enter") return "run";
+  if (mod && key === "k") return "quickAdd";
   if (mod || e.altKey) return null;
   if (key === "delete" || key === "backspace") return "delete";
   if (key === "l" && e.shiftKey) return "layout";
   if (key === "f" && e.shiftKey) return "fit";
   if (key === "escape") return "escape";
+  if (key === "/") return "quickAdd";
+  if (key === "n" && e.shiftKey) return "note";
   return null;
 }
 
@@ -37,6 +40,8 @@ export const SHORTCUTS: [string, string][] = [
   ["Ctrl/⌘ C / V", "copy / paste nodes"],
   ["Ctrl/⌘ A", "select everything"],
   ["Delete", "delete the selection"],
+  ["/ or Ctrl/⌘ K", "quick-add: search nodes, Enter adds after the selected one"],
+  ["Shift N", "add a sticky note"],
   ["Shift L", "auto-layout"],
   ["Shift F", "zoom to fit"],
   ["Shift D", "dark mode"],

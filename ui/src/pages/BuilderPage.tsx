@@ -3,17 +3,20 @@ import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/client";
-import { useWorkflow, useWorkflowMutations } from "../api/hooks";
+import { useNodeTypes, useWorkflow, useWorkflowMutations } from "../api/hooks";
 import type { WorkflowRecord } from "../api/types";
 import { TopBar } from "../App";
 import { ConfigPanel } from "../components/ConfigPanel";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { Inspector } from "../components/Inspector";
 import { Palette } from "../components/Palette";
+import { focusPaletteSearch } from "../components/paletteFocus";
 import { RunPanel } from "../components/RunPanel";
 import { TriggersPanel } from "../components/TriggersPanel";
 import { VersionsDialog } from "../components/VersionsDialog";
+import { STICKY_TYPE } from "../lib/canvas";
 import { download, parseWorkflowFile, workflowFile } from "../lib/exchange";
+import { branchHandles, isSink } from "../lib/handles";
 import { SHORTCUTS, shortcutAction } from "../lib/shortcuts";
 import { useExecutionStore } from "../stores/executionStore";
 import { toServerErrors } from "../lib/serverErrors";
@@ -30,7 +33,8 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
   const selectedIds = useGraphStore((s) => s.nodes.filter((n) => n.selected).map((n) => n.id).join("\n"));
   const graph = useGraphStore.getState();
   const { update } = useWorkflowMutations();
-  const { fitView } = useReactFlow();
+  const { fitView, screenToFlowPosition, setCenter, getZoom } = useReactFlow();
+  const catalogue = useNodeTypes().data;
   const clearRun = useExecutionStore((s) => s.clear);
   const [tab, setTab] = useState("config");
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
@@ -105,6 +109,12 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
         case "escape":
           g.select(null);
           break;
+        case "quickAdd":
+          focusPaletteSearch();
+          break;
+        case "note":
+          addNoteRef.current();
+          break;
       }
     };
     window.addEventListener("keydown", onKey);
@@ -124,10 +134,33 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
     }
   };
 
-  const addAtCentre = (type: string) => {
-    const count = useGraphStore.getState().nodes.length;
-    graph.addNode(type, { x: 100 + count * 30, y: 100 + count * 20 });
+  // Quick-add connects from the one selected node (through its first free branch handle).
+  const selectedNode = selected.length === 1 ? graph.nodes.find((n) => n.id === selected[0]) : undefined;
+  const after = selectedNode && selectedNode.type !== STICKY_TYPE && !isSink(selectedNode.type) ? selectedNode : undefined;
+  const add = (type: string) => {
+    const g = useGraphStore.getState();
+    if (g.readOnly) return;
+    const source = after && g.nodes.find((n) => n.id === after.id);
+    if (source) {
+      const handles = branchHandles(source.type, source.data, catalogue?.find((n) => n.type === source.type));
+      const used = new Set(g.edges.filter((e) => e.source === source.id).map((e) => e.sourceHandle));
+      const id = g.addNodeAfter(type, source.id, handles.find((h) => !used.has(h)) ?? handles[0] ?? null);
+      // Keep the new node in view, so a keyboard chain of quick-adds can be watched.
+      const added = useGraphStore.getState().nodes.find((n) => n.id === id);
+      if (added) void setCenter(added.position.x + 110, added.position.y + 40, { zoom: getZoom(), duration: 200 });
+    } else {
+      const count = g.nodes.length;
+      g.addNode(type, { x: 100 + count * 30, y: 100 + count * 20 });
+    }
   };
+  const addNote = () => {
+    const canvas = document.querySelector("[data-testid=canvas]")?.getBoundingClientRect();
+    const centre = canvas ? screenToFlowPosition({ x: canvas.left + 40, y: canvas.top + 40 }) : { x: 0, y: 0 };
+    if (useGraphStore.getState().addNote(centre) === null && !useGraphStore.getState().readOnly)
+      setNotice({ text: "This workflow already has the most sticky notes it may hold.", error: true });
+  };
+  const addNoteRef = useRef(addNote);
+  addNoteRef.current = addNote;
 
   return (
     <div className="flex h-full flex-col">
@@ -161,7 +194,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
         )}
       </TopBar>
       <div className="flex min-h-0 flex-1">
-        <Palette onAdd={addAtCentre} />
+        <Palette onAdd={add} onAddNote={addNote} after={after?.id ?? null} />
         <main className="relative min-w-0 flex-1">
           <FlowCanvas />
         </main>
@@ -175,7 +208,9 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
           </Tabs.List>
           <div className="min-h-0 flex-1 overflow-y-auto">
             <Tabs.Content value="config">
-              {selected.length === 1 ? (
+              {selectedNode?.type === STICKY_TYPE ? (
+                <p className="muted p-3">A sticky note: edit its text on the canvas. Notes are saved with the workflow and never run.</p>
+              ) : selected.length === 1 ? (
                 <ConfigPanel key={selected[0]} nodeId={selected[0]} />
               ) : (
                 <p className="muted p-3">{selected.length > 1 ? `${selected.length} nodes selected.` : "Select a node to configure it."}</p>

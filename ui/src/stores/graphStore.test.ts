@@ -53,4 +53,30 @@ describe("graphStore", () => {
     store().updateNodeData("check", "expression", "amount > 1");
     expect(store().serverErrors.check).toEqual({});
   });
+
+  it("quick-adds a node after another, wired from it, in one undo step", () => {
+    const id = store().addNodeAfter("transform", "check", "true");
+    const added = store().nodes.find((n) => n.id === id)!;
+    expect(added.selected).toBe(true);
+    expect(added.position.x).toBeGreaterThan(store().nodes.find((n) => n.id === "check")!.position.x);
+    expect(store().edges.at(-1)).toMatchObject({ source: "check", target: id, sourceHandle: "true" });
+    store().undo();
+    expect(store().nodes.map((n) => n.id)).not.toContain(id);
+    expect(store().edges).toHaveLength(6);
+  });
+
+  it("keeps sticky notes in the definition's notes, not its nodes", () => {
+    const id = store().addNote({ x: 10, y: 20 })!;
+    store().updateNodeData(id, "text", "Checks the amount");
+    const definition = store().definition();
+    expect(Object.keys(definition.nodes!)).not.toContain(id);
+    expect(definition.notes).toEqual([{ id, text: "Checks the amount", position: { x: 10, y: 20 }, width: 220, height: 140 }]);
+    store().load({ id: "w1", name: "Orders", definition });
+    expect(store().definition()).toEqual(definition);
+  });
+
+  it("refuses more notes than the server accepts", () => {
+    for (let i = 0; i < 100; i++) expect(store().addNote({ x: i, y: 0 })).not.toBeNull();
+    expect(store().addNote({ x: 0, y: 0 })).toBeNull();
+  });
 });

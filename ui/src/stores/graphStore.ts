@@ -14,7 +14,12 @@ import {
   duplicateSelection,
   freshEdgeId,
   freshNodeId,
+  MAX_NOTES,
+  NOTE_SIZE,
+  NOTE_Z,
+  STICKY_TYPE,
 } from "../lib/canvas";
+import { positionAfter } from "../lib/palette";
 import { autoLayout } from "../lib/layout";
 
 /** Server validation errors: node id (or "" for the workflow) → field (or "") → message. */
@@ -42,6 +47,10 @@ interface GraphState {
   onEdgesChange(changes: EdgeChange[]): void;
   connect(connection: Connection): void;
   addNode(type: string, position: { x: number; y: number }, data?: Record<string, unknown>): string;
+  /** Add a node one step right of `sourceId`, wired from it (through `sourceHandle` if given). */
+  addNodeAfter(type: string, sourceId: string, sourceHandle?: string | null): string;
+  /** Add a sticky note; null when the workflow already holds the most notes it may. */
+  addNote(position: { x: number; y: number }): string | null;
   updateNodeData(id: string, field: string, value: unknown): void;
   checkpoint(tag?: string): void;
   deleteSelected(): void;
@@ -124,6 +133,23 @@ export const useGraphStore = create<GraphState>((set, get) => ({
       nodes: [...s.nodes.map((n) => ({ ...n, selected: false })), { id, type, position, data, selected: true }],
       dirty: true,
     }));
+    return id;
+  },
+  addNodeAfter: (type, sourceId, sourceHandle) => {
+    const { nodes, edges } = get();
+    const source = nodes.find((n) => n.id === sourceId);
+    if (!source) return get().addNode(type, { x: 100, y: 100 });
+    const id = get().addNode(type, positionAfter(source, nodes));
+    const edge = { id: freshEdgeId(edges.map((e) => e.id)), source: sourceId, target: id, ...(sourceHandle ? { sourceHandle } : {}) };
+    set((s) => ({ edges: [...s.edges, edge] }));
+    return id;
+  },
+  addNote: (position) => {
+    if (get().readOnly || get().nodes.filter((n) => n.type === STICKY_TYPE).length >= MAX_NOTES) return null;
+    get().checkpoint();
+    const id = freshNodeId("note", get().nodes.map((n) => n.id));
+    const note = { id, type: STICKY_TYPE, position, data: { text: "" }, ...NOTE_SIZE, zIndex: NOTE_Z, selected: true };
+    set((s) => ({ nodes: [...s.nodes.map((n) => ({ ...n, selected: false })), note], dirty: true }));
     return id;
   },
   updateNodeData: (id, field, value) => {

@@ -52,13 +52,17 @@ export interface Actor {
   [k: string]: unknown;
 }
 /**
- * A whole workflow graph.
+ * A whole workflow graph; `notes` is left out of the document when there are none.
  */
 export interface WorkflowDefinition {
   edges?: Edge[];
   nodes?: {
     [k: string]: Node;
   };
+  /**
+   * @maxItems 100
+   */
+  notes?: Note[];
   [k: string]: unknown;
 }
 /**
@@ -88,6 +92,24 @@ export interface Node {
  * Where a node sits on the canvas; the engine ignores it.
  */
 export interface Position {
+  x?: number;
+  y?: number;
+  [k: string]: unknown;
+}
+/**
+ * A sticky note on the canvas: plain text the engine never reads.
+ */
+export interface Note {
+  height?: number;
+  id: string;
+  position?: Position1;
+  text?: string;
+  width?: number;
+}
+/**
+ * Where a node sits on the canvas; the engine ignores it.
+ */
+export interface Position1 {
   x?: number;
   y?: number;
   [k: string]: unknown;

@@ -2,9 +2,12 @@
 import type { NodeTypes } from "@xyflow/react";
 import { NODE_TYPES } from "../../api/types";
 import { withExtraTypes } from "../../lib/nodeTypeMap";
+import { STICKY_TYPE } from "../../lib/canvas";
+import { StickyNote } from "./StickyNote";
 import { WorkflowNode } from "./WorkflowNode";
 
-export const nodeTypes: NodeTypes = Object.fromEntries(NODE_TYPES.map((type) => [type, WorkflowNode]));
+/** One entry per catalogue node type, and the sticky note (a canvas-only type, never run). */
+export const nodeTypes: NodeTypes = { ...Object.fromEntries(NODE_TYPES.map((type) => [type, WorkflowNode])), [STICKY_TYPE]: StickyNote };
 
 /** A type the UI was built without (a newer server) still renders with the generic component. */
 export const fallbackNodeType = WorkflowNode;

@@ -255,12 +255,31 @@ def validate_definition(
                     )
                 )
 
+    problems.extend(_note_problems(definition))
+
     cycle = find_cycle(definition)
     if cycle:
         problems.append(Problem("cycle: " + " → ".join(cycle), cycle[0], "edges", "cycle"))
         return problems
 
     problems.extend(_reference_problems(definition))
+    return problems
+
+
+def _note_problems(definition: WorkflowDefinition) -> list[Problem]:
+    """Sticky notes need ids of their own: the canvas shows notes and nodes side by side."""
+    if definition.notes is msgspec.UNSET:
+        return []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, note in enumerate(definition.notes):
+        if note.id in seen or note.id in definition.nodes:
+            problems.append(
+                Problem(
+                    f"note id {note.id!r} is already used", None, f"notes[{i}].id", "duplicate_id"
+                )
+            )
+        seen.add(note.id)
     return problems
 
 
