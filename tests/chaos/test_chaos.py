@@ -377,7 +377,7 @@ async def _read_model_differences(database_url: str, ended: dict[str, Any]) -> l
             for execution_id, records in ended.items():
                 state = fold(records)
                 row = await db.fetchrow(
-                    "SELECT status, outputs FROM executions WHERE id = $1", execution_id
+                    "SELECT status, outputs, last_seq FROM executions WHERE id = $1", execution_id
                 )
                 outputs = None if row is None else row["outputs"]
                 if isinstance(outputs, str):
@@ -387,7 +387,8 @@ async def _read_model_differences(database_url: str, ended: dict[str, Any]) -> l
                     or row["status"] != state.status.value
                     or ((outputs or {}) != (state.outputs or {}))
                 ):
-                    wrong.append((execution_id, None if row is None else row["status"]))
+                    projected = None if row is None else (row["status"], row["last_seq"])
+                    wrong.append((execution_id, projected, records[-1][0]))
             if not wrong or time.monotonic() > deadline:
                 return wrong
             await asyncio.sleep(1)

@@ -255,9 +255,7 @@ class Scheduler:
         if not isinstance(event, ExecutionStarted) or event.parent is None or state is not None:
             return True  # a repeated start is left to the fold
         parent_id = event.parent.execution_id
-        parent = self.states.get(parent_id) or await self._load(
-            parent_id, await self.log.last_seq(parent_id)
-        )
+        parent = self.states.get(parent_id) or await self._load(parent_id, 0)
         node = parent.nodes.get(event.parent.node_id) if parent else None
         if (
             parent is not None
@@ -286,10 +284,13 @@ class Scheduler:
         await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
 
     async def _load(self, execution_id: str, through: int) -> ExecutionState | None:
-        """The state of an execution not held here, as of its message `through` at least:
-        its latest snapshot folded with the log after it (the whole log when it has
-        none). A replica of a replicated log may lag behind; one that has not stored the
-        message being handled would leave that very event out of the state."""
+        """The state of an execution not held here, as of now: its latest snapshot folded
+        with the log after it (the whole log when it has none), through the log's last
+        message as the stream's leader holds it (`through` at least). A replica of a
+        replicated log may lag behind; a state read from one would miss the very event
+        being handled, or a wait's completion that already came (and arm its timer again:
+        a second completion)."""
+        through = max(through, await self.log.last_seq(execution_id))
         return await self.snapshots.load(execution_id, through)
 
     async def _carry_out(self, touched: dict[str, ExecutionState]) -> None:
