@@ -237,11 +237,12 @@ def _schedule(
     if scheduled_key in issued and execute_key in issued:
         return []
     entry = _reusable(state, node_id, attempt)
+    if entry is not None and entry.input_hash is None:
+        # set by hand: used whatever feeds the node, whose config need not even resolve
+        digest = hashlib.sha256(_hash_encoder.encode(entry)).hexdigest()
+        return _from_record(state, node_id, now, digest, entry)
     spec = node_spec(state.definition.nodes[node_id].type)
     if spec is not None and spec.composite:
-        if entry is not None and entry.input_hash is None:
-            digest = hashlib.sha256(_hash_encoder.encode(entry)).hexdigest()
-            return _from_record(state, node_id, now, digest, entry)
         if scheduled_key in issued:
             return []
         return composite.start(state, node_id, attempt, now, scope())
@@ -250,7 +251,7 @@ def _schedule(
     except ReferenceResolutionError as exc:
         return [unresolvable(eid, node_id, attempt, now, exc)]
     digest = input_hash(command)
-    if entry is not None and entry.input_hash in (None, digest):
+    if entry is not None and entry.input_hash == digest:
         return _from_record(state, node_id, now, digest, entry)
     scheduled = NodeScheduled(node_id=node_id, attempt=attempt, scheduled_at=now, input_hash=digest)
     return [Append(scheduled_key, scheduled, record=True), Dispatch(execute_key, command)]
