@@ -27,7 +27,9 @@ from flowmaestro.events.graph import Graph, build_graph
 from flowmaestro.events.state import ExecutionState, NodeStatus, fold
 
 __all__ = [
+    "DEFAULT_REUSE_BYTES",
     "MAX_DIFF_OPERATIONS",
+    "REUSE_BYTES_CEILING",
     "NodeReport",
     "OriginError",
     "ReplayPlan",
@@ -42,6 +44,13 @@ __all__ = [
     "replay_plan",
     "retry_origin",
 ]
+
+DEFAULT_REUSE_BYTES = 512 * 1024
+"""How many bytes of earlier results a derived run's first event carries by default
+(`FLOWMAESTRO_MAX_REUSE_BYTES`); results past it run again."""
+REUSE_BYTES_CEILING = 768 * 1024
+"""No operator may allow more: a log message is at most 1 MiB, and the first event also
+carries the definition."""
 
 MAX_DIFF_OPERATIONS = 100
 """A report's JSON diff of one node lists at most this many operations."""
