@@ -7,6 +7,7 @@ import { useWorkflow, useWorkflowMutations } from "../api/hooks";
 import type { WorkflowRecord } from "../api/types";
 import { TopBar } from "../App";
 import { ConfigPanel } from "../components/ConfigPanel";
+import { TestNodePanel } from "../components/TestNodePanel";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { Inspector } from "../components/Inspector";
 import { Palette } from "../components/Palette";
@@ -176,7 +177,10 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
           <div className="min-h-0 flex-1 overflow-y-auto">
             <Tabs.Content value="config">
               {selected.length === 1 ? (
-                <ConfigPanel key={selected[0]} nodeId={selected[0]} />
+                <>
+                  <ConfigPanel key={selected[0]} nodeId={selected[0]} />
+                  <TestNodePanel key={`test-${selected[0]}`} workflowId={workflow.id} nodeId={selected[0]} />
+                </>
               ) : (
                 <p className="muted p-3">{selected.length > 1 ? `${selected.length} nodes selected.` : "Select a node to configure it."}</p>
               )}
