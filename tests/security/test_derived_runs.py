@@ -81,8 +81,12 @@ async def test_what_a_run_reuses_never_comes_from_the_client(
         assert isinstance(started, ExecutionStarted) and started.origin is None
     else:
         error_of(response, 400)
-    fork = {"at_seq": 1, "reuse": {"a": {"attempt": 1, "output": "x"}}}
-    error_of(await call(client, mallory, "POST", f"/api/executions/{eid}/fork", fork), 400)
+    records = await ExecutionLog(engine).read(eid)
+    fork = {"at_seq": len(records), "reuse": {"a": {"attempt": 1, "output": "x"}}}
+    forked = data_of(await call(client, mallory, "POST", f"/api/executions/{eid}/fork", fork), 202)
+    first = (await ExecutionLog(engine).read(forked["execution_id"]))[0][1]
+    assert isinstance(first, ExecutionStarted) and first.origin is not None
+    assert first.origin.reuse["a"].output == "one", "a reused result came from the client"
 
 
 async def test_every_size_and_count_is_bounded(client: httpx.AsyncClient, mallory: User) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 
 from flowmaestro.events import parse_definition
 from flowmaestro.gateway import derived
@@ -25,13 +26,13 @@ MAX_GIVEN_NODES = 500
 """A node test's hand-edited upstream names at most this many nodes."""
 
 
-class RetryRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class RetryRequest(msgspec.Struct, kw_only=True):
     """The node to run again (with what depends on it)."""
 
     node_id: NodeId
 
 
-class ReplayRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ReplayRequest(msgspec.Struct, kw_only=True):
     """The definition to replay against: given whole, or a version of the same workflow."""
 
     definition: dict[str, Any] | None = None
@@ -40,7 +41,7 @@ class ReplayRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Only say what would run; start nothing."""
 
 
-class ForkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ForkRequest(msgspec.Struct, kw_only=True):
     """Where to fork, and optionally one node's output to replace."""
 
     at_seq: Annotated[int, msgspec.Meta(ge=1, le=derived.MAX_ORIGIN_EVENTS)]
@@ -48,7 +49,7 @@ class ForkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     set: Annotated[dict[NodeId, Any], msgspec.Meta(max_length=1)] | None = None
 
 
-class NodeTestRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class NodeTestRequest(msgspec.Struct, kw_only=True):
     """What the node runs on: what it received in an earlier execution, or outputs of
     the nodes it depends on given by hand."""
 
@@ -72,7 +73,7 @@ class DerivedRunController(Controller):
     dependencies = AUTHENTICATED
     security = BEARER
 
-    @post("/{execution_id:str}/rerun", status_code=202, responses=errors(400, 401, 404, 503))
+    @post("/{execution_id:str}/rerun", status_code=202, responses=errors(400, 401, 404, 413, 503))
     async def rerun(
         self,
         execution_id: str,
@@ -97,7 +98,18 @@ class DerivedRunController(Controller):
         actor = actor_of(request, user)
         return ok(await derived.retry(services, actor, execution_id, data.node_id))
 
-    @post("/{execution_id:str}/replay", status_code=202, responses=errors(400, 401, 404, 413, 503))
+    @post(
+        "/{execution_id:str}/replay",
+        status_code=202,
+        responses={
+            200: ResponseSpec(
+                data_container=Envelope[derived.ReplayOutcome],
+                description="The plan of a dry replay (nothing started)",
+                generate_examples=False,
+            ),
+            **errors(400, 401, 404, 413, 503),
+        },
+    )
     async def replay(
         self,
         execution_id: str,
