@@ -33,6 +33,7 @@ from flowmaestro.events.reuse import (
     fork_origin,
     json_diff,
     node_test_origin,
+    recorded_results,
     replay_origin,
     replay_plan,
     retry_origin,
@@ -282,3 +283,29 @@ async def test_json_diff_names_each_change_and_stops_at_its_bound() -> None:
     many = json_diff(list(range(500)), list(range(1, 501)))
     assert len(many) == 101 and many[-1]["op"] == "truncated"
     assert json_diff({"x": 1}, {"x": 1}) == []
+
+
+async def test_large_outputs_are_reused_only_inside_their_owners_scope() -> None:
+    from flowmaestro.runtime.outputs import _readable_by, _Reader  # the rule itself
+
+    first = msgspec.structs.replace(started(FLOW, execution_id="orig"), owner_id="alice")
+    log = MemoryEventLog()
+
+    def by_reference(command: ExecuteNode) -> Event:
+        done = echo_result(command)
+        assert isinstance(done, NodeCompleted)
+        scope = "alice" if command.node_id == "a" else "mallory"
+        ref = f"{scope}/orig/{command.node_id}/1"
+        return msgspec.structs.replace(done, output=None, output_ref=ref)
+
+    executors = Executors()
+    executors.respond = by_reference  # type: ignore[method-assign]
+    await run(log, executors, first)
+    results = recorded_results(await log.read("orig"))
+    assert results["a"].output_ref == "alice/orig/a/1"
+    assert "b" not in results, "a reference outside the owner's scope was kept"
+    reader = _Reader("new", frozenset({"orig"}), "alice")
+    assert _readable_by("alice/orig/a/1", reader)
+    assert not _readable_by("mallory/orig/a/1", reader)
+    assert not _readable_by("alice/other/a/1", reader)
+    assert not _readable_by("alice/orig/a/1", _Reader("new"))

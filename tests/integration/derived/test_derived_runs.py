@@ -175,3 +175,36 @@ async def test_testing_one_node_on_recorded_and_on_edited_inputs(
     detail = await finished(client, alice, edited["execution_id"])
     assert detail["nodes"]["b"]["output"]["text"] == "echo: Polish by hand"
     assert prompts(fake_openai)[3:] == ["Polish by hand"]
+
+
+async def test_a_retry_reuses_a_large_output_kept_by_reference(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    big = "x" * 300_000  # over the inline limit: the object store keeps it
+    definition = {
+        "nodes": {
+            "a": {"id": "a", "type": "echo", "data": {"value": big}},
+            "b": {
+                "id": "b",
+                "type": "transform",
+                "data": {"expression": "$length(x)", "input": {"x": "${a.output}"}},
+            },
+            "result": {"id": "result", "type": "output", "data": {"output": "${b.output}"}},
+        },
+        "edges": [
+            {"id": "e1", "source": "a", "target": "b"},
+            {"id": "e2", "source": "b", "target": "result"},
+        ],
+    }
+    wid = await stored(client, alice, definition)
+    body = {"workflow_id": wid, "inputs": {}}
+    started = await post(client, alice, "/api/workflows/execute", body)
+    original = await finished(client, alice, started["execution_id"])
+    assert original["status"] == "completed" and original["nodes"]["a"]["output_ref"]
+    retried = await post(client, alice, f"/api/executions/{original['id']}/retry", {"node_id": "b"})
+    assert retried["reusable"] == ["a"]
+    detail = await finished(client, alice, retried["execution_id"])
+    assert detail["status"] == "completed", detail["error"]
+    assert detail["nodes"]["a"]["reused_from"]["execution_id"] == original["id"]
+    assert detail["nodes"]["a"]["output_ref"] == original["nodes"]["a"]["output_ref"]
+    assert detail["outputs"] == {"result": 300_000}

@@ -164,7 +164,21 @@ def _command(
         idempotency_key=names.command_key(state.execution_id, node_id, attempt),
         owner_id=state.owner_id,
         workflows=state.workflows if "workflows" in spec.receives else None,
+        reads=_reads(state),
     )
+
+
+def _reads(state: ExecutionState) -> list[str] | None:
+    """The earlier executions whose stored outputs the run's reused results name."""
+    if state.origin is None:
+        return None
+    named = {
+        names.execution_of_output(r.output_ref)
+        for r in state.origin.reuse.values()
+        if r.output_ref is not None
+    }
+    named.discard("")
+    return sorted(named) or None
 
 
 def input_hash(command: ExecuteNode) -> str:

@@ -24,6 +24,7 @@ from flowmaestro.events.events import (
     Reusable,
 )
 from flowmaestro.events.graph import Graph, build_graph
+from flowmaestro.events.names import owner_scope
 from flowmaestro.events.state import ExecutionState, NodeStatus, fold
 
 __all__ = [
@@ -91,8 +92,9 @@ def recorded_results(records: Records) -> dict[str, Reusable]:
     """The result of every node the log completed, with the hash of what fed it: the
     attempt the fold kept, its recorded `node.scheduled` hash and its `node.completed`.
 
-    A result stored by reference (a large output) is left out: its object belongs to the
-    earlier execution, so the node runs again in the new one.
+    A result stored by reference (a large output) keeps naming the earlier execution's
+    object; the new run's commands may read it (`ExecuteNode.reads`). A reference outside
+    the log's owner's scope is left out (that node runs again).
     """
     events = _events(records)
     state = fold(events)
@@ -109,12 +111,16 @@ def recorded_results(records: Records) -> dict[str, Reusable]:
             continue
         key = (node_id, node.attempt)
         done, digest = results.get(key), hashes.get(key)
-        if done is None or digest is None or done.output_ref is not None:
+        if done is None or digest is None:
+            continue
+        ref = done.output_ref
+        if ref is not None and ref.split("/", 1)[0] != owner_scope(state.owner_id):
             continue
         found[node_id] = Reusable(
             attempt=node.attempt,
             input_hash=digest,
             output=done.output,
+            output_ref=ref,
             handles=done.handles,
             vars=done.vars,
         )
