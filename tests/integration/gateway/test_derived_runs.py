@@ -13,7 +13,15 @@ import pytest
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAI
 from tests.integration.gateway.test_executions import finished
+from tests.integration.nodes import conftest as node_fakes
 from tests.support.gateway import User, data_of, error_of
+
+# the fake model server (one per session) and the executors' leave to reach it; taken
+# as they are, since the gateway's fixtures (and its one projector) must stay this
+# folder's own
+_openai = node_fakes._openai
+fake_openai = node_fakes.fake_openai
+allow_loopback = node_fakes.allow_loopback
 
 pytestmark = pytest.mark.integration
 
