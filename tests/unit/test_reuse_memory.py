@@ -309,3 +309,33 @@ async def test_large_outputs_are_reused_only_inside_their_owners_scope() -> None
     assert not _readable_by("mallory/orig/a/1", reader)
     assert not _readable_by("alice/other/a/1", reader)
     assert not _readable_by("alice/orig/a/1", _Reader("new"))
+
+
+async def test_a_loop_upstream_of_a_retried_node_is_reused_without_children() -> None:
+    from flowmaestro.events import ChildStarted
+
+    body = {
+        "nodes": {"twice": {"id": "twice", "type": "echo", "data": {"value": "${inputs.item}"}}},
+        "edges": [],
+    }
+    flow = definition(
+        {
+            "each": ("loop", {"items": [1, 2, 3], "body": body}),
+            "after": ("echo", {"value": "${each.output}"}),
+        },
+        [("each", "after")],
+    )
+    log = MemoryEventLog()
+    first = started(flow, execution_id="orig")
+    await run(log, Executors(frozenset({"after"})), first)
+    loop_done = fold(await log.read("orig")).nodes["each"]
+    assert loop_done.output is not None and len(loop_done.children) == 3
+    origin = retry_origin("orig", await log.read("orig"), "after")
+    again = Executors()
+    end = await run(log, again, derived(first, "lr", origin=origin))
+    assert isinstance(end, ExecutionCompleted)
+    records = await log.read("lr")
+    assert not [e for _, e in records if isinstance(e, ChildStarted)], "the loop ran again"
+    assert again.calls == Counter({"after": 1})
+    assert reused_nodes(records) == {"each"}
+    assert replay(records).reproduced

@@ -257,6 +257,11 @@ def _schedule(
         return _from_record(state, node_id, now, digest, entry)
     spec = node_spec(state.definition.nodes[node_id].type)
     if spec is not None and spec.composite:
+        # the same children on the same items (and the run keeps its original's called
+        # workflows): the recorded result stands, no child runs
+        if entry is not None and composite.digest(state, node_id, scope()) == entry.input_hash:
+            assert entry.input_hash is not None
+            return _from_record(state, node_id, now, entry.input_hash, entry)
         if scheduled_key in issued:
             return []
         return composite.start(state, node_id, attempt, now, scope())
