@@ -216,3 +216,35 @@ async def test_a_retry_reuses_a_large_output_kept_by_reference(
     assert detail["nodes"]["a"]["reused_from"]["execution_id"] == original["id"]
     assert detail["nodes"]["a"]["output_ref"] == original["nodes"]["a"]["output_ref"]
     assert detail["outputs"] == {"result": 300_000}
+
+
+async def test_a_replayed_definition_may_call_a_workflow_the_original_did_not(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    inner = {
+        "nodes": {
+            "v": {"id": "v", "type": "echo", "data": {"value": "inner"}},
+            "out": {"id": "out", "type": "output", "data": {"output": "${v.output}"}},
+        },
+        "edges": [{"id": "e", "source": "v", "target": "out"}],
+    }
+    inner_id = await stored(client, alice, inner)
+    outer = {"nodes": {"a": {"id": "a", "type": "echo", "data": {"value": 1}}}, "edges": []}
+    wid = await stored(client, alice, outer)
+    started = await post(
+        client, alice, "/api/workflows/execute", {"workflow_id": wid, "inputs": {}}
+    )
+    original = await finished(client, alice, started["execution_id"])
+    calling = {
+        "nodes": {
+            **outer["nodes"],
+            "sub": {"id": "sub", "type": "subworkflow", "data": {"workflow_id": inner_id}},
+        },
+        "edges": [{"id": "e", "source": "a", "target": "sub"}],
+    }
+    path = f"/api/executions/{original['id']}/replay"
+    replayed = await post(client, alice, path, {"definition": calling})
+    assert replayed["plan"]["added"] == ["sub"] and replayed["plan"]["reuse"] == ["a"]
+    detail = await finished(client, alice, replayed["execution"]["execution_id"])
+    assert detail["status"] == "completed", detail["error"]
+    assert detail["nodes"]["sub"]["output"] == "inner"

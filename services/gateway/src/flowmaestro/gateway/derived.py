@@ -145,8 +145,10 @@ async def derive(
     version: VersionOut | None = None,
     inputs: dict[str, Any] | None = None,
     test: bool | None = None,
+    workflows: dict[str, WorkflowDefinition] | None = None,
 ) -> DerivedStart:
-    """Start a run like `started` (or on `version`/`definition`), deriving from `origin`."""
+    """Start a run like `started` (or on `version`/`definition`), deriving from `origin`;
+    it may call the original's workflows, and `workflows` besides."""
     try:
         origin, left_out = bounded(origin, services.settings.reuse_bytes)
     except OriginError as exc:
@@ -158,7 +160,7 @@ async def derive(
         chosen,
         started.inputs if inputs is None else inputs,
         test=started.test if test is None else test,
-        workflows=dict(started.workflows),
+        workflows={**(workflows or {}), **started.workflows},
         actor=actor,
         limits=services.settings.limits,
         origin=origin,
@@ -196,13 +198,17 @@ async def replay(
     definition: WorkflowDefinition,
     version: VersionOut | None,
     dry: bool,
+    workflows: dict[str, WorkflowDefinition] | None = None,
 ) -> ReplayOutcome:
-    """Replay against `definition`: unchanged nodes reuse their results, the rest run."""
+    """Replay against `definition` (which may call `workflows`): unchanged nodes reuse
+    their results, the rest run."""
     started, records = await original(services, actor.user_id, execution_id)
     origin, plan = replay_origin(execution_id, records, definition)
     if dry:
         return ReplayOutcome(dry=True, plan=plan)
-    execution = await derive(services, actor, started, origin, definition, version)
+    execution = await derive(
+        services, actor, started, origin, definition, version, workflows=workflows
+    )
     return ReplayOutcome(dry=False, plan=plan, execution=execution)
 
 

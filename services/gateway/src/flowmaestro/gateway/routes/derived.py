@@ -3,6 +3,7 @@ and `/api/workflows/{id}/nodes/{node_id}/test`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -14,7 +15,7 @@ from flowmaestro.gateway import derived
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok
 from flowmaestro.gateway.errors import ValidationFailedError
-from flowmaestro.gateway.models import Envelope
+from flowmaestro.gateway.models import Envelope, VersionOut
 from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.routes.workflows import called_definitions, checked_definition
 from flowmaestro.gateway.runs import owned_start
@@ -137,8 +138,17 @@ class DerivedRunController(Controller):
         else:
             assert data.definition is not None
             raw = data.definition
-        definition = parse_definition(checked_definition(raw, limits), limits)
-        outcome = await derived.replay(services, actor, execution_id, definition, version, data.dry)
+        checked = checked_definition(raw, limits)
+        definition = parse_definition(checked, limits)
+        called = {}
+        if not data.dry:
+            root = version or VersionOut(
+                workflow_id="", version=0, definition=checked, created_at=datetime.now(UTC)
+            )
+            called = await called_definitions(services, user.user_id, root)
+        outcome = await derived.replay(
+            services, actor, execution_id, definition, version, data.dry, called
+        )
         return Response(ok(outcome), status_code=200 if data.dry else 202)
 
     @post("/{execution_id:str}/fork", status_code=202, responses=errors(400, 401, 404, 413, 503))
