@@ -23,6 +23,7 @@ from flowmaestro.events import (
     NodeCompleted,
     NodeFailed,
     NodeSkipped,
+    Reusable,
     fold,
 )
 from flowmaestro.events.replay import replay
@@ -339,3 +340,17 @@ async def test_a_loop_upstream_of_a_retried_node_is_reused_without_children() ->
     assert again.calls == Counter({"after": 1})
     assert reused_nodes(records) == {"each"}
     assert replay(records).reproduced
+
+
+async def test_an_executor_cannot_start_a_child_that_reuses_results() -> None:
+    from flowmaestro.events import Origin, ParentRef
+    from flowmaestro.events.events import admissible_outcome
+    from flowmaestro.events.names import child_execution_id
+
+    child = msgspec.structs.replace(
+        started(FLOW, execution_id=child_execution_id("p", "a", 1, "t1")),
+        parent=ParentRef(execution_id="p", node_id="a", attempt=1, tool=True),
+    )
+    assert admissible_outcome(child)
+    forged = Origin(execution_id="other", kind="fork", reuse={"a": Reusable(attempt=1)})
+    assert not admissible_outcome(msgspec.structs.replace(child, origin=forged))

@@ -377,8 +377,13 @@ def admissible_outcome(event: Event) -> bool:
     only for child executions). Anything else there is a forgery and is never folded."""
     if isinstance(event, ExecutionStarted):
         parent = event.parent
-        return parent is not None and event.execution_id.startswith(
-            child_prefix(parent.execution_id, parent.node_id, parent.attempt)
+        # a child never reuses another run's results: only the platform derives runs
+        return (
+            parent is not None
+            and event.origin is None
+            and event.execution_id.startswith(
+                child_prefix(parent.execution_id, parent.node_id, parent.attempt)
+            )
         )
     return isinstance(
         event, NodeCompleted | NodeFailed | NodeWaiting | NodeProgress | ExecutionCancelRequested
