@@ -51,7 +51,9 @@ include-name = [
   "POST /api/executions/{execution_id}/fork",
   "POST /api/workflows/{workflow_id}/nodes/{node_id}/test",
 ]
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "404", "409", "413", "503"]
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "404", "409", "413", "503"
+]
 
 [[operations]]
 include-name = ["POST /api/triggers", "PUT /api/triggers/{trigger_id}"]
