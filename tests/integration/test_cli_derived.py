@@ -88,8 +88,13 @@ async def test_fork_with_set_rerun_and_retry(
 
     code, out, err = await cli(nats_server, "retry", eid, "--from", "b")
     assert code == 0, err
-    done = await completions(engine, out.splitlines()[0])
+    assert f'reused     a from {eid} → "A"' in out.splitlines()
+    retried = out.splitlines()[0]
+    done = await completions(engine, retried)
     assert done["a"].reused is not None and done["b"].reused is None
+    code, out, err = await cli(nats_server, "replay", retried)
+    assert code == 0, err  # decide reproduces every reused completion
+    assert f"retry of {eid}" in out and "(reused)" in out
 
     code, out, err = await cli(nats_server, "rerun", eid)
     assert code == 0, err
