@@ -115,6 +115,7 @@ async def test_retry_from_a_failed_node_and_test_one_node(
     await expect(page.locator("header [data-status]").first).to_have_attribute(
         "data-status", "completed", timeout=20_000
     )
+    await expect(page.get_by_test_id("run-origin")).to_contain_text(original["id"][-8:])
     await shot("retried-run-completed")
     assert prompts(model)[2:] == ["Polish three parts"], "the reused node called the model"
 

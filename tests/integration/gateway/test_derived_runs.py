@@ -95,6 +95,7 @@ async def test_retry_from_a_failed_node_calls_the_model_only_for_that_node(
     assert set(retried["reusable"]) == {"start", "a"}
     detail = await finished(client, alice, retried["execution_id"])
     assert detail["status"] == "completed"
+    assert detail["origin"] == {"execution_id": original["id"], "kind": "retry", "node_id": "b"}
     assert detail["outputs"] == {"result": "echo: Polish three parts"}
     assert prompts(fake_openai)[2:] == ["Polish three parts"], "a reused node called the model"
 

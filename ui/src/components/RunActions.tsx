@@ -1,9 +1,9 @@
 /** "Re-run" and "Retry from here" for a run on the execution page: each starts a new run
  * linked to this one (the server reuses what it may) and opens it. */
 import { useState } from "react";
-import { useNavigate } from "react-router";
+import { Link, useNavigate } from "react-router";
 import { api, ApiError } from "../api/client";
-import { canRerun, canRetryFrom, type DerivedStart } from "../lib/reruns";
+import { canRerun, canRetryFrom, originOf, type DerivedStart } from "../lib/reruns";
 import { useExecutionStore } from "../stores/executionStore";
 
 export function RunActions({ executionId, detail, nodeId }: { executionId: string; detail?: Record<string, unknown>; nodeId?: string }) {
@@ -27,8 +27,17 @@ export function RunActions({ executionId, detail, nodeId }: { executionId: strin
     }
   };
 
+  const origin = originOf(detail);
   return (
     <span className="flex items-center gap-2" data-testid="run-actions">
+      {origin && (
+        <span className="muted text-xs" data-testid="run-origin">
+          {origin.label}{" "}
+          <Link className="font-mono underline" to={`/executions/${origin.executionId}`}>
+            {origin.executionId.slice(-8)}
+          </Link>
+        </span>
+      )}
       {canRerun(state) && (
         <button className="btn" disabled={busy} onClick={() => void start("rerun")}>
           Re-run

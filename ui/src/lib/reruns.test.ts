@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ancestors, canRerun, canRetryFrom, parseUpstream, testOutcome, upstreamTemplate } from "./reruns";
+import { ancestors, canRerun, canRetryFrom, originOf, parseUpstream, testOutcome, upstreamTemplate } from "./reruns";
 
 const run = (status: string, nodes: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ status, nodes, ...extra });
 
@@ -39,5 +39,14 @@ describe("run actions", () => {
     expect(testOutcome(run("completed", { b: { status: "completed", output: 3 } }), "b")).toEqual({ state: "completed", output: 3 });
     expect(testOutcome(run("failed", { b: { status: "failed", error: { message: "boom" } } }), "b")).toEqual({ state: "failed", error: "boom" });
     expect(testOutcome(run("completed", { b: { status: "skipped" } }), "b")).toEqual({ state: "skipped" });
+  });
+});
+
+describe("origin", () => {
+  it("names the run a derived run comes from", () => {
+    expect(originOf({ origin: { execution_id: "e1", kind: "retry", node_id: "b" } })).toEqual({ label: "retry of", executionId: "e1" });
+    expect(originOf({ origin: { execution_id: "e1", kind: "rerun" } })?.label).toBe("re-run of");
+    expect(originOf({ origin: { execution_id: null, kind: "test" } })).toBeNull();
+    expect(originOf({ origin: null })).toBeNull();
   });
 });

@@ -83,3 +83,12 @@ export function testOutcome(
   const error = (detail.error as { message?: string } | null | undefined)?.message;
   return error ? { state: "failed", error } : { state: "skipped" };
 }
+
+/** "retry of", "replay of"…: how a derived run names its original (null for other runs,
+ * and for a node test on inputs typed in). */
+export function originOf(detail: Record<string, unknown> | undefined): { label: string; executionId: string } | null {
+  const origin = detail?.origin as { execution_id?: string | null; kind?: string } | null | undefined;
+  if (!origin?.execution_id || !origin.kind) return null;
+  const label = origin.kind === "test" ? "node test on" : `${origin.kind === "rerun" ? "re-run" : origin.kind} of`;
+  return { label, executionId: origin.execution_id };
+}
