@@ -354,3 +354,29 @@ async def test_an_executor_cannot_start_a_child_that_reuses_results() -> None:
     assert admissible_outcome(child)
     forged = Origin(execution_id="other", kind="fork", reuse={"a": Reusable(attempt=1)})
     assert not admissible_outcome(msgspec.structs.replace(child, origin=forged))
+
+
+async def test_a_report_diffs_what_changed_beside_an_equal_output() -> None:
+    log = MemoryEventLog()
+    first = started(FLOW, execution_id="orig")
+    await run(log, Executors(), first)
+    other = Executors()
+    original_respond = other.respond
+
+    def other_branch(command: ExecuteNode) -> Event:
+        done = original_respond(command)
+        if command.node_id == "check" and isinstance(done, NodeCompleted):
+            return msgspec.structs.replace(done, handles=["false"])
+        return done
+
+    other.respond = other_branch  # type: ignore[method-assign]
+    await run(log, other, derived(first, "again", origin=None))
+    report = {
+        r.node_id: r for r in compare(fold(await log.read("orig")), fold(await log.read("again")))
+    }
+    assert report["check"].verdict == "changed"
+    assert report["check"].diff == [
+        {"op": "replace", "path": "/handles/0", "old": "true", "value": "false"}
+    ]
+    assert report["yes"].verdict == "changed"  # skipped now, completed before
+    assert report["a"].verdict == "same" and not report["a"].reused

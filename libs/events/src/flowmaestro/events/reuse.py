@@ -308,7 +308,8 @@ class NodeReport(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 def _result(state: ExecutionState, node_id: str) -> Any:
     node = state.nodes[node_id]
-    return {"output": node.output, "output_ref": node.output_ref, "handles": node.handles}
+    handles = list(node.handles) if node.handles is not None else None
+    return {"output": node.output, "output_ref": node.output_ref, "handles": handles}
 
 
 def compare(original: ExecutionState, derived: ExecutionState) -> list[NodeReport]:
@@ -327,10 +328,13 @@ def compare(original: ExecutionState, derived: ExecutionState) -> list[NodeRepor
         if node.status is NodeStatus.COMPLETED and node.reused is None:
             if before.status is not NodeStatus.COMPLETED:
                 verdict = "newly_run"
-            elif _encoder.encode(_result(original, node_id)) != _encoder.encode(
-                _result(derived, node_id)
-            ):
-                verdict, diff = "changed", json_diff(before.output, node.output)
+            else:
+                old, new = _result(original, node_id), _result(derived, node_id)
+                if _encoder.encode(old) != _encoder.encode(new):
+                    # the output's own paths; else what differs beside it (a stored
+                    # output's reference, the branches taken)
+                    verdict = "changed"
+                    diff = json_diff(before.output, node.output) or json_diff(old, new)
         reports.append(
             NodeReport(
                 node_id=node_id,
