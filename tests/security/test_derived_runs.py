@@ -110,6 +110,11 @@ async def test_every_size_and_count_is_bounded(client: httpx.AsyncClient, mallor
         (f"/api/workflows/{wid}/nodes/b/test", {"inputs": {f"n{i}": 1 for i in range(501)}}, 400),
         (f"/api/workflows/{wid}/nodes/b/test", {"inputs": {"a": "x" * 600_000}}, 413),
         (f"/api/workflows/{wid}/nodes/nope/test", {"inputs": {}}, 404),
+        (
+            f"/api/workflows/{wid}/nodes/b/test",
+            {"inputs": {}, "workflow_inputs": {"x": "y" * 1_100_000}},
+            413,
+        ),
     ]
     for path, body, status in refused:
         error = error_of(await call(client, mallory, "POST", path, body), status)
