@@ -143,28 +143,40 @@ async def derive(
     origin: Origin,
     definition: WorkflowDefinition | None = None,
     version: VersionOut | None = None,
-    inputs: dict[str, Any] | None = None,
-    test: bool | None = None,
     workflows: dict[str, WorkflowDefinition] | None = None,
 ) -> DerivedStart:
     """Start a run like `started` (or on `version`/`definition`), deriving from `origin`;
     it may call the original's workflows, and `workflows` besides."""
+    chosen = version or _version_of(started, definition or started.definition)
+    called = {**(workflows or {}), **started.workflows}
+    return await _start(services, actor, chosen, started.inputs, started.test, called, origin)
+
+
+async def _start(
+    services: Services,
+    actor: Actor,
+    version: VersionOut,
+    inputs: dict[str, Any],
+    test: bool,
+    workflows: dict[str, WorkflowDefinition],
+    origin: Origin,
+) -> DerivedStart:
+    """Append the derived run's start, with what it reuses bounded in bytes."""
     try:
         origin, left_out = bounded(origin, services.settings.reuse_bytes)
     except OriginError as exc:
         raise _refused(exc) from exc
-    chosen = version or _version_of(started, definition or started.definition)
     begun: ExecutionStart = await start_execution(
         services.log,
         actor.user_id,
-        chosen,
-        started.inputs if inputs is None else inputs,
-        test=started.test if test is None else test,
-        workflows={**(workflows or {}), **started.workflows},
+        version,
+        inputs,
+        test=test,
+        workflows=workflows,
         actor=actor,
         limits=services.settings.limits,
         origin=origin,
-        check=origin.kind != "test",
+        check=origin.kind != "test",  # a node test's upstream is given, not its inputs
     )
     return DerivedStart(
         **msgspec.structs.asdict(begun),
@@ -206,9 +218,7 @@ async def replay(
     origin, plan = replay_origin(execution_id, records, definition)
     if dry:
         return ReplayOutcome(dry=True, plan=plan)
-    execution = await derive(
-        services, actor, started, origin, definition, version, workflows=workflows
-    )
+    execution = await derive(services, actor, started, origin, definition, version, workflows)
     return ReplayOutcome(dry=False, plan=plan, execution=execution)
 
 
@@ -251,17 +261,7 @@ async def test_node(
             values = inputs or {}
     except OriginError as exc:
         raise _refused(exc) from exc
-    first = ExecutionStarted(
-        execution_id="",
-        workflow_id=version.workflow_id,
-        workflow_version=version.version,
-        definition=definition,
-        inputs=values,
-        started_at=version.created_at,
-        owner_id=actor.user_id,
-        workflows=workflows or {},
-    )
-    return await derive(services, actor, first, origin, version=version, inputs=values, test=True)
+    return await _start(services, actor, version, values, True, workflows or {}, origin)
 
 
 async def report(services: Services, owner_id: str, execution_id: str) -> ExecutionReport:
