@@ -42,6 +42,19 @@ checks.ensure_resource_availability.enabled = false
 include-name = ["POST /api/workflows/{workflow_id}/batch"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "404", "409", "503"]
 
+# A replay names exactly one of `definition` and `version`, a node test exactly one of
+# `execution_id` and `inputs` (which the document cannot say), and a fork's `at_seq` or
+# `set` must fit the run's own log: 400 there is a true answer.
+[[operations]]
+include-name = [
+  "POST /api/executions/{execution_id}/replay",
+  "POST /api/executions/{execution_id}/fork",
+  "POST /api/workflows/{workflow_id}/nodes/{node_id}/test",
+]
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "404", "409", "413", "503"
+]
+
 [[operations]]
 include-name = ["POST /api/triggers", "PUT /api/triggers/{trigger_id}"]
 checks.positive_data_acceptance.expected-statuses = [

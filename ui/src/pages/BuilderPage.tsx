@@ -7,6 +7,7 @@ import { useNodeTypes, useWorkflow, useWorkflowMutations } from "../api/hooks";
 import type { WorkflowRecord } from "../api/types";
 import { TopBar } from "../App";
 import { ConfigPanel } from "../components/ConfigPanel";
+import { TestNodePanel } from "../components/TestNodePanel";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { Inspector } from "../components/Inspector";
 import { Palette } from "../components/Palette";
@@ -211,7 +212,10 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
               {selectedNode?.type === STICKY_TYPE ? (
                 <p className="muted p-3">A sticky note: edit its text on the canvas. Notes are saved with the workflow and never run.</p>
               ) : selected.length === 1 ? (
-                <ConfigPanel key={selected[0]} nodeId={selected[0]} />
+                <>
+                  <ConfigPanel key={selected[0]} nodeId={selected[0]} />
+                  <TestNodePanel key={`test-${selected[0]}`} workflowId={workflow.id} nodeId={selected[0]} />
+                </>
               ) : (
                 <p className="muted p-3">{selected.length > 1 ? `${selected.length} nodes selected.` : "Select a node to configure it."}</p>
               )}

@@ -9,6 +9,7 @@ import { TopBar } from "../App";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { HumanInputForm } from "../components/HumanInputForm";
 import { Inspector } from "../components/Inspector";
+import { RunActions } from "../components/RunActions";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline } from "../components/Timeline";
 import { isTerminal } from "../lib/executionState";
@@ -74,6 +75,7 @@ function ExecutionView({ id }: { id: string }) {
             Open workflow
           </Link>
         )}
+        <RunActions executionId={id} detail={detail.data} nodeId={selected.length === 1 ? selected[0].id : undefined} />
         {scrub !== null && <span className="text-xs text-amber-600">viewing an earlier point</span>}
       </TopBar>
       <div className="flex min-h-0 flex-1">

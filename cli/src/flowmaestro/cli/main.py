@@ -48,9 +48,36 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write an execution's log as JSON Lines")
     export.add_argument("execution_id")
 
-    replay = sub.add_parser("replay", help="fold an execution's log and print its timeline")
+    replay = sub.add_parser(
+        "replay",
+        help="fold an execution's log and print its timeline; with --against, run it again "
+        "on another definition and report each node",
+    )
     replay.add_argument("execution_id", nargs="?")
     replay.add_argument("--file", type=Path, help="an exported .jsonl log")
+    replay.add_argument(
+        "--against",
+        type=Path,
+        metavar="WORKFLOW",
+        help="a workflow file: unchanged nodes reuse their recorded results, the rest run",
+    )
+    replay.add_argument("--dry", action="store_true", help="with --against: only the plan")
+
+    rerun = sub.add_parser("rerun", help="run an execution again (same version and inputs)")
+    rerun.add_argument("execution_id")
+    retry = sub.add_parser(
+        "retry", help="run a node and what depends on it again, reusing every other result"
+    )
+    retry.add_argument("execution_id")
+    retry.add_argument("--from", dest="node_id", required=True, metavar="NODE")
+    fork = sub.add_parser(
+        "fork", help="a new execution from the first SEQ events of a log, reusing their results"
+    )
+    fork.add_argument("execution_id")
+    fork.add_argument("--at", type=int, required=True, metavar="SEQ", help="events kept (≥ 1)")
+    fork.add_argument(
+        "--set", action="append", default=[], metavar="NODE.output=JSON", help="replace an output"
+    )
 
     cancel = sub.add_parser("cancel", help="cancel a running execution")
     cancel.add_argument("execution_id")
@@ -192,9 +219,31 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             if (args.execution_id is None) == (args.file is None):
                 raise commands.CommandError("give an execution id or --file, not both")
+            if args.against is None and args.dry:
+                raise commands.CommandError("--dry goes with --against")
             url = find_nats_url(args.nats) if args.file is None else None
+            if args.against is not None:
+                if url is None:
+                    raise commands.CommandError("--against replays a stored execution, not --file")
+                from flowmaestro.cli.derive import derive
+
+                run = derive(url, "replay", args.execution_id, against=args.against, dry=args.dry)
+                return asyncio.run(run)
             return asyncio.run(commands.replay_cmd(url, args.execution_id, args.file))
         url = find_nats_url(args.nats)
+        if args.command in ("rerun", "retry", "fork"):
+            from flowmaestro.cli.derive import derive
+
+            return asyncio.run(
+                derive(
+                    url,
+                    args.command,
+                    args.execution_id,
+                    node_id=getattr(args, "node_id", None),
+                    at=getattr(args, "at", None),
+                    sets=getattr(args, "set", None),
+                )
+            )
         if args.command == "setup":
             prepare_topology(url)
             print("streams, consumers and buckets are in place")

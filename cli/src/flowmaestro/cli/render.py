@@ -47,6 +47,8 @@ def progress_line(event: Event) -> str | None:
             return f"started    {eid}"
         case NodeScheduled(node_id=n, attempt=a):
             return f"running    {n} (attempt {a})"
+        case NodeCompleted(node_id=n, output=o, reused=r) if r is not None:
+            return f"reused     {n} from {r.execution_id or 'given outputs'} → {short(o)}"
         case NodeCompleted(node_id=n, output=o, duration_ms=d):
             took = f" in {d:.1f} ms" if d is not None else ""
             return f"completed  {n}{took} → {short(o)}"
@@ -83,6 +85,9 @@ def timeline(state: ExecutionState) -> list[str]:
         f"execution {state.execution_id}  status {state.status}  "
         f"started {state.started_at.isoformat()}"
     ]
+    if state.origin is not None:
+        source = state.origin.execution_id or "outputs given by hand"
+        lines.append(f"{state.origin.kind} of {source}")
     lines.append(
         f"{'node':<20} {'status':<10} {'att':>3} {'start':>12} {'end':>12} {'ms':>9}  output"
     )
@@ -98,6 +103,8 @@ def timeline(state: ExecutionState) -> list[str]:
             if node.status == "completed"
             else (node.error.message[:40] if node.error else "")
         )
+        if node.reused is not None:
+            shown = f"(reused) {shown}"
         lines.append(
             f"{node_id:<20} {node.status:<10} {node.attempt:>3} "
             f"{_clock(node.scheduled_at):>12} {_clock(node.ended_at):>12} "

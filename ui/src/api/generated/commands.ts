@@ -19,6 +19,7 @@ export interface ExecuteNode {
   node_id: string;
   node_type: string;
   owner_id?: string | null;
+  reads?: string[] | null;
   scheduled_at: string;
   timeout_seconds: number;
   type: "node.execute";

@@ -29,6 +29,7 @@ export interface ExecutionStarted {
   inputs?: {
     [k: string]: unknown;
   };
+  origin?: Origin | null;
   owner_id?: string | null;
   parent?: ParentRef | null;
   started_at: string;
@@ -115,6 +116,39 @@ export interface Position1 {
   [k: string]: unknown;
 }
 /**
+ * The earlier execution a new one derives from, how, and the results it may reuse.
+ *
+ * Written only by the platform (the gateway builds `reuse` from the earlier execution's
+ * own log, for its owner); a client never supplies it.
+ */
+export interface Origin {
+  at?: number | null;
+  execution_id?: string | null;
+  kind: "fork" | "replay" | "rerun" | "retry" | "test";
+  node_id?: string | null;
+  reuse?: {
+    [k: string]: Reusable;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A node's result recorded by an earlier execution, which a new execution completes
+ * the node with instead of running it, when what feeds the node is unchanged.
+ */
+export interface Reusable {
+  attempt: number;
+  handles?: string[] | null;
+  input_hash?: string | null;
+  output?: {
+    [k: string]: unknown;
+  };
+  output_ref?: string | null;
+  vars?: {
+    [k: string]: unknown;
+  } | null;
+  [k: string]: unknown;
+}
+/**
  * The execution, node attempt and item index that started a child execution.
  */
 export interface ParentRef {
@@ -195,10 +229,20 @@ export interface NodeCompleted {
     [k: string]: unknown;
   };
   output_ref?: string | null;
+  reused?: ReusedFrom | null;
   type: "node.completed";
   vars?: {
     [k: string]: unknown;
   } | null;
+  [k: string]: unknown;
+}
+/**
+ * Where a reused result was recorded: the earlier execution and its attempt (None and
+ * 0 for an output set by hand).
+ */
+export interface ReusedFrom {
+  attempt?: number;
+  execution_id?: string | null;
   [k: string]: unknown;
 }
 /**

@@ -42,6 +42,9 @@ class ExecuteNode(
     workflows: dict[str, WorkflowDefinition] | None = None
     """Workflows the node may start (agent tools), present only for types that receive them."""
     """The execution's owner: integrations are only opened for their owner."""
+    reads: list[str] | None = None
+    """Earlier executions of the same owner whose stored outputs the attempt may read as
+    well as its own: those its run reuses results of (see `Origin.reuse`)."""
 
 
 Command = ExecuteNode

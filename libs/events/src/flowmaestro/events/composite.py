@@ -33,6 +33,7 @@ __all__ = [
     "advance",
     "called_workflows",
     "cancel_children",
+    "digest",
     "report_to_parent",
     "running_composites",
     "start",
@@ -88,6 +89,21 @@ def _plan(state: ExecutionState, node_id: str, scope: Scope) -> _Plan:
     )
 
 
+def _digest(state: ExecutionState, node_id: str, plan: _Plan) -> str:
+    return hashlib.sha256(
+        _hash_encoder.encode([state.definition.nodes[node_id].type, plan.config])
+    ).hexdigest()
+
+
+def digest(state: ExecutionState, node_id: str, scope: Scope) -> str | None:
+    """The hash `start` records for the node (its type and resolved config, the body
+    included), or None when its config does not resolve."""
+    try:
+        return _digest(state, node_id, _plan(state, node_id, scope))
+    except ReferenceResolutionError:
+        return None
+
+
 def start(
     state: ExecutionState, node_id: str, attempt: int, now: datetime, scope: Scope
 ) -> list[Decision]:
@@ -97,9 +113,7 @@ def start(
         plan = _plan(state, node_id, scope)
     except ReferenceResolutionError as exc:
         return [unresolvable(eid, node_id, attempt, now, exc)]
-    digest = hashlib.sha256(
-        _hash_encoder.encode([state.definition.nodes[node_id].type, plan.config])
-    ).hexdigest()
+    digest = _digest(state, node_id, plan)
     return [
         Append(
             names.scheduled_key(eid, node_id, attempt),

@@ -34,10 +34,13 @@ from flowmaestro.events.events import (
     ExecutionCancelled,
     ExecutionCompleted,
     ExecutionFailed,
+    NodeCompleted,
     NodeRetryDue,
     NodeRetrying,
     NodeScheduled,
     NodeSkipped,
+    Reusable,
+    ReusedFrom,
 )
 from flowmaestro.events.references import Scope, StoredOutput, resolve
 from flowmaestro.events.retry import (
@@ -161,7 +164,21 @@ def _command(
         idempotency_key=names.command_key(state.execution_id, node_id, attempt),
         owner_id=state.owner_id,
         workflows=state.workflows if "workflows" in spec.receives else None,
+        reads=_reads(state),
     )
+
+
+def _reads(state: ExecutionState) -> list[str] | None:
+    """The earlier executions whose stored outputs the run's reused results name."""
+    if state.origin is None:
+        return None
+    named = {
+        names.execution_of_output(r.output_ref)
+        for r in state.origin.reuse.values()
+        if r.output_ref is not None
+    }
+    named.discard("")
+    return sorted(named) or None
 
 
 def input_hash(command: ExecuteNode) -> str:
@@ -177,6 +194,49 @@ def memo_key(command: ExecuteNode) -> str:
     return hashlib.sha256(_hash_encoder.encode(material)).hexdigest()
 
 
+def _reusable(state: ExecutionState, node_id: str, attempt: int) -> Reusable | None:
+    """The earlier execution's result this node's first attempt may complete with."""
+    if attempt != 1 or state.origin is None:
+        return None
+    return state.origin.reuse.get(node_id)
+
+
+def _held_back(state: ExecutionState, node_id: str) -> bool:
+    """A node test runs one node: every other node completes from its record or is skipped."""
+    origin = state.origin
+    return (
+        origin is not None
+        and origin.kind == "test"
+        and node_id != origin.node_id
+        and node_id not in origin.reuse
+    )
+
+
+def _from_record(
+    state: ExecutionState, node_id: str, now: datetime, digest: str, entry: Reusable
+) -> list[Decision]:
+    """Complete a node's first attempt with an earlier execution's result: nothing is
+    dispatched; the `node.completed` names where the result comes from."""
+    assert state.origin is not None
+    eid = state.execution_id
+    scheduled = NodeScheduled(node_id=node_id, attempt=1, scheduled_at=now, input_hash=digest)
+    completed = NodeCompleted(
+        node_id=node_id,
+        attempt=1,
+        completed_at=now,
+        output=entry.output,
+        output_ref=entry.output_ref,
+        handles=entry.handles,
+        vars=entry.vars,
+        duration_ms=0.0,
+        reused=ReusedFrom(execution_id=state.origin.execution_id, attempt=entry.attempt),
+    )
+    return [
+        Append(names.scheduled_key(eid, node_id, 1), scheduled, record=True),
+        Append(names.result_key(eid, node_id, 1), completed),
+    ]
+
+
 def _schedule(
     state: ExecutionState,
     node_id: str,
@@ -190,8 +250,18 @@ def _schedule(
     execute_key = names.execute_key(eid, node_id, attempt)
     if scheduled_key in issued and execute_key in issued:
         return []
+    entry = _reusable(state, node_id, attempt)
+    if entry is not None and entry.input_hash is None:
+        # set by hand: used whatever feeds the node, whose config need not even resolve
+        digest = hashlib.sha256(_hash_encoder.encode(entry)).hexdigest()
+        return _from_record(state, node_id, now, digest, entry)
     spec = node_spec(state.definition.nodes[node_id].type)
     if spec is not None and spec.composite:
+        # the same children on the same items (and the run keeps its original's called
+        # workflows): the recorded result stands, no child runs
+        if entry is not None and composite.digest(state, node_id, scope()) == entry.input_hash:
+            assert entry.input_hash is not None
+            return _from_record(state, node_id, now, entry.input_hash, entry)
         if scheduled_key in issued:
             return []
         return composite.start(state, node_id, attempt, now, scope())
@@ -199,9 +269,10 @@ def _schedule(
         command = _command(state, node_id, attempt, now, scope())
     except ReferenceResolutionError as exc:
         return [unresolvable(eid, node_id, attempt, now, exc)]
-    scheduled = NodeScheduled(
-        node_id=node_id, attempt=attempt, scheduled_at=now, input_hash=input_hash(command)
-    )
+    digest = input_hash(command)
+    if entry is not None and entry.input_hash == digest:
+        return _from_record(state, node_id, now, digest, entry)
+    scheduled = NodeScheduled(node_id=node_id, attempt=attempt, scheduled_at=now, input_hash=digest)
     return [Append(scheduled_key, scheduled, record=True), Dispatch(execute_key, command)]
 
 
@@ -261,7 +332,7 @@ def decide(
         if status not in _DONE:
             all_done = False
         if status is NodeStatus.PENDING:
-            verdict = readiness(state, node_id)
+            verdict = "skip" if _held_back(state, node_id) else readiness(state, node_id)
             if verdict == "run":
                 decisions.extend(_schedule(state, node_id, 1, now, issued, scope))
             elif verdict == "skip":

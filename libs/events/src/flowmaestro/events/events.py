@@ -36,7 +36,11 @@ __all__ = [
     "NodeScheduled",
     "NodeSkipped",
     "NodeWaiting",
+    "Origin",
+    "OriginKind",
     "ParentRef",
+    "Reusable",
+    "ReusedFrom",
     "TerminalEvent",
     "TriggerRef",
     "admissible_outcome",
@@ -87,6 +91,50 @@ class TriggerRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     id, an event's stream sequence."""
 
 
+OriginKind = Literal["rerun", "retry", "replay", "fork", "test"]
+
+
+class Reusable(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A node's result recorded by an earlier execution, which a new execution completes
+    the node with instead of running it, when what feeds the node is unchanged."""
+
+    attempt: int
+    """The attempt of the earlier execution that produced it."""
+    input_hash: str | None = None
+    """The recorded `node.scheduled` hash (type, resolved config, inputs); the result is
+    reused only when the new attempt's hash is equal. None: reused whatever the inputs
+    (an output set by hand: a fork's replacement, a node test's upstream)."""
+    output: Any = None
+    output_ref: str | None = None
+    handles: list[str] | None = None
+    vars: dict[str, Any] | None = None
+
+
+class Origin(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The earlier execution a new one derives from, how, and the results it may reuse.
+
+    Written only by the platform (the gateway builds `reuse` from the earlier execution's
+    own log, for its owner); a client never supplies it.
+    """
+
+    execution_id: str | None = None
+    """None only for a node test on inputs edited by hand (no earlier execution)."""
+    kind: OriginKind
+    node_id: str | None = None
+    """retry: the node run again with what depends on it; test: the only node that runs."""
+    at: int | None = None
+    """fork: how many events of the earlier log the new execution starts from."""
+    reuse: dict[str, Reusable] = {}
+
+
+class ReusedFrom(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a reused result was recorded: the earlier execution and its attempt (None and
+    0 for an output set by hand)."""
+
+    execution_id: str | None = None
+    attempt: int = 0
+
+
 class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started"):
     """An execution began; it carries the whole definition so the log replays by itself."""
 
@@ -110,6 +158,8 @@ class ExecutionStarted(_Event, frozen=True, kw_only=True, tag="execution.started
     traceparent: str | None = None
     """The W3C trace context of the execution's trace: the scheduler and the executors
     continue it, also after a restart (children share their parent's trace)."""
+    origin: Origin | None = None
+    """The earlier execution this one re-runs, retries, replays, forks or tests a node of."""
 
 
 class ExecutionCancelRequested(_Event, frozen=True, kw_only=True, tag="execution.cancel_requested"):
@@ -168,6 +218,9 @@ class NodeCompleted(_Event, frozen=True, kw_only=True, tag="node.completed"):
     """True when the output was reused from the node cache instead of running the node."""
     actor: Actor | None = None
     """The person whose answer completed a human-input node (absent for executors' results)."""
+    reused: ReusedFrom | None = None
+    """Set when the scheduler completed the node from an earlier execution's record
+    (nothing ran): which execution and attempt the result comes from."""
 
 
 class NodeFailed(_Event, frozen=True, kw_only=True, tag="node.failed"):
@@ -324,8 +377,13 @@ def admissible_outcome(event: Event) -> bool:
     only for child executions). Anything else there is a forgery and is never folded."""
     if isinstance(event, ExecutionStarted):
         parent = event.parent
-        return parent is not None and event.execution_id.startswith(
-            child_prefix(parent.execution_id, parent.node_id, parent.attempt)
+        # a child never reuses another run's results: only the platform derives runs
+        return (
+            parent is not None
+            and event.origin is None
+            and event.execution_id.startswith(
+                child_prefix(parent.execution_id, parent.node_id, parent.attempt)
+            )
         )
     return isinstance(
         event, NodeCompleted | NodeFailed | NodeWaiting | NodeProgress | ExecutionCancelRequested

@@ -41,7 +41,9 @@ from flowmaestro.events.events import (
     NodeScheduled,
     NodeSkipped,
     NodeWaiting,
+    Origin,
     ParentRef,
+    ReusedFrom,
     TriggerRef,
 )
 from flowmaestro.events.graph import Graph, build_graph
@@ -125,6 +127,8 @@ class NodeState(msgspec.Struct, frozen=True, kw_only=True):
     children: dict[int, str] = {}
     """Loop and sub-workflow nodes: child execution id by item index (this attempt)."""
     child_results: dict[int, ChildFinished] = {}
+    reused: ReusedFrom | None = None
+    """Completed from an earlier execution's record (nothing ran): where it comes from."""
 
     def record(self, attempt: int, **changes: Any) -> tuple[AttemptRecord, ...]:
         """The attempts timeline with `attempt`'s entry created or updated."""
@@ -162,6 +166,7 @@ class ExecutionState(msgspec.Struct, frozen=True, kw_only=True):
     last_seq: int = 0
     event_count: int = 0
     traceparent: str | None = None
+    origin: Origin | None = None
 
 
 def _start(event: ExecutionStarted) -> ExecutionState:
@@ -181,6 +186,7 @@ def _start(event: ExecutionStarted) -> ExecutionState:
         workflows=dict(event.workflows),
         batch_id=event.batch_id,
         traceparent=event.traceparent,
+        origin=event.origin,
     )
 
 
@@ -263,6 +269,7 @@ def _node_step(node: NodeState, event: Event, scratch: _Scratch | None) -> NodeS
                 handles=tuple(event.handles) if event.handles is not None else None,
                 ended_at=event.completed_at,
                 error=None,
+                reused=event.reused,
                 attempts=node.record(
                     attempt,
                     status=NodeStatus.COMPLETED,

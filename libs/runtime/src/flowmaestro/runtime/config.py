@@ -11,6 +11,7 @@ import msgspec
 
 from flowmaestro.events import Limits, TriggerLimits
 from flowmaestro.events.limits import BatchLimits
+from flowmaestro.events.reuse import DEFAULT_REUSE_BYTES, REUSE_BYTES_CEILING
 
 __all__ = [
     "MAX_EFFECT_ATTEMPTS",
@@ -18,6 +19,7 @@ __all__ = [
     "Settings",
     "batch_limits_from_env",
     "node_limits_from_env",
+    "reuse_bytes_from_env",
     "state_dir",
     "trigger_limits_from_env",
 ]
@@ -29,6 +31,18 @@ MAX_EXECUTOR_CONCURRENCY = 10_000
 """The ceiling on `executor_concurrency` (the consumers' own limit is higher)."""
 
 LIMIT_PREFIX = "FLOWMAESTRO_MAX_"
+
+
+def reuse_bytes_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """`FLOWMAESTRO_MAX_REUSE_BYTES`: how many bytes of an earlier execution's results a
+    re-run, retry, replay, fork or node test carries, at most `REUSE_BYTES_CEILING`."""
+    env = os.environ if environ is None else environ
+    raw = env.get("FLOWMAESTRO_MAX_REUSE_BYTES", "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_REUSE_BYTES
+    except ValueError as exc:
+        raise ValueError(f"FLOWMAESTRO_MAX_REUSE_BYTES: {raw!r} is not a whole number") from exc
+    return max(0, min(REUSE_BYTES_CEILING, value))
 
 
 def node_limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:

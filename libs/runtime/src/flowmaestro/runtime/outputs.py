@@ -18,7 +18,12 @@ from nats.js.object_store import ObjectStore
 
 from flowmaestro.events import ExecuteNode
 from flowmaestro.events.errors import ReferenceResolutionError
-from flowmaestro.events.names import CONCAT_KEY, OUTPUT_BUCKET, execution_of_output
+from flowmaestro.events.names import (
+    CONCAT_KEY,
+    OUTPUT_BUCKET,
+    execution_of_output,
+    owner_scope,
+)
 from flowmaestro.events.references import StoredOutput, follow_path
 
 __all__ = ["OutputStore", "StoredOutputError"]
@@ -28,12 +33,25 @@ class StoredOutputError(ReferenceResolutionError):
     """A stored-output marker names nothing this execution may read."""
 
 
-def _readable_by(name: str, execution_id: str) -> bool:
+class _Reader(msgspec.Struct, frozen=True):
+    """Who reads: the execution, and the earlier executions of its owner it reuses."""
+
+    execution_id: str
+    reads: frozenset[str] = frozenset()
+    owner_id: str | None = None
+
+
+def _readable_by(name: str, reader: _Reader) -> bool:
     """An execution reads its own outputs and its ancestors' (child ids extend the
     parent's id), never another execution's: a marker written by hand into a node's
-    config must not open another tenant's output."""
+    config must not open another tenant's output. The exception: the outputs of the
+    earlier executions its command names (`reads`, from the run's origin, which only the
+    platform writes), and only under its own owner's scope."""
     owner = execution_of_output(name)
-    return execution_id == owner or execution_id.startswith(owner + "-")
+    execution_id = reader.execution_id
+    if execution_id == owner or execution_id.startswith(owner + "-"):
+        return True
+    return owner in reader.reads and name.split("/", 1)[0] == owner_scope(reader.owner_id)
 
 
 def _has_markers(value: Any) -> bool:
@@ -77,37 +95,39 @@ class OutputStore:
         if not any(_has_markers(p) for p in parts):
             return command
         loaded: dict[str, Any] = {}
-        config, upstream, inputs, variables = [
-            await self.resolve(p, command.execution_id, loaded) for p in parts
-        ]
+        reader = _Reader(command.execution_id, frozenset(command.reads or ()), command.owner_id)
+        config, upstream, inputs, variables = [await self.resolve(p, reader, loaded) for p in parts]
         return msgspec.structs.replace(
             command, config=config, upstream=upstream, inputs=inputs, vars=variables
         )
 
     async def resolve(
-        self, value: Any, execution_id: str, loaded: dict[str, Any] | None = None
+        self, value: Any, reader: str | _Reader, loaded: dict[str, Any] | None = None
     ) -> Any:
-        """`value` with its stored-output markers read, for a node of `execution_id`."""
+        """`value` with its stored-output markers read, for a node of `reader` (an
+        execution id, or the execution with the earlier ones it may read)."""
         loaded = {} if loaded is None else loaded
+        if isinstance(reader, str):
+            reader = _Reader(reader)
         if isinstance(value, list):
-            return [await self.resolve(v, execution_id, loaded) for v in value]
+            return [await self.resolve(v, reader, loaded) for v in value]
         if not isinstance(value, Mapping):
             return value
         stored = StoredOutput.from_marker(value)
         if stored is not None:
             return follow_path(
-                await self._load(stored.name, execution_id, loaded), stored.path, stored.name
+                await self._load(stored.name, reader, loaded), stored.path, stored.name
             )
         if set(value) == {CONCAT_KEY} and isinstance(value[CONCAT_KEY], list):
-            pieces = [await self.resolve(p, execution_id, loaded) for p in value[CONCAT_KEY]]
+            pieces = [await self.resolve(p, reader, loaded) for p in value[CONCAT_KEY]]
             return "".join(
                 p if isinstance(p, str) else msgspec.json.encode(p).decode() for p in pieces
             )
-        return {k: await self.resolve(v, execution_id, loaded) for k, v in value.items()}
+        return {k: await self.resolve(v, reader, loaded) for k, v in value.items()}
 
-    async def _load(self, name: str, execution_id: str, loaded: dict[str, Any]) -> Any:
+    async def _load(self, name: str, reader: _Reader, loaded: dict[str, Any]) -> Any:
         if name not in loaded:
-            if not _readable_by(name, execution_id):
+            if not _readable_by(name, reader):
                 raise StoredOutputError(f"no stored output {name!r} for this execution")
             try:
                 loaded[name] = await self.get(name)

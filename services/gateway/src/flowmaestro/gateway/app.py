@@ -30,6 +30,7 @@ from flowmaestro.gateway.projector import Projector, ensure_projector_consumer
 from flowmaestro.gateway.routes.audit import AuditController
 from flowmaestro.gateway.routes.auth import AuthController
 from flowmaestro.gateway.routes.batches import BatchController, start_batch_route
+from flowmaestro.gateway.routes.derived import DerivedRunController, NodeTestController
 from flowmaestro.gateway.routes.events import publish_event
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
@@ -129,6 +130,8 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         AuthController,
         WorkflowController,
         ExecutionController,
+        DerivedRunController,
+        NodeTestController,
         FileController,
         IntegrationController,
         NodeController,

@@ -9,11 +9,13 @@ from pathlib import Path
 from flowmaestro.events import Limits, TriggerLimits
 from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
+from flowmaestro.events.reuse import DEFAULT_REUSE_BYTES
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
 from flowmaestro.runtime.config import (
     batch_limits_from_env,
     node_limits_from_env,
+    reuse_bytes_from_env,
     trigger_limits_from_env,
 )
 from flowmaestro.runtime.metrics import METRICS_HOST_ENV, metrics_port
@@ -66,6 +68,10 @@ class GatewaySettings:
     cron interval."""
     trigger_grace_s: float = 60.0
     """A schedule fire read later than this after its time is late (missed-run policy)."""
+    reuse_bytes: int = DEFAULT_REUSE_BYTES
+    """`FLOWMAESTRO_MAX_REUSE_BYTES`: how many bytes of an earlier execution's results a
+    re-run, retry, replay, fork or node test carries in its first event (at most
+    `REUSE_BYTES_CEILING`); results past it run again."""
     metrics_port: int | None = None
     """Where `/metrics` is served (`FLOWMAESTRO_METRICS_PORT`); None: not served."""
     metrics_host: str = "127.0.0.1"
@@ -131,6 +137,7 @@ class GatewaySettings:
             batch_poll_s=float(env.get("FLOWMAESTRO_BATCH_POLL_S", d.batch_poll_s)),
             trigger_limits=trigger_limits_from_env(env),
             trigger_grace_s=float(env.get("FLOWMAESTRO_TRIGGER_GRACE_S", d.trigger_grace_s)),
+            reuse_bytes=reuse_bytes_from_env(env),
             metrics_port=metrics_port(env),
             metrics_host=env.get(METRICS_HOST_ENV, d.metrics_host),
         )

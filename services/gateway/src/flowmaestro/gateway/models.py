@@ -326,6 +326,8 @@ class ExecutionDetail(ExecutionSummary, kw_only=True):
     event_count: int
     definition: dict[str, Any] | None = None
     """The definition the run executed, as recorded in its log."""
+    origin: dict[str, Any] | None = None
+    """The run it derives from, `{execution_id, kind, node_id?, at?}` (null otherwise)."""
 
 
 class LogEntry(msgspec.Struct, kw_only=True):

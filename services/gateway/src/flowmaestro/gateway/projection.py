@@ -206,6 +206,7 @@ def _nodes(state: ExecutionState) -> dict[str, Any]:
                 "attempt": node.attempt,
                 "output": node.output,
                 "output_ref": node.output_ref,
+                "reused_from": node.reused,
                 "error": node.error,
                 "started_at": node.scheduled_at,
                 "completed_at": node.ended_at,

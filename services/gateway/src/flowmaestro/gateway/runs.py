@@ -21,6 +21,7 @@ from flowmaestro.events import (
     ExecutionStarted,
     InputValidationError,
     Limits,
+    Origin,
     TriggerRef,
     WorkflowDefinition,
     check_inputs,
@@ -66,10 +67,13 @@ async def start_execution(
     limits: Limits = DEFAULT_LIMITS,
     execution_id: str | None = None,
     trigger: TriggerRef | None = None,
+    origin: Origin | None = None,
+    check: bool = True,
 ) -> ExecutionStart:
     """Validate the definition (against the operator's current `limits`) and the inputs,
     and append `execution.started` (under `execution_id` when given: a second start of
-    it raises `AppendConflictError`)."""
+    it raises `AppendConflictError`). `origin`: the earlier execution it derives from;
+    `check=False` keeps inputs as given (a node test, whose upstream is set by hand)."""
     try:
         definition = parse_definition(version.definition, limits)
     except DefinitionError as exc:
@@ -77,7 +81,7 @@ async def start_execution(
             "the stored workflow is invalid", exc.problems
         ) from exc
     try:
-        values = check_inputs(definition, inputs)
+        values = check_inputs(definition, inputs) if check else dict(inputs)
     except InputValidationError as exc:
         raise ValidationFailedError.from_problems("invalid inputs", exc.problems) from exc
     execution_id = execution_id or new_execution_id()
@@ -109,6 +113,7 @@ async def start_execution(
             actor=actor,
             trigger=trigger,
             traceparent=traceparent,
+            origin=origin,
         )
         await log.start(started)
     log_line.info(

@@ -114,6 +114,8 @@ class ExecutionController(Controller):
         if detail is None:
             detail = await _detail_from_log(services, user.user_id, execution_id)
         detail.definition = msgspec.to_builtins(started.definition)
+        if started.origin is not None:  # without what it reuses: that stays in the log
+            detail.origin = msgspec.to_builtins(msgspec.structs.replace(started.origin, reuse={}))
         return ok(detail)
 
     @get("/{execution_id:str}/logs", responses=errors(400, 401, 404, 503))

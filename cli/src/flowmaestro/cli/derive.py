@@ -1,0 +1,181 @@
+"""`flowmaestro rerun | retry | fork | replay --against`: new executions that reuse what an
+earlier one recorded, started by the operator straight on the log (like `run`).
+
+The new execution keeps the earlier one's owner, inputs and called workflows, so it stays
+in its owner's namespace and shows in their history, linked to the original.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import msgspec
+
+from flowmaestro.cli.commands import (
+    EXIT_FOR_STATUS,
+    CommandError,
+    _load_definition,
+    _records,
+    local_actor,
+)
+from flowmaestro.cli.render import progress_line, short
+from flowmaestro.events import (
+    Event,
+    ExecutionStarted,
+    ExecutionStatus,
+    Origin,
+    WorkflowDefinition,
+    fold,
+)
+from flowmaestro.events.events import TERMINAL_EVENTS
+from flowmaestro.events.reuse import (
+    NodeReport,
+    OriginError,
+    ReplayPlan,
+    bounded,
+    compare,
+    fork_origin,
+    replay_origin,
+    retry_origin,
+)
+from flowmaestro.runtime import ExecutionLog, connect, new_execution_id, tail
+from flowmaestro.runtime.config import reuse_bytes_from_env
+from flowmaestro.runtime.tracing import new_traceparent
+
+__all__ = ["derive", "parse_set", "plan_lines", "report_lines"]
+
+
+def parse_set(pairs: list[str]) -> dict[str, Any]:
+    """`NODE.output=JSON` pairs (at most one) as `{node: output}`."""
+    if len(pairs) > 1:
+        raise CommandError("--set replaces one node's output; give it once")
+    replaced: dict[str, Any] = {}
+    for pair in pairs:
+        target, sep, raw = pair.partition("=")
+        node_id, dot, field = target.rpartition(".")
+        if not sep or not dot or field != "output" or not node_id:
+            raise CommandError(f"--set expects NODE.output=JSON, got {pair!r}")
+        try:
+            replaced[node_id] = msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise CommandError(f"--set {target}: not valid JSON: {exc}") from exc
+    return replaced
+
+
+def plan_lines(plan: ReplayPlan) -> list[str]:
+    """What a replay does, one line per kind of node."""
+    return [
+        f"reuse    {', '.join(plan.reuse) or '-'}",
+        f"run      {', '.join(plan.run) or '-'}",
+        f"changed  {', '.join(plan.changed) or '-'}",
+        f"added    {', '.join(plan.added) or '-'}",
+        f"removed  {', '.join(plan.removed) or '-'}",
+    ]
+
+
+def report_lines(reports: list[NodeReport]) -> list[str]:
+    """The per-node comparison: verdict, statuses, and each change of a changed output."""
+    lines = [f"{'node':<24} {'verdict':<10} {'original':<10} {'now':<10}"]
+    for report in reports:
+        reused = " (reused)" if report.reused else ""
+        lines.append(
+            f"{short(report.node_id, 24).strip(chr(34)):<24} {report.verdict:<10} "
+            f"{report.original_status or '-':<10} {report.status or '-':<10}{reused}"
+        )
+        for op in report.diff or ():
+            value = f" {short(op.get('old'), 30)} → {short(op.get('value'), 30)}"
+            lines.append(f"    {op['op']} {op['path'] or '/'}{value}")
+    return lines
+
+
+def _origin(
+    kind: str,
+    execution_id: str,
+    records: list[tuple[int, Event]],
+    node_id: str | None,
+    at: int | None,
+    replaced: dict[str, Any],
+    definition: WorkflowDefinition | None,
+) -> tuple[Origin, ReplayPlan | None]:
+    try:
+        if kind == "retry":
+            assert node_id is not None
+            return retry_origin(execution_id, records, node_id), None
+        if kind == "fork":
+            assert at is not None
+            return fork_origin(execution_id, records, at, replaced), None
+        if kind == "replay":
+            assert definition is not None
+            return replay_origin(execution_id, records, definition)
+    except OriginError as exc:
+        raise CommandError(f"{exc.field}: {exc}") from exc
+    return Origin(execution_id=execution_id, kind="rerun"), None
+
+
+async def derive(
+    nats_url: str,
+    kind: str,
+    execution_id: str,
+    *,
+    node_id: str | None = None,
+    at: int | None = None,
+    sets: list[str] | None = None,
+    against: Path | None = None,
+    dry: bool = False,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Start a `kind` (rerun, retry, fork, replay) of `execution_id` and follow it; a
+    replay prints its plan first and, once it ended, the per-node report."""
+    replaced = parse_set(sets or [])
+    definition = _load_definition(against) if against is not None else None
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
+    try:
+        log = ExecutionLog(nc)
+        records = await _records(log, execution_id)
+        first = records[0][1]
+        if not isinstance(first, ExecutionStarted):
+            raise CommandError(f"the log of {execution_id} does not begin with its start")
+        origin, plan = _origin(kind, execution_id, records, node_id, at, replaced, definition)
+        if plan is not None:
+            for line in plan_lines(plan):
+                print(line, file=out)
+            if dry:
+                return 0
+        try:
+            origin, left_out = bounded(origin, reuse_bytes_from_env())
+        except OriginError as exc:
+            raise CommandError(str(exc)) from exc
+        if left_out:
+            print(f"over the reuse bound, run again: {', '.join(left_out)}", file=out)
+        new_id = new_execution_id()
+        started = msgspec.structs.replace(
+            first,
+            execution_id=new_id,
+            definition=definition or first.definition,
+            started_at=datetime.now(UTC),
+            actor=local_actor(),
+            origin=origin,
+            parent=None,
+            batch_id=None,
+            trigger=None,
+            traceparent=new_traceparent(),
+        )
+        await log.start(started)
+        print(new_id, file=out, flush=True)
+        status = ExecutionStatus.RUNNING
+        async for _seq, event in tail(nc, new_id):
+            line = progress_line(event)
+            if line:
+                print(line, file=out, flush=True)
+            if isinstance(event, TERMINAL_EVENTS):
+                status = ExecutionStatus(event.status)
+        if kind == "replay":
+            derived = fold(await log.read(new_id))
+            for line in report_lines(compare(fold(records), derived)):
+                print(line, file=out)
+        return EXIT_FOR_STATUS.get(status, 1)
+    finally:
+        await nc.close()

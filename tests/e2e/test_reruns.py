@@ -1,0 +1,139 @@
+"""Runs derived from an earlier one, in the browser: "Retry from here" on the node that
+failed (the node before it is reused: the fake model is not called for it), and "Test
+this node" in the builder, on a recorded run's inputs and on inputs typed in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from flowmaestro.executors.egress import ALLOW_ENV
+from tests.e2e.conftest import Shot
+from tests.e2e.ui import new_email, register, select
+from tests.fakes.base import Reply
+from tests.fakes.openai_server import FakeOpenAI
+
+
+@pytest.fixture
+def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """A fake model server the executors may reach."""
+    server = FakeOpenAI().start()
+    monkeypatch.setenv(ALLOW_ENV, "127.0.0.1")
+    monkeypatch.setenv("FLOWMAESTRO_OPENAI_BASE_URL", server.base_url)
+    yield server
+    server.stop()
+
+
+def chain(base_url: str) -> dict[str, Any]:
+    def at(x: int) -> dict[str, int]:
+        return {"x": x, "y": 0}
+
+    return {
+        "nodes": {
+            "start": {"id": "start", "type": "input", "data": {"schema": {}}, "position": at(0)},
+            "a": {
+                "id": "a",
+                "type": "llm",
+                "data": {"base_url": base_url, "prompt": "Outline owls"},
+                "position": at(250),
+            },
+            "b": {
+                "id": "b",
+                "type": "llm",
+                "data": {"base_url": base_url, "prompt": "Polish ${a.output.text}"},
+                "position": at(500),
+            },
+            "result": {
+                "id": "result",
+                "type": "output",
+                "data": {"output": "${b.output.text}"},
+                "position": at(750),
+            },
+        },
+        "edges": [
+            {"id": "1", "source": "start", "target": "a"},
+            {"id": "2", "source": "a", "target": "b"},
+            {"id": "3", "source": "b", "target": "result"},
+        ],
+    }
+
+
+async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
+    """A request as the signed-in person; the envelope's data."""
+    return await page.evaluate(
+        """async ([method, path, body]) => {
+            const response = await fetch(path, {
+                method,
+                headers: {
+                    "Content-Type": "application/json",
+                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
+                },
+                body: body === null ? undefined : JSON.stringify(body),
+            });
+            return (await response.json()).data;
+        }""",
+        [method, path, body],
+    )
+
+
+async def ended(page: Page, execution_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        while True:
+            detail = await call(page, "GET", f"/api/executions/{execution_id}")
+            if detail["status"] in ("completed", "failed", "cancelled"):
+                return detail
+            await asyncio.sleep(0.2)
+
+
+def prompts(model: FakeOpenAI) -> list[str]:
+    return [r.json()["messages"][-1]["content"] for r in model.requests]
+
+
+async def test_retry_from_a_failed_node_and_test_one_node(
+    page: Page, shot: Shot, model: FakeOpenAI
+) -> None:
+    await register(page, "Retrier", new_email("retrier"))
+    body = {"name": "chain", "definition": chain(model.base_url)}
+    wid = (await call(page, "POST", "/api/workflows", body))["id"]
+    model.script(Reply(text="three parts"), Reply(status=401))
+    run = await call(page, "POST", "/api/workflows/execute", {"workflow_id": wid, "inputs": {}})
+    original = await ended(page, run["execution_id"])
+    assert original["status"] == "failed"
+
+    await page.goto(f"/executions/{original['id']}")
+    await select(page, "b")
+    retry = page.get_by_role("button", name="Retry from here")
+    await expect(retry).to_be_visible()
+    await expect(page.get_by_role("button", name="Re-run")).to_be_visible()
+    await shot("failed-run-retry-from-here")
+    await retry.click()
+    await expect(page).not_to_have_url(f"/executions/{original['id']}")
+    await expect(page.locator("header [data-status]").first).to_have_attribute(
+        "data-status", "completed", timeout=20_000
+    )
+    await expect(page.get_by_test_id("run-origin")).to_contain_text(original["id"][-8:])
+    await shot("retried-run-completed")
+    assert prompts(model)[2:] == ["Polish three parts"], "the reused node called the model"
+
+    await page.goto(f"/workflows/{wid}")
+    await select(page, "b")
+    panel = page.get_by_test_id("test-node")
+    source = panel.get_by_label("Inputs")
+    await expect(source.locator("option", has_text=original["id"][-8:])).to_have_count(1)
+    await source.select_option(original["id"])
+    await panel.get_by_role("button", name="Test this node").click()
+    result = page.get_by_test_id("test-node-result")
+    await expect(result).to_have_attribute("data-state", "completed", timeout=20_000)
+    await expect(result).to_contain_text("echo: Polish three parts")
+    await shot("node-tested-on-recorded-inputs")
+
+    await source.select_option("edit")
+    await panel.get_by_label("Upstream outputs").fill('{"a": {"text": "typed by hand"}}')
+    await panel.get_by_role("button", name="Test this node").click()
+    await expect(result).to_contain_text("echo: Polish typed by hand", timeout=20_000)
+    await shot("node-tested-on-edited-inputs")
+    assert prompts(model)[3:] == ["Polish three parts", "Polish typed by hand"]

@@ -1,0 +1,105 @@
+"""`flowmaestro replay --against`, `fork`, `rerun` and `retry` against a real nats-server
+and a running engine: which nodes ran and which were completed from the record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nats.aio.client import Client
+
+from flowmaestro.events import NodeCompleted
+from flowmaestro.runtime import EmbeddedNats, ExecutionLog
+from tests.integration.test_cli import cli
+
+pytestmark = pytest.mark.integration
+
+
+def chain(b_value: str = "${a.output}-b") -> dict[str, Any]:
+    """`a → b → result`, echo nodes."""
+    return {
+        "nodes": {
+            "a": {"id": "a", "type": "echo", "data": {"value": "A"}},
+            "b": {"id": "b", "type": "echo", "data": {"value": b_value}},
+            "result": {"id": "result", "type": "output", "data": {"output": "${b.output}"}},
+        },
+        "edges": [
+            {"id": "e1", "source": "a", "target": "b"},
+            {"id": "e2", "source": "b", "target": "result"},
+        ],
+    }
+
+
+async def original(nats: EmbeddedNats, tmp_path: Path) -> str:
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps(chain()))
+    code, out, err = await cli(nats, "run", str(path))
+    assert code == 0, err
+    return out.splitlines()[0]
+
+
+async def completions(nc: Client, execution_id: str) -> dict[str, NodeCompleted]:
+    return {
+        e.node_id: e
+        for _, e in await ExecutionLog(nc).read(execution_id)
+        if isinstance(e, NodeCompleted)
+    }
+
+
+async def test_replay_against_a_changed_file_prints_the_plan_and_the_report(
+    engine: Client, nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    eid = await original(nats_server, tmp_path)
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(chain("${a.output}-changed")))
+    code, out, err = await cli(nats_server, "replay", eid, "--against", str(changed), "--dry")
+    assert code == 0, err
+    assert out.splitlines()[:3] == ["reuse    a", "run      b, result", "changed  b"]
+    assert len(out.splitlines()) == 5, "a dry replay started a run"
+
+    code, out, err = await cli(nats_server, "replay", eid, "--against", str(changed))
+    assert code == 0, err
+    new_id = out.splitlines()[5]
+    rows = {line.split()[0]: line for line in out.splitlines() if line[:1].isalpha()}
+    assert rows["a"].split()[1] == "same" and rows["a"].endswith("(reused)")
+    assert rows["b"].split()[1] == "changed"
+    assert '    replace / "A-b" → "A-changed"' in out.splitlines()
+    done = await completions(engine, new_id)
+    assert done["a"].reused is not None and done["a"].reused.execution_id == eid
+    assert done["b"].reused is None and done["b"].output == "A-changed"
+
+
+async def test_fork_with_set_rerun_and_retry(
+    engine: Client, nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    eid = await original(nats_server, tmp_path)
+    code, out, err = await cli(nats_server, "fork", eid, "--at", "99", "--set", "a.output=1")
+    assert code == 2 and "at must be 1 to" in err
+    records = await ExecutionLog(engine).read(eid)
+    code, out, err = await cli(
+        nats_server, "fork", eid, "--at", str(len(records)), "--set", 'a.output="forked"'
+    )
+    assert code == 0, err
+    done = await completions(engine, out.splitlines()[0])
+    assert done["a"].output == "forked" and done["b"].output == "forked-b"
+    assert done["b"].reused is None, "b depends on the change: it must run"
+
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "b")
+    assert code == 0, err
+    assert f'reused     a from {eid} → "A"' in out.splitlines()
+    retried = out.splitlines()[0]
+    done = await completions(engine, retried)
+    assert done["a"].reused is not None and done["b"].reused is None
+    code, out, err = await cli(nats_server, "replay", retried)
+    assert code == 0, err  # decide reproduces every reused completion
+    assert f"retry of {eid}" in out and "(reused)" in out
+
+    code, out, err = await cli(nats_server, "rerun", eid)
+    assert code == 0, err
+    done = await completions(engine, out.splitlines()[0])
+    assert all(d.reused is None for d in done.values()) and set(done) == {"a", "b", "result"}
+
+    code, _, err = await cli(nats_server, "fork", eid, "--at", "2", "--set", "a=1")
+    assert code == 2 and "NODE.output=JSON" in err
