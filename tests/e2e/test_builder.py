@@ -222,7 +222,7 @@ async def test_expression_completion_and_preview_from_a_recorded_run(
     box = page.locator("#cfg-output-output")
     await box.fill("")
     await box.type("${shape.output.")
-    options = page.get_by_role("option")
+    options = page.locator("#cfg-output-output-refs").get_by_role("option")
     title = options.filter(has_text="${shape.output.title}")
     await expect(title).to_contain_text('string · "TEA"')
     await expect(options).to_have_count(2)  # title and lines, one level at a time
