@@ -20,6 +20,7 @@ from flowmaestro.events import (
     decode_event,
     encode,
 )
+from flowmaestro.events.chain import LogEntry
 from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent, admissible_outcome
 from flowmaestro.events.names import (
     EXEC_STREAM,
@@ -27,6 +28,7 @@ from flowmaestro.events.names import (
     exec_subject,
     execution_of,
     is_outcome_subject,
+    log_kind,
     log_subjects,
     outcome_subject,
     record_subject,
@@ -124,14 +126,19 @@ class ExecutionLog:
         key: str | None = None,
         record: bool = False,
         traceparent: str | None = None,
+        payload: bytes | None = None,
+        stamp: str | None = None,
     ) -> asyncio.Future[PublishAck]:
         """Start an append and return the future of its acknowledgement; a `record` goes
-        where the scheduler does not read it back (see `names.record_subject`)."""
+        where the scheduler does not read it back (see `names.record_subject`).
+        `payload`: the event already encoded; `stamp`: its chain header (`events.chain`)."""
         headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
         if traceparent:
             headers = {**(headers or {}), Header.TRACEPARENT: traceparent}
+        if stamp:
+            headers = {**(headers or {}), Header.CHAIN: stamp}
         subject = record_subject(execution_id) if record else self._subject(execution_id)
-        return await self.publisher.publish(subject, encode(event), headers)
+        return await self.publisher.publish(subject, payload or encode(event), headers)
 
     async def schedule(
         self, execution_id: str, timer_id: str, at: datetime, event: Event
@@ -173,15 +180,29 @@ class ExecutionLog:
         """
         if self._outcomes:
             return await self._read_outcomes(execution_id, after_seq, limit)
+        entries = await self.read_log(execution_id, after_seq, through, limit, admissible_only=True)
+        return [(entry.seq, entry.data) for entry in entries]
+
+    async def read_log(
+        self,
+        execution_id: str,
+        after_seq: int = 0,
+        through: int = 0,
+        limit: int | None = None,
+        admissible_only: bool = False,
+    ) -> list[LogEntry]:
+        """Every stored message of the execution after `after_seq`, in order, as the hash
+        chain covers them: forged outcomes included, with subject kind and chain stamp
+        (see `read_raw` for `through`; not for the executors' log)."""
         subject = log_subjects(execution_id)
         for tries in range(_BEHIND_TRIES):
-            records, reached = await self._read_direct(subject, after_seq, limit)
-            if reached >= through or (limit is not None and len(records) >= limit):
-                return records
+            entries, reached = await self._read_direct(subject, after_seq, limit, admissible_only)
+            if reached >= through or (limit is not None and len(entries) >= limit):
+                return entries
             if not tries:  # unless the message was removed since (a refused child's)
                 through = min(through, await self.last_seq(execution_id))
                 if reached >= through:
-                    return records
+                    return entries
             await asyncio.sleep(_BEHIND_WAIT_S)  # a replica behind answered
         raise TimeoutError(f"no replica answered {subject} through {through}")
 
@@ -199,16 +220,18 @@ class ExecutionLog:
         return int(answer["message"]["seq"])
 
     async def _read_direct(
-        self, subject: str, after_seq: int, limit: int | None
-    ) -> tuple[list[RawRecord], int]:
+        self, subject: str, after_seq: int, limit: int | None, admissible_only: bool
+    ) -> tuple[list[LogEntry], int]:
         """The records after `after_seq`, and the highest sequence the replica answering
         had of `subject` (records a reader skips included)."""
-        records: list[RawRecord] = []
+        records: list[LogEntry] = []
         next_seq = after_seq + 1
         reached = after_seq
         while True:
             batch = _READ_BATCH if limit is None else min(_READ_BATCH, limit - len(records))
-            got, more, reached = await self._direct_batch(subject, next_seq, batch, reached)
+            got, more, reached = await self._direct_batch(
+                subject, next_seq, batch, reached, admissible_only
+            )
             records.extend(got)
             if not more or (limit is not None and len(records) >= limit):
                 return records, reached
@@ -259,14 +282,14 @@ class ExecutionLog:
             await sub.unsubscribe()
 
     async def _direct_batch(
-        self, subject: str, seq: int, batch: int, reached: int
-    ) -> tuple[list[RawRecord], bool, int]:
+        self, subject: str, seq: int, batch: int, reached: int, admissible_only: bool
+    ) -> tuple[list[LogEntry], bool, int]:
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox)
         try:
             request = json.dumps({"seq": seq, "next_by_subj": subject, "batch": batch}).encode()
             await self.nc.publish(f"$JS.API.DIRECT.GET.{EXEC_STREAM}", request, reply=inbox)
-            records: list[RawRecord] = []
+            records: list[LogEntry] = []
             pending = 0
             while True:
                 try:
@@ -284,8 +307,10 @@ class ExecutionLog:
                         description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"
                     )
                 reached = int(headers[Header.SEQUENCE])
-                if admissible(headers.get(Header.SUBJECT, ""), msg.data):
-                    records.append((reached, msg.data))
+                stored = headers.get(Header.SUBJECT, "")
+                if not admissible_only or admissible(stored, msg.data):
+                    kind = log_kind(stored)
+                    records.append(LogEntry(reached, kind, msg.data, headers.get(Header.CHAIN)))
                 pending = int(headers.get(Header.NUM_PENDING, "0") or 0)
         finally:
             await sub.unsubscribe()

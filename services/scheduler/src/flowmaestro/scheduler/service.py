@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from bisect import insort
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from flowmaestro.events import (
     Decision,
     Dispatch,
     ErrorInfo,
+    Event,
     ExecuteNode,
     ExecutionCancelRequested,
     ExecutionFailed,
@@ -54,13 +56,16 @@ from flowmaestro.events import (
     StopExecution,
     decide,
     decode_event,
+    encode,
     evolve,
 )
+from flowmaestro.events.chain import ChainHead, genesis, message_digest
 from flowmaestro.events.events import admissible_outcome
 from flowmaestro.events.names import (
     end_key,
     execution_of,
     is_outcome_subject,
+    log_kind,
     node_timer_id,
     result_key,
     stop_key,
@@ -127,6 +132,11 @@ class Scheduler:
         self.max_in_flight = max_in_flight
         self.max_cached = max_cached
         self.states: OrderedDict[str, ExecutionState] = OrderedDict()
+        self.chains: dict[str, ChainHead] = {}
+        """The hash chain over each held execution's log, through the last input folded."""
+        self.records: dict[str, list[tuple[int, bytes]]] = {}
+        """Dispatch records stored but not chained yet (sequence, digest): the consumer
+        does not hand them back, so they join the chain before the next input after them."""
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
         self._unacked: LogMessage | None = None
@@ -156,6 +166,8 @@ class Scheduler:
             if pull.generation != self._generation:
                 self._generation = pull.generation
                 self.states.clear()  # a partition came here: what is held may be stale
+                self.chains.clear()
+                self.records.clear()
                 self.issued.clear()
             tries = 0
             while True:
@@ -200,6 +212,8 @@ class Scheduler:
         seq = msg.seq
         state = self.states.get(execution_id)
         outcome = is_outcome_subject(msg.subject)
+        if state is not None:
+            self._chain(execution_id, seq, msg.subject, msg.data)
         try:
             event = decode_event(msg.data)
             if outcome and not await self._admit(execution_id, state, event, seq):
@@ -208,9 +222,11 @@ class Scheduler:
             if state is None:
                 if isinstance(event, ExecutionStarted):
                     state = evolve(None, event, seq)
+                    digest = message_digest(log_kind(msg.subject), msg.data)
+                    self.chains[execution_id] = genesis(execution_id).extend(seq, digest)
                     self.metrics.execution_started(event.workflow_id)
                 else:
-                    state = await self._load(execution_id, seq)
+                    state = await self._load(execution_id, seq, hold=True)
             elif seq > state.last_seq:
                 # A large output stays stored: the fold keeps its reference, not its value.
                 state = evolve(state, event, seq)
@@ -240,6 +256,58 @@ class Scheduler:
         self.states.move_to_end(execution_id)
         self.snapshots.observe(execution_id, state)
         return state
+
+    def _chain(self, execution_id: str, seq: int, subject: str, data: bytes) -> None:
+        """Add an input at `seq` (and the records stored before it) to the log's chain."""
+        chain = self.chains.get(execution_id)
+        if chain is None or seq <= chain.through:
+            return
+        records = self.records.get(execution_id)
+        while records and records[0][0] < seq:
+            record_seq, digest = records.pop(0)
+            if record_seq > chain.through:
+                chain = chain.extend(record_seq, digest)
+        self.chains[execution_id] = chain.extend(seq, message_digest(log_kind(subject), data))
+
+    def _recorded(self, execution_id: str, stored: Any, digest: bytes) -> None:
+        """A dispatch record was stored (`stored`: its sequence or acknowledgement)."""
+        seq = stored if isinstance(stored, int) else getattr(stored, "seq", 0)
+        chain = self.chains.get(execution_id)
+        if chain is not None and seq > chain.through:
+            insort(self.records.setdefault(execution_id, []), (seq, digest))
+
+    async def _append(
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None,
+        target: str | None = None,
+        record: bool = False,
+    ) -> Any:
+        """Start an append; one to the execution's own log carries the chain's stamp."""
+        if target not in (None, execution_id):
+            return await self.log.append_async(target, event, key, record)
+        chain = self.chains.get(execution_id)
+        if chain is None:
+            return await self.log.append_async(execution_id, event, key, record)
+        payload = encode(event)
+        kind = "r" if record else "e"
+        started = await self.log.append_async(
+            execution_id, event, key, record, payload=payload, stamp=chain.stamp(kind, payload)
+        )
+        if record:
+            digest = message_digest(kind, payload)
+            if isinstance(started, asyncio.Future):
+                started.add_done_callback(
+                    lambda done: (
+                        None
+                        if done.cancelled() or done.exception()
+                        else self._recorded(execution_id, done.result(), digest)
+                    )
+                )
+            else:
+                self._recorded(execution_id, started, digest)
+        return started
 
     async def _admit(
         self, execution_id: str, state: ExecutionState | None, event: Any, seq: int
@@ -285,12 +353,22 @@ class Scheduler:
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
         await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
 
-    async def _load(self, execution_id: str, through: int) -> ExecutionState | None:
+    async def _load(
+        self, execution_id: str, through: int, hold: bool = False
+    ) -> ExecutionState | None:
         """The state of an execution not held here, as of its message `through` at least:
         its latest snapshot folded with the log after it (the whole log when it has
-        none). A replica of a replicated log may lag behind; one that has not stored the
-        message being handled would leave that very event out of the state."""
-        return await self.snapshots.load(execution_id, through)
+        none), and the log's chain over everything read. A replica of a replicated log
+        may lag behind; one that has not stored the message being handled would leave
+        that very event out of the state. `hold`: the state is to be held, with the chain."""
+        loaded = await self.snapshots.load(execution_id, through)
+        if loaded is None:
+            return None
+        state, chain = loaded
+        if hold:
+            self.chains[execution_id] = chain
+            self.records.pop(execution_id, None)
+        return state
 
     async def _carry_out(self, touched: dict[str, ExecutionState]) -> None:
         """Carry out every decision; retry what failed, and isolate what keeps failing."""
@@ -401,9 +479,7 @@ class Scheduler:
             failed_at=self.clock(), error=ErrorInfo(message=reason, kind="poison", terminal=True)
         )
         try:
-            await _settled(
-                await self.log.append_async(execution_id, failure, end_key(execution_id))
-            )
+            await _settled(await self._append(execution_id, failure, end_key(execution_id)))
         except Exception as exc:
             if _unreachable(exc) and not await self._server_answers([]):
                 return False
@@ -420,6 +496,8 @@ class Scheduler:
 
     def _forget(self, execution_id: str, finished: bool = True) -> None:
         self.states.pop(execution_id, None)
+        self.chains.pop(execution_id, None)
+        self.records.pop(execution_id, None)
         self.issued.pop(execution_id, None)
         self.snapshots.forget(execution_id, finished)
         if finished:
@@ -433,7 +511,7 @@ class Scheduler:
         match decision:
             case Append(key=key, event=event, execution_id=target, record=record):
                 try:
-                    return await self.log.append_async(target or execution_id, event, key, record)
+                    return await self._append(execution_id, event, key, target, record)
                 except PayloadTooLargeError as exc:
                     if not isinstance(event, NodeCompleted) or target not in (None, execution_id):
                         raise
@@ -444,7 +522,7 @@ class Scheduler:
                         failed_at=self.clock(),
                         error=_too_large_error(f"the result of node {event.node_id!r}", exc),
                     )
-                    return await self.log.append_async(execution_id, failed, key)
+                    return await self._append(execution_id, failed, key)
             case Dispatch(key=key, command=command):
                 try:  # with the trace context the executor's attempt continues
                     return await self.log.dispatch(command, key, traceparent)
@@ -469,7 +547,7 @@ class Scheduler:
             error=_too_large_error(f"the command for node {command.node_id!r}", exc),
         )
         key = result_key(execution_id, command.node_id, command.attempt)
-        return await self.log.append_async(execution_id, failed, key)
+        return await self._append(execution_id, failed, key)
 
 
 def _scope(execution_id: str, state: ExecutionState | None) -> dict[str, Any]:
