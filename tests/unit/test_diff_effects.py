@@ -56,6 +56,8 @@ def test_json_diff_lists_pointer_paths_and_stops_at_the_bound() -> None:
     assert json_diff(True, 1)[0][0].op == "changed", "true is not 1"
     many, truncated = json_diff(list(range(50)), list(range(1, 51)), max_changes=10)
     assert len(many) == 10 and truncated
+    (big,), _ = json_diff({}, {"k": "x" * 10_000})
+    assert big.b["$fm.clipped"] == 10_002 and len(big.b["preview"]) == 200
 
 
 def test_usage_is_read_from_what_llm_nodes_record() -> None:

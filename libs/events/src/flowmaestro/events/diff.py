@@ -18,6 +18,7 @@ from flowmaestro.events.state import ExecutionState, NodeState
 
 __all__ = [
     "MAX_CHANGES",
+    "MAX_VALUE_BYTES",
     "ExecutionDiff",
     "NodeDiff",
     "ValueChange",
@@ -30,12 +31,15 @@ MAX_CHANGES = 200
 """The most output changes listed per node (and the most any caller may ask for)."""
 _MAX_DEPTH = 32
 """Below this depth two different values are reported as one change."""
+MAX_VALUE_BYTES = 2048
+"""A value in a change larger than this (as JSON) is shown as a clipped preview."""
 
 ChangeOp = Literal["added", "removed", "changed"]
 
 
 class ValueChange(msgspec.Struct, frozen=True, kw_only=True):
-    """One difference between two JSON values: at `path`, `a` became `b`."""
+    """One difference between two JSON values: at `path`, `a` became `b` (a value over
+    `MAX_VALUE_BYTES` as JSON is `{"$fm.clipped": <bytes>, "preview": <its JSON's start>}`)."""
 
     path: str
     op: ChangeOp
@@ -99,7 +103,7 @@ def json_diff(a: Any, b: Any, max_changes: int = MAX_CHANGES) -> tuple[list[Valu
         if len(changes) >= max_changes:
             truncated = True
             return False
-        changes.append(change)
+        changes.append(msgspec.structs.replace(change, a=_clip(change.a), b=_clip(change.b)))
         return True
 
     def walk(x: Any, y: Any, path: tuple[str | int, ...]) -> bool:
@@ -135,6 +139,16 @@ def json_diff(a: Any, b: Any, max_changes: int = MAX_CHANGES) -> tuple[list[Valu
 
     walk(a, b, ())
     return changes, truncated
+
+
+def _clip(value: Any) -> Any:
+    if not isinstance(value, dict | list | str):
+        return value
+    text = msgspec.json.encode(value)
+    if len(text) <= MAX_VALUE_BYTES:
+        return value
+    preview = text[:200].decode(errors="ignore")
+    return {"$fm.clipped": len(text), "preview": preview}
 
 
 def _same(x: Any, y: Any) -> bool:
