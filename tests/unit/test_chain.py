@@ -10,7 +10,11 @@ import asyncio
 import msgspec
 import pytest
 
-from flowmaestro.events import ExecutionCompleted
+from flowmaestro.events import (
+    ExecutionCancelRequested,
+    ExecutionCompleted,
+    NodeCompleted,
+)
 from flowmaestro.events.chain import (
     ChainReport,
     LogEntry,
@@ -19,11 +23,12 @@ from flowmaestro.events.chain import (
     parse_stamp,
     verify_chain,
 )
+from flowmaestro.events.names import control_key, result_key
 from flowmaestro.runtime import Settings
 from flowmaestro.runtime.eventlog import MemoryEventLog
 from tests.support.long_loop import loop_started
-from tests.unit.sim import started
-from tests.unit.test_scheduler_memory import CHAIN, ended, engine
+from tests.unit.sim import T0, started
+from tests.unit.test_scheduler_memory import CHAIN, ended, engine, until
 
 
 async def verify(log: MemoryEventLog, execution_id: str) -> ChainReport:
@@ -149,3 +154,18 @@ def _decode(data: bytes) -> ExecutionCompleted:
     event = decode_event(data)
     assert isinstance(event, ExecutionCompleted)
     return event
+
+
+@pytest.mark.asyncio
+async def test_a_late_outcome_after_a_cancel_is_listed_not_failed() -> None:
+    log = MemoryEventLog()
+    async with engine(log, node_types=()):  # nobody answers: the first node stays running
+        await log.start(started(CHAIN, execution_id="slow"))
+        await until(lambda: any(r[1].endswith(".r") for r in log._records))
+        cancel = ExecutionCancelRequested(requested_at=T0)
+        await log.append("slow", cancel, control_key("slow", "cancel"))
+        await until(lambda: any(b"execution.cancelled" in r[2] for r in log._records))
+    late = NodeCompleted(node_id="a", attempt=1, completed_at=T0, output=1)
+    seq = await log.outcomes().append("slow", late, result_key("slow", "a", 1))
+    report = await verify(log, "slow")
+    assert report.ok and report.ended and report.uncovered == [seq]

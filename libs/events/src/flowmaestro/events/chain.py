@@ -27,7 +27,17 @@ import msgspec
 
 from flowmaestro.events.codec import decode_event
 from flowmaestro.events.errors import CodecError
-from flowmaestro.events.events import TERMINAL_EVENTS, ChildFinished, ChildStarted
+from flowmaestro.events.events import (
+    TERMINAL_EVENTS,
+    ChildFinished,
+    ChildStarted,
+    ExecutionCancelRequested,
+    ExecutionPauseRequested,
+    ExecutionResumed,
+    NodeCompleted,
+    NodeFailed,
+    NodeRetryDue,
+)
 from flowmaestro.events.names import chain_stamp
 
 __all__ = [
@@ -47,8 +57,20 @@ CHAIN_VERSION = 1
 _LATE_KINDS = frozenset({"x"})
 """Subjects whose messages may legitimately land after the terminal event (late
 outcomes of nodes still running when a run was cancelled or failed)."""
-_LATE_EVENTS = (ChildStarted, ChildFinished)
-"""Events other logs' schedulers may append after the end (a child's link and report)."""
+_LATE_EVENTS = (
+    ChildStarted,
+    ChildFinished,
+    NodeRetryDue,
+    NodeCompleted,
+    NodeFailed,
+    ExecutionCancelRequested,
+    ExecutionPauseRequested,
+    ExecutionResumed,
+)
+"""Events others may still append after the end, which the fold ignores: a child's link
+and report (another execution's scheduler), a timer that fired as the run ended, a
+person's request that crossed the end. Only the scheduler writes the rest (terminal
+events, skips, retries, records), and it writes nothing after the end."""
 
 
 def message_digest(kind: str, data: bytes) -> bytes:
@@ -138,9 +160,9 @@ def verify_chain(execution_id: str, entries: Iterable[LogEntry]) -> ChainReport:
     Fails on: a stamp that does not match (a message before the point it names, or the
     stamped message itself, was changed, removed or added); a malformed stamp or one
     naming a point after its own message; a dispatch record or terminal event without a
-    stamp (only the scheduler writes those, and it stamps them); anything but a late
-    outcome or a child's link or report after the terminal event; a log with messages
-    but no stamp at all (written before the chain existed, or stripped).
+    stamp (only the scheduler writes those, and it stamps them); after the terminal
+    event, anything but a late outcome or one of `_LATE_EVENTS`; a log with records or
+    an end but no stamp at all (written before the chain existed, or stripped).
     """
     log = list(entries)
     heads = [genesis(execution_id)]
