@@ -140,11 +140,14 @@ async def test_a_run_verifies_across_a_scheduler_replaced_mid_run_and_snapshots(
 def test_stamps_and_heads() -> None:
     head = genesis("a").extend(1, message_digest("e", b"{}"))
     assert head.count == 1 and genesis("a") != genesis("b")
-    assert parse_stamp(head.stamp("e", b"{}")) is not None
+    assert parse_stamp(head.stamp(message_digest("e", b"{}"))) is not None
     assert parse_stamp("x:zz") is None and parse_stamp("-1:" + "00" * 32) is None
     running = [LogEntry(5, "e", b"{}")]
     assert verify_chain("a", running).ok and verify_chain("a", running).uncovered == [5]
-    good = [LogEntry(5, "e", b"{}"), LogEntry(9, "r", b"{}", head.stamp("r", b"{}"))]
+    good = [
+        LogEntry(5, "e", b"{}"),
+        LogEntry(9, "r", b"{}", head.stamp(message_digest("r", b"{}"))),
+    ]
     assert verify_chain("a", good).ok
 
 

@@ -73,9 +73,15 @@ person's request that crossed the end. Only the scheduler writes the rest (termi
 events, skips, retries, records), and it writes nothing after the end."""
 
 
+_KINDS = {kind: hashlib.sha256(kind.encode() + b"\x00") for kind in ("e", "x", "r")}
+
+
 def message_digest(kind: str, data: bytes) -> bytes:
     """The digest of one message: its subject kind and its exact payload bytes."""
-    return hashlib.sha256(kind.encode() + b"\x00" + data).digest()
+    started = _KINDS.get(kind)
+    hasher = started.copy() if started else hashlib.sha256(kind.encode() + b"\x00")
+    hasher.update(data)
+    return hasher.digest()
 
 
 def _link(head: bytes, digest: bytes) -> bytes:
@@ -94,12 +100,12 @@ class ChainHead(msgspec.Struct, frozen=True, array_like=True):
         """The chain with the message at `seq` (digest from `message_digest`) added."""
         return ChainHead(seq, self.count + 1, _link(self.digest, digest))
 
-    def stamp(self, kind: str, data: bytes) -> str:
-        """The header value of a message appended now: this chain's count and digest, and
-        the chain with that message added (the two halves fail apart, so a verifier can
-        tell a changed stamped message from a change before it)."""
-        own = _link(self.digest, message_digest(kind, data))
-        return chain_stamp(self.count, self.digest.hex(), own.hex())
+    def stamp(self, digest: bytes) -> str:
+        """The header value of a message appended now (`digest`: its `message_digest`):
+        this chain's count and digest, and the chain with that message added (the two
+        halves fail apart, so a verifier tells a changed stamped message from a change
+        before it)."""
+        return chain_stamp(self.count, self.digest.hex(), _link(self.digest, digest).hex())
 
 
 def genesis(execution_id: str) -> ChainHead:

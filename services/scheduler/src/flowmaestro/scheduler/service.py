@@ -291,12 +291,11 @@ class Scheduler:
         if chain is None:
             return await self.log.append_async(execution_id, event, key, record)
         payload = encode(event)
-        kind = "r" if record else "e"
+        digest = message_digest("r" if record else "e", payload)
         started = await self.log.append_async(
-            execution_id, event, key, record, payload=payload, stamp=chain.stamp(kind, payload)
+            execution_id, event, key, record, payload=payload, stamp=chain.stamp(digest)
         )
         if record:
-            digest = message_digest(kind, payload)
             if isinstance(started, asyncio.Future):
                 started.add_done_callback(
                     lambda done: (
