@@ -17,10 +17,9 @@ from flowmaestro.events import ExecutionState, fold
 from flowmaestro.events.chain import ChainReport, verify_chain
 from flowmaestro.events.diff import MAX_CHANGES, ExecutionDiff, diff_executions
 from flowmaestro.events.effects import EffectsPreview, preview_effects
-from flowmaestro.events.names import is_valid_token
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
 from flowmaestro.gateway.envelope import ok
-from flowmaestro.gateway.errors import ValidationFailedError
+from flowmaestro.gateway.errors import NotFoundError
 from flowmaestro.gateway.models import Envelope
 from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.runs import owned_start
@@ -28,6 +27,8 @@ from flowmaestro.gateway.runs import owned_start
 __all__ = ["HistoryController"]
 
 _TERMINAL = ("completed", "failed", "cancelled")
+_TOKEN = r"^[A-Za-z0-9_-]+$"
+"""What an execution or node id looks like (`names.is_valid_token`)."""
 
 
 async def _owned_state(services: ServicesDep, owner_id: str, execution_id: str) -> ExecutionState:
@@ -89,22 +90,17 @@ class HistoryController(Controller):
         execution_id: str,
         user: CurrentUser,
         services: ServicesDep,
-        from_node: Annotated[str, Parameter(query="from", min_length=1, max_length=200)],
-        into: Annotated[str | None, Parameter(max_length=100)] = None,
+        from_node: Annotated[
+            str, Parameter(query="from", min_length=1, max_length=200, pattern=_TOKEN)
+        ],
+        into: Annotated[str | None, Parameter(max_length=100, pattern=_TOKEN)] = None,
     ) -> Envelope[EffectsPreview]:
         """The nodes with external effects that a run from node `from` (it and everything
         downstream) would run again, with the idempotency keys they would carry; `into`:
-        the execution id such a run would have (default: this one, next attempts)."""
+        the execution id such a run would have (default: this one, next attempts); 404
+        for a node the run does not have."""
         state = await _owned_state(services, user.user_id, execution_id)
-        if into is not None and not is_valid_token(into):
-            raise ValidationFailedError(
-                "into must be an execution id",
-                [{"field": "into", "code": "invalid", "message": "not an execution id"}],
-            )
         try:
             return ok(preview_effects(state, from_node, into))
         except KeyError:
-            raise ValidationFailedError(
-                f"the execution has no node {from_node!r}",
-                [{"field": "from", "code": "not_found", "message": "no such node"}],
-            ) from None
+            raise NotFoundError(f"the execution has no node {from_node!r}") from None
