@@ -52,6 +52,7 @@ describe("values and pairs", () => {
     expect(formatPair(3, 3, "count")).toEqual({ text: "3", same: true, delta: null });
     expect(formatPair(null, undefined)).toEqual({ text: "—", same: true, delta: null });
     expect(formatPair(100, 40, "ms")).toEqual({ text: "100 ms → 40 ms", same: false, delta: "−60 ms" });
+    expect(formatPair(0.2, 0.4, "ms")).toEqual({ text: "0 ms", same: true, delta: null });
     expect(formatPair("completed", "failed")).toEqual({ text: "completed → failed", same: false, delta: null });
   });
 });

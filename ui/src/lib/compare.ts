@@ -78,7 +78,8 @@ export function formatValue(value: unknown, unit: Unit = "text"): string {
 
 /** A pair of values: one when equal (`same`), else both and the change between them. */
 export function formatPair(a: unknown, b: unknown, unit: Unit = "text"): { text: string; same: boolean; delta: string | null } {
-  const same = a === b || (a == null && b == null);
+  // equal as shown (1.2 ms and 1.4 ms both read "1 ms") counts as the same
+  const same = a === b || formatValue(a, unit) === formatValue(b, unit);
   if (same) return { text: formatValue(a, unit), same, delta: null };
   let delta: string | null = null;
   if (typeof a === "number" && typeof b === "number" && unit !== "text") {
