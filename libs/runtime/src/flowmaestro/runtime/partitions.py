@@ -134,6 +134,10 @@ class PartitionedConsumer:
         )
         self.generation = 0
         """Changes whenever this replica is pinned to a partition anew."""
+        self.unsettled_at: float | None = None
+        """When (event loop time) this replica last took over a partition whose previous
+        holder left messages unacknowledged: that one may still be storing the effects of
+        its last batch for a few seconds (the scheduler's hash chain re-reads meanwhile)."""
         self.acked: dict[int, int] = {}
         self._pins: list[str | None] = [None] * partitions
         self._taking_over: dict[int, list[WireMsg]] = {}
@@ -216,6 +220,8 @@ class PartitionedConsumer:
                 tries += 1
                 log.warning("partitions.take_over_failed", partition=partition, error=repr(exc))
                 await asyncio.sleep(min(2.0, 0.1 * tries))
+        if recovered:
+            self.unsettled_at = asyncio.get_running_loop().time()
         waiting = self._taking_over.pop(partition, [])
         log.info(
             "partitions.taken_over", partition=partition, recovered=len(recovered), held=self.held

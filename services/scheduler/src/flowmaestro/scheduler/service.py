@@ -85,6 +85,12 @@ log = structlog.get_logger("flowmaestro.scheduler")
 
 _ACK_DELAY_S = 0.005
 """How long an acknowledgement waits for later batches to cover (one ack for many)."""
+_RESYNC_WINDOW_S = 30.0
+"""For this long after taking over a partition whose previous holder left messages
+unacknowledged, the chain of an execution is brought up to date from the log before each
+round of its appends: that holder may still be storing the dispatch records of its last
+batch, which this one would not know of (its effects give up within
+`FLOWMAESTRO_EFFECT_ATTEMPTS` tries of at most ~10 s each)."""
 _RETRY_FIRST_S = 0.05
 _RETRY_MAX_S = 2.0
 """Back-off between tries of failed effects: doubling from the first, up to the max."""
@@ -141,6 +147,8 @@ class Scheduler:
         self.finished: OrderedDict[str, None] = OrderedDict()
         self._unacked: LogMessage | None = None
         self._generation = 0
+        self._unsettled_at: float | None = None
+        """When this replica last took over an unsettled partition (`_RESYNC_WINDOW_S`)."""
         self.snapshots = Snapshots(log, self.settings.snapshot_every)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -163,6 +171,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         while True:
             msgs = await pull.next_batch()
+            self._unsettled_at = getattr(pull, "unsettled_at", None)
             if pull.generation != self._generation:
                 self._generation = pull.generation
                 self.states.clear()  # a partition came here: what is held may be stale
@@ -268,6 +277,26 @@ class Scheduler:
             if record_seq > chain.through:
                 chain = chain.extend(record_seq, digest)
         self.chains[execution_id] = chain.extend(seq, message_digest(log_kind(subject), data))
+
+    async def _resync(self, execution_id: str) -> None:
+        """Extend the execution's chain with every message stored after it (inputs not
+        delivered yet are skipped when they come): after a takeover, the records the
+        previous holder stored late join it before this one stamps."""
+        chain = self.chains.get(execution_id)
+        if chain is None:
+            return
+        try:
+            entries = await self.log.read_log(execution_id, chain.through)
+        except Exception as exc:  # stamps go on from what is known; verify would tell
+            log.warning("scheduler.chain_resync_failed", execution_id=execution_id, error=repr(exc))
+            return
+        for entry in entries:
+            if entry.seq > chain.through:
+                chain = chain.extend(entry.seq, message_digest(entry.kind, entry.data))
+        self.chains[execution_id] = chain
+        records = self.records.get(execution_id)
+        if records:
+            self.records[execution_id] = [r for r in records if r[0] > chain.through]
 
     def _recorded(self, execution_id: str, stored: Any, digest: bytes) -> None:
         """A dispatch record was stored (`stored`: its sequence or acknowledgement)."""
@@ -431,6 +460,12 @@ class Scheduler:
         """Decide for one execution and start the effects (added to `pending`); False
         when `decide` failed and even the execution's failure could not be appended."""
         issued = self.issued.setdefault(execution_id, set())
+        unsettled = self._unsettled_at
+        if (
+            unsettled is not None
+            and asyncio.get_running_loop().time() - unsettled < _RESYNC_WINDOW_S
+        ):
+            await self._resync(execution_id)
         try:
             decisions = decide(state, self.clock(), issued)
         except Exception as exc:  # a state `decide` cannot handle is poison too
