@@ -14,6 +14,17 @@ from tests.support.gateway import User, data_of, error_of
 
 pytestmark = pytest.mark.integration
 
+REPORT = {"execution_id", "ok", "messages", "stamps", "ended", "verified_through"}
+REPORT |= {"first_bad_seq", "detected_at_seq", "reason", "uncovered", "head"}
+DIFF = {"a", "b", "workflow_a", "workflow_b", "same_definition", "status_a", "status_b"}
+DIFF |= {"duration_ms_a", "duration_ms_b", "tokens_a", "tokens_b", "cost_usd_a", "cost_usd_b"}
+DIFF |= {"changed_nodes", "nodes"}
+NODE = {"node_id", "type", "only_in", "changed", "status_a", "status_b", "attempts_a"}
+NODE |= {"attempts_b", "duration_ms_a", "duration_ms_b", "tokens_a", "tokens_b"}
+NODE |= {"cost_usd_a", "cost_usd_b", "output_changes", "output_truncated"}
+PREVIEW = {"execution_id", "from_node", "into", "rerun", "effects", "unknown"}
+EFFECT = {"node_id", "type", "idempotency_key", "attempt", "status", "via"}
+
 
 async def run(client: httpx.AsyncClient, user: User, amount: int, wid: str | None = None) -> str:
     wid = wid or await workflow(client, user, "branch")
@@ -28,6 +39,7 @@ async def test_verify_answers_the_chain_and_spots_a_lost_end(
     execution_id = await run(client, alice, 150)
     verify = f"/api/executions/{execution_id}/verify"
     report = data_of(await client.get(verify, headers=alice.headers))
+    assert set(report) == REPORT  # as documented
     assert report["ok"] and report["ended"] and report["stamps"] > 0
     assert report["first_bad_seq"] is None and len(report["head"]) == 64
 
@@ -51,6 +63,7 @@ async def test_diff_compares_two_of_the_callers_runs(
     wid = await workflow(client, alice, "branch")
     big, small = await run(client, alice, 150, wid), await run(client, alice, 50, wid)
     found = data_of(await client.get(f"/api/executions/{big}/diff/{small}", headers=alice.headers))
+    assert set(found) == DIFF and all(set(n) == NODE for n in found["nodes"])
     assert found["a"] == big and found["b"] == small and found["same_definition"]
     nodes = {n["node_id"]: n for n in found["nodes"]}
     assert nodes["big"]["status_a"] == "completed" and nodes["big"]["status_b"] == "skipped"
@@ -96,8 +109,9 @@ async def test_effects_lists_what_a_run_from_a_node_would_repeat(
     preview = data_of(
         await client.get(f"/api/executions/{execution_id}/effects?from=a", headers=alice.headers)
     )
-    assert preview["rerun"] == ["a", "hook"]
+    assert set(preview) == PREVIEW and preview["rerun"] == ["a", "hook"]
     (effect,) = preview["effects"]
+    assert set(effect) == EFFECT
     assert effect["node_id"] == "hook" and effect["type"] == "http"
     assert effect["idempotency_key"] == command_key(execution_id, "hook", effect["attempt"])
     assert effect["attempt"] >= 2
