@@ -19,7 +19,7 @@ from flowmaestro.events.chain import ChainReport, verify_chain
 from flowmaestro.events.diff import ExecutionDiff, diff_executions
 from flowmaestro.runtime import ExecutionLog, connect
 
-__all__ = ["add_parsers", "diff", "run_command", "verify"]
+__all__ = ["COMMANDS", "add_parsers", "diff", "run_command", "verify"]
 
 
 def add_parsers(sub: Any) -> None:
@@ -33,13 +33,15 @@ def add_parsers(sub: Any) -> None:
     diff_cmd.add_argument("--json", action="store_true", help="print the diff as JSON")
 
 
-async def run_command(args: argparse.Namespace, nats_url: str) -> int | None:
-    """Run `verify` or `diff` when `args` names one (None otherwise)."""
+COMMANDS = frozenset({"verify", "diff"})
+"""The commands this module adds."""
+
+
+async def run_command(args: argparse.Namespace, nats_url: str) -> int:
+    """Run `verify` or `diff` (one of `COMMANDS`); the exit code."""
     if args.command == "verify":
         return await verify(nats_url, args.execution_id, args.json)
-    if args.command == "diff":
-        return await diff(nats_url, args.a, args.b, args.json)
-    return None
+    return await diff(nats_url, args.a, args.b, args.json)
 
 
 async def verify(

@@ -215,10 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
-        if args.command in ("verify", "diff"):
-            from flowmaestro.cli.history import run_command
+        from flowmaestro.cli import history
 
-            return asyncio.run(run_command(args, url)) or 0
+        if args.command in history.COMMANDS:
+            return asyncio.run(history.run_command(args, url))
     except (
         commands.CommandError,
         StackNotFoundError,
