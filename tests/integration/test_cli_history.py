@@ -5,13 +5,14 @@ modified copy republished) fails and names where; two runs are compared node by 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import decode_event, encode
 from flowmaestro.events.events import ExecutionCompleted
-from flowmaestro.events.names import EXEC_STREAM, exec_subject
+from flowmaestro.events.names import EXEC_STREAM, command_key, exec_subject
 from flowmaestro.runtime import EmbeddedNats, ExecutionLog
 from tests.integration.test_cli import cli
 from tests.support.engine import EXAMPLES, wait_for_end
@@ -91,3 +92,35 @@ async def test_diff_compares_two_runs_node_by_node(
     assert {"big", "small"} <= changed
     code, _, err = await cli(nats_server, "diff", big, "no-such-run")
     assert code == 4 and "no execution" in err
+
+
+async def test_effects_lists_what_a_run_from_a_node_would_repeat(
+    engine: Client, nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    workflow = {
+        "nodes": {
+            "a": {"id": "a", "type": "echo", "data": {"value": 1}},
+            "post": {
+                "id": "post",
+                "type": "http",
+                "data": {"url": "https://example.invalid/x", "method": "POST"},
+            },
+        },
+        "edges": [{"id": "e1", "source": "a", "target": "post"}],
+    }
+    path = tmp_path / "effects.json"
+    path.write_text(json.dumps(workflow))
+    code, out, err = await cli(nats_server, "run", str(path), "--detach")
+    assert code == 0, err
+    (execution_id,) = out.split()
+    code, out, err = await cli(nats_server, "effects", execution_id, "--from", "a")
+    assert code == 0, err
+    assert "runs again: a, post" in out
+    assert f"post [http]  key {execution_id}:post:" in out
+    code, out, _ = await cli(
+        nats_server, "effects", execution_id, "--from", "post", "--into", "fork-1", "--json"
+    )
+    preview = json.loads(out)
+    assert preview["effects"][0]["idempotency_key"] == command_key("fork-1", "post", 1)
+    code, _, err = await cli(nats_server, "effects", execution_id, "--from", "nope")
+    assert code == 2 and "no node 'nope'" in err

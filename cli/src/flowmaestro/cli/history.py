@@ -1,7 +1,9 @@
-"""`flowmaestro verify` and `flowmaestro diff`: check a log's hash chain, compare two runs.
+"""`flowmaestro verify`, `diff` and `effects`: check a log's hash chain, compare two runs,
+list what a run from one node would do outside again.
 
-Both read the logs from NATS (as the operator) and call the pure functions the gateway
-calls too (`events.chain.verify_chain`, `events.diff.diff_executions`).
+Each reads the logs from NATS (as the operator) and calls the pure function the gateway
+calls too (`events.chain.verify_chain`, `events.diff.diff_executions`,
+`events.effects.preview_effects`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from flowmaestro.cli.commands import CommandError
 from flowmaestro.events import ExecutionState, fold
 from flowmaestro.events.chain import ChainReport, verify_chain
 from flowmaestro.events.diff import ExecutionDiff, diff_executions
+from flowmaestro.events.effects import preview_effects
+from flowmaestro.events.names import is_valid_token
 from flowmaestro.runtime import ExecutionLog, connect
 
-__all__ = ["COMMANDS", "add_parsers", "diff", "run_command", "verify"]
+__all__ = ["COMMANDS", "add_parsers", "diff", "effects", "run_command", "verify"]
 
 
 def add_parsers(sub: Any) -> None:
@@ -31,16 +35,25 @@ def add_parsers(sub: Any) -> None:
     diff_cmd.add_argument("a", metavar="A")
     diff_cmd.add_argument("b", metavar="B")
     diff_cmd.add_argument("--json", action="store_true", help="print the diff as JSON")
+    effects_cmd = sub.add_parser(
+        "effects", help="what a run from a node would do outside again (before a retry)"
+    )
+    effects_cmd.add_argument("execution_id")
+    effects_cmd.add_argument("--from", dest="from_node", required=True, metavar="NODE")
+    effects_cmd.add_argument("--into", metavar="ID", help="the execution id the run would have")
+    effects_cmd.add_argument("--json", action="store_true", help="print the preview as JSON")
 
 
-COMMANDS = frozenset({"verify", "diff"})
+COMMANDS = frozenset({"verify", "diff", "effects"})
 """The commands this module adds."""
 
 
 async def run_command(args: argparse.Namespace, nats_url: str) -> int:
-    """Run `verify` or `diff` (one of `COMMANDS`); the exit code."""
+    """Run one of `COMMANDS`; the exit code."""
     if args.command == "verify":
         return await verify(nats_url, args.execution_id, args.json)
+    if args.command == "effects":
+        return await effects(nats_url, args.execution_id, args.from_node, args.into, args.json)
     return await diff(nats_url, args.a, args.b, args.json)
 
 
@@ -153,3 +166,39 @@ def _diff_lines(found: ExecutionDiff) -> list[str]:
         if node.output_truncated:
             lines.append("    … more changes not shown")
     return lines
+
+
+async def effects(
+    nats_url: str,
+    execution_id: str,
+    from_node: str,
+    into: str | None = None,
+    as_json: bool = False,
+    out: TextIO = sys.stdout,
+) -> int:
+    """List the effect nodes a run from `from_node` would run again, with their keys."""
+    if into is not None and not is_valid_token(into):
+        raise CommandError(f"not an execution id: {into!r}")
+    nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
+    try:
+        state = await _state(ExecutionLog(nc), execution_id)
+    finally:
+        await nc.close()
+    try:
+        preview = preview_effects(state, from_node, into)
+    except KeyError:
+        raise CommandError(f"execution {execution_id} has no node {from_node!r}") from None
+    if as_json:
+        out.write(msgspec.json.encode(preview).decode() + "\n")
+        return 0
+    print(
+        f"a run from {from_node} as {preview.into} runs again: {', '.join(preview.rerun)}", file=out
+    )
+    if not preview.effects:
+        print("no node with external effects", file=out)
+    for effect in preview.effects:
+        inside = f" inside {'/'.join(effect.via)}" if effect.via else ""
+        print(f"{effect.node_id} [{effect.type}]{inside}  key {effect.idempotency_key}", file=out)
+    for node_id in preview.unknown:
+        print(f"{node_id}: its body is not known here (its effects are not listed)", file=out)
+    return 0
