@@ -31,6 +31,7 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import CATALOGUE, ExecutionStatus, NodeCompleted, NodeStatus, fold
+from flowmaestro.events.chain import verify_chain
 from flowmaestro.events.names import (
     CMD_STREAM,
     EXEC_STREAM,
@@ -311,6 +312,13 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
                     unacked += (info.num_ack_pending or 0) + (info.num_pending or 0)
 
             projected_wrong = await _read_model_differences(database_url, ended)
+            log = ExecutionLog(nc)
+            broken_chains = []
+            for execution_id in ids:
+                entries = await log.read_log(execution_id, through=await log.last_seq(execution_id))
+                chain = verify_chain(execution_id, entries)
+                if not chain.ok:
+                    broken_chains.append(chain)
         finally:
             stop.set()
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
@@ -331,6 +339,7 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
                 "lost": lost,
                 "unacknowledged commands": unacked,
                 "read model differences": len(projected_wrong),
+                "broken hash chains": len(broken_chains),
             }
         )
     )
@@ -338,6 +347,7 @@ async def test_chaos_every_execution_ends_once_with_its_outputs(
     assert failures == [], (seed, failures[:5])
     assert (duplicates, lost, unacked) == (0, 0, 0), seed
     assert projected_wrong == [], (seed, projected_wrong[:5])
+    assert broken_chains == [], (seed, broken_chains[:3])  # stamps survive every kill
 
 
 async def _diagnose(nc: Client, unfinished: list[str], ended: dict[str, Any]) -> None:

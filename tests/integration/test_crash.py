@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from flowmaestro.events import CATALOGUE, ExecutionStatus, NodeCompleted
-from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
+from flowmaestro.events.chain import verify_chain
+from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
 from tests.support.engine import start, wait_for_end
 from tests.support.processes import cli_service
 
@@ -118,6 +119,8 @@ async def test_kill_everything_at_random_and_every_execution_finishes(
             )
             assert all(count == 1 for count in completions.values()), (seed, completions)
             assert state.nodes["b"].attempt == 2
+            chain = verify_chain(execution_id, await ExecutionLog(nc).read_log(execution_id))
+            assert chain.ok, (seed, chain)  # the stamps survive every kill
     finally:
         for service in services.values():
             service.stop()

@@ -81,10 +81,10 @@ async def test_the_leader_answers_what_a_replica_behind_misses(own_nc: Client) -
     direct = await log.read_raw(execution_id)
     subject = log_subjects(execution_id)
     from_leader = await leader_read(own_nc, subject, 0)
-    assert [(seq, data) for seq, _, data in from_leader] == direct
-    assert [seq for seq, _, _ in await leader_read(own_nc, subject, direct[0][0], 2)] == [
+    assert [(seq, data) for seq, _, data, _ in from_leader] == direct
+    assert [seq for seq, *_ in await leader_read(own_nc, subject, direct[0][0], 2)] == [
         seq for seq, _ in direct[1:3]
     ]
-    assert [seq for seq, _, _ in await leader_read(own_nc, subject, 0, up_to=direct[1][0])] == [
+    assert [seq for seq, *_ in await leader_read(own_nc, subject, 0, up_to=direct[1][0])] == [
         seq for seq, _ in direct[:2]
     ]

@@ -27,7 +27,8 @@ from flowmaestro.events import (
     NodeScheduled,
     NodeWaiting,
 )
-from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
+from flowmaestro.events.chain import verify_chain
+from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
 from flowmaestro.runtime.embedded import die_with_parent
 from tests.support.engine import start, wait_for_end
 
@@ -164,6 +165,8 @@ async def test_three_schedulers_one_killed_one_added_every_execution_finishes_on
                 (e.node_id, e.attempt) for _, e in records if isinstance(e, NodeScheduled)
             )
             assert all(count == 1 for count in scheduled.values()), scheduled
+            chain = verify_chain(execution_id, await ExecutionLog(nc).read_log(execution_id))
+            assert chain.ok, chain  # stamps stay right across the kill and the moves
             lateness.extend(_lateness(records))
         # each wait's timer fires on time (JetStream); the scheduler holding the
         # execution then schedules the next node: late only while its partition moves

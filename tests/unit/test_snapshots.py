@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from flowmaestro.events import ExecutionCompleted, ExecutionState, evolve, fold
+from flowmaestro.events.chain import ChainHead, genesis, message_digest
 from flowmaestro.events.codec import parse_jsonl
 from flowmaestro.runtime import Settings
 from flowmaestro.runtime.eventlog import MemoryEventLog
@@ -46,6 +47,23 @@ async def full_fold(log: MemoryEventLog, execution_id: str) -> ExecutionState:
     for seq, event in await log.read(execution_id):
         state = evolve(state, event, seq)
     assert state is not None
+    return state
+
+
+async def full_chain(log: MemoryEventLog, execution_id: str) -> ChainHead:
+    chain = genesis(execution_id)
+    for entry in await log.read_log(execution_id):
+        chain = chain.extend(entry.seq, message_digest(entry.kind, entry.data))
+    return chain
+
+
+async def loaded_state(writer: Snapshots, execution_id: str) -> ExecutionState | None:
+    """What `writer` loads, checking that its chain is the chain over the whole log."""
+    loaded = await writer.load(execution_id)
+    if loaded is None:
+        return None
+    state, chain = loaded
+    assert chain == await full_chain(writer.log, execution_id)  # type: ignore[arg-type]
     return state
 
 
@@ -129,7 +147,7 @@ async def test_a_snapshot_is_due_every_n_events_of_the_execution() -> None:
 async def test_recovery_from_snapshot_and_tail_equals_the_full_fold() -> None:
     log, execution_id = await long_log(95)
     writer = Snapshots(log, EVERY)
-    held = await writer.load(execution_id)  # no snapshot yet: the whole log
+    held = await loaded_state(writer, execution_id)  # no snapshot yet: the whole log
     assert held is not None
     writer.observe(execution_id, held)
     await writer.close()
@@ -138,7 +156,7 @@ async def test_recovery_from_snapshot_and_tail_equals_the_full_fold() -> None:
     first = loop_started("long", 200)
     for kind, event in list(loop_events(first, 120))[94:]:  # the log goes on
         await log.append(execution_id, event, kind=kind)
-    recovered = await Snapshots(log, EVERY).load(execution_id)
+    recovered = await loaded_state(Snapshots(log, EVERY), execution_id)
     assert recovered == await full_fold(log, execution_id)
     assert recovered is not None and recovered.last_seq > stored.last_seq
 
@@ -148,12 +166,13 @@ async def test_the_tail_is_folded_onto_the_stored_snapshot() -> None:
     log, execution_id = await long_log(60)
     state = await full_fold(log, execution_id)
     marked = msgspec.structs.replace(state, vars={"from": "snapshot"})
-    await log.snapshots.put(execution_id, encode_snapshot(marked))
+    chain = await full_chain(log, execution_id)
+    await log.snapshots.put(execution_id, encode_snapshot(marked, chain))
     first = loop_started("long", 200)
     tail = list(loop_events(first, 70))[59:]
     for kind, event in tail:
         await log.append(execution_id, event, kind=kind)
-    recovered = await Snapshots(log, EVERY).load(execution_id)
+    recovered = await loaded_state(Snapshots(log, EVERY), execution_id)
     assert recovered is not None
     assert recovered.vars == {"from": "snapshot"}, "the snapshot was used, not the log's start"
     assert recovered.last_seq == (await log.read(execution_id))[-1][0]
@@ -184,7 +203,18 @@ async def test_an_unusable_snapshot_is_ignored(stored: bytes) -> None:
     with pytest.raises(SnapshotUnusableError):
         decode_snapshot(stored, execution_id)
     await log.snapshots.put(execution_id, stored)
-    assert await Snapshots(log, EVERY).load(execution_id) == await full_fold(log, execution_id)
+    assert await loaded_state(Snapshots(log, EVERY), execution_id) == await full_fold(
+        log, execution_id
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_snapshot_without_the_logs_chain_is_ignored() -> None:
+    log, execution_id = await long_log(60)
+    marked = msgspec.structs.replace(await full_fold(log, execution_id), vars={"from": "x"})
+    await log.snapshots.put(execution_id, encode_snapshot(marked))
+    recovered = await loaded_state(Snapshots(log, EVERY), execution_id)
+    assert recovered == await full_fold(log, execution_id), "folded from the log's start"
 
 
 @pytest.mark.asyncio

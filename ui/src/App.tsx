@@ -6,6 +6,7 @@ import { AuthPage } from "./pages/AuthPage";
 import { BatchPage } from "./pages/BatchPage";
 import { BatchesPage } from "./pages/BatchesPage";
 import { BuilderPage } from "./pages/BuilderPage";
+import { ComparePage } from "./pages/ComparePage";
 import { ExecutionPage } from "./pages/ExecutionPage";
 import { LibraryPage } from "./pages/LibraryPage";
 import { useAuthStore } from "./stores/authStore";
@@ -75,6 +76,7 @@ export function App() {
       <Route path="/workflows/:id/batches" element={<RequireAuth><BatchesPage /></RequireAuth>} />
       <Route path="/batches/:id" element={<RequireAuth><BatchPage /></RequireAuth>} />
       <Route path="/executions/:id" element={<RequireAuth><ExecutionPage /></RequireAuth>} />
+      <Route path="/executions/:id/compare" element={<RequireAuth><ComparePage /></RequireAuth>} />
       <Route path="/audit" element={<RequireAuth><AuditPage /></RequireAuth>} />
       <Route path="*" element={<Navigate to="/" replace />} />
     </Routes>

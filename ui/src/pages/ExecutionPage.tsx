@@ -76,6 +76,9 @@ function ExecutionView({ id }: { id: string }) {
           </Link>
         )}
         <RunActions executionId={id} detail={detail.data} nodeId={selected.length === 1 ? selected[0].id : undefined} />
+        <Link className="btn" to={`/executions/${id}/compare`} title="Compare with another run, node by node">
+          Compare
+        </Link>
         {scrub !== null && <span className="text-xs text-amber-600">viewing an earlier point</span>}
       </TopBar>
       <div className="flex min-h-0 flex-1">

@@ -118,9 +118,11 @@ def _parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", required=True, help="recompute it from the event log"
     )
 
+    from flowmaestro.cli.history import add_parsers as add_history
     from flowmaestro.cli.triggers import add_parser as add_triggers
 
     add_triggers(sub)
+    add_history(sub)
 
     sub.add_parser("scheduler", help="run the scheduler (used by `up`)")
     executors = sub.add_parser("executors", help="run executor pools (used by `up`)")
@@ -262,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(commands.answer(url, args.execution_id, args.node_id, args.data))
         if args.command == "executions":
             return asyncio.run(commands.executions(url, args.limit))
+        from flowmaestro.cli import history
+
+        if args.command in history.COMMANDS:
+            return asyncio.run(history.run_command(args, url))
     except (
         commands.CommandError,
         StackNotFoundError,

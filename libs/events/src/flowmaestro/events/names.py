@@ -37,6 +37,7 @@ __all__ = [
     "call_key",
     "cancel_subject",
     "cancel_wildcard",
+    "chain_stamp",
     "child_execution_id",
     "child_prefix",
     "command_key",
@@ -59,6 +60,7 @@ __all__ = [
     "live_any",
     "live_subject",
     "live_wildcard",
+    "log_kind",
     "log_subjects",
     "node_timer_id",
     "outcome_subject",
@@ -192,6 +194,8 @@ class Header(StrEnum):
     PENDING_MESSAGES = "Nats-Pending-Messages"
     TRACEPARENT = "traceparent"
     PIN_ID = "Nats-Pin-Id"
+    CHAIN = "FlowMaestro-Chain"
+    """On the scheduler's appends to a log: `<count>:<hex>`, see `events.chain`."""
 
 
 class TriggerHeader(StrEnum):
@@ -306,6 +310,13 @@ def is_outcome_subject(subject: str) -> bool:
     """True for a subject executors append to (as published, or as stored)."""
     parts = subject.split(".", 5)
     return len(parts) > 3 and parts[3] == "x" and parts[1] == "exec" and parts[0] == _PREFIX
+
+
+def log_kind(subject: str) -> str:
+    """The kind token of a log subject (as published or as stored): `e` events, `x`
+    outcomes, `r` dispatch records ("" for a subject outside every log)."""
+    parts = subject.split(".", 5)
+    return parts[3] if len(parts) > 3 and parts[1] == "exec" and parts[0] == _PREFIX else ""
 
 
 def log_subjects(execution_id: str) -> str:
@@ -443,6 +454,13 @@ def finished_key(execution_id: str) -> str:
 def reported_key(child_execution_id: str) -> str:
     """The dedupe key of a tool-call child's result, left for the executor awaiting it."""
     return f"{child_execution_id}:reported"
+
+
+def chain_stamp(count: int, prefix: str, own: str) -> str:
+    """The value of a `FlowMaestro-Chain` header: how many messages of the log the
+    chain covers, its digest over them and its digest with the stamped message added
+    (hex; see `events.chain`). Recorded in every log, so it may never change spelling."""
+    return f"{count}:{prefix}:{own}"
 
 
 def retry_timer_id(node_id: str, attempt: int) -> str:

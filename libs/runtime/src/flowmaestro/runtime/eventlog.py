@@ -28,6 +28,7 @@ from flowmaestro.events import (
     decode_event,
     encode,
 )
+from flowmaestro.events.chain import LogEntry
 from flowmaestro.events.names import (
     CHILD_RESULT_BUCKET,
     CMD_STREAM,
@@ -39,6 +40,7 @@ from flowmaestro.events.names import (
     command_subject,
     exec_subject,
     execution_of,
+    log_kind,
     outcome_subject,
     record_subject,
     stored_event_wildcard,
@@ -168,9 +170,25 @@ class SchedulerLog(EventLog, Protocol):
         ...
 
     async def append_async(
-        self, execution_id: str, event: Event, key: str | None = None, record: bool = False
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        record: bool = False,
+        payload: bytes | None = None,
+        stamp: str | None = None,
     ) -> Any:
-        """Start an append; a `record` is stored but not delivered to the scheduler."""
+        """Start an append; a `record` is stored but not delivered to the scheduler.
+        `payload`: the event already encoded; `stamp`: its chain header (`events.chain`).
+        The answer (or the future's) is the stored sequence or an acknowledgement with it."""
+        ...
+
+    async def read_log(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[LogEntry]:
+        """Every stored message of the execution after `after_seq` as the hash chain
+        covers them (forged outcomes and records included), with kind and stamp; see
+        `EventLog.read` for `through`."""
         ...
 
     async def dispatch(self, command: ExecuteNode, key: str, traceparent: str | None = None) -> Any:
@@ -317,10 +335,24 @@ class JetStreamEventLog:
         return PartitionedConsumer(self.nc, SCHEDULER_PARTITIONS, max_in_flight)
 
     async def append_async(
-        self, execution_id: str, event: Event, key: str | None = None, record: bool = False
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        record: bool = False,
+        payload: bytes | None = None,
+        stamp: str | None = None,
     ) -> Any:
         """See `SchedulerLog.append_async`."""
-        return await self.log.append_async(execution_id, event, key, record)
+        return await self.log.append_async(
+            execution_id, event, key, record, payload=payload, stamp=stamp
+        )
+
+    async def read_log(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[LogEntry]:
+        """See `SchedulerLog.read_log`."""
+        return await self.log.read_log(execution_id, after_seq, through)
 
     async def dispatch(self, command: ExecuteNode, key: str, traceparent: str | None = None) -> Any:
         """See `SchedulerLog.dispatch`."""
@@ -476,6 +508,8 @@ class MemoryEventLog:
         self.stopped: list[str] = []
         self._command_keys: set[str] = set()
         self._snapshots = MemorySnapshotStore()
+        self.stamps: dict[int, str] = {}
+        """The chain header of each stamped message, by sequence."""
 
     @property
     def snapshots(self) -> MemorySnapshotStore:
@@ -503,15 +537,33 @@ class MemoryEventLog:
         return self._store(execution_id, kind, self._sized(execution_id, encode(started)))
 
     async def append(
-        self, execution_id: str, event: Event, key: str | None = None, kind: str = "e"
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        kind: str = "e",
+        payload: bytes | None = None,
+        stamp: str | None = None,
     ) -> int:
         """See `EventLog.append` (keys are remembered for good, not for a window)."""
         if key is not None and key in self._keys:
             return self._keys[key]
-        seq = self._store(execution_id, kind, self._sized(execution_id, encode(event)))
+        data = self._sized(execution_id, payload or encode(event))
+        seq = self._store(execution_id, kind, data)
+        if stamp is not None:
+            self.stamps[seq] = stamp
         if key is not None:
             self._keys[key] = seq
         return seq
+
+    def replace(self, seq: int, payload: bytes | None) -> None:
+        """Change (or, with None, remove) a stored message as someone with write access to
+        the store could: for tests of the hash chain."""
+        execution_id, subject, _ = self._records[seq - 1]
+        if payload is None:
+            self._by_execution[execution_id].remove(seq)
+        else:
+            self._records[seq - 1] = (execution_id, subject, payload)
 
     def _sized(self, subject: str, payload: bytes) -> bytes:
         if len(payload) > self.max_payload:
@@ -585,10 +637,32 @@ class MemoryEventLog:
         return _MemoryBatches(self, consumer, max_in_flight)
 
     async def append_async(
-        self, execution_id: str, event: Event, key: str | None = None, record: bool = False
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None = None,
+        record: bool = False,
+        payload: bytes | None = None,
+        stamp: str | None = None,
     ) -> Any:
         """See `SchedulerLog.append_async`."""
-        return await self.append(execution_id, event, key, "r" if record else "e")
+        kind = "r" if record else "e"
+        return await self.append(execution_id, event, key, kind, payload, stamp)
+
+    async def read_log(
+        self, execution_id: str, after_seq: int = 0, through: int = 0
+    ) -> list[LogEntry]:
+        """See `SchedulerLog.read_log` (one copy of the log: never behind)."""
+        return [
+            LogEntry(
+                seq,
+                log_kind(self._records[seq - 1][1]),
+                self._records[seq - 1][2],
+                self.stamps.get(seq),
+            )
+            for seq in self._by_execution.get(execution_id, [])
+            if seq > after_seq
+        ]
 
     async def dispatch(self, command: ExecuteNode, key: str, traceparent: str | None = None) -> Any:
         """See `SchedulerLog.dispatch` (memory keeps no headers)."""

@@ -22,6 +22,7 @@ from flowmaestro.events import (
     decode_event,
     encode,
 )
+from flowmaestro.events.chain import LogEntry
 from flowmaestro.events.events import TERMINAL_EVENTS, TerminalEvent, admissible_outcome
 from flowmaestro.events.names import (
     EXEC_STREAM,
@@ -29,6 +30,7 @@ from flowmaestro.events.names import (
     exec_subject,
     execution_of,
     is_outcome_subject,
+    log_kind,
     log_subjects,
     outcome_subject,
     record_subject,
@@ -87,13 +89,24 @@ async def _leader_get(nc: Client, request: dict[str, Any]) -> dict[str, Any] | N
     return answer["message"]
 
 
+def _header(message: dict[str, Any], name: str) -> str | None:
+    """One header of a message as the stream API answers it (a base64 header block)."""
+    block = base64.b64decode(message.get("hdrs") or "")
+    for line in block.split(b"\r\n")[1:]:
+        key, sep, value = line.partition(b":")
+        if sep and key.decode().strip() == name:
+            return value.decode().strip()
+    return None
+
+
 async def leader_read(
     nc: Client, subject: str, after_seq: int, limit: int | None = None, up_to: int | None = None
-) -> list[tuple[int, str, bytes]]:
-    """`(seq, subject, payload)` of the messages on `subject` (a wildcard too) after
-    `after_seq` (up to `up_to`), from the stream's leader: what a direct get answered by a
-    replica behind it misses. One request per message: for the few a replica lags by."""
-    read: list[tuple[int, str, bytes]] = []
+) -> list[tuple[int, str, bytes, str | None]]:
+    """`(seq, subject, payload, chain stamp)` of the messages on `subject` (a wildcard
+    too) after `after_seq` (up to `up_to`), from the stream's leader: what a direct get
+    answered by a replica behind it misses. One request per message: for the few a
+    replica lags by."""
+    read: list[tuple[int, str, bytes, str | None]] = []
     seq = after_seq + 1
     while (limit is None or len(read) < limit) and (up_to is None or seq <= up_to):
         message = await _leader_get(nc, {"seq": seq, "next_by_subj": subject})
@@ -102,7 +115,8 @@ async def leader_read(
         stored = int(message["seq"])
         if up_to is not None and stored > up_to:
             break
-        read.append((stored, message["subject"], base64.b64decode(message.get("data") or "")))
+        data = base64.b64decode(message.get("data") or "")
+        read.append((stored, message["subject"], data, _header(message, Header.CHAIN)))
         seq = stored + 1
     return read
 
@@ -164,14 +178,19 @@ class ExecutionLog:
         key: str | None = None,
         record: bool = False,
         traceparent: str | None = None,
+        payload: bytes | None = None,
+        stamp: str | None = None,
     ) -> asyncio.Future[PublishAck]:
         """Start an append and return the future of its acknowledgement; a `record` goes
-        where the scheduler does not read it back (see `names.record_subject`)."""
+        where the scheduler does not read it back (see `names.record_subject`).
+        `payload`: the event already encoded; `stamp`: its chain header (`events.chain`)."""
         headers: dict[str, str] | None = {Header.MSG_ID: key} if key else None
         if traceparent:
             headers = {**(headers or {}), Header.TRACEPARENT: traceparent}
+        if stamp:
+            headers = {**(headers or {}), Header.CHAIN: stamp}
         subject = record_subject(execution_id) if record else self._subject(execution_id)
-        return await self.publisher.publish(subject, encode(event), headers)
+        return await self.publisher.publish(subject, payload or encode(event), headers)
 
     async def schedule(
         self, execution_id: str, timer_id: str, at: datetime, event: Event
@@ -213,16 +232,28 @@ class ExecutionLog:
         """
         if self._outcomes:
             return await self._read_outcomes(execution_id, after_seq, limit)
+        entries = await self.read_log(execution_id, after_seq, through, limit, admissible_only=True)
+        return [(entry.seq, entry.data) for entry in entries]
+
+    async def read_log(
+        self,
+        execution_id: str,
+        after_seq: int = 0,
+        through: int = 0,
+        limit: int | None = None,
+        admissible_only: bool = False,
+    ) -> list[LogEntry]:
+        """Every stored message of the execution after `after_seq`, in order, as the hash
+        chain covers them: forged outcomes included, with subject kind and chain stamp
+        (see `read_raw` for `through`; not for the executors' log)."""
         subject = log_subjects(execution_id)
-        records, reached = await self._read_direct(subject, after_seq, limit)
-        if reached < through and (limit is None or len(records) < limit):
-            left = None if limit is None else limit - len(records)
-            records += [
-                (seq, data)
-                for seq, stored, data in await leader_read(self.nc, subject, reached, left)
-                if admissible(stored, data)
-            ]
-        return records
+        entries, reached = await self._read_direct(subject, after_seq, limit, admissible_only)
+        if reached < through and (limit is None or len(entries) < limit):
+            left = None if limit is None else limit - len(entries)
+            for seq, stored, data, chain in await leader_read(self.nc, subject, reached, left):
+                if not admissible_only or admissible(stored, data):
+                    entries.append(LogEntry(seq, log_kind(stored), data, chain))
+        return entries
 
     async def last_seq(self, execution_id: str) -> int:
         """The sequence of the log's last message (0 for none), as the stream's leader
@@ -231,16 +262,18 @@ class ExecutionLog:
         return 0 if answer is None else int(answer["seq"])
 
     async def _read_direct(
-        self, subject: str, after_seq: int, limit: int | None
-    ) -> tuple[list[RawRecord], int]:
+        self, subject: str, after_seq: int, limit: int | None, admissible_only: bool
+    ) -> tuple[list[LogEntry], int]:
         """The records after `after_seq`, and the highest sequence the replica answering
         had of `subject` (records a reader skips included)."""
-        records: list[RawRecord] = []
+        records: list[LogEntry] = []
         next_seq = after_seq + 1
         reached = after_seq
         while True:
             batch = _READ_BATCH if limit is None else min(_READ_BATCH, limit - len(records))
-            got, more, reached = await self._direct_batch(subject, next_seq, batch, reached)
+            got, more, reached = await self._direct_batch(
+                subject, next_seq, batch, reached, admissible_only
+            )
             records.extend(got)
             if not more or (limit is not None and len(records) >= limit):
                 return records, reached
@@ -291,14 +324,14 @@ class ExecutionLog:
             await sub.unsubscribe()
 
     async def _direct_batch(
-        self, subject: str, seq: int, batch: int, reached: int
-    ) -> tuple[list[RawRecord], bool, int]:
+        self, subject: str, seq: int, batch: int, reached: int, admissible_only: bool
+    ) -> tuple[list[LogEntry], bool, int]:
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox)
         try:
             request = json.dumps({"seq": seq, "next_by_subj": subject, "batch": batch}).encode()
             await self.nc.publish(f"$JS.API.DIRECT.GET.{EXEC_STREAM}", request, reply=inbox)
-            records: list[RawRecord] = []
+            records: list[LogEntry] = []
             pending = 0
             while True:
                 try:
@@ -316,8 +349,10 @@ class ExecutionLog:
                         description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"
                     )
                 reached = int(headers[Header.SEQUENCE])
-                if admissible(headers.get(Header.SUBJECT, ""), msg.data):
-                    records.append((reached, msg.data))
+                stored = headers.get(Header.SUBJECT, "")
+                if not admissible_only or admissible(stored, msg.data):
+                    kind = log_kind(stored)
+                    records.append(LogEntry(reached, kind, msg.data, headers.get(Header.CHAIN)))
                 pending = int(headers.get(Header.NUM_PENDING, "0") or 0)
         finally:
             await sub.unsubscribe()

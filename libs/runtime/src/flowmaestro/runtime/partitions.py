@@ -139,6 +139,10 @@ class PartitionedConsumer:
         )
         self.generation = 0
         """Changes whenever this replica is pinned to a partition anew."""
+        self.unsettled_at: float | None = None
+        """When (event loop time) this replica last took over a partition whose previous
+        holder left messages unacknowledged: that one may still be storing the effects of
+        its last batch for a few seconds (the scheduler's hash chain re-reads meanwhile)."""
         self.acked: dict[int, int] = {}
         self._pins: list[str | None] = [None] * partitions
         self._taking_over: dict[int, list[WireMsg]] = {}
@@ -239,6 +243,8 @@ class PartitionedConsumer:
                 continue
             if partition not in self._reread:
                 break
+        if recovered:
+            self.unsettled_at = asyncio.get_running_loop().time()
         waiting = self._taking_over.pop(partition, [])
         log.info(
             "partitions.taken_over", partition=partition, recovered=len(recovered), held=self.held
@@ -305,7 +311,7 @@ class PartitionedConsumer:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         if reached < end - 1:
-            for seq, stored, data in await leader_read(self.nc, subject, reached, up_to=end - 1):
+            for seq, stored, data, _ in await leader_read(self.nc, subject, reached, up_to=end - 1):
                 if is_scheduler_input(stored):
                     gap.append(_Recovered(stored, data, seq))
         return gap

@@ -35,6 +35,7 @@ from flowmaestro.gateway.routes.events import publish_event
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
+from flowmaestro.gateway.routes.history import HistoryController
 from flowmaestro.gateway.routes.hooks import HookController
 from flowmaestro.gateway.routes.integrations import IntegrationController
 from flowmaestro.gateway.routes.nodes import NodeController
@@ -132,6 +133,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         ExecutionController,
         DerivedRunController,
         NodeTestController,
+        HistoryController,
         FileController,
         IntegrationController,
         NodeController,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from bisect import insort
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from flowmaestro.events import (
     Decision,
     Dispatch,
     ErrorInfo,
+    Event,
     ExecuteNode,
     ExecutionCancelRequested,
     ExecutionFailed,
@@ -54,13 +56,16 @@ from flowmaestro.events import (
     StopExecution,
     decide,
     decode_event,
+    encode,
     evolve,
 )
+from flowmaestro.events.chain import ChainHead, genesis, message_digest
 from flowmaestro.events.events import admissible_outcome
 from flowmaestro.events.names import (
     end_key,
     execution_of,
     is_outcome_subject,
+    log_kind,
     node_timer_id,
     result_key,
     stop_key,
@@ -80,6 +85,12 @@ log = structlog.get_logger("flowmaestro.scheduler")
 
 _ACK_DELAY_S = 0.005
 """How long an acknowledgement waits for later batches to cover (one ack for many)."""
+_RESYNC_WINDOW_S = 30.0
+"""For this long after taking over a partition whose previous holder left messages
+unacknowledged, the chain of an execution is brought up to date from the log before each
+round of its appends: that holder may still be storing the dispatch records of its last
+batch, which this one would not know of (its effects give up within
+`FLOWMAESTRO_EFFECT_ATTEMPTS` tries of at most ~10 s each)."""
 _RETRY_FIRST_S = 0.05
 _RETRY_MAX_S = 2.0
 """Back-off between tries of failed effects: doubling from the first, up to the max."""
@@ -127,10 +138,17 @@ class Scheduler:
         self.max_in_flight = max_in_flight
         self.max_cached = max_cached
         self.states: OrderedDict[str, ExecutionState] = OrderedDict()
+        self.chains: dict[str, ChainHead] = {}
+        """The hash chain over each held execution's log, through the last input folded."""
+        self.records: dict[str, list[tuple[int, bytes]]] = {}
+        """Dispatch records stored but not chained yet (sequence, digest): the consumer
+        does not hand them back, so they join the chain before the next input after them."""
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
         self._unacked: LogMessage | None = None
         self._generation = 0
+        self._unsettled_at: float | None = None
+        """When this replica last took over an unsettled partition (`_RESYNC_WINDOW_S`)."""
         self.snapshots = Snapshots(log, self.settings.snapshot_every)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -153,9 +171,12 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         while True:
             msgs = await pull.next_batch()
+            self._unsettled_at = getattr(pull, "unsettled_at", None)
             if pull.generation != self._generation:
                 self._generation = pull.generation
                 self.states.clear()  # a partition came here: what is held may be stale
+                self.chains.clear()
+                self.records.clear()
                 self.issued.clear()
             tries = 0
             while True:
@@ -200,6 +221,8 @@ class Scheduler:
         seq = msg.seq
         state = self.states.get(execution_id)
         outcome = is_outcome_subject(msg.subject)
+        if state is not None:
+            self._chain(execution_id, seq, msg.subject, msg.data)
         try:
             event = decode_event(msg.data)
             if outcome and not await self._admit(execution_id, state, event, seq):
@@ -208,9 +231,11 @@ class Scheduler:
             if state is None:
                 if isinstance(event, ExecutionStarted):
                     state = evolve(None, event, seq)
+                    digest = message_digest(log_kind(msg.subject), msg.data)
+                    self.chains[execution_id] = genesis(execution_id).extend(seq, digest)
                     self.metrics.execution_started(event.workflow_id)
                 else:
-                    state = await self._load(execution_id, seq)
+                    state = await self._load(execution_id, seq, hold=True)
             elif seq > state.last_seq:
                 # A large output stays stored: the fold keeps its reference, not its value.
                 state = evolve(state, event, seq)
@@ -240,6 +265,77 @@ class Scheduler:
         self.states.move_to_end(execution_id)
         self.snapshots.observe(execution_id, state)
         return state
+
+    def _chain(self, execution_id: str, seq: int, subject: str, data: bytes) -> None:
+        """Add an input at `seq` (and the records stored before it) to the log's chain."""
+        chain = self.chains.get(execution_id)
+        if chain is None or seq <= chain.through:
+            return
+        records = self.records.get(execution_id)
+        while records and records[0][0] < seq:
+            record_seq, digest = records.pop(0)
+            if record_seq > chain.through:
+                chain = chain.extend(record_seq, digest)
+        self.chains[execution_id] = chain.extend(seq, message_digest(log_kind(subject), data))
+
+    async def _resync(self, execution_id: str) -> None:
+        """Extend the execution's chain with every message stored after it (inputs not
+        delivered yet are skipped when they come): after a takeover, the records the
+        previous holder stored late join it before this one stamps."""
+        chain = self.chains.get(execution_id)
+        if chain is None:
+            return
+        try:
+            entries = await self.log.read_log(execution_id, chain.through)
+        except Exception as exc:  # stamps go on from what is known; verify would tell
+            log.warning("scheduler.chain_resync_failed", execution_id=execution_id, error=repr(exc))
+            return
+        for entry in entries:
+            if entry.seq > chain.through:
+                chain = chain.extend(entry.seq, message_digest(entry.kind, entry.data))
+        self.chains[execution_id] = chain
+        records = self.records.get(execution_id)
+        if records:
+            self.records[execution_id] = [r for r in records if r[0] > chain.through]
+
+    def _recorded(self, execution_id: str, stored: Any, digest: bytes) -> None:
+        """A dispatch record was stored (`stored`: its sequence or acknowledgement)."""
+        seq = stored if isinstance(stored, int) else getattr(stored, "seq", 0)
+        chain = self.chains.get(execution_id)
+        if chain is not None and seq > chain.through:
+            insort(self.records.setdefault(execution_id, []), (seq, digest))
+
+    async def _append(
+        self,
+        execution_id: str,
+        event: Event,
+        key: str | None,
+        target: str | None = None,
+        record: bool = False,
+    ) -> Any:
+        """Start an append; one to the execution's own log carries the chain's stamp."""
+        if target not in (None, execution_id):
+            return await self.log.append_async(target, event, key, record)
+        chain = self.chains.get(execution_id)
+        if chain is None:
+            return await self.log.append_async(execution_id, event, key, record)
+        payload = encode(event)
+        digest = message_digest("r" if record else "e", payload)
+        started = await self.log.append_async(
+            execution_id, event, key, record, payload=payload, stamp=chain.stamp(digest)
+        )
+        if record:
+            if isinstance(started, asyncio.Future):
+                started.add_done_callback(
+                    lambda done: (
+                        None
+                        if done.cancelled() or done.exception()
+                        else self._recorded(execution_id, done.result(), digest)
+                    )
+                )
+            else:
+                self._recorded(execution_id, started, digest)
+        return started
 
     async def _admit(
         self, execution_id: str, state: ExecutionState | None, event: Any, seq: int
@@ -283,15 +379,25 @@ class Scheduler:
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
         await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
 
-    async def _load(self, execution_id: str, through: int) -> ExecutionState | None:
+    async def _load(
+        self, execution_id: str, through: int, hold: bool = False
+    ) -> ExecutionState | None:
         """The state of an execution not held here, as of now: its latest snapshot folded
         with the log after it (the whole log when it has none), through the log's last
-        message as the stream's leader holds it (`through` at least). A replica of a
-        replicated log may lag behind; a state read from one would miss the very event
-        being handled, or a wait's completion that already came (and arm its timer again:
-        a second completion)."""
+        message as the stream's leader holds it (`through` at least), and the log's chain
+        over everything read. A replica of a replicated log may lag behind; a state read
+        from one would miss the very event being handled, or a wait's completion that
+        already came (and arm its timer again: a second completion). `hold`: the state is
+        to be held, with the chain."""
         through = max(through, await self.log.last_seq(execution_id))
-        return await self.snapshots.load(execution_id, through)
+        loaded = await self.snapshots.load(execution_id, through)
+        if loaded is None:
+            return None
+        state, chain = loaded
+        if hold:
+            self.chains[execution_id] = chain
+            self.records.pop(execution_id, None)
+        return state
 
     async def _carry_out(self, touched: dict[str, ExecutionState]) -> None:
         """Carry out every decision; retry what failed, and isolate what keeps failing."""
@@ -355,6 +461,12 @@ class Scheduler:
         """Decide for one execution and start the effects (added to `pending`); False
         when `decide` failed and even the execution's failure could not be appended."""
         issued = self.issued.setdefault(execution_id, set())
+        unsettled = self._unsettled_at
+        if (
+            unsettled is not None
+            and asyncio.get_running_loop().time() - unsettled < _RESYNC_WINDOW_S
+        ):
+            await self._resync(execution_id)
         try:
             decisions = decide(state, self.clock(), issued)
         except Exception as exc:  # a state `decide` cannot handle is poison too
@@ -402,9 +514,7 @@ class Scheduler:
             failed_at=self.clock(), error=ErrorInfo(message=reason, kind="poison", terminal=True)
         )
         try:
-            await _settled(
-                await self.log.append_async(execution_id, failure, end_key(execution_id))
-            )
+            await _settled(await self._append(execution_id, failure, end_key(execution_id)))
         except Exception as exc:
             if _unreachable(exc) and not await self._server_answers([]):
                 return False
@@ -421,6 +531,8 @@ class Scheduler:
 
     def _forget(self, execution_id: str, finished: bool = True) -> None:
         self.states.pop(execution_id, None)
+        self.chains.pop(execution_id, None)
+        self.records.pop(execution_id, None)
         self.issued.pop(execution_id, None)
         self.snapshots.forget(execution_id, finished)
         if finished:
@@ -434,7 +546,7 @@ class Scheduler:
         match decision:
             case Append(key=key, event=event, execution_id=target, record=record):
                 try:
-                    return await self.log.append_async(target or execution_id, event, key, record)
+                    return await self._append(execution_id, event, key, target, record)
                 except PayloadTooLargeError as exc:
                     if not isinstance(event, NodeCompleted) or target not in (None, execution_id):
                         raise
@@ -445,7 +557,7 @@ class Scheduler:
                         failed_at=self.clock(),
                         error=_too_large_error(f"the result of node {event.node_id!r}", exc),
                     )
-                    return await self.log.append_async(execution_id, failed, key)
+                    return await self._append(execution_id, failed, key)
             case Dispatch(key=key, command=command):
                 try:  # with the trace context the executor's attempt continues
                     return await self.log.dispatch(command, key, traceparent)
@@ -470,7 +582,7 @@ class Scheduler:
             error=_too_large_error(f"the command for node {command.node_id!r}", exc),
         )
         key = result_key(execution_id, command.node_id, command.attempt)
-        return await self.log.append_async(execution_id, failed, key)
+        return await self._append(execution_id, failed, key)
 
 
 def _scope(execution_id: str, state: ExecutionState | None) -> dict[str, Any]:

@@ -24,11 +24,13 @@ from typing import Any
 
 import structlog
 
-from flowmaestro.events import Event, ExecutionState, fold
+from flowmaestro.events import Event, ExecutionState, decode_event, fold
+from flowmaestro.events.chain import ChainHead, genesis, message_digest
+from flowmaestro.events.events import admissible_outcome
 from flowmaestro.runtime.eventlog import SchedulerLog
 from flowmaestro.runtime.snapshots import (
     SnapshotUnusableError,
-    decode_snapshot,
+    decode_snapshot_chain,
     encode_snapshot,
 )
 
@@ -50,26 +52,47 @@ class Snapshots:
         self.every = every
         self.keep = keep
         self.written = 0
-        self._bases: OrderedDict[str, ExecutionState] = OrderedDict()
+        self._bases: OrderedDict[str, _Base] = OrderedDict()
         self._due: dict[str, int] = {}
         self._saved: dict[str, int] = {}
         """The sequence of each execution's stored snapshot (as far as this one knows)."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    async def load(self, execution_id: str, through: int = 0) -> ExecutionState | None:
+    async def load(
+        self, execution_id: str, through: int = 0
+    ) -> tuple[ExecutionState, ChainHead] | None:
         """The execution's state folded from its whole log (up to its message `through`
-        at least, see `EventLog.read`): from the latest snapshot (in memory or stored)
-        and the events after it; None when there is no log."""
+        at least, see `EventLog.read`), from the latest snapshot (in memory or stored)
+        and the events after it, with the log's hash chain over everything read; None
+        when there is no log."""
         if not self.every:
-            return _fold(await self.log.read(execution_id, 0, through), None)
+            return await self._tail(execution_id, None, through)
         base = self._bases.get(execution_id) or await self._read(execution_id)
-        after = base.last_seq if base else 0
-        state = _fold(await self.log.read(execution_id, after, through), base)
-        if state is not None:
-            self._due[execution_id] = (base.event_count if base else 0) + self.every
+        loaded = await self._tail(execution_id, base, through)
+        if loaded is not None:
+            state = loaded[0]
+            self._due[execution_id] = (base[0].event_count if base else 0) + self.every
             if base is not None or state.event_count >= self.every:
-                self._remember(execution_id, state)
-        return state
+                self._remember(execution_id, loaded)
+        return loaded
+
+    async def _tail(
+        self, execution_id: str, base: _Base | None, through: int = 0
+    ) -> tuple[ExecutionState, ChainHead] | None:
+        """`base` (a snapshot's state and chain) folded and chained with the log after it."""
+        chain = base[1] if base else genesis(execution_id)
+        after = base[0].last_seq if base else 0
+        entries = await self.log.read_log(execution_id, min(after, chain.through), through)
+        events: list[tuple[int, Event]] = []
+        for entry in entries:
+            if entry.seq > chain.through:
+                chain = chain.extend(entry.seq, message_digest(entry.kind, entry.data))
+            if entry.seq > after:
+                event = decode_event(entry.data)
+                if entry.kind != "x" or admissible_outcome(event):  # forgeries: not folded
+                    events.append((entry.seq, event))
+        state = _fold(events, base[0] if base else None)
+        return None if state is None else (state, chain)
 
     def observe(self, execution_id: str, held: ExecutionState) -> None:
         """The scheduler holds `held` now: start a snapshot when one is due."""
@@ -109,19 +132,22 @@ class Snapshots:
             )
         )
 
-    def _remember(self, execution_id: str, state: ExecutionState) -> None:
-        self._bases[execution_id] = state
+    def _remember(self, execution_id: str, base: _Base) -> None:
+        self._bases[execution_id] = base
         self._bases.move_to_end(execution_id)
         while len(self._bases) > self.keep:
             self._bases.popitem(last=False)
 
-    async def _read(self, execution_id: str) -> ExecutionState | None:
-        """The stored snapshot's state, or None (none, or one that may not be used)."""
+    async def _read(self, execution_id: str) -> _Base | None:
+        """The stored snapshot's state and chain, or None (none, or one that may not be
+        used: one written without a chain is of no use to a scheduler that stamps)."""
         try:
             data = await self.log.snapshots.get(execution_id)
             if data is None:
                 return None
-            state = await asyncio.to_thread(decode_snapshot, data, execution_id)
+            state, chain = await asyncio.to_thread(decode_snapshot_chain, data, execution_id)
+            if chain is None:
+                raise SnapshotUnusableError("a snapshot without the log's chain")
         except SnapshotUnusableError as exc:
             log.warning("scheduler.snapshot_ignored", execution_id=execution_id, reason=str(exc))
             return None
@@ -129,19 +155,19 @@ class Snapshots:
             log.warning("scheduler.snapshot_unreadable", execution_id=execution_id, error=repr(exc))
             return None
         self._saved[execution_id] = state.last_seq
-        return state
+        return state, chain
 
     async def _write(self, execution_id: str) -> None:
         try:
             base = self._bases.get(execution_id) or await self._read(execution_id)
-            tail = await self.log.read(execution_id, base.last_seq if base else 0)
-            state = _fold(tail, base)
-            if state is None or self._saved.get(execution_id) == state.last_seq:
+            loaded = await self._tail(execution_id, base)
+            if loaded is None or self._saved.get(execution_id) == loaded[0].last_seq:
                 return
+            state, chain = loaded
             self._saved[execution_id] = state.last_seq
-            data = await asyncio.to_thread(encode_snapshot, state)
+            data = await asyncio.to_thread(encode_snapshot, state, chain)
             await self.log.snapshots.put(execution_id, data)
-            self._remember(execution_id, state)
+            self._remember(execution_id, loaded)
             self.written += 1
         except Exception as exc:
             log.warning("scheduler.snapshot_failed", execution_id=execution_id, error=repr(exc))
@@ -156,6 +182,10 @@ class Snapshots:
             log.warning(
                 "scheduler.snapshot_not_deleted", execution_id=execution_id, error=repr(exc)
             )
+
+
+_Base = tuple[ExecutionState, ChainHead]
+"""A snapshot's state and the log's chain through it."""
 
 
 def _fold(tail: list[tuple[int, Event]], base: ExecutionState | None) -> ExecutionState | None:

@@ -238,6 +238,10 @@ SPECS: tuple[NodeSpec, ...] = (
         "{text, json?, steps, tool_calls, model, finish_reason, usage, cost_usd}",
         receives=frozenset({"workflows"}),
         checks=_agent_problems,
+        # an HTTP tool is a request the model may send again; tool workflows are children
+        effects=lambda data: any(
+            isinstance(tool, dict) and tool.get("url") for tool in data.get("tools") or ()
+        ),
     ),
     NodeSpec(
         "embeddings",

@@ -16,7 +16,9 @@ __all__ = [
     "JoinMode",
     "NodeConfig",
     "NodeSpec",
+    "always_effects",
     "joins_all",
+    "no_effects",
     "no_handles",
 ]
 
@@ -48,6 +50,17 @@ def no_handles(_data: Mapping[str, Any]) -> tuple[str, ...]:
     return ()
 
 
+def no_effects(_data: Mapping[str, Any]) -> bool:
+    """For node types that change nothing outside the platform when they run."""
+    return False
+
+
+def always_effects(_data: Mapping[str, Any]) -> bool:
+    """For node types whose every run may change something outside (a request sent,
+    a message posted): running one again repeats it unless the far side deduplicates."""
+    return True
+
+
 def joins_all(_data: Mapping[str, Any]) -> JoinMode:
     """For most node types: run once every incoming edge is resolved."""
     return "all"
@@ -75,6 +88,9 @@ class NodeSpec:
     """Extra (field, message) problems beyond field types."""
     joins: Callable[[Mapping[str, Any]], JoinMode] = joins_all
     """`all` (the default) or `any`: run as soon as one incoming edge is taken."""
+    effects: Callable[[Mapping[str, Any]], bool] = no_effects
+    """Whether a node of this type configured with `data` has external effects (sends,
+    writes, posts): what a retry from an earlier node would do again (`events.effects`)."""
     code_fields: Mapping[str, str] = field(default_factory=dict)
     """Fields holding code, SQL or an expression, each with the data field that carries
     values into it: references are data and never rewrite the text of these fields."""
@@ -82,6 +98,10 @@ class NodeSpec:
     def branch_handles(self, data: Mapping[str, Any]) -> tuple[str, ...]:
         """The handles of a node of this type configured with `data`."""
         return self.handles(data)
+
+    def has_effects(self, data: Mapping[str, Any]) -> bool:
+        """Whether a node of this type configured with `data` has external effects."""
+        return self.effects(data)
 
     def join_mode(self, data: Mapping[str, Any]) -> JoinMode:
         """How a node of this type configured with `data` waits for its inputs."""

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec
+from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, always_effects
 
 __all__ = ["SPECS", "EmailConfig", "NotionConfig", "SlackConfig", "WebhookConfig"]
 
@@ -95,6 +95,7 @@ SPECS: tuple[NodeSpec, ...] = (
         "Posts a message to a Slack channel, or replies in a thread.",
         SlackConfig,
         "{channel, ts, thread_ts}",
+        effects=always_effects,
     ),
     NodeSpec(
         "notion",
@@ -104,6 +105,7 @@ SPECS: tuple[NodeSpec, ...] = (
         NotionConfig,
         "the created page, or {results, has_more, next_cursor}",
         checks=_notion_problems,
+        effects=lambda data: data.get("operation") == "create_page",
     ),
     NodeSpec(
         "email",
@@ -113,6 +115,7 @@ SPECS: tuple[NodeSpec, ...] = (
         EmailConfig,
         "{message_id, recipients}",
         checks=_email_problems,
+        effects=always_effects,
     ),
     NodeSpec(
         "webhook",
@@ -121,5 +124,6 @@ SPECS: tuple[NodeSpec, ...] = (
         "POSTs JSON to a URL, signed with HMAC-SHA256 over a timestamp and the body.",
         WebhookConfig,
         "{status, body}",
+        effects=always_effects,
     ),
 )

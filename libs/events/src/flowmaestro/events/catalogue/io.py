@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec
+from flowmaestro.events.catalogue.base import NodeConfig, NodeSpec, always_effects
 
 __all__ = ["SPECS", "DatabaseConfig", "FileConfig", "HttpConfig"]
 
@@ -105,6 +105,7 @@ SPECS: tuple[NodeSpec, ...] = (
         HttpConfig,
         "{status, headers, body, url}",
         checks=_http_problems,
+        effects=always_effects,  # a GET may have effects too: the far side decides
     ),
     NodeSpec(
         "database",
@@ -114,6 +115,7 @@ SPECS: tuple[NodeSpec, ...] = (
         DatabaseConfig,
         "{rows, columns, row_count, truncated}",
         code_fields={"query": "params"},
+        effects=lambda data: data.get("read_only", True) is False,
         checks=_database_problems,
     ),
     NodeSpec(
