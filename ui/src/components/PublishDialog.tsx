@@ -81,7 +81,7 @@ export function PublishDialog({ workflowId, flush, onPublished }: Props) {
   const executions = report?.executions ?? [];
   return (
     <Dialog.Root open={open} onOpenChange={setOpen}>
-      <button className="btn btn-primary" onClick={() => void check()} data-action="publish" title="Publish the draft as a new version">
+      <button className="btn btn-primary whitespace-nowrap" onClick={() => void check()} data-action="publish" title="Publish the draft as a new version">
         Publish{dirty ? " •" : ""}
       </button>
       <Dialog.Portal>

@@ -59,7 +59,7 @@ export function VersionsDialog({ workflowId, current, flush, onRestored }: Props
   return (
     <Dialog.Root open={open} onOpenChange={(next) => (setOpen(next), setShown(null))}>
       <Dialog.Trigger asChild>
-        <button className="btn" title="Versions">
+        <button className="btn whitespace-nowrap" title="Versions">
           Versions{current ? ` (v${current})` : ""}
         </button>
       </Dialog.Trigger>

@@ -178,7 +178,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
     <div className="flex h-full flex-col">
       <TopBar>
         <input aria-label="Workflow name" className="w-56 font-medium" value={name} onChange={(e) => graph.setName(e.target.value)} />
-        <span className={`text-xs ${sync === "saved" ? "muted" : sync === "error" || sync === "conflict" ? "text-rose-600" : "text-amber-700 dark:text-amber-400"}`} data-testid="draft-status" data-sync={sync} title={syncError ?? "Edits are saved to a draft as you go (Ctrl+S saves now)"}>
+        <span className={`whitespace-nowrap text-xs ${sync === "saved" ? "muted" : sync === "error" || sync === "conflict" ? "text-rose-600" : "text-amber-700 dark:text-amber-400"}`} data-testid="draft-status" data-sync={sync} title={syncError ?? "Edits are saved to a draft as you go (Ctrl+S saves now)"}>
           {sync === "saved" && !hasDraft ? `Published v${version ?? ""}` : SYNC_TEXT[sync]}
         </span>
         <PublishDialog
@@ -198,7 +198,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
         />
         {problemCount > 0 && (
           <details className="relative text-xs" data-testid="problems">
-            <summary className="cursor-pointer text-rose-600">
+            <summary className="cursor-pointer whitespace-nowrap text-rose-600">
               {problemCount} problem{problemCount > 1 ? "s" : ""}
             </summary>
             <ul className="panel absolute left-0 top-6 z-30 w-96 list-disc rounded border p-2 pl-6 shadow-lg">
