@@ -185,8 +185,9 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
           workflowId={workflow.id}
           flush={flush}
           onPublished={(published) => {
+            // The canvas already shows what was published; only the bookkeeping changes.
             const w = published.workflow;
-            graph.load({ id: w.id, name: w.name, version: w.version, definition: w.definition, revision: published.revision, hasDraft: false });
+            useGraphStore.setState({ version: w.version ?? null, revision: published.revision, hasDraft: false, serverErrors: {} });
             setNotice({ text: published.new_version ? `Published version ${w.version}` : `Published layout; still version ${w.version}` });
           }}
         />

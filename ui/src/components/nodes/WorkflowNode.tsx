@@ -29,7 +29,7 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
     <div
       data-testid={`node-${id}`}
       data-node-status={status ?? "idle"}
-      className={`min-w-36 max-w-52 rounded-md border bg-white px-3 py-2 shadow-sm dark:bg-slate-900 ${
+      className={`relative min-w-36 max-w-52 rounded-md border bg-white px-3 py-2 shadow-sm dark:bg-slate-900 ${
         selected ? "border-sky-500" : hasErrors ? "border-rose-500" : "border-slate-300 dark:border-slate-600"
       } ${status ? (RING[status] ?? "") : ""}`}
     >
@@ -47,7 +47,9 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         </div>
       )}
       {hasErrors && (
-        <ul className="mt-1 field-error" data-testid={`node-errors-${id}`}>
+        // Below the node, outside its measured box: problems come and go as the draft
+        // autosaves, and the node (and its handles) must not move while someone drags an edge.
+        <ul className="field-error panel absolute left-0 top-full z-10 mt-1 w-56 rounded border border-rose-300 px-2 py-1 text-[11px] shadow-sm" data-testid={`node-errors-${id}`}>
           {Object.entries(errors).map(([field, message]) => (
             <li key={field}>
               {field ? `${field}: ` : ""}
