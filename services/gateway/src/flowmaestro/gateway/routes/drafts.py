@@ -43,10 +43,11 @@ IF_MATCH = "If-Match"
 ETAG = "ETag"
 Version = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 IfMatch = Annotated[
-    str | None,
+    str,
     Parameter(
         header=IF_MATCH,
         max_length=40,
+        pattern=r'^(\*|(W/)?"?[0-9]{1,18}"?)$',
         description='The revision you hold (`"12"`); a workflow written since answers 409 '
         "`EDIT_CONFLICT`. Absent or `*`: unconditional.",
     ),
@@ -131,7 +132,7 @@ class DraftController(Controller):
         data: DraftIn,
         user: CurrentUser,
         services: ServicesDep,
-        if_match: IfMatch = None,
+        if_match: IfMatch = "*",
     ) -> Response[Envelope[DraftOut]]:
         """Save the draft as it is, valid or not (`problems` says what would stop a
         publish). Bounded in size (413) and in writes per minute per user (429)."""
@@ -153,7 +154,7 @@ class DraftController(Controller):
         workflow_id: str,
         user: CurrentUser,
         services: ServicesDep,
-        if_match: IfMatch = None,
+        if_match: IfMatch = "*",
     ) -> Response[Envelope[DraftOut]]:
         """Discard the draft; the editor shows the published definition again."""
         draft = await services.drafts.discard(
@@ -168,7 +169,7 @@ class DraftController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         request: Request[Any, Any, Any],
-        if_match: IfMatch = None,
+        if_match: IfMatch = "*",
     ) -> Envelope[PublishOut]:
         """Publish the draft: validated in full (400 lists each problem), it becomes a new
         version unless only node positions changed (`new_version: false`)."""

@@ -167,7 +167,7 @@ class WorkflowController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         request: Request[Any, Any, Any],
-        if_match: IfMatch = None,
+        if_match: IfMatch = "*",
     ) -> Envelope[WorkflowOut]:
         """Roll back: a new version equal to `version`; the draft, if any, is discarded
         (with `If-Match`, only if nobody wrote since that revision: else 409)."""
