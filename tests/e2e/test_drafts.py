@@ -91,10 +91,16 @@ async def test_a_second_tab_gets_a_conflict(page: Page, shot: Shot) -> None:
     await expect(page.get_by_test_id("draft-status")).to_have_attribute("data-sync", "conflict")
     await shot("conflict")
 
-    # leaving with edits the server refused asks first
+    # leaving with edits the server refused asks first: in the app, and on reload
     page.once("dialog", lambda dialog: dialog.dismiss())
     await page.get_by_role("link", name="Batches").click()
     await expect(page.get_by_test_id("canvas")).to_be_visible()
+    async with page.expect_event("dialog") as asked:
+        await page.evaluate("() => { setTimeout(() => location.reload(), 0); }")
+    unload = await asked.value
+    assert unload.type == "beforeunload"
+    await unload.dismiss()
+    await expect(banner).to_be_visible()
 
     await banner.get_by_role("button", name="Reload theirs").click()
     await expect(page.get_by_label("Workflow name")).to_have_value("Renamed in tab B")

@@ -148,7 +148,15 @@ async def test_a_second_tab_gets_a_conflict(client: httpx.AsyncClient, alice: Us
     assert error["code"] == "EDIT_CONFLICT" and error["details"]["revision"] == a["revision"]
     kept = data_of(await client.get(f"/api/workflows/{wid}/draft", headers=alice.headers))
     assert kept["definition"]["nodes"]["big"]["data"]["value"] == "from tab A"
-    # publishing and restoring check the revision too
+    # publishing, restoring and a direct update check the revision too
+    error_of(
+        await client.put(
+            f"/api/workflows/{wid}",
+            json={"name": "stale"},
+            headers=_match(alice, loaded["revision"]),
+        ),
+        409,
+    )
     error_of(
         await client.post(
             f"/api/workflows/{wid}/publish", headers=_match(alice, loaded["revision"])

@@ -103,7 +103,7 @@ class WorkflowController(Controller):
         """One workflow at its current version."""
         return ok(await services.workflows.get(user.user_id, workflow_id))
 
-    @put("/{workflow_id:str}", responses=errors(400, 401, 404, 413, 503))
+    @put("/{workflow_id:str}", responses=errors(400, 401, 404, 409, 413, 503))
     async def update_workflow(
         self,
         workflow_id: str,
@@ -111,8 +111,10 @@ class WorkflowController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         request: Request[Any, Any, Any],
+        if_match: IfMatch = "*",
     ) -> Envelope[WorkflowOut]:
-        """Change name, description or definition; a new definition is a new version."""
+        """Change name, description or definition; a definition that changes more than
+        node positions is a new version. With `If-Match`, 409 when written since."""
         definition = (
             checked_definition(data.definition, services.settings.limits)
             if data.definition is not None
@@ -126,6 +128,7 @@ class WorkflowController(Controller):
                 data.description,
                 definition,
                 actor=actor_of(request, user),
+                expected_revision=expected_revision(if_match),
             )
         )
 
