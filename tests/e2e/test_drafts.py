@@ -17,7 +17,6 @@ from tests.e2e.ui import (
     new_workflow,
     node,
     register,
-    save,
     select,
 )
 
@@ -175,6 +174,19 @@ async def test_publish_shows_the_compatibility_check(
     await shot("version-diff")
     await versions.get_by_role("button", name="Close").click()
 
-    # a publish of layout alone makes no version
-    await save(page)
+    # moving a node is layout: publishing it makes no version
+    box = await node(page, "deny").bounding_box()
+    assert box
+    await page.mouse.move(box["x"] + 30, box["y"] + 10)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + 30, box["y"] + 110, steps=6)
+    await page.mouse.up()
+    await draft_saved(page)
+    await page.locator("[data-action=publish]").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Layout only (no new version)")
+    await expect(dialog.get_by_test_id("diff")).to_contain_text("Moved 1 node")
+    await shot("layout-only")
+    await dialog.locator("[data-action=confirm-publish]").click()
+    await expect(page.get_by_role("status")).to_contain_text("Published layout; still version 2")
     await expect(page.get_by_role("button", name="Versions")).to_contain_text("v2")

@@ -98,3 +98,9 @@ def test_hostile_expressions_are_bounded() -> None:
     assert time.perf_counter() - started < 3.0
     codes = {(p.node_id, p.code) for p in problems}
     assert ("deep", "syntax") in codes and ("long", "too_long") in codes
+
+
+def test_integer_and_float_positions_are_the_same_place() -> None:
+    stored = {"nodes": {"a": {"type": "echo", "position": {"x": 270.0, "y": 0.0}}}}
+    canvas = {"nodes": {"a": {"type": "echo", "position": {"x": 270, "y": 0}}}}
+    assert definition_diff(stored, canvas).moved == []

@@ -130,6 +130,18 @@ def _type(node: Mapping[str, Any]) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def _position(node: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Where a node sits; `0` and `0.0` are the same place (stored definitions hold floats,
+    the canvas sends integers)."""
+    position = node.get("position")
+    if not isinstance(position, Mapping):
+        return None
+    x, y = position.get("x", 0), position.get("y", 0)
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return float(x), float(y)
+    return None
+
+
 def without_layout(definition: Mapping[str, Any]) -> dict[str, Any]:
     """The definition without node positions and edge ids (neither changes a run)."""
     nodes = {
@@ -203,7 +215,7 @@ def definition_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> Definitio
         change = _node_change(node_id, old_nodes[node_id], new_nodes[node_id])
         if change is not None:
             changed.append(change)
-        elif not _same(old_nodes[node_id].get("position"), new_nodes[node_id].get("position")):
+        elif _position(old_nodes[node_id]) != _position(new_nodes[node_id]):
             moved.append(node_id)
     old_edges, new_edges = _edges(old), _edges(new)
 
