@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 
 from tests.e2e.conftest import Shot
 from tests.e2e.ui import (
@@ -190,3 +190,22 @@ async def test_publish_shows_the_compatibility_check(
     await dialog.locator("[data-action=confirm-publish]").click()
     await expect(page.get_by_role("status")).to_contain_text("Published layout; still version 2")
     await expect(page.get_by_role("button", name="Versions")).to_contain_text("v2")
+
+    # restoring an old version over unpublished edits asks first
+    await configure(page, "refund", {"output": "refunded later"})
+    await draft_saved(page)
+    await page.get_by_role("button", name="Versions").click()
+    versions = page.get_by_role("dialog")
+    asked: list[str] = []
+
+    async def refuse(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.dismiss()
+
+    page.once("dialog", refuse)
+    await versions.locator("[data-version='1']").get_by_role("button", name="Restore").click()
+    await expect(versions).to_be_visible()
+    assert asked and "unpublished changes" in asked[0]
+    await versions.get_by_role("button", name="Close").click()
+    await select(page, "refund")
+    await expect(page.locator("#cfg-refund-output")).to_have_value("refunded later")
