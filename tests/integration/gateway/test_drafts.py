@@ -79,6 +79,15 @@ async def test_an_invalid_draft_is_saved_and_publish_makes_a_version(
     assert published["workflow"]["name"] == "renamed"
     after = data_of(await client.get(f"/api/workflows/{wid}/draft", headers=alice.headers))
     assert after["has_draft"] is False and after["version"] == 2
+    audit = data_of(
+        await client.get(
+            "/api/audit",
+            params={"resource_type": "workflow", "resource_id": wid},
+            headers=alice.headers,
+        )
+    )
+    published_entry = next(e for e in audit["entries"] if e["action"] == "workflow.published")
+    assert published_entry["details"]["version"] == 2 and published_entry["details"]["new_version"]
 
     # a test run of the draft runs the draft; an ordinary run runs the published version
     draft = data_of(

@@ -133,11 +133,14 @@ class DraftStore:
             record = await self.workflows.write(conn, current, name, None, definition, None, None)
             await conn.execute("DELETE FROM workflow_drafts WHERE workflow_id = $1", workflow_id)
             made = record["current_version"] != current["current_version"]
-            details = {"name": record["name"], "version": record["current_version"]}
-            if made:
-                await record_action(
-                    conn, owner_id, actor, "workflow.published", "workflow", workflow_id, details
-                )
+            details = {
+                "name": record["name"],
+                "version": record["current_version"],
+                "new_version": made,
+            }
+            await record_action(
+                conn, owner_id, actor, "workflow.published", "workflow", workflow_id, details
+            )
         return record, made
 
     async def compatibility(
