@@ -94,11 +94,19 @@ async def test_a_second_tab_gets_a_conflict(page: Page, shot: Shot) -> None:
     page.once("dialog", lambda dialog: dialog.dismiss())
     await page.get_by_role("link", name="Batches").click()
     await expect(page.get_by_test_id("canvas")).to_be_visible()
-    async with page.expect_event("dialog") as asked:
-        await page.evaluate("() => { setTimeout(() => location.reload(), 0); }")
-    unload = await asked.value
-    assert unload.type == "beforeunload"
-    await unload.dismiss()
+    kinds: list[str] = []
+
+    async def stay(dialog: Dialog) -> None:
+        kinds.append(dialog.type)
+        await dialog.dismiss()
+
+    page.once("dialog", stay)
+    await page.evaluate("() => { setTimeout(() => location.reload(), 0); }")
+    for _ in range(50):
+        if kinds:
+            break
+        await page.wait_for_timeout(100)
+    assert kinds == ["beforeunload"]
     await expect(banner).to_be_visible()
 
     await banner.get_by_role("button", name="Reload theirs").click()
