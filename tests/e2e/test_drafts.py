@@ -91,22 +91,26 @@ async def test_a_second_tab_gets_a_conflict(page: Page, shot: Shot) -> None:
     await shot("conflict")
 
     # leaving with edits the server refused asks first: in the app, and on reload
-    page.once("dialog", lambda dialog: dialog.dismiss())
-    await page.get_by_role("link", name="Batches").click()
-    await expect(page.get_by_test_id("canvas")).to_be_visible()
     kinds: list[str] = []
 
     async def stay(dialog: Dialog) -> None:
         kinds.append(dialog.type)
         await dialog.dismiss()
 
-    page.once("dialog", stay)
+    async def asked(count: int) -> None:
+        for _ in range(50):
+            if len(kinds) >= count:
+                return
+            await page.wait_for_timeout(100)
+
+    page.on("dialog", stay)
+    await page.get_by_role("link", name="Batches").click()
+    await asked(1)
+    await expect(page.get_by_test_id("canvas")).to_be_visible()
     await page.evaluate("() => { setTimeout(() => location.reload(), 0); }")
-    for _ in range(50):
-        if kinds:
-            break
-        await page.wait_for_timeout(100)
-    assert kinds == ["beforeunload"]
+    await asked(2)
+    page.remove_listener("dialog", stay)
+    assert kinds == ["confirm", "beforeunload"], kinds
     await expect(banner).to_be_visible()
 
     await banner.get_by_role("button", name="Reload theirs").click()

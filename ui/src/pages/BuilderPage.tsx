@@ -98,12 +98,19 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
     return () => window.removeEventListener("beforeunload", onUnload);
   }, [flush]);
   const blocker = useBlocker(({ currentLocation, nextLocation }) => currentLocation.pathname !== nextLocation.pathname && atRisk());
+  const asking = useRef(false);
   useEffect(() => {
-    if (blocker.state !== "blocked") return;
-    void flush().then((saved) => {
-      if (saved || window.confirm("Your latest changes are not saved. Leave anyway?")) blocker.proceed();
-      else blocker.reset();
-    });
+    // Ask once per blocked navigation (the blocker object changes on every render).
+    if (blocker.state !== "blocked" || asking.current) return;
+    asking.current = true;
+    void flush()
+      .then((saved) => {
+        if (saved || window.confirm("Your latest changes are not saved. Leave anyway?")) blocker.proceed();
+        else blocker.reset();
+      })
+      .finally(() => {
+        asking.current = false;
+      });
   }, [blocker, flush]);
 
   useEffect(() => {
