@@ -91,8 +91,8 @@ async def test_register_build_run_and_scrub(page: Page, shot: Shot, fake_llm: Fa
     await shot("built")
     await expect(page.locator(".react-flow__edge")).to_have_count(4)
 
-    # Saving before the if/else has its expression: the server names the node and field.
-    await page.locator("[data-action=save]").click()
+    # The draft autosaves though the if/else has no expression yet; the server's check
+    # names the node and the field while editing.
     errors = node(page, "conditional").get_by_test_id("node-errors-conditional")
     await expect(errors).to_contain_text("expression")
     await select(page, "conditional")
@@ -335,7 +335,9 @@ async def test_versions_undo_copy_paste_export_and_dark_mode(
     await page.keyboard.press("Control+Shift+z")
     await expect(nodes).to_have_count(3)
     await page.keyboard.press("Control+s")
-    await expect(page.get_by_role("status")).to_contain_text("Saved version 2")
+    await expect(page.get_by_role("status")).to_contain_text("Draft saved")
+    await save(page)
+    await expect(page.get_by_role("button", name="Versions")).to_contain_text("v2")
 
     # Delete the copy and save again (version 3), then restore version 2.
     await select(page, "wait")

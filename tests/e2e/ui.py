@@ -88,6 +88,15 @@ async def configure(page: Page, node_id: str, fields: dict[str, Any]) -> None:
 
 
 async def save(page: Page) -> None:
-    """Save (a new version) and wait for the confirmation."""
-    await page.locator("[data-action=save]").click()
-    await expect(page.get_by_role("status")).to_contain_text("Saved version")
+    """Publish the draft (a new version) through the publish dialog and wait for the
+    confirmation."""
+    await page.locator("[data-action=publish]").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog.get_by_test_id("compatibility-heading")).to_be_visible()
+    await dialog.locator("[data-action=confirm-publish]").click()
+    await expect(page.get_by_role("status")).to_contain_text("Published")
+
+
+async def draft_saved(page: Page) -> None:
+    """Wait until the editor's draft has reached the server."""
+    await expect(page.get_by_test_id("draft-status")).to_have_attribute("data-sync", "saved")

@@ -170,3 +170,21 @@ def test_production_refuses_the_default_secret() -> None:
     with pytest.raises(ConfigurationError):
         settings.check()
     GatewaySettings(nats_url="n", database_url="d", jwt_secret=DEFAULT_JWT_SECRET).check()
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [{"draft_bytes": 0}, {"draft_bytes": 26 * 1024 * 1024}, {"draft_writes_per_minute": 6001}],
+)
+def test_draft_bounds_have_maxima(bounds: dict[str, int]) -> None:
+    with pytest.raises(ConfigurationError):
+        GatewaySettings(nats_url="n", database_url="d", **bounds).check()  # type: ignore[arg-type]
+
+
+def test_if_match_names_a_revision() -> None:
+    from flowmaestro.gateway.routes.drafts import expected_revision
+
+    assert expected_revision('"12"') == 12 and expected_revision('W/"7"') == 7
+    assert expected_revision("*") is None
+    with pytest.raises(ValidationFailedError):
+        expected_revision('"twelve"')

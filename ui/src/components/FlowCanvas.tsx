@@ -1,6 +1,6 @@
 /** The canvas: xyflow bound to `graphStore`, with drop-to-add, minimap and controls. */
 import { Background, Controls, MiniMap, ReactFlow, useReactFlow, type Edge } from "@xyflow/react";
-import { useCallback, useMemo } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { useExecutionStore } from "../stores/executionStore";
 import { useGraphStore } from "../stores/graphStore";
 import { useNodeTypes } from "../api/hooks";
@@ -27,6 +27,10 @@ export function FlowCanvas() {
   const checkpoint = useGraphStore((s) => s.checkpoint);
   const shown = useExecutionStore((s) => s.shown);
   const { screenToFlowPosition } = useReactFlow();
+  // Fit the view once, to what is there when the canvas opens. With `fitView` on an empty
+  // canvas, xyflow waits for the first node and then centres it: the node dropped first
+  // jumped away from where it was dropped.
+  const [fitOnOpen] = useState(() => useGraphStore.getState().nodes.length > 0);
   const catalogue = useNodeTypes().data;
   // Node types from installed plugins come with the server's catalogue, not this build.
   const nodeTypes = nodeTypesFor([...(catalogue ?? []).map((info) => info.type), ...nodes.map((node) => node.type ?? "")]);
@@ -76,7 +80,7 @@ export function FlowCanvas() {
         deleteKeyCode={null}
         multiSelectionKeyCode={["Meta", "Control"]}
         selectionOnDrag={false}
-        fitView
+        fitView={fitOnOpen}
         fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
         proOptions={{ hideAttribution: true }}
       >

@@ -12,13 +12,15 @@ import { StatusBadge } from "./StatusBadge";
 import { ValueForm } from "./ValueForm";
 
 interface Props {
-  /** Saves the workflow when it has unsaved changes; resolves false when saving failed. */
+  /** Saves the draft when it has unsaved changes; resolves false when saving failed. */
   ensureSaved(): Promise<boolean>;
   onRunError(message: string): void;
 }
 
 export function RunPanel({ ensureSaved, onRunError }: Props) {
   const workflowId = useGraphStore((s) => s.workflowId)!;
+  const version = useGraphStore((s) => s.version);
+  const hasDraft = useGraphStore((s) => s.hasDraft);
   const nodes = useGraphStore((s) => s.nodes);
   const live = useExecutionStore((s) => s.live);
   const executionId = useExecutionStore((s) => s.executionId);
@@ -54,7 +56,7 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
     try {
       if (!(await ensureSaved())) return;
       const started = test
-        ? await api<{ execution_id: string }>(`/api/workflows/${workflowId}/test`, { method: "POST", json: { inputs } })
+        ? await api<{ execution_id: string }>(`/api/workflows/${workflowId}/test`, { method: "POST", json: { inputs, draft: true } })
         : await api<{ execution_id: string }>("/api/workflows/execute", { method: "POST", json: { workflow_id: workflowId, inputs } });
       follow(started.execution_id, useGraphStore.getState().definition());
       void history.refetch();
@@ -79,11 +81,16 @@ export function RunPanel({ ensureSaved, onRunError }: Props) {
         ) : (
           <p className="muted text-xs">This workflow declares no inputs (add an Input node to declare some).</p>
         )}
+        {hasDraft && (
+          <p className="muted mt-2 text-xs" data-testid="run-hint">
+            ▶ Run uses the published version{version ? ` v${version}` : ""}; Test runs your draft.
+          </p>
+        )}
         <div className="mt-3 flex gap-2">
-          <button className="btn btn-primary" data-action="run" onClick={() => start(false)} disabled={busy} title="Run (Ctrl+Enter)">
+          <button className="btn btn-primary" data-action="run" onClick={() => start(false)} disabled={busy} title={`Run the published version${version ? ` (v${version})` : ""} (Ctrl+Enter)`}>
             ▶ Run
           </button>
-          <button className="btn" onClick={() => start(true)} disabled={busy}>
+          <button className="btn" onClick={() => start(true)} disabled={busy} title="Test-run the draft as it is now">
             Test
           </button>
           {running && live.status === "running" && (

@@ -1,9 +1,10 @@
 import * as Tabs from "@radix-ui/react-tabs";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Link, useParams } from "react-router";
-import { ApiError } from "../api/client";
-import { useNodeTypes, useWorkflow, useWorkflowMutations } from "../api/hooks";
+import { Link, useBlocker, useParams } from "react-router";
+import { loadDraft, useDraftSync } from "../api/draftSync";
+import { draftApi } from "../api/drafts";
+import { useNodeTypes, useWorkflow } from "../api/hooks";
 import type { WorkflowRecord } from "../api/types";
 import { TopBar } from "../App";
 import { ConfigPanel } from "../components/ConfigPanel";
@@ -14,28 +15,47 @@ import { Palette } from "../components/Palette";
 import { focusPaletteSearch } from "../components/paletteFocus";
 import { RunPanel } from "../components/RunPanel";
 import { TriggersPanel } from "../components/TriggersPanel";
+import { PublishDialog } from "../components/PublishDialog";
 import { VersionsDialog } from "../components/VersionsDialog";
 import { STICKY_TYPE } from "../lib/canvas";
 import { download, parseWorkflowFile, workflowFile } from "../lib/exchange";
 import { branchHandles, isSink } from "../lib/handles";
 import { SHORTCUTS, shortcutAction } from "../lib/shortcuts";
 import { useExecutionStore } from "../stores/executionStore";
-import { toServerErrors } from "../lib/serverErrors";
-import { useGraphStore } from "../stores/graphStore";
+import { problemPlace } from "../lib/problems";
+import { type SyncStatus, useGraphStore } from "../stores/graphStore";
+
+const SYNC_TEXT: Record<SyncStatus, string> = {
+  saved: "Draft saved",
+  pending: "Unsaved changes",
+  saving: "Saving draft…",
+  conflict: "Changed elsewhere",
+  error: "Draft not saved",
+};
+
+/** Unsaved edits are at risk: not yet on the server, or refused by it. */
+const atRisk = () => {
+  const { dirty, sync } = useGraphStore.getState();
+  return dirty || sync === "saving" || sync === "conflict";
+};
 
 function Builder({ workflow }: { workflow: WorkflowRecord }) {
   // Narrow selections: dragging a node must not re-render the panels.
   const name = useGraphStore((s) => s.name);
-  const dirty = useGraphStore((s) => s.dirty);
   const version = useGraphStore((s) => s.version);
+  const sync = useGraphStore((s) => s.sync);
+  const syncError = useGraphStore((s) => s.syncError);
+  const hasDraft = useGraphStore((s) => s.hasDraft);
+  const problemCount = useGraphStore((s) => Object.values(s.serverErrors).reduce((n, fields) => n + Object.keys(fields).length, 0));
   const canUndo = useGraphStore((s) => s.past.length > 0);
   const canRedo = useGraphStore((s) => s.future.length > 0);
   const workflowError = useGraphStore((s) => s.serverErrors[""]);
   const selectedIds = useGraphStore((s) => s.nodes.filter((n) => n.selected).map((n) => n.id).join("\n"));
   const graph = useGraphStore.getState();
-  const { update } = useWorkflowMutations();
+  const { flush, reload, overwrite } = useDraftSync(workflow.id);
   const { fitView, screenToFlowPosition, setCenter, getZoom } = useReactFlow();
   const catalogue = useNodeTypes().data;
+  const [loaded, setLoaded] = useState<string | null>(null);
   const clearRun = useExecutionStore((s) => s.clear);
   const [tab, setTab] = useState("config");
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
@@ -43,28 +63,60 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
   const selected = selectedIds ? selectedIds.split("\n") : [];
 
   useEffect(() => {
-    useGraphStore.getState().load({ id: workflow.id, name: workflow.name, version: workflow.version, definition: workflow.definition });
+    // The editor edits the server's draft (or the published definition when there is none).
+    let cancelled = false;
     clearRun();
+    draftApi
+      .get(workflow.id)
+      .then((draft) => {
+        if (cancelled) return;
+        loadDraft(draft);
+        setLoaded(workflow.id);
+      })
+      .catch((e) => setNotice({ text: `Could not load the draft: ${e instanceof Error ? e.message : String(e)}`, error: true }));
+    return () => {
+      cancelled = true;
+    };
     // Load once per workflow id; later refetches must not discard edits.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [workflow.id]);
 
   const save = useCallback(async (): Promise<boolean> => {
-    const { workflowId, name, definition, markSaved, setServerErrors } = useGraphStore.getState();
-    try {
-      const saved = await update.mutateAsync({ id: workflowId!, name, definition: definition() });
-      markSaved(saved.version ?? null);
-      setNotice({ text: `Saved version ${saved.version ?? ""}` });
-      return true;
-    } catch (e) {
-      if (e instanceof ApiError) setServerErrors(toServerErrors(e));
-      setNotice({ text: `Not saved: ${e instanceof Error ? e.message : String(e)}`, error: true });
-      setTab("config");
-      return false;
-    }
-  }, [update]);
+    const saved = await flush();
+    const { sync, syncError } = useGraphStore.getState();
+    if (saved) setNotice({ text: "Draft saved" });
+    else setNotice({ text: sync === "conflict" ? "Not saved: the workflow was changed elsewhere" : `Not saved: ${syncError ?? ""}`, error: true });
+    return saved;
+  }, [flush]);
 
-  const ensureSaved = useCallback(async () => (useGraphStore.getState().dirty ? save() : true), [save]);
+  const ensureSaved = useCallback(async () => flush(), [flush]);
+
+  // Leaving, reloading or closing the tab with edits the server does not have yet asks first.
+  useEffect(() => {
+    const onUnload = (e: BeforeUnloadEvent) => {
+      if (!atRisk()) return;
+      void flush();
+      e.preventDefault();
+      e.returnValue = "";
+    };
+    window.addEventListener("beforeunload", onUnload);
+    return () => window.removeEventListener("beforeunload", onUnload);
+  }, [flush]);
+  const blocker = useBlocker(({ currentLocation, nextLocation }) => currentLocation.pathname !== nextLocation.pathname && atRisk());
+  const asking = useRef(false);
+  useEffect(() => {
+    // Ask once per blocked navigation (the blocker object changes on every render).
+    if (blocker.state !== "blocked" || asking.current) return;
+    asking.current = true;
+    void flush()
+      .then((saved) => {
+        if (saved || window.confirm("Your latest changes are not saved. Leave anyway?")) blocker.proceed();
+        else blocker.reset();
+      })
+      .finally(() => {
+        asking.current = false;
+      });
+  }, [blocker, flush]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -127,7 +179,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
       const { definition } = parseWorkflowFile(await file.text(), file.name);
       const g = useGraphStore.getState();
       g.checkpoint();
-      g.load({ id: g.workflowId, name: g.name, version: g.version, definition });
+      g.load({ id: g.workflowId, name: g.name, version: g.version, definition, revision: g.revision, hasDraft: g.hasDraft });
       useGraphStore.setState({ dirty: true });
       setTimeout(() => fitView({ maxZoom: 1, padding: 0.2 }), 50);
     } catch (e) {
@@ -167,17 +219,39 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
     <div className="flex h-full flex-col">
       <TopBar>
         <input aria-label="Workflow name" className="w-56 font-medium" value={name} onChange={(e) => graph.setName(e.target.value)} />
-        <button className="btn btn-primary" onClick={() => save()} title="Save (Ctrl+S)" data-action="save">
-          Save{dirty ? " •" : ""}
-        </button>
+        <span className={`whitespace-nowrap text-xs ${sync === "saved" ? "muted" : sync === "error" || sync === "conflict" ? "text-rose-600" : "text-amber-700 dark:text-amber-400"}`} data-testid="draft-status" data-sync={sync} title={syncError ?? "Edits are saved to a draft as you go (Ctrl+S saves now)"}>
+          {sync === "saved" && !hasDraft ? `Published v${version ?? ""}` : SYNC_TEXT[sync]}
+        </span>
+        <PublishDialog
+          workflowId={workflow.id}
+          flush={flush}
+          onPublished={(published) => {
+            // The canvas already shows what was published; only the bookkeeping changes.
+            const w = published.workflow;
+            useGraphStore.setState({ version: w.version ?? null, revision: published.revision, hasDraft: false, serverErrors: {} });
+            setNotice({ text: published.new_version ? `Published version ${w.version}` : `Published layout; still version ${w.version}` });
+          }}
+        />
         <VersionsDialog
           workflowId={workflow.id}
           current={version}
-          onRestored={(w) => {
-            graph.load({ id: w.id, name: w.name, version: w.version, definition: w.definition });
-            setNotice({ text: `Restored; now at version ${w.version}` });
-          }}
+          flush={flush}
+          onRestored={(w) => setNotice({ text: `Restored; now at version ${w.version}` })}
         />
+        {problemCount > 0 && (
+          <details className="relative text-xs" data-testid="problems">
+            <summary className="cursor-pointer whitespace-nowrap text-rose-600">
+              {problemCount} problem{problemCount > 1 ? "s" : ""}
+            </summary>
+            <ul className="panel absolute left-0 top-6 z-30 w-96 list-disc rounded border p-2 pl-6 shadow-lg">
+              {Object.entries(useGraphStore.getState().serverErrors).flatMap(([nodeId, fields]) =>
+                Object.entries(fields).map(([field, message]) => (
+                  <li key={`${nodeId}:${field}`}>{nodeId ? `${problemPlace({ node_id: nodeId, field: field || null })}: ${message}` : message}</li>
+                )),
+              )}
+            </ul>
+          </details>
+        )}
         <button className="btn" onClick={graph.undo} disabled={!canUndo} title="Undo (Ctrl+Z)" aria-label="Undo">↶</button>
         <button className="btn" onClick={graph.redo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)" aria-label="Redo">↷</button>
         <button className="btn" onClick={() => { graph.layout(); setTimeout(() => fitView({ duration: 200, maxZoom: 1, padding: 0.2 }), 50); }} title="Auto-layout (Shift+L)">Layout</button>
@@ -194,10 +268,21 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
           </span>
         )}
       </TopBar>
+      {sync === "conflict" && (
+        <div role="alert" className="flex items-center gap-2 border-b border-rose-300 bg-rose-50 px-3 py-2 text-sm dark:bg-rose-950" data-testid="conflict">
+          <span className="flex-1">This workflow was changed in another tab or by someone else since you loaded it. Your edits are kept here but not saved.</span>
+          <button className="btn" onClick={() => void reload().then(() => setNotice({ text: "Reloaded the latest draft" }))}>
+            Reload theirs
+          </button>
+          <button className="btn" onClick={() => void overwrite().then((ok) => ok && setNotice({ text: "Overwrote with your draft" }))}>
+            Overwrite with mine
+          </button>
+        </div>
+      )}
       <div className="flex min-h-0 flex-1">
         <Palette onAdd={add} onAddNote={addNote} after={after?.id ?? null} />
         <main className="relative min-w-0 flex-1">
-          <FlowCanvas />
+          {loaded === workflow.id ? <FlowCanvas /> : <p className="muted p-6">Loading…</p>}
         </main>
         <Tabs.Root value={tab} onValueChange={setTab} className="panel flex w-80 shrink-0 flex-col border-l">
           <Tabs.List className="flex border-b border-slate-200 dark:border-slate-800" aria-label="Panels">

@@ -80,3 +80,19 @@ describe("graphStore", () => {
     expect(store().addNote({ x: 0, y: 0 })).toBeNull();
   });
 });
+
+describe("draft bookkeeping", () => {
+  beforeEach(() => store().load({ id: "w1", name: "Orders", definition: branch as WorkflowDefinition, revision: 3 }));
+
+  it("keeps edits made while a save was in flight dirty", () => {
+    store().setName("First");
+    const sent = { nodes: store().nodes, edges: store().edges, name: store().name };
+    store().markDraftSaved(4, sent, {});
+    expect(store()).toMatchObject({ revision: 4, dirty: false, hasDraft: true, sync: "saved" });
+    store().setName("Second");
+    const late = { nodes: store().nodes, edges: store().edges, name: "First" };
+    store().markDraftSaved(5, late, { check: { expression: "This is required." } });
+    expect(store()).toMatchObject({ revision: 5, dirty: true, sync: "pending" });
+    expect(store().serverErrors.check.expression).toBe("This is required.");
+  });
+});

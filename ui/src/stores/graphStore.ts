@@ -25,6 +25,10 @@ import { autoLayout } from "../lib/layout";
 /** Server validation errors: node id (or "" for the workflow) → field (or "") → message. */
 export type ServerErrors = Record<string, Record<string, string>>;
 
+/** Where the draft stands on the server: `pending` (edits not yet sent), `saving`,
+ * `saved`, `conflict` (written elsewhere since: reload or overwrite), `error`. */
+export type SyncStatus = "saved" | "pending" | "saving" | "conflict" | "error";
+
 interface GraphState {
   workflowId: string | null;
   name: string;
@@ -38,11 +42,25 @@ interface GraphState {
   readOnly: boolean;
   serverErrors: ServerErrors;
   lastTag: string | null;
+  /** The workflow's revision on the server, sent as `If-Match` with the next write. */
+  revision: number | null;
+  /** The server holds a draft that differs from (or was not yet) published. */
+  hasDraft: boolean;
+  sync: SyncStatus;
+  /** The revision another tab or user wrote, when `sync` is `conflict`. */
+  conflictRevision: number | null;
+  syncError: string | null;
 
-  load(workflow: { id: string | null; name: string; version?: number | null; definition: WorkflowDefinition }, readOnly?: boolean): void;
+  load(
+    workflow: { id: string | null; name: string; version?: number | null; definition: WorkflowDefinition; revision?: number | null; hasDraft?: boolean },
+    readOnly?: boolean,
+  ): void;
   definition(): WorkflowDefinition;
   setName(name: string): void;
   markSaved(version: number | null): void;
+  /** The draft as of `sent` reached the server at `revision`; edits made since stay dirty. */
+  markDraftSaved(revision: number, sent: { nodes: CanvasNode[]; edges: CanvasEdge[]; name: string }, errors: ServerErrors): void;
+  setSync(sync: SyncStatus, detail?: { conflictRevision?: number | null; error?: string | null }): void;
   onNodesChange(changes: NodeChange<CanvasNode>[]): void;
   onEdgesChange(changes: EdgeChange[]): void;
   connect(connection: Connection): void;
@@ -80,6 +98,11 @@ export const useGraphStore = create<GraphState>((set, get) => ({
   readOnly: false,
   serverErrors: {},
   lastTag: null,
+  revision: null,
+  hasDraft: false,
+  sync: "saved",
+  conflictRevision: null,
+  syncError: null,
 
   load: (workflow, readOnly = false) => {
     const canvas = definitionToCanvas(workflow.definition);
@@ -94,11 +117,22 @@ export const useGraphStore = create<GraphState>((set, get) => ({
       readOnly,
       serverErrors: {},
       lastTag: null,
+      revision: workflow.revision ?? null,
+      hasDraft: workflow.hasDraft ?? false,
+      sync: "saved",
+      conflictRevision: null,
+      syncError: null,
     });
   },
   definition: () => canvasToDefinition(snapshot(get())),
   setName: (name) => set({ name, dirty: true }),
   markSaved: (version) => set({ version, dirty: false, serverErrors: {} }),
+  markDraftSaved: (revision, sent, errors) =>
+    set((s) => {
+      const unchanged = s.nodes === sent.nodes && s.edges === sent.edges && s.name === sent.name;
+      return { revision, hasDraft: true, dirty: !unchanged, serverErrors: errors, sync: unchanged ? "saved" : "pending", conflictRevision: null, syncError: null };
+    }),
+  setSync: (sync, detail = {}) => set({ sync, conflictRevision: detail.conflictRevision ?? null, syncError: detail.error ?? null }),
 
   checkpoint: (tag) => {
     const state = get();

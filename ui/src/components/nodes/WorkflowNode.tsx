@@ -59,7 +59,10 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         </div>
       )}
       {hasErrors && (
-        <ul className="field-error mt-1 whitespace-normal [overflow-wrap:anywhere]" data-testid={`node-errors-${id}`}>
+        // Below the node, outside its measured box and as wide as the card: problems come
+        // and go as the draft autosaves, and the node (and its handles) must not move while
+        // someone drags an edge; long messages wrap instead of spreading over neighbours.
+        <ul className="field-error panel absolute left-0 top-full z-10 mt-1 w-44 whitespace-normal rounded border border-rose-300 px-2 py-1 text-[11px] shadow-sm [overflow-wrap:anywhere]" data-testid={`node-errors-${id}`}>
           {Object.entries(errors).map(([field, message]) => (
             <li key={field}>
               {field ? `${field}: ` : ""}

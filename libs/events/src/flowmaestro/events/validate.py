@@ -26,6 +26,7 @@ from flowmaestro.events.graph import build_graph, find_cycle
 from flowmaestro.events.limits import DEFAULT_LIMITS, Limits, limit_problems
 from flowmaestro.events.names import is_valid_token
 from flowmaestro.events.references import INPUTS_ROOT, RESERVED_ROOTS, find_references
+from flowmaestro.events.syntax import expression_problems
 
 __all__ = [
     "check_definition",
@@ -211,6 +212,11 @@ def validate_definition(
             problems.extend(limit_problems(key, node.type, node.data, limits))
             problems.extend(code_reference_problems(key, node.type, node.data))
             problems.extend(_nested_problems(key, node.type, node.data, limits))
+    problems.extend(
+        expression_problems(
+            {k: {"type": n.type, "data": n.data} for k, n in definition.nodes.items()}
+        )
+    )
 
     seen_edges: set[str] = set()
     for i, edge in enumerate(definition.edges):

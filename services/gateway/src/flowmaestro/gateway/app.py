@@ -31,6 +31,7 @@ from flowmaestro.gateway.routes.audit import AuditController
 from flowmaestro.gateway.routes.auth import AuthController
 from flowmaestro.gateway.routes.batches import BatchController, start_batch_route
 from flowmaestro.gateway.routes.derived import DerivedRunController, NodeTestController
+from flowmaestro.gateway.routes.drafts import DraftController
 from flowmaestro.gateway.routes.events import publish_event
 from flowmaestro.gateway.routes.executions import ExecutionController
 from flowmaestro.gateway.routes.files import FileController
@@ -130,6 +131,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
     handlers: list[Any] = [
         AuthController,
         WorkflowController,
+        DraftController,
         ExecutionController,
         DerivedRunController,
         NodeTestController,

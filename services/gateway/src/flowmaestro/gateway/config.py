@@ -75,6 +75,12 @@ class GatewaySettings:
     metrics_port: int | None = None
     """Where `/metrics` is served (`FLOWMAESTRO_METRICS_PORT`); None: not served."""
     metrics_host: str = "127.0.0.1"
+    draft_bytes: int = 1024 * 1024
+    """The largest draft (and compatibility candidate) kept, encoded as JSON
+    (`FLOWMAESTRO_MAX_DRAFT_BYTES`, at most 25 MiB, the request body bound)."""
+    draft_writes_per_minute: int = 120
+    """Draft saves one user may make per minute (`FLOWMAESTRO_MAX_DRAFT_WRITES_PER_MINUTE`,
+    at most 6,000); past it: 429."""
 
     @property
     def production(self) -> bool:
@@ -96,6 +102,10 @@ class GatewaySettings:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise ConfigurationError(f"FLOWMAESTRO_TRUSTED_PROXIES: {exc}") from None
+        if not 1 <= self.draft_bytes <= 25 * 1024 * 1024:
+            raise ConfigurationError("FLOWMAESTRO_MAX_DRAFT_BYTES must be 1..26214400")
+        if not 1 <= self.draft_writes_per_minute <= 6000:
+            raise ConfigurationError("FLOWMAESTRO_MAX_DRAFT_WRITES_PER_MINUTE must be 1..6000")
         if len(self.jwt_secret) < 16:
             raise ConfigurationError("FLOWMAESTRO_JWT_SECRET must be at least 16 characters")
 
@@ -140,4 +150,8 @@ class GatewaySettings:
             reuse_bytes=reuse_bytes_from_env(env),
             metrics_port=metrics_port(env),
             metrics_host=env.get(METRICS_HOST_ENV, d.metrics_host),
+            draft_bytes=int(env.get("FLOWMAESTRO_MAX_DRAFT_BYTES", d.draft_bytes)),
+            draft_writes_per_minute=int(
+                env.get("FLOWMAESTRO_MAX_DRAFT_WRITES_PER_MINUTE", d.draft_writes_per_minute)
+            ),
         )

@@ -261,10 +261,12 @@ class ExecuteRequest(msgspec.Struct, kw_only=True):
 
 
 class TestRequest(msgspec.Struct, kw_only=True):
-    """Start a test run of a workflow."""
+    """Start a test run of a workflow: its current version, `version`, or with
+    `draft: true` its draft (recorded under the version the draft started from)."""
 
     inputs: dict[str, Any] = {}
     version: Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)] | None = None
+    draft: bool = False
 
 
 class ExecutionStart(msgspec.Struct, kw_only=True):

@@ -18,6 +18,7 @@ from flowmaestro.gateway.security import (
 )
 from flowmaestro.gateway.store.audit import AuditStore
 from flowmaestro.gateway.store.batches import BatchStore
+from flowmaestro.gateway.store.drafts import DraftStore
 from flowmaestro.gateway.store.executions import ExecutionStore
 from flowmaestro.gateway.store.integrations import IntegrationStore
 from flowmaestro.gateway.store.triggers import TriggerStore
@@ -42,6 +43,7 @@ class Services:
     files: FileStore
     users: UserStore
     workflows: WorkflowStore
+    drafts: DraftStore
     executions: ExecutionStore
     integrations: IntegrationStore
     audit: AuditStore
@@ -59,6 +61,7 @@ class Services:
         """Wire everything from settings and open connections."""
         log = ExecutionLog(nc)
         batches = BatchStore(db)
+        workflows = WorkflowStore(db)
         return cls(
             settings=settings,
             nc=nc,
@@ -66,7 +69,8 @@ class Services:
             log=log,
             files=FileStore(nc.jetstream()),
             users=UserStore(db),
-            workflows=WorkflowStore(db),
+            workflows=workflows,
+            drafts=DraftStore(db, workflows),
             executions=ExecutionStore(db),
             integrations=IntegrationStore(
                 db, KeyRing.from_env(), IntegrationDirectory(nc.jetstream())

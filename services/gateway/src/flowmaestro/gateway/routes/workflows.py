@@ -35,6 +35,7 @@ from flowmaestro.gateway.models import (
     WorkflowUpdate,
 )
 from flowmaestro.gateway.openapi import BEARER, errors
+from flowmaestro.gateway.routes.drafts import IfMatch, expected_revision
 from flowmaestro.gateway.runs import start_execution
 
 __all__ = ["WorkflowController", "called_definitions", "checked_definition"]
@@ -102,7 +103,7 @@ class WorkflowController(Controller):
         """One workflow at its current version."""
         return ok(await services.workflows.get(user.user_id, workflow_id))
 
-    @put("/{workflow_id:str}", responses=errors(400, 401, 404, 413, 503))
+    @put("/{workflow_id:str}", responses=errors(400, 401, 404, 409, 413, 503))
     async def update_workflow(
         self,
         workflow_id: str,
@@ -110,8 +111,10 @@ class WorkflowController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         request: Request[Any, Any, Any],
+        if_match: IfMatch = "*",
     ) -> Envelope[WorkflowOut]:
-        """Change name, description or definition; a new definition is a new version."""
+        """Change name, description or definition; a definition that changes more than
+        node positions is a new version. With `If-Match`, 409 when written since."""
         definition = (
             checked_definition(data.definition, services.settings.limits)
             if data.definition is not None
@@ -125,6 +128,7 @@ class WorkflowController(Controller):
                 data.description,
                 definition,
                 actor=actor_of(request, user),
+                expected_revision=expected_revision(if_match),
             )
         )
 
@@ -157,7 +161,7 @@ class WorkflowController(Controller):
     @post(
         "/{workflow_id:str}/versions/{version:int}/restore",
         status_code=201,
-        responses=errors(400, 401, 404, 413, 503),
+        responses=errors(400, 401, 404, 409, 413, 503),
     )
     async def restore_version(
         self,
@@ -166,10 +170,15 @@ class WorkflowController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         request: Request[Any, Any, Any],
+        if_match: IfMatch = "*",
     ) -> Envelope[WorkflowOut]:
-        """Roll back: a new version equal to `version`."""
+        """Roll back: a new version equal to `version`; the draft, if any, is discarded
+        (with `If-Match`, only if nobody wrote since that revision: else 409)."""
         actor = actor_of(request, user)
-        return ok(await services.workflows.restore(user.user_id, workflow_id, version, actor))
+        expected = expected_revision(if_match)
+        return ok(
+            await services.workflows.restore(user.user_id, workflow_id, version, actor, expected)
+        )
 
     @post("/execute", status_code=202, responses=errors(400, 401, 404, 413, 503))
     async def execute(
@@ -194,6 +203,15 @@ class WorkflowController(Controller):
     ) -> Envelope[ExecutionStart]:
         """Start a test run (listed apart from ordinary runs)."""
         actor = actor_of(request, user)
+        if data.draft:
+            draft = await services.drafts.get(actor.user_id, workflow_id)
+            chosen = VersionOut(
+                workflow_id=workflow_id,
+                version=draft.base_version,
+                definition=draft.definition,
+                created_at=draft.updated_at,
+            )
+            return ok(await self._start_version(services, actor, chosen, data.inputs, test=True))
         return ok(
             await self._start(services, actor, workflow_id, data.version, data.inputs, test=True)
         )
@@ -207,8 +225,18 @@ class WorkflowController(Controller):
         inputs: dict[str, Any],
         test: bool = False,
     ) -> ExecutionStart:
+        chosen = await services.workflows.to_run(actor.user_id, workflow_id, version or None)
+        return await WorkflowController._start_version(services, actor, chosen, inputs, test)
+
+    @staticmethod
+    async def _start_version(
+        services: ServicesDep,
+        actor: Actor,
+        chosen: VersionOut,
+        inputs: dict[str, Any],
+        test: bool = False,
+    ) -> ExecutionStart:
         owner_id = actor.user_id
-        chosen = await services.workflows.to_run(owner_id, workflow_id, version or None)
         called = await called_definitions(services, owner_id, chosen)
         return await start_execution(
             services.log,

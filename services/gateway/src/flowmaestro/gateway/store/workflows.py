@@ -10,17 +10,18 @@ import asyncpg
 import msgspec
 
 from flowmaestro.events import Actor
-from flowmaestro.gateway.db import Database
-from flowmaestro.gateway.errors import NotFoundError
+from flowmaestro.events.changes import same_apart_from_layout
+from flowmaestro.gateway.db import Connection, Database
+from flowmaestro.gateway.errors import ConflictError, NotFoundError
 from flowmaestro.gateway.models import VersionOut, WorkflowOut
 from flowmaestro.gateway.store.audit import record_action
 
-__all__ = ["SORT_COLUMNS", "WorkflowStore"]
+__all__ = ["SORT_COLUMNS", "WorkflowStore", "edit_conflict", "workflow_out"]
 
 SORT_COLUMNS = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 
 
-def _workflow(record: asyncpg.Record) -> WorkflowOut:
+def workflow_out(record: asyncpg.Record) -> WorkflowOut:
     return WorkflowOut(
         id=record["id"],
         name=record["name"],
@@ -51,6 +52,15 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return encoder.encode(a) == encoder.encode(b)
 
 
+def edit_conflict(revision: int, updated_at: datetime) -> ConflictError:
+    """The workflow changed since the revision the client holds (another tab or user)."""
+    return ConflictError(
+        "the workflow was changed elsewhere since you loaded it; reload it or overwrite",
+        {"revision": revision, "updated_at": updated_at.isoformat()},
+        code="EDIT_CONFLICT",
+    )
+
+
 class WorkflowStore:
     """One user's workflows; another user's ids are simply not found."""
 
@@ -75,7 +85,7 @@ class WorkflowStore:
                 limit,
                 (page - 1) * limit,
             )
-        return [_workflow(r) for r in rows], int(total or 0)
+        return [workflow_out(r) for r in rows], int(total or 0)
 
     async def create(
         self,
@@ -112,7 +122,7 @@ class WorkflowStore:
                 conn, owner_id, actor, "workflow.created", "workflow", workflow_id, details
             )
         assert record is not None
-        return _workflow(record)
+        return workflow_out(record)
 
     async def get(self, owner_id: str, workflow_id: str) -> WorkflowOut:
         """The workflow, or `NotFoundError`."""
@@ -123,7 +133,7 @@ class WorkflowStore:
         )
         if record is None:
             raise _missing(workflow_id)
-        return _workflow(record)
+        return workflow_out(record)
 
     async def update(
         self,
@@ -134,48 +144,84 @@ class WorkflowStore:
         definition: dict[str, Any] | None,
         restored_from: int | None = None,
         actor: Actor | None = None,
+        expected_revision: int | None = None,
     ) -> WorkflowOut:
-        """Apply changes; a definition that differs from the current one is a new version."""
-        now = datetime.now(UTC)
+        """Apply changes; a definition that differs from the current one beyond layout is
+        a new version (a moved node only updates the stored layout). With
+        `expected_revision`, a workflow written since raises `ConflictError`."""
         async with self.db.transaction() as conn:
-            current = await conn.fetchrow(
-                "SELECT * FROM workflows WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL"
-                " FOR UPDATE",
-                workflow_id,
-                owner_id,
+            current = await self.locked(conn, owner_id, workflow_id, expected_revision)
+            record = await self.write(
+                conn, current, name, description, definition, restored_from, actor
             )
-            if current is None:
-                raise _missing(workflow_id)
-            version = current["current_version"]
-            changed = definition is not None and not _same(definition, current["definition"])
-            if definition is not None and (changed or restored_from is not None):
-                version += 1
-                await conn.execute(
-                    "INSERT INTO workflow_versions (workflow_id, version, definition, created_at,"
-                    " restored_from) VALUES ($1, $2, $3, $4, $5)",
-                    workflow_id,
-                    version,
-                    definition,
-                    now,
-                    restored_from,
-                )
-            record = await conn.fetchrow(
-                "UPDATE workflows SET name = $2, description = $3, current_version = $4,"
-                " definition = $5, updated_at = $6 WHERE id = $1 RETURNING *",
+        return workflow_out(record)
+
+    async def locked(
+        self,
+        conn: Connection,
+        owner_id: str,
+        workflow_id: str,
+        expected_revision: int | None = None,
+    ) -> asyncpg.Record:
+        """The workflow's row, locked for this transaction; `NotFoundError`, or
+        `ConflictError` when its revision is not `expected_revision`."""
+        current = await conn.fetchrow(
+            "SELECT * FROM workflows WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL"
+            " FOR UPDATE",
+            workflow_id,
+            owner_id,
+        )
+        if current is None:
+            raise _missing(workflow_id)
+        if expected_revision is not None and current["revision"] != expected_revision:
+            raise edit_conflict(current["revision"], current["updated_at"])
+        return current
+
+    async def write(
+        self,
+        conn: Connection,
+        current: asyncpg.Record,
+        name: str | None,
+        description: str | None,
+        definition: dict[str, Any] | None,
+        restored_from: int | None = None,
+        actor: Actor | None = None,
+    ) -> asyncpg.Record:
+        """Write changes to the locked row `current` (see `update`); the revision moves on."""
+        now = datetime.now(UTC)
+        workflow_id, owner_id = current["id"], current["owner_id"]
+        version = current["current_version"]
+        stored = current["definition"]
+        changed = definition is not None and not same_apart_from_layout(definition, stored)
+        if definition is not None and (changed or restored_from is not None):
+            version += 1
+            await conn.execute(
+                "INSERT INTO workflow_versions (workflow_id, version, definition, created_at,"
+                " restored_from) VALUES ($1, $2, $3, $4, $5)",
                 workflow_id,
-                name if name is not None else current["name"],
-                description if description is not None else current["description"],
                 version,
-                definition if version != current["current_version"] else current["definition"],
+                definition,
                 now,
+                restored_from,
             )
-            assert record is not None
-            action = "workflow.updated" if restored_from is None else "workflow.restored"
-            details: dict[str, Any] = {"name": record["name"], "version": version}
-            if restored_from is not None:
-                details["restored_from"] = restored_from
-            await record_action(conn, owner_id, actor, action, "workflow", workflow_id, details)
-        return _workflow(record)
+        record = await conn.fetchrow(
+            "UPDATE workflows SET name = $2, description = $3, current_version = $4,"
+            " definition = $5, updated_at = $6, revision = revision + 1 WHERE id = $1"
+            " RETURNING *",
+            workflow_id,
+            name if name is not None else current["name"],
+            description if description is not None else current["description"],
+            version,
+            definition if definition is not None and not _same(definition, stored) else stored,
+            now,
+        )
+        assert record is not None
+        action = "workflow.updated" if restored_from is None else "workflow.restored"
+        details: dict[str, Any] = {"name": record["name"], "version": version}
+        if restored_from is not None:
+            details["restored_from"] = restored_from
+        await record_action(conn, owner_id, actor, action, "workflow", workflow_id, details)
+        return record
 
     async def delete(self, owner_id: str, workflow_id: str, actor: Actor | None = None) -> None:
         """Soft-delete: the workflow disappears from the API, its versions and runs remain."""
@@ -229,10 +275,20 @@ class WorkflowStore:
         return _version(record)
 
     async def restore(
-        self, owner_id: str, workflow_id: str, version: int, actor: Actor | None = None
+        self,
+        owner_id: str,
+        workflow_id: str,
+        version: int,
+        actor: Actor | None = None,
+        expected_revision: int | None = None,
     ) -> WorkflowOut:
-        """Roll back: a new version equal to `version` (history is never rewritten)."""
+        """Roll back: a new version equal to `version` (history is never rewritten); the
+        draft, if any, is discarded with it."""
         old = await self.version(owner_id, workflow_id, version)
-        return await self.update(
-            owner_id, workflow_id, None, None, old.definition, restored_from=version, actor=actor
-        )
+        async with self.db.transaction() as conn:
+            current = await self.locked(conn, owner_id, workflow_id, expected_revision)
+            record = await self.write(
+                conn, current, None, None, old.definition, restored_from=version, actor=actor
+            )
+            await conn.execute("DELETE FROM workflow_drafts WHERE workflow_id = $1", workflow_id)
+        return workflow_out(record)
