@@ -31,7 +31,7 @@ from flowmaestro.gateway.routes.audit import AuditController
 from flowmaestro.gateway.routes.auth import AuthController
 from flowmaestro.gateway.routes.batches import BatchController, start_batch_route
 from flowmaestro.gateway.routes.events import publish_event
-from flowmaestro.gateway.routes.executions import ExecutionController
+from flowmaestro.gateway.routes.executions import ExecutionController, InboxController
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
 from flowmaestro.gateway.routes.hooks import HookController
@@ -129,6 +129,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         AuthController,
         WorkflowController,
         ExecutionController,
+        InboxController,
         FileController,
         IntegrationController,
         NodeController,

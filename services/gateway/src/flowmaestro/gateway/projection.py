@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from flowmaestro.events import (
+    CANCELLED_NODE,
     Event,
     ExecutionCancelled,
     ExecutionCancelRequested,
@@ -30,6 +31,7 @@ from flowmaestro.events import (
     NodeStatus,
     NodeWaiting,
     event_to_dict,
+    reported_node_status,
     reported_status,
 )
 from flowmaestro.gateway.db import storable
@@ -199,10 +201,11 @@ def _nodes(state: ExecutionState) -> dict[str, Any]:
     nodes: dict[str, Any] = {}
     for node_id, definition in state.definition.nodes.items():
         node = state.nodes[node_id]
+        status = reported_node_status(state, node)
         nodes[node_id] = msgspec.to_builtins(
             {
                 "type": definition.type,
-                "status": str(node.status),
+                "status": status,
                 "attempt": node.attempt,
                 "output": node.output,
                 "output_ref": node.output_ref,
@@ -213,7 +216,9 @@ def _nodes(state: ExecutionState) -> dict[str, Any]:
                 "attempts": [
                     {
                         "attempt": a.attempt,
-                        "status": str(a.status),
+                        "status": status
+                        if status == CANCELLED_NODE and a is node.attempts[-1]
+                        else str(a.status),
                         "started_at": a.scheduled_at,
                         "completed_at": a.ended_at,
                         "duration_ms": a.duration_ms,
