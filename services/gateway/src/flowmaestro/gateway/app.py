@@ -35,7 +35,7 @@ from flowmaestro.gateway.routes.executions import ExecutionController, InboxCont
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
 from flowmaestro.gateway.routes.hooks import HookController
-from flowmaestro.gateway.routes.integrations import IntegrationController
+from flowmaestro.gateway.routes.integrations import IntegrationController, ModelController
 from flowmaestro.gateway.routes.nodes import NodeController
 from flowmaestro.gateway.routes.triggers import TriggerController
 from flowmaestro.gateway.routes.workflows import WorkflowController
@@ -132,6 +132,7 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         InboxController,
         FileController,
         IntegrationController,
+        ModelController,
         NodeController,
         AuditController,
         BatchController,

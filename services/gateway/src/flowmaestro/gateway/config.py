@@ -9,6 +9,7 @@ from pathlib import Path
 from flowmaestro.events import Limits, TriggerLimits
 from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
+from flowmaestro.events.probes import MAX_PROBE_TIMEOUT_S
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
 from flowmaestro.runtime.config import (
@@ -69,6 +70,8 @@ class GatewaySettings:
     metrics_port: int | None = None
     """Where `/metrics` is served (`FLOWMAESTRO_METRICS_PORT`); None: not served."""
     metrics_host: str = "127.0.0.1"
+    probe_timeout_s: float = 10.0
+    """How long an integration test or a model listing may take (at most 30 s)."""
 
     @property
     def production(self) -> bool:
@@ -133,4 +136,8 @@ class GatewaySettings:
             trigger_grace_s=float(env.get("FLOWMAESTRO_TRIGGER_GRACE_S", d.trigger_grace_s)),
             metrics_port=metrics_port(env),
             metrics_host=env.get(METRICS_HOST_ENV, d.metrics_host),
+            probe_timeout_s=min(
+                float(env.get("FLOWMAESTRO_PROBE_TIMEOUT_S", d.probe_timeout_s)),
+                MAX_PROBE_TIMEOUT_S,
+            ),
         )

@@ -49,11 +49,14 @@ __all__ = [
     "LogLevel",
     "LogList",
     "LoginRequest",
+    "ModelList",
+    "ModelOut",
     "Name",
     "NodeCatalogue",
     "NodeTypeOut",
     "Pagination",
     "PauseResult",
+    "ProbeResult",
     "Readiness",
     "RegisterRequest",
     "ResumeResult",
@@ -586,3 +589,27 @@ class WaitingInputPage(msgspec.Struct, kw_only=True):
 
     waiting: list[WaitingInput]
     pagination: Pagination
+
+
+class ModelOut(msgspec.Struct, kw_only=True):
+    """One model a provider offers."""
+
+    id: str
+    name: str | None = None
+
+
+class ProbeResult(msgspec.Struct, kw_only=True):
+    """What a connection test (or a model listing) found: `ok`, a message for a person,
+    the error kind when it failed (`egress`: the address is refused; `timeout`, `auth`,
+    `http_<status>`, `unsupported`, ...), and how long it took."""
+
+    ok: bool
+    message: str
+    kind: str | None = None
+    duration_ms: float = 0.0
+
+
+class ModelList(ProbeResult, kw_only=True):
+    """A provider's models (empty when `ok` is false)."""
+
+    models: list[ModelOut] = []
