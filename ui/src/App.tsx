@@ -7,7 +7,11 @@ import { BatchPage } from "./pages/BatchPage";
 import { BatchesPage } from "./pages/BatchesPage";
 import { BuilderPage } from "./pages/BuilderPage";
 import { ExecutionPage } from "./pages/ExecutionPage";
+import { ExecutionsPage } from "./pages/ExecutionsPage";
+import { InboxPage } from "./pages/InboxPage";
+import { IntegrationsPage } from "./pages/IntegrationsPage";
 import { LibraryPage } from "./pages/LibraryPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
 import { useAuthStore } from "./stores/authStore";
 import { useThemeStore } from "./stores/themeStore";
 
@@ -29,9 +33,20 @@ export function TopBar({ children }: { children?: ReactNode }) {
       </Link>
       <div className="flex min-w-0 flex-1 items-center gap-2">{children}</div>
       {user && (
-        <Link to="/audit" className="text-xs underline" title="Who did what, when and from where">
-          Audit
-        </Link>
+        <nav className="flex items-center gap-3 text-xs" aria-label="Sections">
+          <Link to="/executions" className="underline">
+            Executions
+          </Link>
+          <Link to="/inbox" className="underline" title="Human-input nodes waiting for your answer">
+            Inbox
+          </Link>
+          <Link to="/integrations" className="underline" title="Credentials your nodes use">
+            Integrations
+          </Link>
+          <Link to="/audit" className="underline" title="Who did what, when and from where">
+            Audit
+          </Link>
+        </nav>
       )}
       <button className="btn" onClick={toggle} aria-label="Toggle dark mode" title="Toggle dark mode (Shift+D)">
         {theme === "dark" ? "☀" : "☾"}
@@ -74,9 +89,12 @@ export function App() {
       <Route path="/workflows/:id" element={<RequireAuth><BuilderPage /></RequireAuth>} />
       <Route path="/workflows/:id/batches" element={<RequireAuth><BatchesPage /></RequireAuth>} />
       <Route path="/batches/:id" element={<RequireAuth><BatchPage /></RequireAuth>} />
+      <Route path="/executions" element={<RequireAuth><ExecutionsPage /></RequireAuth>} />
       <Route path="/executions/:id" element={<RequireAuth><ExecutionPage /></RequireAuth>} />
+      <Route path="/inbox" element={<RequireAuth><InboxPage /></RequireAuth>} />
+      <Route path="/integrations" element={<RequireAuth><IntegrationsPage /></RequireAuth>} />
       <Route path="/audit" element={<RequireAuth><AuditPage /></RequireAuth>} />
-      <Route path="*" element={<Navigate to="/" replace />} />
+      <Route path="*" element={<RequireAuth><NotFoundPage /></RequireAuth>} />
     </Routes>
   );
 }

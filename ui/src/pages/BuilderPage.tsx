@@ -6,6 +6,7 @@ import { ApiError } from "../api/client";
 import { useWorkflow, useWorkflowMutations } from "../api/hooks";
 import type { WorkflowRecord } from "../api/types";
 import { TopBar } from "../App";
+import { NotFound } from "./NotFoundPage";
 import { ConfigPanel } from "../components/ConfigPanel";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { Inspector } from "../components/Inspector";
@@ -212,6 +213,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
 export function BuilderPage() {
   const { id = "" } = useParams();
   const workflow = useWorkflow(id);
+  if (workflow.error instanceof ApiError && workflow.error.status === 404) return <NotFound what="This workflow" />;
   if (workflow.error) return <p className="field-error p-6">{String(workflow.error)}</p>;
   if (!workflow.data) return <p className="muted p-6">Loading…</p>;
   return (
