@@ -124,3 +124,17 @@ async def test_another_users_integration_is_not_found(
         await client.post("/api/integrations/nope/test", headers=alice.headers),
     ):
         error_of(response, 404)
+
+
+async def test_probes_are_rate_limited_per_user(
+    client: httpx.AsyncClient, alice: User, bob: User
+) -> None:
+    iid = await _integration(client, alice, "http", {}, {})
+    path = f"/api/integrations/{iid}/test"
+    for _ in range(30):
+        assert data_of(await client.post(path, headers=alice.headers))["kind"] == "unsupported"
+    limited = error_of(await client.post(path, headers=alice.headers), 429)
+    assert limited["code"] == "RATE_LIMITED"
+    error_of(await client.get("/api/models?provider=openai", headers=alice.headers), 429)
+    other = await _integration(client, bob, "http", {}, {})
+    data_of(await client.post(f"/api/integrations/{other}/test", headers=bob.headers))

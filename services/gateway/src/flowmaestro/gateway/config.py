@@ -72,6 +72,8 @@ class GatewaySettings:
     metrics_host: str = "127.0.0.1"
     probe_timeout_s: float = 10.0
     """How long an integration test or a model listing may take (at most 30 s)."""
+    probe_rate_per_minute: int = 30
+    """Connection tests and model listings one user may ask for per minute."""
 
     @property
     def production(self) -> bool:
@@ -139,5 +141,8 @@ class GatewaySettings:
             probe_timeout_s=min(
                 float(env.get("FLOWMAESTRO_PROBE_TIMEOUT_S", d.probe_timeout_s)),
                 MAX_PROBE_TIMEOUT_S,
+            ),
+            probe_rate_per_minute=int(
+                env.get("FLOWMAESTRO_PROBE_RATE_PER_MINUTE", d.probe_rate_per_minute)
             ),
         )

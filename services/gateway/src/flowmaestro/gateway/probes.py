@@ -13,7 +13,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from flowmaestro.events.names import probe_subject
 from flowmaestro.events.probes import ProbeReply, ProbeRequest
-from flowmaestro.gateway.errors import ProbeUnavailableError
+from flowmaestro.gateway.errors import ProbeUnavailableError, RateLimitedError
+from flowmaestro.gateway.services import Services
+from flowmaestro.runtime.ratelimit import RateLimit
 
 __all__ = ["probe"]
 
@@ -22,8 +24,20 @@ _SLACK_S = 2.0
 """Extra wait for the reply beyond the probe's own bound (NATS round trip, scheduling)."""
 
 
-async def probe(nc: Client, request: ProbeRequest) -> ProbeReply:
-    """The executor's answer; `ProbeUnavailableError` when none answers in time."""
+async def probe(services: Services, request: ProbeRequest) -> ProbeReply:
+    """The executor's answer; `RateLimitedError` past the user's probes per minute,
+    `ProbeUnavailableError` when no executor answers in time."""
+    _, delay = await services.rate_limiter.admit(
+        f"probe.{request.owner_id}",
+        RateLimit(requests=services.settings.probe_rate_per_minute, per_seconds=60),
+        0,
+    )
+    if delay > 0:
+        raise RateLimitedError("too many connection tests; try again shortly", delay)
+    return await _ask(services.nc, request)
+
+
+async def _ask(nc: Client, request: ProbeRequest) -> ProbeReply:
     try:
         msg = await nc.request(
             probe_subject(), msgspec.json.encode(request), timeout=request.timeout_s + _SLACK_S

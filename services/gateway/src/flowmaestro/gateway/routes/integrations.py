@@ -80,7 +80,7 @@ class IntegrationController(Controller):
         await services.integrations.delete(user.user_id, integration_id, actor_of(request, user))
         return ok(Deleted(id=integration_id))
 
-    @post("/{integration_id:str}/test", status_code=200, responses=errors(400, 401, 404, 503))
+    @post("/{integration_id:str}/test", status_code=200, responses=errors(400, 401, 404, 429, 503))
     async def test_integration(
         self, integration_id: str, user: CurrentUser, services: ServicesDep
     ) -> Envelope[ProbeResult]:
@@ -90,7 +90,7 @@ class IntegrationController(Controller):
         `ok: false`; 503 when no executor answers."""
         await services.integrations.get(user.user_id, integration_id)
         reply = await probe(
-            services.nc,
+            services,
             ProbeRequest(
                 operation="test",
                 owner_id=user.user_id,
@@ -109,7 +109,7 @@ class ModelController(Controller):
     dependencies = AUTHENTICATED
     security = BEARER
 
-    @get("/", responses=errors(400, 401, 404, 503))
+    @get("/", responses=errors(400, 401, 404, 429, 503))
     async def list_models(
         self,
         user: CurrentUser,
@@ -130,7 +130,7 @@ class ModelController(Controller):
                 [{"field": "provider", "code": "required", "message": "or integration_id"}],
             )
         reply = await probe(
-            services.nc,
+            services,
             ProbeRequest(
                 operation="models",
                 owner_id=user.user_id,
