@@ -85,7 +85,8 @@ async def test_anthropic_models_and_the_operators_key(
     assert fake_openai.requests[-1].headers["authorization"] == "Bearer sk-operator"
     unsupported = data_of(await client.get("/api/models?provider=cohere", headers=alice.headers))
     assert unsupported["ok"] is False and unsupported["kind"] == "unsupported"
-    error_of(await client.get("/api/models", headers=alice.headers), 400)
+    default = data_of(await client.get("/api/models", headers=alice.headers))
+    assert default["models"] == operator["models"]  # openai, as for the AI nodes
     error_of(await client.get("/api/models?provider=../x", headers=alice.headers), 400)
 
 

@@ -12,7 +12,6 @@ from flowmaestro.events.catalogue.ai import Provider
 from flowmaestro.events.probes import ProbeRequest
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok
-from flowmaestro.gateway.errors import ValidationFailedError
 from flowmaestro.gateway.models import (
     Deleted,
     Envelope,
@@ -119,16 +118,12 @@ class ModelController(Controller):
     ) -> Envelope[ModelList]:
         """The models of `integration_id`'s provider (its type, or `provider`), asked of its
         endpoint with its credentials; without an integration, of `provider` with the
-        operator's key. Asked from an executor, like a node's call."""
-        asked: str | None = provider
+        operator's key (`provider` defaults to `openai`, like the AI nodes'). Asked from an
+        executor, like a node's call."""
+        asked: str = provider or "openai"
         if integration_id is not None:
             integration = await services.integrations.get(user.user_id, integration_id)
             asked = provider or integration.type
-        elif provider is None:
-            raise ValidationFailedError(
-                "name a provider or an integration",
-                [{"field": "provider", "code": "required", "message": "or integration_id"}],
-            )
         reply = await probe(
             services,
             ProbeRequest(
