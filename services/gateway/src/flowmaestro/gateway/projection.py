@@ -48,6 +48,7 @@ __all__ = [
     "event_tag",
     "event_time",
     "execution_row",
+    "execution_source",
     "log_rows",
     "storable",
 ]
@@ -76,6 +77,8 @@ class ExecutionRow(NamedTuple):
     batch_id: str | None
     trigger_id: str | None
     trigger_kind: str | None
+    source: str
+    """How the run started: `manual`, a trigger's kind, or `batch` (see `execution_source`)."""
 
 
 class LogRow(NamedTuple):
@@ -251,6 +254,14 @@ def current_state(nodes: dict[str, Any], variables: dict[str, Any]) -> dict[str,
     return {"nodes": outputs, "variables": variables, "output_refs": refs}
 
 
+def execution_source(state: ExecutionState) -> str:
+    """How a run started, from what its `execution.started` recorded: `batch` (a row of a
+    batch), the kind of the trigger that fired it, or `manual` (API, CLI, canvas)."""
+    if state.batch_id is not None:
+        return "batch"
+    return state.trigger.kind if state.trigger else "manual"
+
+
 def execution_row(state: ExecutionState) -> ExecutionRow:
     """The `executions` row of a folded state."""
     duration = None
@@ -277,4 +288,5 @@ def execution_row(state: ExecutionState) -> ExecutionRow:
         batch_id=state.batch_id,
         trigger_id=state.trigger.trigger_id if state.trigger else None,
         trigger_kind=state.trigger.kind if state.trigger else None,
+        source=execution_source(state),
     )

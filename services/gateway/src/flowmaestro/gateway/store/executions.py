@@ -17,25 +17,15 @@ from flowmaestro.gateway.projection import current_state
 
 __all__ = ["ExecutionStore"]
 
-_SOURCE = (
-    "CASE WHEN e.batch_id IS NOT NULL THEN 'batch'"
-    " WHEN e.trigger_kind IS NOT NULL THEN e.trigger_kind ELSE 'manual' END"
-)
-"""How a run started, from what its `execution.started` recorded (see `ExecutionSource`)."""
-
 _SUMMARY = (
     "e.id, e.workflow_id, e.workflow_version, e.status, e.test, e.started_at, e.completed_at,"
-    f" e.duration_ms, e.batch_id, e.trigger_id, e.trigger_kind, {_SOURCE} AS source,"
+    " e.duration_ms, e.batch_id, e.trigger_id, e.trigger_kind, e.source,"
     " w.name AS workflow_name"
 )
 _FROM = (
     "executions e LEFT JOIN workflows w"
     " ON w.id = e.workflow_id AND w.owner_id = e.owner_id AND w.deleted_at IS NULL"
 )
-_SOURCES = {
-    "manual": "e.batch_id IS NULL AND e.trigger_kind IS NULL",
-    "batch": "e.batch_id IS NOT NULL",
-}
 _INBOX = (
     "SELECT e.id AS execution_id, n.key AS node_id, e.workflow_id, w.name AS workflow_name,"
     " e.workflow_version, e.test, l.metadata -> 'request' AS request,"
@@ -111,11 +101,9 @@ class ExecutionStore:
         if trigger_id is not None:
             args.append(trigger_id)
             where.append(f"e.trigger_id = ${len(args)}")
-        if source in _SOURCES:
-            where.append(_SOURCES[source])
-        elif source is not None:
+        if source is not None:
             args.append(source)
-            where.append(f"e.batch_id IS NULL AND e.trigger_kind = ${len(args)}")
+            where.append(f"e.source = ${len(args)}")
         clause = " AND ".join(where)
         async with self.db.connection() as conn:
             total = await conn.fetchval(f"SELECT count(*) FROM executions e WHERE {clause}", *args)
@@ -132,8 +120,7 @@ class ExecutionStore:
     async def get(self, owner_id: str, execution_id: str) -> ExecutionDetail | None:
         """The projected execution, or None (unknown, another user's, or not projected yet)."""
         record = await self.db.fetchrow(
-            f"SELECT e.*, {_SOURCE} AS source, w.name AS workflow_name FROM {_FROM}"
-            " WHERE e.id = $1 AND e.owner_id = $2",
+            f"SELECT e.*, w.name AS workflow_name FROM {_FROM} WHERE e.id = $1 AND e.owner_id = $2",
             execution_id,
             owner_id,
         )
