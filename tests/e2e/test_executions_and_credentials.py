@@ -140,6 +140,8 @@ async def test_the_inbox_answers_a_waiting_node(page: Page, shot: Shot) -> None:
     await register(page, "Inbox", new_email("inbox"))
     wid = await workflow(page, "refunds", "approval")
     eid = await execute(page, wid, {"amount": 42})
+    await page.reload()
+    await expect(page.get_by_test_id("inbox-count")).to_have_text("1")
     await page.get_by_role("link", name="Inbox").click()
     item = page.get_by_test_id(f"waiting-{eid}-approve")
     await expect(item).to_contain_text("refunds")

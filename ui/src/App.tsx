@@ -1,6 +1,7 @@
 import { useEffect, type ReactNode } from "react";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 import { setUnauthorizedHandler } from "./api/client";
+import { useInboxCount } from "./api/hooks";
 import { AuditPage } from "./pages/AuditPage";
 import { AuthPage } from "./pages/AuthPage";
 import { BatchPage } from "./pages/BatchPage";
@@ -26,6 +27,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
   const user = useAuthStore((s) => s.user);
   const signOut = useAuthStore((s) => s.signOut);
   const { theme, toggle } = useThemeStore();
+  const waiting = useInboxCount(!!user).data ?? 0;
   return (
     <header className="panel flex h-12 shrink-0 items-center gap-3 border-b px-3">
       <Link to="/" className="font-semibold text-sky-700 dark:text-sky-400">
@@ -39,6 +41,11 @@ export function TopBar({ children }: { children?: ReactNode }) {
           </Link>
           <Link to="/inbox" className="underline" title="Human-input nodes waiting for your answer">
             Inbox
+            {waiting > 0 && (
+              <span className="ml-1 rounded-full bg-amber-500 px-1.5 text-[10px] font-semibold text-white" data-testid="inbox-count">
+                {waiting}
+              </span>
+            )}
           </Link>
           <Link to="/integrations" className="underline" title="Credentials your nodes use">
             Integrations

@@ -105,6 +105,16 @@ export function useInbox() {
   return useQuery({ queryKey: keys.inbox, refetchInterval: 2000, queryFn: () => api<WaitingInputPage>("/api/inbox?limit=100") });
 }
 
+/** How many answers are awaited (for the top bar), looked up now and then. */
+export function useInboxCount(enabled: boolean) {
+  return useQuery({
+    queryKey: [...keys.inbox, "count"],
+    enabled,
+    refetchInterval: 10_000,
+    queryFn: async () => (await api<WaitingInputPage>("/api/inbox?limit=1")).pagination.total,
+  });
+}
+
 export function useIntegrations() {
   return useQuery({ queryKey: keys.integrations, queryFn: async () => (await api<{ integrations: Integration[] }>("/api/integrations")).integrations });
 }
