@@ -113,3 +113,16 @@ async def test_an_executor_never_opens_another_owners_integration_and_bounds_the
         for writer in silent_connections:
             writer.close()
         silent.close()
+
+
+async def test_the_platforms_database_is_refused_to_a_postgres_integration(
+    client: httpx.AsyncClient, mallory: User, allow_loopback: None, database_url: str
+) -> None:
+    body = {"name": "db", "type": "postgres", "credentials": {"dsn": database_url}}
+    created = data_of(
+        await client.post("/api/integrations", json=body, headers=mallory.headers), 201
+    )
+    response = await client.post(f"/api/integrations/{created['id']}/test", headers=mallory.headers)
+    result = data_of(response)
+    assert result["ok"] is False and result["kind"] == "egress", result
+    assert "platform's own service" in result["message"]

@@ -121,6 +121,21 @@ async def _test_notion(integration: Integration, timeout: float) -> str:
     return "signed in to Notion"
 
 
+async def _test_postgres(integration: Integration, timeout: float) -> str:
+    # imported here: an executor loads the database driver only when it needs it
+    from flowmaestro.events.catalogue import DatabaseConfig
+    from flowmaestro.executors.postgres import query
+
+    probe = DatabaseConfig(
+        integration_id=integration.id,
+        query="SELECT 1",
+        max_rows=1,
+        statement_timeout_ms=max(100, int(timeout * 1000)),
+    )
+    await query(integration, probe)
+    return "PostgreSQL answered a query"
+
+
 async def test_integration(integration: Integration, timeout: float) -> str:
     """Connect and authenticate as the integration; what worked, or a `NodeError`."""
     kind = integration.type
@@ -138,6 +153,8 @@ async def test_integration(integration: Integration, timeout: float) -> str:
         return await _test_notion(integration, timeout)
     if kind in ("email", "smtp"):
         return await check_smtp(integration)
+    if kind in ("postgres", "database"):
+        return await _test_postgres(integration, timeout)
     return await _test_http(integration, timeout)
 
 
