@@ -13,3 +13,5 @@ UPDATE executions SET source = CASE
 CREATE INDEX executions_owner_source ON executions (owner_id, test, source, started_at DESC);
 CREATE INDEX executions_owner_active ON executions (owner_id)
     WHERE status IN ('running', 'paused');
+CREATE INDEX execution_logs_waiting ON execution_logs (execution_id, node_id, seq DESC)
+    WHERE event = 'node.waiting';
