@@ -10,6 +10,8 @@ export interface ExecutionFilters {
   workflowId?: string;
   status?: (typeof STATUSES)[number];
   source?: ExecutionSource;
+  /** Test runs (started from the builder's Run tab) instead of real ones. */
+  test?: boolean;
   page: number;
 }
 
@@ -23,6 +25,7 @@ export function readFilters(query: URLSearchParams): ExecutionFilters {
     workflowId: query.get("workflow") || undefined,
     status: oneOf(STATUSES, query.get("status")),
     source: oneOf(SOURCES, query.get("source")),
+    test: query.get("test") === "1" || undefined,
     page: Number.isFinite(page) && page >= 1 ? page : 1,
   };
 }
@@ -33,6 +36,7 @@ export function writeFilters(filters: ExecutionFilters): URLSearchParams {
   if (filters.workflowId) query.set("workflow", filters.workflowId);
   if (filters.status) query.set("status", filters.status);
   if (filters.source) query.set("source", filters.source);
+  if (filters.test) query.set("test", "1");
   if (filters.page > 1) query.set("page", String(filters.page));
   return query;
 }
@@ -43,6 +47,7 @@ export function apiQuery(filters: ExecutionFilters, limit = PAGE_SIZE): string {
   if (filters.workflowId) query.set("workflow_id", filters.workflowId);
   if (filters.status) query.set("status", filters.status);
   if (filters.source) query.set("source", filters.source);
+  if (filters.test) query.set("test", "true");
   return query.toString();
 }
 

@@ -69,6 +69,10 @@ export function ExecutionsPage() {
               ))}
             </select>
           </label>
+          <label className="flex items-center gap-2">
+            <input type="checkbox" checked={!!filters.test} onChange={(e) => set(withFilter(filters, { test: e.target.checked || undefined }))} />
+            Test runs
+          </label>
         </div>
         {page.error && <p className="field-error">{String(page.error)}</p>}
         <table className="text-left text-xs" data-testid="executions">
