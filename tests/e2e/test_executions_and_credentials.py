@@ -204,6 +204,15 @@ async def test_the_executions_list_with_filters_and_cancel(page: Page, shot: Sho
     await expect(table.locator("tbody tr")).to_have_count(1)
     await shot("executions-cancelled")
 
+    # test runs (from the builder's Run tab) are listed apart
+    trial = await call(page, "POST", f"/api/workflows/{branch}/test", {"inputs": {"amount": 3}})
+    await page.get_by_label("Status").select_option("")
+    await page.get_by_label("Test runs").check()
+    await expect(table.locator("tbody tr")).to_have_count(1)
+    await expect(table.locator(f"[data-execution='{trial['execution_id']}']")).to_be_visible()
+    await page.get_by_label("Test runs").uncheck()
+    await expect(table.locator("tbody tr")).to_have_count(4)
+
     # the cancelled run: no node left waiting or pending
     await row.get_by_role("link", name="Open").click()
     await expect(page.locator(".react-flow__node").first).to_be_visible()
