@@ -9,14 +9,22 @@ import pytest
 
 from tests.fakes.anthropic_server import MODELS as ANTHROPIC_MODELS
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.cohere_server import MODELS as COHERE_MODELS
+from tests.fakes.cohere_server import FakeCohere
+from tests.fakes.google_server import MODELS as GEMINI_MODELS
+from tests.fakes.google_server import FakeGemini
 from tests.fakes.http import FakeHttpServer, Request, Response
 from tests.fakes.openai_server import MODELS as OPENAI_MODELS
 from tests.fakes.openai_server import FakeOpenAI
 from tests.integration.nodes.conftest import (  # noqa: F401 - fake providers on 127.0.0.1
     _anthropic,
+    _cohere,
+    _gemini,
     _openai,
     allow_loopback,
     fake_anthropic,
+    fake_cohere,
+    fake_gemini,
     fake_openai,
 )
 from tests.support.gateway import User, data_of, error_of
@@ -83,7 +91,9 @@ async def test_anthropic_models_and_the_operators_key(
     operator = data_of(await client.get("/api/models?provider=openai", headers=alice.headers))
     assert operator["ok"] is True and len(operator["models"]) == len(OPENAI_MODELS)
     assert fake_openai.requests[-1].headers["authorization"] == "Bearer sk-operator"
-    unsupported = data_of(await client.get("/api/models?provider=cohere", headers=alice.headers))
+    mystery = await _integration(client, alice, "mystery", {}, {"api_key": "k"})
+    path = f"/api/models?integration_id={mystery}"
+    unsupported = data_of(await client.get(path, headers=alice.headers))
     assert unsupported["ok"] is False and unsupported["kind"] == "unsupported"
     default = data_of(await client.get("/api/models", headers=alice.headers))
     assert default["models"] == operator["models"]  # openai, as for the AI nodes
@@ -139,3 +149,28 @@ async def test_probes_are_rate_limited_per_user(
     error_of(await client.get("/api/models?provider=openai", headers=alice.headers), 429)
     other = await _integration(client, bob, "http", {}, {})
     data_of(await client.post(f"/api/integrations/{other}/test", headers=bob.headers))
+
+
+async def test_gemini_and_cohere_list_their_models(
+    client: httpx.AsyncClient,
+    alice: User,
+    fake_gemini: FakeGemini,  # noqa: F811
+    fake_cohere: FakeCohere,  # noqa: F811
+) -> None:
+    gemini = await _integration(
+        client, alice, "google", {"base_url": fake_gemini.base_url}, {"api_key": "g-key"}
+    )
+    listed = data_of(
+        await client.get(f"/api/models?integration_id={gemini}", headers=alice.headers)
+    )
+    assert [m["id"] for m in listed["models"]] == sorted(GEMINI_MODELS)
+    assert fake_gemini.requests[-1].headers["x-goog-api-key"] == "g-key"
+    cohere = await _integration(
+        client, alice, "cohere", {"base_url": fake_cohere.url}, {"api_key": "c-key"}
+    )
+    tested = data_of(await client.post(f"/api/integrations/{cohere}/test", headers=alice.headers))
+    assert (
+        tested["ok"] is True
+        and tested["message"] == f"connected: {len(COHERE_MODELS)} models available"
+    )
+    assert fake_cohere.requests[-1].headers["authorization"] == "Bearer c-key"

@@ -42,19 +42,32 @@ MAX_MODELS = 500
 _MAX_BODY = 2 * 1024 * 1024
 
 _OPENAI_STYLE = ("openai", "openai_compatible")
+_LISTED = (*_OPENAI_STYLE, "anthropic", "google", "cohere")
+"""Providers whose models endpoint a probe can read."""
 _DECODE = msgspec.json.Decoder(ProbeRequest)
+
+
+def _model(item: Any) -> ModelInfo | None:
+    """One entry of a models list: OpenAI's and Anthropic's `{id, display_name?}`, Google's
+    `{name: "models/…", displayName}`, Cohere's `{name}`."""
+    if not isinstance(item, dict):
+        return None
+    ident = item.get("id") or str(item.get("name") or "").removeprefix("models/")
+    if not ident:
+        return None
+    return ModelInfo(
+        id=str(ident), name=str(item.get("display_name") or item.get("displayName") or ident)
+    )
 
 
 def _models_of(reply: HttpReply) -> list[ModelInfo]:
     answer = reply.json_or_text()
-    items: Any = answer.get("data") if isinstance(answer, dict) else None
+    items: Any = None
+    if isinstance(answer, dict):
+        items = answer.get("data") if "data" in answer else answer.get("models")
     if not isinstance(items, list):
         raise TerminalNodeError("the provider's models endpoint answered no list", kind="provider")
-    models = [
-        ModelInfo(id=str(m["id"]), name=str(m.get("display_name") or m["id"]))
-        for m in items[: MAX_MODELS * 2]
-        if isinstance(m, dict) and m.get("id")
-    ]
+    models = [m for m in map(_model, items[: MAX_MODELS * 2]) if m is not None]
     return sorted(models, key=lambda m: m.id)[:MAX_MODELS]
 
 
@@ -69,6 +82,8 @@ async def list_models(
     provider: str, api_key: str | None, base_url: str | None, timeout: float
 ) -> list[ModelInfo]:
     """The models `provider` offers at `base_url` (its own endpoint when None)."""
+    if provider not in _LISTED:
+        raise TerminalNodeError(f"listing {provider}'s models is not supported", kind="unsupported")
     base = (base_url or PROVIDER_ENDPOINTS.get(provider, "")).rstrip("/")
     if not base:
         raise TerminalNodeError(f"no endpoint known for {provider}", kind="invalid_config")
@@ -80,8 +95,12 @@ async def list_models(
     elif provider == "anthropic":
         url = f"{base}/v1/models?limit=1000"
         headers = {"x-api-key": api_key or "", "anthropic-version": "2023-06-01"}
-    else:
-        raise TerminalNodeError(f"listing {provider}'s models is not supported", kind="unsupported")
+    elif provider == "google":
+        url = f"{base}/models?pageSize=1000"
+        headers = {"x-goog-api-key": api_key or ""}
+    else:  # cohere
+        url = f"{base}/v1/models?page_size=1000"
+        headers = {"Authorization": f"Bearer {api_key or ''}"}
     reply = await send("GET", url, headers=headers, timeout=timeout, max_bytes=_MAX_BODY)
     _refused(reply, provider)
     return _models_of(reply)
@@ -139,7 +158,7 @@ async def _test_postgres(integration: Integration, timeout: float) -> str:
 async def test_integration(integration: Integration, timeout: float) -> str:
     """Connect and authenticate as the integration; what worked, or a `NodeError`."""
     kind = integration.type
-    if kind in (*_OPENAI_STYLE, "anthropic"):
+    if kind in _LISTED:
         models = await list_models(
             kind,
             integration.credentials.get("api_key"),
