@@ -185,6 +185,7 @@ class Probes:
         self._integrations = integrations
         self._keys = keys
         self._slots = asyncio.Semaphore(MAX_PROBES)
+        self._running: set[asyncio.Future[None]] = set()
 
     async def subscribe(self) -> Any:
         """Start answering; returns the subscription (unsubscribe to stop)."""
@@ -193,7 +194,8 @@ class Probes:
     async def _on_request(self, msg: Msg) -> None:
         # One task per request: a slow far side must not hold up the next probe.
         task = asyncio.ensure_future(self._answer(msg))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._running.add(task)  # held until done (the loop keeps only weak references)
+        task.add_done_callback(self._running.discard)
 
     async def _answer(self, msg: Msg) -> None:
         if self._slots.locked():
@@ -202,7 +204,10 @@ class Probes:
             async with self._slots:
                 reply = await self.run(msg.data)
         if msg.reply:
-            await msg.respond(msgspec.json.encode(reply))
+            try:
+                await msg.respond(msgspec.json.encode(reply))
+            except Exception as exc:  # the asker is gone (closed, timed out): nothing to do
+                log.info("probes.unanswered", error=repr(exc))
 
     async def run(self, data: bytes) -> ProbeReply:
         """Run one encoded request within its (bounded) time; never raises."""
