@@ -40,6 +40,13 @@ describe("integration bodies", () => {
     expect(integrationBody({ ...draft, credentials: { username: "u", password: "p" } }, true).credentials).toEqual({ username: "u", password: "p" });
   });
 
+  it("keeps settings the form does not show when editing", () => {
+    const shown = { ...draft, config: { host: "smtp.y", port: "" } };
+    const original = { host: "smtp.x", port: 25, message_id_domain: "example.com", tls: { verify: true } };
+    expect(integrationBody(shown, true, original).config).toEqual({ host: "smtp.y", message_id_domain: "example.com", tls: { verify: true } });
+    expect(integrationBody(shown, false, original).config).toEqual({ host: "smtp.y" });
+  });
+
   it("knows the fields of each kind, and shows an unknown kind as itself", () => {
     expect(kindOf("openai").credentials.map((f) => f.name)).toEqual(["api_key"]);
     expect(kindOf("mystery")).toEqual({ type: "mystery", label: "mystery", config: [], credentials: [] });

@@ -102,9 +102,10 @@ export interface IntegrationDraft {
   enabled: boolean;
 }
 
-/** The API body for a draft. Blank fields are left out; editing, credentials are sent only
- * when one was typed (the stored ones are kept otherwise), and then all of them. */
-export function integrationBody(draft: IntegrationDraft, editing: boolean): Record<string, unknown> {
+/** The API body for a draft. Blank fields are left out; editing, settings the form does
+ * not show (`original`, set through the API) are kept as they were, and credentials are
+ * sent only when one was typed (the stored ones are kept otherwise), and then all of them. */
+export function integrationBody(draft: IntegrationDraft, editing: boolean, original: Record<string, unknown> = {}): Record<string, unknown> {
   const filled = (values: Record<string, string>) =>
     Object.fromEntries(
       Object.entries(values)
@@ -112,7 +113,14 @@ export function integrationBody(draft: IntegrationDraft, editing: boolean): Reco
         .filter(([, v]) => v !== "")
         .map(([k, v]) => [k, k === "port" && /^\d+$/.test(v) ? Number(v) : v]),
     );
-  const body: Record<string, unknown> = { name: draft.name.trim(), type: draft.type, config: filled(draft.config), enabled: draft.enabled };
+  const shown = new Set([...kindOf(draft.type).config.map((f) => f.name), ...Object.keys(draft.config)]);
+  const kept = editing ? Object.fromEntries(Object.entries(original).filter(([k]) => !shown.has(k))) : {};
+  const body: Record<string, unknown> = {
+    name: draft.name.trim(),
+    type: draft.type,
+    config: { ...kept, ...filled(draft.config) },
+    enabled: draft.enabled,
+  };
   const credentials = filled(draft.credentials);
   if (!editing || Object.keys(credentials).length > 0) body.credentials = credentials;
   return body;

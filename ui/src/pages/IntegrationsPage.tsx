@@ -10,10 +10,15 @@ import { INTEGRATION_KINDS, integrationBody, kindOf, type IntegrationDraft } fro
 
 const emptyDraft = (): IntegrationDraft => ({ name: "", type: INTEGRATION_KINDS[0].type, config: {}, credentials: {}, enabled: true });
 
+/** The form's fields of an integration: the settings its kind shows, as text. */
 const draftOf = (i: Integration): IntegrationDraft => ({
   name: i.name,
   type: i.type,
-  config: Object.fromEntries(Object.entries(i.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+  config: Object.fromEntries(
+    kindOf(i.type)
+      .config.filter((f) => i.config[f.name] !== undefined && i.config[f.name] !== null)
+      .map((f) => [f.name, String(i.config[f.name])]),
+  ),
   credentials: {},
   enabled: i.enabled,
 });
@@ -27,7 +32,7 @@ function IntegrationForm({ editing, onDone }: { editing: Integration | null; onD
   const setIn = (part: "config" | "credentials", name: string, value: string) => setDraft((d) => ({ ...d, [part]: { ...d[part], [name]: value } }));
 
   const submit = async () => {
-    const body = integrationBody(draft, !!editing);
+    const body = integrationBody(draft, !!editing, editing?.config);
     try {
       if (editing) await update.mutateAsync({ id: editing.id, body });
       else await create.mutateAsync(body);
