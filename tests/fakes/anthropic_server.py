@@ -30,6 +30,10 @@ def _last_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
+MODELS = ("claude-haiku-4-5", "claude-sonnet-4-5")
+"""What `GET /v1/models` lists."""
+
+
 class FakeAnthropic(FakeServer):
     """Speaks Anthropic's Messages API; give the SDK `base_url=url`."""
 
@@ -39,6 +43,17 @@ class FakeAnthropic(FakeServer):
             kind = "rate_limit_error" if reply.status == 429 else "api_error"
             error = {"type": "error", "error": {"type": kind, "message": "fake error"}}
             return Response.of_json(error, reply.status, reply.headers)
+        if request.path.startswith("/v1/models") and request.method == "GET":
+            if request.headers.get("x-api-key", "") in ("", "wrong"):
+                error = {"type": "error", "error": {"type": "authentication_error"}}
+                return Response.of_json(error, 401)
+            data = [
+                {"type": "model", "id": m, "display_name": m.title(), "created_at": "2025-01-01"}
+                for m in MODELS
+            ]
+            return Response.of_json(
+                {"data": data, "has_more": False, "first_id": MODELS[0], "last_id": MODELS[-1]}
+            )
         if not request.path.startswith("/v1/messages"):
             return Response.of_json({"type": "error", "error": {"type": "not_found_error"}}, 404)
         body = request.json()

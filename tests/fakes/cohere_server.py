@@ -15,6 +15,10 @@ def _event(kind: str, **fields: Any) -> tuple[str, dict[str, Any]]:
     return kind, {"type": kind, **fields}
 
 
+MODELS = ("command-r-plus", "embed-english-v3.0")
+"""What `GET /v1/models` lists."""
+
+
 class FakeCohere(FakeServer):
     """Speaks Cohere's v2 REST API; give the node `base_url=url`."""
 
@@ -22,6 +26,10 @@ class FakeCohere(FakeServer):
         """Dispatch by path."""
         if reply is not None and reply.status >= 400:
             return Response.of_json({"message": "fake error"}, reply.status, reply.headers)
+        if request.path.startswith("/v1/models") and request.method == "GET":
+            if request.headers.get("authorization", "") in ("", "Bearer ", "Bearer wrong"):
+                return Response.of_json({"message": "invalid api token"}, 401)
+            return Response.of_json({"models": [{"name": m} for m in MODELS]})
         body = request.json()
         if request.path.startswith("/v2/embed"):
             vectors = [toy_vector(t) for t in body["texts"]]

@@ -11,6 +11,10 @@ from tests.fakes.base import FakeServer, Recorded, Reply, Response, pieces, toy_
 __all__ = ["FakeGemini"]
 
 
+MODELS = ("gemini-2.0-flash", "text-embedding-004")
+"""What `GET …/models` lists."""
+
+
 class FakeGemini(FakeServer):
     """Speaks Gemini's REST API; give the node `base_url=url + "/v1beta"`."""
 
@@ -25,6 +29,11 @@ class FakeGemini(FakeServer):
             error = {"error": {"code": reply.status, "message": "fake", "status": "UNAVAILABLE"}}
             return Response.of_json(error, reply.status, reply.headers)
         path = request.path.split("?", 1)[0]
+        if path.endswith("/models") and request.method == "GET":
+            if request.headers.get("x-goog-api-key", "") in ("", "wrong"):
+                return Response.of_json({"error": {"code": 400, "status": "INVALID_ARGUMENT"}}, 400)
+            models = [{"name": f"models/{m}", "displayName": m.upper()} for m in MODELS]
+            return Response.of_json({"models": models})
         body = request.json()
         if path.endswith(":batchEmbedContents"):
             vectors = [

@@ -31,6 +31,10 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
     return len(words(json.dumps(body.get("messages") or [])))
 
 
+MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small")
+"""What `GET /v1/models` lists."""
+
+
 class FakeOpenAI(FakeServer):
     """Speaks OpenAI's REST API under `/v1`; point the SDK's `base_url` at `url + "/v1"`."""
 
@@ -45,6 +49,11 @@ class FakeOpenAI(FakeServer):
             error = {"error": {"message": f"fake error {reply.status}", "type": "fake"}}
             return Response.of_json(error, reply.status, reply.headers)
         path = request.path.split("?", 1)[0]
+        if path.endswith("/models") and request.method == "GET":
+            if request.headers.get("authorization", "") in ("", "Bearer ", "Bearer wrong"):
+                return Response.of_json({"error": {"message": "bad key"}}, 401)
+            data = [{"id": m, "object": "model", "created": 1, "owned_by": "fake"} for m in MODELS]
+            return Response.of_json({"object": "list", "data": data})
         if path.endswith("/chat/completions"):
             return self._chat(request.json(), reply)
         if path.endswith("/embeddings"):

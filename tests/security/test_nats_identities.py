@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
@@ -324,3 +325,22 @@ async def test_the_gateway_arms_schedules_and_pulls_fires_but_cannot_forge_them(
                 await nc.jetstream().publish(subject, b"{}", timeout=1)
     # the operator publishes into a tenant's namespace
     await operator.jetstream().publish(tenant_event_filter("someone", "x"), b"{}")
+
+
+async def test_only_the_gateway_asks_probes_and_executors_answer_them(
+    locked: tuple[EmbeddedNats, dict], operator: Client
+) -> None:
+    """The gateway's probe reaches an executor under its own identity and comes back; a
+    scheduler cannot ask one (nor could a tenant: only services hold NATS identities)."""
+    from flowmaestro.events.names import probe_subject
+    from flowmaestro.events.probes import ProbeReply, ProbeRequest
+
+    server, passwords = locked
+    ask = msgspec.json.encode(ProbeRequest(operation="test", owner_id="nobody"))
+    async with as_identity(server, passwords, "gateway") as nc:
+        answer = await nc.request(probe_subject(), ask, timeout=5)
+    reply = msgspec.json.decode(answer.data, type=ProbeReply)
+    assert reply.ok is False and reply.kind == "invalid"  # answered: no integration named
+    async with as_identity(server, passwords, "scheduler") as nc:
+        with pytest.raises(Exception):  # noqa: B017 - refused by the server, never answered
+            await nc.request(probe_subject(), ask, timeout=1)

@@ -328,3 +328,28 @@ def test_node_scheduled_records_a_hash_of_what_feeds_the_node() -> None:
         return append.event.input_hash
 
     assert hash_for(1) == hash_for(1) != hash_for(2)
+
+
+def test_no_node_is_reported_pending_or_under_way_once_the_execution_ended() -> None:
+    from flowmaestro.events import reported_node_status
+
+    running = fold(
+        [
+            started(chain()),
+            NodeScheduled(node_id="a", attempt=1, scheduled_at=T0, input_hash="h"),
+        ]
+    )
+    assert [reported_node_status(running, n) for n in running.nodes.values()] == [
+        "scheduled",
+        "pending",
+        "pending",
+    ]
+    ended = evolve(running, ExecutionCancelled(cancelled_at=T0))
+    assert ended.nodes["a"].status is NodeStatus.SCHEDULED  # the fold keeps what it saw
+    assert [reported_node_status(ended, n) for n in ended.nodes.values()] == [
+        "cancelled",
+        "skipped",
+        "skipped",
+    ]
+    failed = evolve(running, ExecutionFailed(failed_at=T0, error=ErrorInfo(message="x")))
+    assert reported_node_status(failed, failed.nodes["a"]) == "cancelled"

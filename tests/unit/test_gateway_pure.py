@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from flowmaestro.events import (
@@ -188,3 +189,18 @@ def test_if_match_names_a_revision() -> None:
     assert expected_revision("*") is None
     with pytest.raises(ValidationFailedError):
         expected_revision('"twelve"')
+
+
+def test_a_row_says_how_its_run_started() -> None:
+    from flowmaestro.events import TriggerRef
+
+    records = _log()
+    started = records[0][1]
+    assert execution_row(fold(records)).source == "manual"
+    for change, source in (
+        ({"trigger": TriggerRef(trigger_id="t", kind="schedule")}, "schedule"),
+        ({"trigger": TriggerRef(trigger_id="t", kind="event")}, "event"),
+        ({"batch_id": "b1"}, "batch"),
+    ):
+        first = (1, msgspec.structs.replace(started, **change))
+        assert execution_row(fold([first, *records[1:]])).source == source

@@ -1,6 +1,7 @@
 import { useEffect, type ReactNode } from "react";
 import { Link, Navigate, Route, Routes, useLocation, useNavigate } from "react-router";
 import { setUnauthorizedHandler } from "./api/client";
+import { useInboxCount } from "./api/hooks";
 import { AuditPage } from "./pages/AuditPage";
 import { AuthPage } from "./pages/AuthPage";
 import { BatchPage } from "./pages/BatchPage";
@@ -8,7 +9,11 @@ import { BatchesPage } from "./pages/BatchesPage";
 import { BuilderPage } from "./pages/BuilderPage";
 import { ComparePage } from "./pages/ComparePage";
 import { ExecutionPage } from "./pages/ExecutionPage";
+import { ExecutionsPage } from "./pages/ExecutionsPage";
+import { InboxPage } from "./pages/InboxPage";
+import { IntegrationsPage } from "./pages/IntegrationsPage";
 import { LibraryPage } from "./pages/LibraryPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
 import { useAuthStore } from "./stores/authStore";
 import { useThemeStore } from "./stores/themeStore";
 
@@ -23,6 +28,7 @@ export function TopBar({ children }: { children?: ReactNode }) {
   const user = useAuthStore((s) => s.user);
   const signOut = useAuthStore((s) => s.signOut);
   const { theme, toggle } = useThemeStore();
+  const waiting = useInboxCount(!!user).data ?? 0;
   return (
     <header className="panel flex h-12 shrink-0 items-center gap-3 border-b px-3">
       <Link to="/" className="font-semibold text-sky-700 dark:text-sky-400">
@@ -30,9 +36,25 @@ export function TopBar({ children }: { children?: ReactNode }) {
       </Link>
       <div className="flex min-w-0 flex-1 items-center gap-2">{children}</div>
       {user && (
-        <Link to="/audit" className="text-xs underline" title="Who did what, when and from where">
-          Audit
-        </Link>
+        <nav className="flex items-center gap-3 text-xs" aria-label="Sections">
+          <Link to="/executions" className="underline">
+            Executions
+          </Link>
+          <Link to="/inbox" className="underline" title="Human-input nodes waiting for your answer">
+            Inbox
+            {waiting > 0 && (
+              <span className="ml-1 rounded-full bg-amber-500 px-1.5 text-[10px] font-semibold text-white" data-testid="inbox-count">
+                {waiting}
+              </span>
+            )}
+          </Link>
+          <Link to="/integrations" className="underline" title="Credentials your nodes use">
+            Integrations
+          </Link>
+          <Link to="/audit" className="underline" title="Who did what, when and from where">
+            Audit
+          </Link>
+        </nav>
       )}
       <button className="btn" onClick={toggle} aria-label="Toggle dark mode" title="Toggle dark mode (Shift+D)">
         {theme === "dark" ? "☀" : "☾"}
@@ -75,10 +97,13 @@ export function App() {
       <Route path="/workflows/:id" element={<RequireAuth><BuilderPage /></RequireAuth>} />
       <Route path="/workflows/:id/batches" element={<RequireAuth><BatchesPage /></RequireAuth>} />
       <Route path="/batches/:id" element={<RequireAuth><BatchPage /></RequireAuth>} />
+      <Route path="/executions" element={<RequireAuth><ExecutionsPage /></RequireAuth>} />
       <Route path="/executions/:id" element={<RequireAuth><ExecutionPage /></RequireAuth>} />
       <Route path="/executions/:id/compare" element={<RequireAuth><ComparePage /></RequireAuth>} />
+      <Route path="/inbox" element={<RequireAuth><InboxPage /></RequireAuth>} />
+      <Route path="/integrations" element={<RequireAuth><IntegrationsPage /></RequireAuth>} />
       <Route path="/audit" element={<RequireAuth><AuditPage /></RequireAuth>} />
-      <Route path="*" element={<Navigate to="/" replace />} />
+      <Route path="*" element={<RequireAuth><NotFoundPage /></RequireAuth>} />
     </Routes>
   );
 }

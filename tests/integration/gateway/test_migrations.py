@@ -78,3 +78,39 @@ async def test_older_rows_get_warn_levels_pending_status_and_variables() -> None
         }
         assert rows["waiting"]["status"] == "pending"
         assert rows["waiting"]["variables"] == {}
+
+
+async def test_older_executions_learn_how_they_started() -> None:
+    async with fresh_database() as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for older in (m for m in migrations() if m.version < 10):
+                await conn.execute(older.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES ($1, $2)", older.version, older.name
+                )
+            for eid in ("by-hand", "by-hook", "by-batch"):
+                await conn.execute(_EXECUTION, eid, "completed", "{}", T0)
+            await conn.execute(
+                "UPDATE executions SET trigger_kind = 'webhook' WHERE id = 'by-hook'"
+            )
+            await conn.execute("UPDATE executions SET batch_id = 'b1' WHERE id = 'by-batch'")
+        finally:
+            await conn.close()
+
+        db = Database(url)
+        await db.open()
+        try:
+            assert 10 in await migrate(db)
+            rows = await db.fetch("SELECT id, source FROM executions")
+        finally:
+            await db.close()
+        assert {r["id"]: r["source"] for r in rows} == {
+            "by-hand": "manual",
+            "by-hook": "webhook",
+            "by-batch": "batch",
+        }

@@ -1,7 +1,22 @@
 /** TanStack Query hooks over the API. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
-import type { AuditPage, ExecutionDetail, ExecutionPage, NodeCatalogue, Trigger, WorkflowDefinition, WorkflowPage, WorkflowRecord, WorkflowVersion } from "./types";
+import type {
+  AuditPage,
+  ExecutionDetail,
+  ExecutionPage,
+  Integration,
+  ModelList,
+  NodeCatalogue,
+  ProbeResult,
+  Trigger,
+  WaitingInputPage,
+  WorkflowDefinition,
+  WorkflowPage,
+  WorkflowRecord,
+  WorkflowVersion,
+} from "./types";
+import { ApiError } from "./client";
 
 export const keys = {
   nodes: ["nodes"] as const,
@@ -12,7 +27,14 @@ export const keys = {
   execution: (id: string) => ["execution", id] as const,
   audit: (query: string) => ["audit", query] as const,
   triggers: (workflowId: string) => ["triggers", workflowId] as const,
+  executionPage: (query: string) => ["executions", "page", query] as const,
+  inbox: ["inbox"] as const,
+  integrations: ["integrations"] as const,
+  models: (integrationId: string, provider: string) => ["models", integrationId, provider] as const,
 };
+
+/** Not found (404) is an answer, not a failure to retry. */
+const retryUnlessMissing = (count: number, error: unknown) => !(error instanceof ApiError && error.status === 404) && count < 2;
 
 /** Node types from the catalogue; `config_schema` is accepted as `config`. */
 export function useNodeTypes() {
@@ -37,7 +59,7 @@ export function useWorkflows() {
 }
 
 export function useWorkflow(id: string) {
-  return useQuery({ queryKey: keys.workflow(id), queryFn: () => api<WorkflowRecord>(`/api/workflows/${id}`) });
+  return useQuery({ queryKey: keys.workflow(id), retry: retryUnlessMissing, queryFn: () => api<WorkflowRecord>(`/api/workflows/${encodeURIComponent(id)}`) });
 }
 
 export function useVersions(id: string, enabled: boolean) {
@@ -58,7 +80,81 @@ export function useExecutions(workflowId?: string, refetch = false) {
 }
 
 export function useExecution(id: string) {
-  return useQuery({ queryKey: keys.execution(id), queryFn: () => api<ExecutionDetail>(`/api/executions/${id}`) });
+  return useQuery({ queryKey: keys.execution(id), retry: retryUnlessMissing, queryFn: () => api<ExecutionDetail>(`/api/executions/${encodeURIComponent(id)}`) });
+}
+
+/** One page of the executions list (`query` from `apiQuery`), refreshed while shown. */
+export function useExecutionPage(query: string) {
+  return useQuery({ queryKey: keys.executionPage(query), refetchInterval: 3000, queryFn: () => api<ExecutionPage>(`/api/executions?${query}`) });
+}
+
+/** Ask a run to stop; refreshes the lists and the run. */
+export function useCancelExecution() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api(`/api/executions/${encodeURIComponent(id)}/cancel`, { method: "POST", json: {} }),
+    onSuccess: (_data, id) => {
+      void client.invalidateQueries({ queryKey: ["executions"] });
+      void client.invalidateQueries({ queryKey: keys.execution(id) });
+    },
+  });
+}
+
+/** Human-input nodes waiting for the user, refreshed while shown. */
+export function useInbox() {
+  return useQuery({ queryKey: keys.inbox, refetchInterval: 2000, queryFn: () => api<WaitingInputPage>("/api/inbox?limit=100") });
+}
+
+/** How many answers are awaited (for the top bar), looked up now and then. */
+export function useInboxCount(enabled: boolean) {
+  return useQuery({
+    queryKey: [...keys.inbox, "count"],
+    enabled,
+    refetchInterval: 10_000,
+    queryFn: async () => (await api<WaitingInputPage>("/api/inbox?limit=1")).pagination.total,
+  });
+}
+
+export function useIntegrations() {
+  return useQuery({ queryKey: keys.integrations, queryFn: async () => (await api<{ integrations: Integration[] }>("/api/integrations")).integrations });
+}
+
+/** Create, edit, delete and test integrations. */
+export function useIntegrationMutations() {
+  const client = useQueryClient();
+  const done = () => client.invalidateQueries({ queryKey: keys.integrations });
+  return {
+    create: useMutation({
+      mutationFn: (body: Record<string, unknown>) => api<Integration>("/api/integrations", { method: "POST", json: body }),
+      onSuccess: done,
+    }),
+    update: useMutation({
+      mutationFn: ({ id, body }: { id: string; body: Record<string, unknown> }) =>
+        api<Integration>(`/api/integrations/${encodeURIComponent(id)}`, { method: "PUT", json: body }),
+      onSuccess: done,
+    }),
+    remove: useMutation({
+      mutationFn: (id: string) => api(`/api/integrations/${encodeURIComponent(id)}`, { method: "DELETE" }),
+      onSuccess: done,
+    }),
+    test: useMutation({
+      mutationFn: (id: string) => api<ProbeResult>(`/api/integrations/${encodeURIComponent(id)}/test`, { method: "POST" }),
+    }),
+  };
+}
+
+/** The models of an integration's provider (or of `provider` with the operator's key). */
+export function useModels(integrationId: string, provider: string, enabled: boolean) {
+  const query = new URLSearchParams();
+  if (integrationId) query.set("integration_id", integrationId);
+  if (provider) query.set("provider", provider);
+  return useQuery({
+    queryKey: keys.models(integrationId, provider),
+    enabled,
+    staleTime: 5 * 60_000,
+    retry: false,
+    queryFn: () => api<ModelList>(`/api/models?${query}`),
+  });
 }
 
 /** Create, rename, duplicate, delete — invalidating the library after each. */

@@ -111,6 +111,53 @@ export interface ExecutionSummary {
   /** The trigger that started the run (null for the canvas, the API and the CLI). */
   trigger_id?: string | null;
   trigger_kind?: "schedule" | "webhook" | "event" | null;
+  /** How the run started. */
+  source?: "manual" | "schedule" | "webhook" | "event" | "batch";
+  /** The workflow's current name (absent once deleted). */
+  workflow_name?: string | null;
+  workflow_version?: number | null;
+}
+
+/** A human-input node waiting for its owner's answer (`GET /api/inbox`). */
+export interface WaitingInput {
+  execution_id: string;
+  node_id: string;
+  workflow_id: string | null;
+  workflow_name: string | null;
+  workflow_version: number | null;
+  test: boolean;
+  request: Record<string, unknown>;
+  waiting_since: string;
+  execution_started_at: string;
+}
+
+export interface WaitingInputPage {
+  waiting: WaitingInput[];
+  pagination: Pagination;
+}
+
+/** An integration, its secrets masked. */
+export interface Integration {
+  id: string;
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  credentials: Record<string, string>;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What a connection test (or a model listing) found. */
+export interface ProbeResult {
+  ok: boolean;
+  message: string;
+  kind?: string | null;
+  duration_ms: number;
+}
+
+export interface ModelList extends ProbeResult {
+  models: { id: string; name?: string | null }[];
 }
 
 export interface NodeHandleInfo {

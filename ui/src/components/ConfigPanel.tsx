@@ -2,7 +2,10 @@
 import { useMemo, useState } from "react";
 import { useNodeTypes } from "../api/hooks";
 import { useRunSample } from "../api/runSample";
+import { Link } from "react-router";
+import { useIntegrations, useModels, useNodeTypes } from "../api/hooks";
 import type { CanvasNode } from "../lib/canvas";
+import { integrationsFor, integrationTypesFor, picksModel } from "../lib/integrations";
 import { availableReferences } from "../lib/references";
 import { fieldText, parseFieldText, schemaToFields, validateField, type FormField } from "../lib/schemaForm";
 import { useGraphStore } from "../stores/graphStore";
@@ -12,6 +15,66 @@ import { ReferenceInput } from "./ReferenceInput";
 
 /** Node types whose `expression` field is JSONata or JMESPath, previewed on recorded input. */
 const EXPRESSION_TYPES = new Set(["transform", "conditional", "switch"]);
+/** Pick one of the user's integrations that fits the node (by its type or provider). */
+function IntegrationSelect({ id, node, value, disabled, onChange }: { id: string; node: CanvasNode; value: unknown; disabled: boolean; onChange: (v: string | undefined) => void }) {
+  const integrations = useIntegrations();
+  const data = node.data as Record<string, unknown>;
+  const fitting = integrationsFor(integrations.data ?? [], node.type ?? "", data);
+  const current = typeof value === "string" ? value : "";
+  const known = fitting.some((i) => i.id === current);
+  return (
+    <div className="flex flex-col gap-1">
+      <select id={id} disabled={disabled} value={current} onChange={(e) => onChange(e.target.value || undefined)}>
+        <option value="">—</option>
+        {fitting.map((i) => (
+          <option key={i.id} value={i.id}>
+            {i.name} ({i.type})
+          </option>
+        ))}
+        {current && !known && <option value={current}>{current} (not one of yours of this kind)</option>}
+      </select>
+      {integrations.data && fitting.length === 0 && (
+        <span className="muted text-[11px]">
+          No {integrationTypesFor(node.type ?? "", data).join(" or ") || "matching"} integration yet: <Link to="/integrations">add one</Link>.
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** A model name, with the models the chosen integration's (or provider's) endpoint lists. */
+function ModelInput({ id, node, text, disabled, onChange }: { id: string; node: CanvasNode; text: string; disabled: boolean; onChange: (t: string) => void }) {
+  const data = node.data as Record<string, unknown>;
+  const integrationId = typeof data.integration_id === "string" ? data.integration_id : "";
+  const provider = typeof data.provider === "string" ? data.provider : "";
+  const [asked, setAsked] = useState(false);
+  const models = useModels(integrationId, provider, asked && !disabled);
+  const listId = `${id}-models`;
+  return (
+    <div className="flex flex-col gap-1">
+      <div className="flex gap-1">
+        <input id={id} className="min-w-0 flex-1" disabled={disabled} list={listId} value={text} placeholder="provider's default" onChange={(e) => onChange(e.target.value)} onFocus={() => setAsked(true)} />
+        <button type="button" className="btn" disabled={disabled} onClick={() => (asked ? void models.refetch() : setAsked(true))} title="List the models of this integration's provider">
+          Models
+        </button>
+      </div>
+      <datalist id={listId} data-testid={listId}>
+        {(models.data?.models ?? []).map((m) => (
+          <option key={m.id} value={m.id}>
+            {m.name ?? m.id}
+          </option>
+        ))}
+      </datalist>
+      {models.isFetching && <span className="muted text-[11px]">Asking the provider…</span>}
+      {models.data && (
+        <span className={`text-[11px] ${models.data.ok ? "muted" : "text-rose-600"}`} data-testid={`${id}-models-status`}>
+          {models.data.ok ? `${models.data.models.length} models: ${models.data.models.map((m) => m.id).join(", ")}` : `No models: ${models.data.message}`}
+        </span>
+      )}
+      {models.error && <span className="text-[11px] text-rose-600">{models.error.message}</span>}
+    </div>
+  );
+}
 
 export function ConfigPanel({ nodeId }: { nodeId: string }) {
   const node = useGraphStore((s) => s.nodes.find((n) => n.id === nodeId));
@@ -60,7 +123,11 @@ function ConfigForm({ node }: { node: CanvasNode }) {
       update(node.id, field.name, parseFieldText(field, t));
     };
     let control;
-    if (field.kind === "boolean")
+    if (field.name === "integration_id")
+      control = <IntegrationSelect id={id} node={node} value={value} disabled={readOnly} onChange={(v) => update(node.id, field.name, v)} />;
+    else if (field.name === "model" && picksModel(node.type ?? ""))
+      control = <ModelInput id={id} node={node} text={text} disabled={readOnly} onChange={setText} />;
+    else if (field.kind === "boolean")
       control = (
         <input id={id} type="checkbox" disabled={readOnly} checked={value === true} onChange={(e) => update(node.id, field.name, e.target.checked)} />
       );

@@ -8,9 +8,11 @@ interface Props {
   executionId: string;
   nodeId: string;
   request: Record<string, unknown>;
+  /** Called once the server accepted the answer. */
+  onAnswered?: () => void;
 }
 
-export function HumanInputForm({ executionId, nodeId, request }: Props) {
+export function HumanInputForm({ executionId, nodeId, request, onAnswered }: Props) {
   const fields = inputFieldsToForm((request.schema ?? {}) as Parameters<typeof inputFieldsToForm>[0]);
   const [values, setValues] = useState<Record<string, unknown>>(() => defaults(fields));
   const [error, setError] = useState<string | null>(null);
@@ -28,6 +30,7 @@ export function HumanInputForm({ executionId, nodeId, request }: Props) {
         json: { input: { ...values, ...extra } },
       });
       setSent(true);
+      onAnswered?.();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     }

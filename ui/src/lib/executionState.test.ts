@@ -125,3 +125,27 @@ describe("execution-state reducer fed with recorded logs", () => {
     expect(log.map((r) => describeEvent(r.event))).toContain("check completed → true");
   });
 });
+
+describe("an ended execution leaves no node waiting or pending", () => {
+  it("settles a waiting node as cancelled and unstarted ones as skipped on cancel", () => {
+    const log = recorded("approval-waiting.jsonl");
+    const last = log[log.length - 1].seq;
+    const cancelled = { type: "execution.cancelled", cancelled_at: "2026-11-25T21:54:00Z" } as ExecutionEvent;
+    const state = evolve(fold(log), cancelled, last + 1)!;
+    expect(state.status).toBe("cancelled");
+    expect(state.nodes.start.status).toBe("completed");
+    expect(state.nodes.approve.status).toBe("cancelled");
+    expect(state.nodes.approve.request).toBeNull();
+    expect(state.nodes.approve.attempts.at(-1)?.status).toBe("cancelled");
+    expect(Object.values(state.nodes).map((n) => n.status)).not.toContain("pending");
+    expect(Object.values(state.nodes).map((n) => n.status)).not.toContain("waiting");
+  });
+
+  it("settles nodes still running when another one fails the execution", () => {
+    const log = recorded("approval-waiting.jsonl");
+    const failed = { type: "execution.failed", failed_at: "2026-11-25T21:54:00Z", node_id: "start", error: { message: "x" } } as ExecutionEvent;
+    const state = evolve(fold(log), failed)!;
+    expect(state.nodes.approve.status).toBe("cancelled");
+    expect(new Set(Object.values(state.nodes).map((n) => n.status))).toEqual(new Set(["completed", "cancelled", "skipped"]));
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { ErrorInfo, ExecutionEvent, WorkflowDefinition } from "../api/types";
 
-export type NodeStatus = "pending" | "running" | "waiting" | "completed" | "failed" | "retrying" | "skipped";
+export type NodeStatus = "pending" | "running" | "waiting" | "completed" | "failed" | "retrying" | "skipped" | "cancelled";
 export type ExecutionStatus = "running" | "paused" | "completed" | "failed" | "cancelled";
 
 export interface AttemptView {
@@ -207,11 +207,11 @@ export function evolve(state: ExecutionView | null, event: ExecutionEvent | Stre
     case "execution.resumed":
       return { ...base, status: "running" };
     case "execution.completed":
-      return { ...base, status: "completed", outputs: event.outputs ?? {}, endedAt: event.completed_at };
+      return { ...base, status: "completed", outputs: event.outputs ?? {}, endedAt: event.completed_at, nodes: settle(state.nodes) };
     case "execution.failed":
-      return { ...base, status: "failed", error: event.error, failedNode: event.node_id, endedAt: event.failed_at };
+      return { ...base, status: "failed", error: event.error, failedNode: event.node_id, endedAt: event.failed_at, nodes: settle(state.nodes) };
     case "execution.cancelled":
-      return { ...base, status: "cancelled", endedAt: event.cancelled_at };
+      return { ...base, status: "cancelled", endedAt: event.cancelled_at, nodes: settle(state.nodes) };
     default: {
       const current = state.nodes[event.node_id];
       if (!current) return base;
@@ -221,6 +221,26 @@ export function evolve(state: ExecutionView | null, event: ExecutionEvent | Stre
       return { ...base, vars, nodes: { ...state.nodes, [event.node_id]: updated } };
     }
   }
+}
+
+const SETTLED: NodeStatus[] = ["completed", "failed", "skipped", "cancelled"];
+
+/**
+ * The nodes once their execution has ended, as the server reports them: none is left
+ * pending (it never started: `skipped`) or under way (`cancelled`), and a waiting node's
+ * request is gone.
+ */
+export function settle(nodes: Record<string, NodeView>): Record<string, NodeView> {
+  const settled: Record<string, NodeView> = {};
+  for (const [id, node] of Object.entries(nodes)) {
+    if (SETTLED.includes(node.status)) settled[id] = node;
+    else if (node.status === "pending") settled[id] = { ...node, status: "skipped" };
+    else {
+      const attempts = node.attempts.map((a, i) => (i === node.attempts.length - 1 ? { ...a, status: "cancelled" as const } : a));
+      settled[id] = { ...node, status: "cancelled", request: null, attempts };
+    }
+  }
+  return settled;
 }
 
 function applyChunk(state: ExecutionView, chunk: StreamChunk): ExecutionView {

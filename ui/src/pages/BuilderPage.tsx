@@ -7,6 +7,7 @@ import { draftApi } from "../api/drafts";
 import { useNodeTypes, useWorkflow } from "../api/hooks";
 import type { WorkflowRecord } from "../api/types";
 import { TopBar } from "../App";
+import { NotFound } from "./NotFoundPage";
 import { ConfigPanel } from "../components/ConfigPanel";
 import { TestNodePanel } from "../components/TestNodePanel";
 import { FlowCanvas } from "../components/FlowCanvas";
@@ -336,6 +337,7 @@ function Builder({ workflow }: { workflow: WorkflowRecord }) {
 export function BuilderPage() {
   const { id = "" } = useParams();
   const workflow = useWorkflow(id);
+  if (workflow.error instanceof ApiError && workflow.error.status === 404) return <NotFound what="This workflow" />;
   if (workflow.error) return <p className="field-error p-6">{String(workflow.error)}</p>;
   if (!workflow.data) return <p className="muted p-6">Loading…</p>;
   return (

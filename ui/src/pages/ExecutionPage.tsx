@@ -2,8 +2,8 @@ import { useQuery } from "@tanstack/react-query";
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect } from "react";
 import { Link, useParams } from "react-router";
-import { api } from "../api/client";
-import { useExecution } from "../api/hooks";
+import { api, ApiError } from "../api/client";
+import { useCancelExecution, useExecution } from "../api/hooks";
 import type { WorkflowDefinition, WorkflowVersion } from "../api/types";
 import { TopBar } from "../App";
 import { FlowCanvas } from "../components/FlowCanvas";
@@ -12,9 +12,11 @@ import { Inspector } from "../components/Inspector";
 import { RunActions } from "../components/RunActions";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline } from "../components/Timeline";
+import { cancellable } from "../lib/executionFilters";
 import { isTerminal } from "../lib/executionState";
 import { useExecutionStore } from "../stores/executionStore";
 import { useGraphStore } from "../stores/graphStore";
+import { NotFound } from "./NotFoundPage";
 
 /**
  * The definition the execution ran: recorded with the run when the server returns it,
@@ -63,7 +65,11 @@ function ExecutionView({ id }: { id: string }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [records.length, scrub, setScrub]);
 
+  const cancel = useCancelExecution();
   const waiting = live && !isTerminal(live.status) ? Object.entries(live.nodes).filter(([, n]) => n.status === "waiting" && n.request) : [];
+  const status = live?.status ?? detail.data?.status;
+
+  if (detail.error instanceof ApiError && detail.error.status === 404) return <NotFound what="This execution" />;
 
   return (
     <div className="flex h-full flex-col">
@@ -71,14 +77,24 @@ function ExecutionView({ id }: { id: string }) {
         <span className="font-mono text-xs">{id}</span>
         {shown && <StatusBadge status={shown.status} />}
         {detail.data?.workflow_id && (
-          <Link className="btn" to={`/workflows/${detail.data.workflow_id}`}>
-            Open workflow
+          <Link className="btn" to={`/workflows/${detail.data.workflow_id}`} data-testid="execution-workflow">
+            {detail.data.workflow_name ?? "Open workflow"}
+            {detail.data.workflow_version != null && ` · v${detail.data.workflow_version}`}
           </Link>
         )}
-        <RunActions executionId={id} detail={detail.data} nodeId={selected.length === 1 ? selected[0].id : undefined} />
-        <Link className="btn" to={`/executions/${id}/compare`} title="Compare with another run, node by node">
-          Compare
-        </Link>
+        {/* The run's actions */}
+        <div className="flex items-center gap-2" data-testid="execution-actions">
+          {status && cancellable(status) && (
+            <button className="btn btn-danger" disabled={cancel.isPending || live?.cancelRequested} onClick={() => cancel.mutate(id)}>
+              {live?.cancelRequested ? "Cancelling…" : "Cancel"}
+            </button>
+          )}
+          {cancel.error && <span className="field-error">{cancel.error.message}</span>}
+          <RunActions executionId={id} detail={detail.data} nodeId={selected.length === 1 ? selected[0].id : undefined} />
+          <Link className="btn" to={`/executions/${id}/compare`} title="Compare with another run, node by node">
+            Compare
+          </Link>
+        </div>
         {scrub !== null && <span className="text-xs text-amber-600">viewing an earlier point</span>}
       </TopBar>
       <div className="flex min-h-0 flex-1">
@@ -88,7 +104,14 @@ function ExecutionView({ id }: { id: string }) {
             <div>
               Started {detail.data?.started_at ? new Date(detail.data.started_at).toLocaleString() : "—"}
               {detail.data?.duration_ms != null && <> · {Math.round(detail.data.duration_ms)} ms</>}
+              {detail.data?.source && <> · started by {detail.data.source}</>}
             </div>
+            {detail.data && (
+              <details open data-testid="execution-inputs">
+                <summary className="cursor-pointer font-semibold">Inputs</summary>
+                <pre className="rounded bg-slate-100 p-2 dark:bg-slate-800">{JSON.stringify(detail.data.inputs ?? {}, null, 2)}</pre>
+              </details>
+            )}
             {waiting.map(([nodeId, node]) => (
               <HumanInputForm key={nodeId} executionId={id} nodeId={nodeId} request={node.request!} />
             ))}

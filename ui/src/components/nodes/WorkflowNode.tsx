@@ -17,6 +17,7 @@ const RING: Record<string, string> = {
   completed: "ring-2 ring-emerald-500",
   failed: "ring-2 ring-rose-500",
   skipped: "opacity-50",
+  cancelled: "ring-2 ring-zinc-400 opacity-75",
 };
 
 function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {

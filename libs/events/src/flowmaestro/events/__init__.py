@@ -56,17 +56,20 @@ from flowmaestro.events.events import (
 )
 from flowmaestro.events.limits import DEFAULT_LIMITS, Limits, TriggerLimits
 from flowmaestro.events.state import (
+    CANCELLED_NODE,
     ExecutionState,
     ExecutionStatus,
     NodeState,
     NodeStatus,
     evolve,
     fold,
+    reported_node_status,
     reported_status,
 )
 from flowmaestro.events.validate import check_definition, check_inputs, parse_definition
 
 __all__ = [
+    "CANCELLED_NODE",
     "CATALOGUE",
     "DEFAULT_LIMITS",
     "Actor",
@@ -131,5 +134,6 @@ __all__ = [
     "fold",
     "node_spec",
     "parse_definition",
+    "reported_node_status",
     "reported_status",
 ]

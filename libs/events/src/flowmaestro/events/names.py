@@ -22,6 +22,7 @@ __all__ = [
     "OUTPUT_BUCKET",
     "OUTPUT_PATH_KEY",
     "OUTPUT_REF_KEY",
+    "PROBE_QUEUE",
     "PROJECTOR_CONSUMER",
     "SCHEDULER_CONSUMER",
     "SCHEDULER_GROUP",
@@ -72,6 +73,7 @@ __all__ = [
     "partition_filters",
     "partition_transform",
     "partition_wildcard",
+    "probe_subject",
     "record_key",
     "record_subject",
     "record_wildcard",
@@ -555,6 +557,16 @@ def cancel_subject(execution_id: str) -> str:
 def cancel_wildcard() -> str:
     """Matches every cancel notice."""
     return f"{_PREFIX}.ctl.cancel.*"
+
+
+PROBE_QUEUE = "probes"
+"""The queue group of the executors answering probes (one of them answers each)."""
+
+
+def probe_subject() -> str:
+    """Plain request subject on which the gateway asks an executor to test an integration
+    or list a provider's models (so the connection leaves through the nodes' egress)."""
+    return f"{_PREFIX}.ctl.probe"
 
 
 # Everything a node keeps (files it makes, collections, cached results, large outputs) is

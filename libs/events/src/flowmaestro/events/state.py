@@ -51,6 +51,7 @@ from flowmaestro.events.graph import Graph, build_graph
 replace = msgspec.structs.replace
 
 __all__ = [
+    "CANCELLED_NODE",
     "AttemptRecord",
     "ExecutionState",
     "ExecutionStatus",
@@ -58,6 +59,7 @@ __all__ = [
     "NodeStatus",
     "evolve",
     "fold",
+    "reported_node_status",
     "reported_status",
 ]
 
@@ -438,3 +440,18 @@ def reported_status(state: ExecutionState) -> str:
     ):
         return PENDING
     return str(state.status)
+
+
+CANCELLED_NODE = "cancelled"
+"""The status clients see for a node that was under way when its execution ended."""
+
+_SETTLED = (NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.SKIPPED)
+
+
+def reported_node_status(state: ExecutionState, node: NodeState) -> str:
+    """A node's status as clients see it. Once the execution has ended nothing is left
+    pending or under way: a node that never started is `skipped`, one that was scheduled,
+    waiting or retrying is `cancelled`. The fold itself keeps the last recorded status."""
+    if not state.status.terminal or node.status in _SETTLED:
+        return str(node.status)
+    return str(NodeStatus.SKIPPED) if node.status is NodeStatus.PENDING else CANCELLED_NODE

@@ -147,13 +147,13 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
       consumers whose filter the server checks, never a direct get of a whole log; read
       tool-call children's ends (the child-results bucket); publish live chunks; receive
       cancel notices; use outputs, files, the node cache and rate-limit buckets; read
-      (never write) integrations.
+      (never write) integrations; answer probes (`fm.ctl.probe`: one reply each).
     - gateway: starts, cancels and answers executions (`fm.exec.*.e`); reads logs; runs its
       projector's consumer; reads live chunks; manages files and integrations; arms and
       purges trigger schedules (`fm.trigger.schedule.*`), pulls their fires and tenants'
       events (its two trigger consumers); publishes the events tenants send it
-      (`fm.tenant.*.events.>`, each into the sender's own namespace). It never publishes
-      fires.
+      (`fm.tenant.*.events.>`, each into the sender's own namespace); asks executors to
+      probe integrations (`fm.ctl.probe`). It never publishes fires.
     - cli: the operator; everything (it creates the topology).
     """
     exec_stream = names.EXEC_STREAM
@@ -191,7 +191,13 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             *_bucket("KV", names.LIMIT_BUCKET, write=True),
             *_bucket("KV", names.INTEGRATION_BUCKET, write=False),
         ]
-        subscribe = [*inbox, names.cancel_wildcard()]
+        subscribe = [*inbox, names.cancel_wildcard(), names.probe_subject()]
+        # answering a probe publishes once to the asker's inbox, and to nothing else
+        return {
+            "publish": {"allow": common + publish},
+            "subscribe": {"allow": subscribe},
+            "allow_responses": {"max": 1, "expires": "60s"},
+        }
     elif identity == "gateway":
         publish = [
             names.event_wildcard(),
@@ -204,6 +210,7 @@ def permissions(identity: str, projector: str = names.PROJECTOR_CONSUMER) -> dic
             *_bucket("KV", names.LIMIT_BUCKET, write=True),
             names.trigger_schedule_wildcard(),
             names.tenant_event_wildcard(),
+            names.probe_subject(),
             f"$JS.API.STREAM.PURGE.{names.TRIGGER_STREAM}",
             *_stream_read(names.TRIGGER_STREAM),
             *_pull(names.TRIGGER_STREAM, names.trigger_fire_consumer(projector)),

@@ -10,6 +10,7 @@ nothing in the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -37,6 +38,7 @@ from flowmaestro.executors.capabilities import Capabilities
 from flowmaestro.executors.context import Executor
 from flowmaestro.executors.egress import protect_nats
 from flowmaestro.executors.fairness import TenantCaps, TenantSlots
+from flowmaestro.executors.probes import Probes
 from flowmaestro.executors.runner import Runner
 from flowmaestro.executors.sink import ResultSink, failed
 from flowmaestro.runtime import ContinuousPull, ExecutionLog, Settings, tracing
@@ -135,6 +137,7 @@ class ExecutorWorker:
         self.outputs = OutputStore(js)
         self.sink = ResultSink(execution_log, self.outputs, self.settings.inline_output_limit)
         self.capabilities = Capabilities(nc, execution_log, integrations, KeyRing.from_env())
+        self.probes = Probes(nc, integrations, KeyRing.from_env())
         self.pools = [ExecutorPool(self, t, e, concurrency) for t, e in executors.items()]
         self._handlers: asyncio.Queue[Callable[[], Coroutine[Any, Any, None]]] = asyncio.Queue()
 
@@ -159,6 +162,7 @@ class ExecutorWorker:
         stop = stop or asyncio.Event()
         wire = await wire_of(self.nc)
         sid = wire.subscribe(cancel_wildcard(), self._on_cancel)
+        probes = await self.probes.subscribe()
 
         def running(group: TaskGroup) -> None:
             group.start_soon(self._dispatch, group)
@@ -170,6 +174,8 @@ class ExecutorWorker:
             )
         finally:
             wire.unsubscribe(sid)
+            with contextlib.suppress(Exception):
+                await probes.unsubscribe()
 
     async def poll_backlogs(self) -> None:
         """Record how many commands wait in each pool's consumer (the metrics' backlog)."""

@@ -33,12 +33,12 @@ from flowmaestro.gateway.routes.batches import BatchController, start_batch_rout
 from flowmaestro.gateway.routes.derived import DerivedRunController, NodeTestController
 from flowmaestro.gateway.routes.drafts import DraftController
 from flowmaestro.gateway.routes.events import publish_event
-from flowmaestro.gateway.routes.executions import ExecutionController
+from flowmaestro.gateway.routes.executions import ExecutionController, InboxController
 from flowmaestro.gateway.routes.files import FileController
 from flowmaestro.gateway.routes.health import health, ready
 from flowmaestro.gateway.routes.history import HistoryController
 from flowmaestro.gateway.routes.hooks import HookController
-from flowmaestro.gateway.routes.integrations import IntegrationController
+from flowmaestro.gateway.routes.integrations import IntegrationController, ModelController
 from flowmaestro.gateway.routes.nodes import NodeController
 from flowmaestro.gateway.routes.triggers import TriggerController
 from flowmaestro.gateway.routes.workflows import WorkflowController
@@ -136,8 +136,10 @@ def create_app(settings: GatewaySettings, run_projector: bool = True) -> Litesta
         DerivedRunController,
         NodeTestController,
         HistoryController,
+        InboxController,
         FileController,
         IntegrationController,
+        ModelController,
         NodeController,
         AuditController,
         BatchController,

@@ -9,6 +9,7 @@ from pathlib import Path
 from flowmaestro.events import Limits, TriggerLimits
 from flowmaestro.events.limits import BatchLimits
 from flowmaestro.events.names import PROJECTOR_CONSUMER
+from flowmaestro.events.probes import MAX_PROBE_TIMEOUT_S
 from flowmaestro.events.reuse import DEFAULT_REUSE_BYTES
 from flowmaestro.gateway.errors import ConfigurationError
 from flowmaestro.gateway.security import parse_networks
@@ -81,6 +82,10 @@ class GatewaySettings:
     draft_writes_per_minute: int = 120
     """Draft saves one user may make per minute (`FLOWMAESTRO_MAX_DRAFT_WRITES_PER_MINUTE`,
     at most 6,000); past it: 429."""
+    probe_timeout_s: float = 10.0
+    """How long an integration test or a model listing may take (at most 30 s)."""
+    probe_rate_per_minute: int = 30
+    """Connection tests and model listings one user may ask for per minute."""
 
     @property
     def production(self) -> bool:
@@ -153,5 +158,12 @@ class GatewaySettings:
             draft_bytes=int(env.get("FLOWMAESTRO_MAX_DRAFT_BYTES", d.draft_bytes)),
             draft_writes_per_minute=int(
                 env.get("FLOWMAESTRO_MAX_DRAFT_WRITES_PER_MINUTE", d.draft_writes_per_minute)
+            ),
+            probe_timeout_s=min(
+                float(env.get("FLOWMAESTRO_PROBE_TIMEOUT_S", d.probe_timeout_s)),
+                MAX_PROBE_TIMEOUT_S,
+            ),
+            probe_rate_per_minute=int(
+                env.get("FLOWMAESTRO_PROBE_RATE_PER_MINUTE", d.probe_rate_per_minute)
             ),
         )

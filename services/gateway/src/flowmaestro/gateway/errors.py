@@ -14,6 +14,7 @@ __all__ = [
     "GatewayError",
     "NotFoundError",
     "NotReadyError",
+    "ProbeUnavailableError",
     "RateLimitedError",
     "TooLargeError",
     "ValidationFailedError",
@@ -106,6 +107,13 @@ class DatabaseUnavailableError(GatewayError):
 
     status = 503
     code = "DATABASE_UNAVAILABLE"
+
+
+class ProbeUnavailableError(GatewayError):
+    """No executor answered a probe in time (none running, or all busy)."""
+
+    status = 503
+    code = "PROBE_UNAVAILABLE"
 
 
 class NotReadyError(GatewayError):

@@ -33,6 +33,7 @@ __all__ = [
     "ExecuteRequest",
     "ExecutionDetail",
     "ExecutionPage",
+    "ExecutionSource",
     "ExecutionStart",
     "ExecutionStatusName",
     "ExecutionSummary",
@@ -48,11 +49,14 @@ __all__ = [
     "LogLevel",
     "LogList",
     "LoginRequest",
+    "ModelList",
+    "ModelOut",
     "Name",
     "NodeCatalogue",
     "NodeTypeOut",
     "Pagination",
     "PauseResult",
+    "ProbeResult",
     "Readiness",
     "RegisterRequest",
     "ResumeResult",
@@ -62,6 +66,8 @@ __all__ = [
     "VerifyRequest",
     "VerifyResult",
     "VersionOut",
+    "WaitingInput",
+    "WaitingInputPage",
     "WorkflowCreate",
     "WorkflowOut",
     "WorkflowPage",
@@ -248,6 +254,9 @@ ExecutionStatusName = Literal["pending", "running", "paused", "completed", "fail
 """`pending` (started, no node scheduled yet) → `running` (⇄ `paused`) →
 `completed`/`failed`/`cancelled`."""
 
+ExecutionSource = Literal["manual", "schedule", "webhook", "event", "batch"]
+"""How an execution started: by a person (`manual`), a trigger of that kind, or a batch."""
+
 LogLevel = Literal["info", "warn", "error"]
 """The level of a log entry."""
 
@@ -296,6 +305,10 @@ class ExecutionSummary(msgspec.Struct, kw_only=True):
     trigger_id: str | None = None
     """The trigger that started the run (absent for starts from the API, CLI or canvas)."""
     trigger_kind: TriggerKind | None = None
+    source: ExecutionSource = "manual"
+    """How the run started: `manual` (API, CLI or canvas), a trigger's kind, or `batch`."""
+    workflow_name: str | None = None
+    """The workflow's current name (absent once it is deleted)."""
 
 
 class ExecutionPage(msgspec.Struct, kw_only=True):
@@ -558,3 +571,49 @@ class BatchCancelResult(msgspec.Struct, kw_only=True):
 
     batch_id: str
     cancelled: bool = True
+
+
+class WaitingInput(msgspec.Struct, kw_only=True):
+    """A human-input node waiting for its owner's answer."""
+
+    execution_id: str
+    node_id: str
+    workflow_id: str | None
+    workflow_name: str | None
+    workflow_version: int | None
+    test: bool
+    request: dict[str, Any]
+    """What the node asks: `prompt`, `mode` (`form` or `approval`) and the form's `schema`."""
+    waiting_since: datetime
+    execution_started_at: datetime
+
+
+class WaitingInputPage(msgspec.Struct, kw_only=True):
+    """One page of the inbox, oldest wait first."""
+
+    waiting: list[WaitingInput]
+    pagination: Pagination
+
+
+class ModelOut(msgspec.Struct, kw_only=True):
+    """One model a provider offers."""
+
+    id: str
+    name: str | None = None
+
+
+class ProbeResult(msgspec.Struct, kw_only=True):
+    """What a connection test (or a model listing) found: `ok`, a message for a person,
+    the error kind when it failed (`egress`: the address is refused; `timeout`, `auth`,
+    `http_<status>`, `unsupported`, ...), and how long it took."""
+
+    ok: bool
+    message: str
+    kind: str | None = None
+    duration_ms: float = 0.0
+
+
+class ModelList(ProbeResult, kw_only=True):
+    """A provider's models (empty when `ok` is false)."""
+
+    models: list[ModelOut] = []

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from flowmaestro.events import (
+    CANCELLED_NODE,
     Event,
     ExecutionCancelled,
     ExecutionCancelRequested,
@@ -30,6 +31,7 @@ from flowmaestro.events import (
     NodeStatus,
     NodeWaiting,
     event_to_dict,
+    reported_node_status,
     reported_status,
 )
 from flowmaestro.gateway.db import storable
@@ -46,6 +48,7 @@ __all__ = [
     "event_tag",
     "event_time",
     "execution_row",
+    "execution_source",
     "log_rows",
     "storable",
 ]
@@ -74,6 +77,8 @@ class ExecutionRow(NamedTuple):
     batch_id: str | None
     trigger_id: str | None
     trigger_kind: str | None
+    source: str
+    """How the run started: `manual`, a trigger's kind, or `batch` (see `execution_source`)."""
 
 
 class LogRow(NamedTuple):
@@ -199,10 +204,11 @@ def _nodes(state: ExecutionState) -> dict[str, Any]:
     nodes: dict[str, Any] = {}
     for node_id, definition in state.definition.nodes.items():
         node = state.nodes[node_id]
+        status = reported_node_status(state, node)
         nodes[node_id] = msgspec.to_builtins(
             {
                 "type": definition.type,
-                "status": str(node.status),
+                "status": status,
                 "attempt": node.attempt,
                 "output": node.output,
                 "output_ref": node.output_ref,
@@ -214,7 +220,9 @@ def _nodes(state: ExecutionState) -> dict[str, Any]:
                 "attempts": [
                     {
                         "attempt": a.attempt,
-                        "status": str(a.status),
+                        "status": status
+                        if status == CANCELLED_NODE and a is node.attempts[-1]
+                        else str(a.status),
                         "started_at": a.scheduled_at,
                         "completed_at": a.ended_at,
                         "duration_ms": a.duration_ms,
@@ -247,6 +255,14 @@ def current_state(nodes: dict[str, Any], variables: dict[str, Any]) -> dict[str,
     return {"nodes": outputs, "variables": variables, "output_refs": refs}
 
 
+def execution_source(state: ExecutionState) -> str:
+    """How a run started, from what its `execution.started` recorded: `batch` (a row of a
+    batch), the kind of the trigger that fired it, or `manual` (API, CLI, canvas)."""
+    if state.batch_id is not None:
+        return "batch"
+    return state.trigger.kind if state.trigger else "manual"
+
+
 def execution_row(state: ExecutionState) -> ExecutionRow:
     """The `executions` row of a folded state."""
     duration = None
@@ -273,4 +289,5 @@ def execution_row(state: ExecutionState) -> ExecutionRow:
         batch_id=state.batch_id,
         trigger_id=state.trigger.trigger_id if state.trigger else None,
         trigger_kind=state.trigger.kind if state.trigger else None,
+        source=execution_source(state),
     )

@@ -21,7 +21,7 @@ from flowmaestro.executors.context import Integration, NodeContext, NodeResult
 from flowmaestro.executors.egress import SmtpTarget, open_smtp, smtp_target
 from flowmaestro.executors.errors import RetryableNodeError, TerminalNodeError
 
-__all__ = ["message_id", "run_email"]
+__all__ = ["check_smtp", "message_id", "run_email"]
 
 _TIMEOUT_S = 30.0
 
@@ -89,6 +89,36 @@ def _deliver(
         if credentials.get("username"):
             smtp.login(str(credentials["username"]), str(credentials.get("password", "")))
         smtp.send_message(message, to_addrs=to)
+
+
+def _check(target: SmtpTarget, settings: dict[str, Any], credentials: dict[str, Any]) -> None:
+    security = settings.get("security", "starttls")
+    smtp = open_smtp(
+        target, implicit_tls=security == "tls", context=_tls_context(settings), timeout=_TIMEOUT_S
+    )
+    with smtp:
+        smtp.ehlo()
+        if security == "starttls":
+            smtp.starttls(context=_tls_context(settings))
+            smtp.ehlo()
+        if credentials.get("username"):
+            smtp.login(str(credentials["username"]), str(credentials.get("password", "")))
+
+
+async def check_smtp(integration: Integration) -> str:
+    """Connect to the integration's SMTP server (through the egress policy), greet it and
+    log in when it has a username; sends nothing. Returns what was checked."""
+    settings = integration.config
+    if not settings.get("host"):
+        raise TerminalNodeError(
+            f"integration {integration.name!r} has no SMTP 'host'", kind="integration"
+        )
+    target = await smtp_target(str(settings["host"]), _port(settings))
+    try:
+        await asyncio.to_thread(_check, target, settings, integration.credentials)
+    except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+        raise _smtp_error(exc) from exc
+    return f"SMTP server {target.host}:{target.port} accepted the session"
 
 
 def _smtp_error(exc: Exception) -> Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -13,25 +14,27 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from flowmaestro.events import fold
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
 from flowmaestro.gateway.envelope import ok, pagination
-from flowmaestro.gateway.errors import ValidationFailedError
+from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
 from flowmaestro.gateway.live import live_tail
 from flowmaestro.gateway.models import (
     CancelResult,
     Envelope,
     ExecutionDetail,
     ExecutionPage,
+    ExecutionSource,
     ExecutionStatusName,
     InputAccepted,
     InputAnswer,
     LogList,
     PauseResult,
     ResumeResult,
+    WaitingInputPage,
 )
 from flowmaestro.gateway.openapi import BEARER, errors
 from flowmaestro.gateway.projection import current_state, execution_row
 from flowmaestro.gateway.runs import answer, cancel, owned_start, pause, resume
 
-__all__ = ["ExecutionController"]
+__all__ = ["ExecutionController", "InboxController"]
 
 LevelFilter = Literal["info", "warn", "error", "warning"]
 """Log levels to filter by; `warning` is an older spelling of `warn`."""
@@ -86,11 +89,14 @@ class ExecutionController(Controller):
         test: bool = False,
         batch_id: Annotated[str | None, Parameter(max_length=100)] = None,
         trigger_id: Annotated[str | None, Parameter(max_length=100)] = None,
+        source: ExecutionSource | None = None,
         page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> Envelope[ExecutionPage]:
         """A page of runs, newest first; test runs only with `test=true`; the rows of one
-        batch with `batch_id`; `trigger_id` keeps the runs one trigger started."""
+        batch with `batch_id`; `trigger_id` keeps the runs one trigger started; `source`
+        keeps the runs started one way (`manual`, `schedule`, `webhook`, `event`,
+        `batch`)."""
         items, total = await services.executions.list(
             user.user_id,
             page_number,
@@ -100,6 +106,7 @@ class ExecutionController(Controller):
             test,
             batch_id=batch_id,
             trigger_id=trigger_id,
+            source=source,
         )
         return ok(ExecutionPage(executions=items, pagination=pagination(page_number, limit, total)))
 
@@ -113,6 +120,10 @@ class ExecutionController(Controller):
         detail = await services.executions.get(user.user_id, execution_id)
         if detail is None:
             detail = await _detail_from_log(services, user.user_id, execution_id)
+            if started.workflow_id is not None:
+                with contextlib.suppress(NotFoundError):
+                    workflow = await services.workflows.get(user.user_id, started.workflow_id)
+                    detail.workflow_name = workflow.name
         detail.definition = msgspec.to_builtins(started.definition)
         if started.origin is not None:  # without what it reuses: that stays in the log
             detail.origin = msgspec.to_builtins(msgspec.structs.replace(started.origin, reuse={}))
@@ -234,3 +245,29 @@ class ExecutionController(Controller):
         return ServerSentEvent(
             stream(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
+
+
+class InboxController(Controller):
+    """What waits for the user: human-input nodes of their running executions."""
+
+    path = "/api/inbox"
+    tags = ["executions"]
+    dependencies = AUTHENTICATED
+    security = BEARER
+
+    @get("/", responses=errors(400, 401, 503))
+    async def list_waiting(
+        self,
+        user: CurrentUser,
+        services: ServicesDep,
+        workflow_id: Annotated[str | None, Parameter(max_length=100)] = None,
+        page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+    ) -> Envelope[WaitingInputPage]:
+        """Human-input nodes waiting for an answer across the user's workflows (test runs
+        included), oldest first, each with its request (prompt, mode, form schema). Answer
+        one with `POST /api/executions/{id}/nodes/{node_id}/input`."""
+        items, total = await services.executions.waiting(
+            user.user_id, page_number, limit, workflow_id
+        )
+        return ok(WaitingInputPage(waiting=items, pagination=pagination(page_number, limit, total)))

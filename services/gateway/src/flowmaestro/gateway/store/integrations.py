@@ -67,6 +67,15 @@ class IntegrationStore:
         )
         return [_out(r) for r in rows]
 
+    async def get(self, owner_id: str, integration_id: str) -> IntegrationOut:
+        """One of the user's integrations (masked), or `NotFoundError`."""
+        record = await self.db.fetchrow(
+            "SELECT * FROM integrations WHERE id = $1 AND owner_id = $2", integration_id, owner_id
+        )
+        if record is None:
+            raise NotFoundError(f"no integration {integration_id!r}")
+        return _out(record)
+
     async def create(
         self, owner_id: str, body: IntegrationCreate, actor: Actor | None = None
     ) -> IntegrationOut:
