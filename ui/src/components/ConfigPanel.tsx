@@ -1,6 +1,5 @@
 /** The selected node's config form, generated from its JSON Schema, validated inline. */
 import { useMemo, useState } from "react";
-import { useNodeTypes } from "../api/hooks";
 import { useRunSample } from "../api/runSample";
 import { Link } from "react-router";
 import { useIntegrations, useModels, useNodeTypes } from "../api/hooks";

@@ -2,6 +2,7 @@ import * as Tabs from "@radix-ui/react-tabs";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useBlocker, useParams } from "react-router";
+import { ApiError } from "../api/client";
 import { loadDraft, useDraftSync } from "../api/draftSync";
 import { draftApi } from "../api/drafts";
 import { useNodeTypes, useWorkflow } from "../api/hooks";
