@@ -30,11 +30,12 @@ export function TopBar({ children }: { children?: ReactNode }) {
   const { theme, toggle } = useThemeStore();
   const waiting = useInboxCount(!!user).data ?? 0;
   return (
-    <header className="panel flex h-12 shrink-0 items-center gap-3 border-b px-3">
+    <header className="panel flex min-h-12 shrink-0 items-center gap-3 border-b px-3 py-1">
       <Link to="/" className="font-semibold text-sky-700 dark:text-sky-400">
         FlowMaestro
       </Link>
-      <div className="flex min-w-0 flex-1 items-center gap-2">{children}</div>
+      {/* a crowded bar (the builder's) wraps onto a second line instead of overlapping */}
+      <div className="flex min-w-0 flex-1 flex-wrap items-center gap-2">{children}</div>
       {user && (
         <nav className="flex items-center gap-3 text-xs" aria-label="Sections">
           <Link to="/executions" className="underline">
