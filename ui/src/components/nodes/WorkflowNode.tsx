@@ -8,6 +8,7 @@ import { nodeIcon, nodeSummary } from "../../lib/nodeSummary";
 import { useExecutionStore } from "../../stores/executionStore";
 import { useGraphStore } from "../../stores/graphStore";
 import { focusPaletteSearch } from "../paletteFocus";
+import { VerdictBadge } from "../ReplayReport";
 import { StatusBadge } from "../StatusBadge";
 
 const RING: Record<string, string> = {
@@ -46,6 +47,7 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         <span className="text-[10px] uppercase tracking-wide text-slate-500">{info?.category ?? type}</span>
         {status && <StatusBadge status={status} suffix={run && run.attempt > 1 ? ` · attempt ${run.attempt}` : undefined} />}
         {status === "running" && <span aria-hidden className="h-2 w-2 animate-ping rounded-full bg-sky-500" />}
+        <VerdictBadge nodeId={id} />
       </div>
       <div className="truncate font-medium" title={label}>{label}</div>
       {summary && (
