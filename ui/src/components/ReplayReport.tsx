@@ -25,7 +25,7 @@ export function VerdictBadge({ nodeId }: { nodeId: string }) {
       data-testid={`node-verdict-${nodeId}`}
       data-verdict={entry.verdict}
       title={entry.reused ? "reused from the original run: nothing ran" : `compared with the original run: ${entry.label}`}
-      className={`rounded px-1 text-[10px] ${COLOURS[entry.verdict] ?? ""}`}
+      className={`shrink-0 whitespace-nowrap rounded px-1 text-[10px] ${COLOURS[entry.verdict] ?? ""}`}
     >
       {entry.label}
       {entry.reused ? " ↺" : ""}

@@ -47,7 +47,6 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
         <span className="text-[10px] uppercase tracking-wide text-slate-500">{info?.category ?? type}</span>
         {status && <StatusBadge status={status} suffix={run && run.attempt > 1 ? ` · attempt ${run.attempt}` : undefined} />}
         {status === "running" && <span aria-hidden className="h-2 w-2 animate-ping rounded-full bg-sky-500" />}
-        <VerdictBadge nodeId={id} />
       </div>
       <div className="truncate font-medium" title={label}>{label}</div>
       {summary && (
@@ -55,7 +54,10 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
           {summary}
         </div>
       )}
-      <div className="truncate font-mono text-[10px] text-slate-500">{id}</div>
+      <div className="flex items-center justify-between gap-1">
+        <span className="truncate font-mono text-[10px] text-slate-500">{id}</span>
+        <VerdictBadge nodeId={id} />
+      </div>
       {run?.streamed && status === "running" && (
         <div data-testid={`stream-${id}`} className="mt-1 max-h-16 overflow-hidden text-xs text-slate-600 [overflow-wrap:anywhere] dark:text-slate-300">
           {run.streamed}
