@@ -126,7 +126,7 @@ async def replay_from_the_run_page(
     await expect(dialog.get_by_test_id("plan-changed")).to_have_text("Changed: notify")
     await expect(dialog.get_by_test_id("plan-removed")).to_contain_text("none")
     effects = dialog.get_by_test_id("replay-effects")
-    await expect(effects).to_contain_text("notify (http) runs again with key ‹new run›:notify:1")
+    await expect(effects).to_contain_text("notify (http) runs again with key <new run>:notify:1")
     await shot("replay-plan")
     assert len(model.requests) == 1, "a dry replay called the model"
     assert len(far_side.requests) == 1, "a dry replay sent the request"

@@ -80,6 +80,6 @@ describe("replay side effects", () => {
       ]),
       preview("mail", ["mail"], [{ node_id: "mail", type: "email", idempotency_key: "new-run:mail:1", attempt: 1 }]),
     ]);
-    expect(effects).toEqual([{ node_id: "mail", type: "email", idempotency_key: "‹new run›:mail:1", via: [] }]);
+    expect(effects).toEqual([{ node_id: "mail", type: "email", idempotency_key: "<new run>:mail:1", via: [] }]);
   });
 });

@@ -59,7 +59,7 @@ export interface EffectsPreview {
 /** The execution id given as `into` when previewing a replay's effects: the replay is a new
  * run whose id is not known yet; shown as {@link NEW_RUN_LABEL}. */
 export const NEW_RUN = "new-run";
-export const NEW_RUN_LABEL = "‹new run›";
+export const NEW_RUN_LABEL = "<new run>";
 
 /** The short name of a verdict on a node card. */
 export const VERDICT_LABEL: Record<Verdict, string> = {
