@@ -41,6 +41,8 @@ export function ReplayReport({ executionId, detail, nodeId }: { executionId: str
     enabled: ready,
     staleTime: Infinity,
     queryFn: () => loadReport((path) => api(path), executionId),
+    // the live tail may see the end before the server's report does (409 → null): ask again
+    refetchInterval: (query) => (query.state.data === null ? 1000 : false),
   });
   const setView = useReportStore((s) => s.set);
   useEffect(() => {
