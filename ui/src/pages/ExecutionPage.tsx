@@ -9,6 +9,8 @@ import { TopBar } from "../App";
 import { FlowCanvas } from "../components/FlowCanvas";
 import { HumanInputForm } from "../components/HumanInputForm";
 import { Inspector } from "../components/Inspector";
+import { ReplayDialog } from "../components/ReplayDialog";
+import { ReplayReport } from "../components/ReplayReport";
 import { RunActions } from "../components/RunActions";
 import { StatusBadge } from "../components/StatusBadge";
 import { Timeline } from "../components/Timeline";
@@ -91,6 +93,7 @@ function ExecutionView({ id }: { id: string }) {
           )}
           {cancel.error && <span className="field-error">{cancel.error.message}</span>}
           <RunActions executionId={id} detail={detail.data} nodeId={selected.length === 1 ? selected[0].id : undefined} />
+          <ReplayDialog executionId={id} detail={detail.data} />
           <Link className="btn" to={`/executions/${id}/compare`} title="Compare with another run, node by node">
             Compare
           </Link>
@@ -120,6 +123,7 @@ function ExecutionView({ id }: { id: string }) {
               <pre className="rounded bg-slate-100 p-2 dark:bg-slate-800">{JSON.stringify(shown.outputs, null, 2)}</pre>
             )}
           </div>
+          <ReplayReport executionId={id} detail={detail.data} nodeId={selected.length === 1 ? selected[0].id : undefined} />
           {selected.length === 1 ? <Inspector nodeId={selected[0].id} detail={detail.data} /> : <p className="muted p-3">Select a node to inspect it.</p>}
         </aside>
       </div>

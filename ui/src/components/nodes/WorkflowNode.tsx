@@ -8,6 +8,7 @@ import { nodeIcon, nodeSummary } from "../../lib/nodeSummary";
 import { useExecutionStore } from "../../stores/executionStore";
 import { useGraphStore } from "../../stores/graphStore";
 import { focusPaletteSearch } from "../paletteFocus";
+import { VerdictBadge } from "../ReplayReport";
 import { StatusBadge } from "../StatusBadge";
 
 const RING: Record<string, string> = {
@@ -53,7 +54,10 @@ function WorkflowNodeView({ id, type, data, selected }: NodeProps<CanvasNode>) {
           {summary}
         </div>
       )}
-      <div className="truncate font-mono text-[10px] text-slate-500">{id}</div>
+      <div className="flex items-center justify-between gap-1">
+        <span className="truncate font-mono text-[10px] text-slate-500">{id}</span>
+        <VerdictBadge nodeId={id} />
+      </div>
       {run?.streamed && status === "running" && (
         <div data-testid={`stream-${id}`} className="mt-1 max-h-16 overflow-hidden text-xs text-slate-600 [overflow-wrap:anywhere] dark:text-slate-300">
           {run.streamed}
