@@ -57,7 +57,9 @@ async def test_replay_against_a_changed_file_prints_the_plan_and_the_report(
     code, out, err = await cli(nats_server, "replay", eid, "--against", str(changed), "--dry")
     assert code == 0, err
     assert out.splitlines()[:3] == ["reuse    a", "run      b, result", "changed  b"]
-    assert len(out.splitlines()) == 5, "a dry replay started a run"
+    assert out.splitlines()[5:] == ["effects  - (no node with external effects runs)"], (
+        "a dry replay started a run"
+    )
 
     code, out, err = await cli(nats_server, "replay", eid, "--against", str(changed))
     assert code == 0, err
@@ -103,3 +105,43 @@ async def test_fork_with_set_rerun_and_retry(
 
     code, _, err = await cli(nats_server, "fork", eid, "--at", "2", "--set", "a=1")
     assert code == 2 and "NODE.output=JSON" in err
+
+
+async def test_retry_and_fork_preview_their_side_effects_and_dry_starts_nothing(
+    engine: Client, nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    workflow = chain()
+    workflow["nodes"]["post"] = {
+        "id": "post",
+        "type": "http",
+        "data": {"url": "http://127.0.0.1:9/hook", "method": "POST"},  # refused: preview only
+    }
+    workflow["edges"].append({"id": "e3", "source": "b", "target": "post"})
+    path = tmp_path / "effects.json"
+    path.write_text(json.dumps(workflow))
+    code, out, err = await cli(nats_server, "run", str(path))
+    eid = out.splitlines()[0]
+    log = ExecutionLog(engine)
+    before = set(await log.execution_ids())
+
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "a", "--dry")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["reuse    -", "run      a, b, result, post"]
+    (effect,) = [line for line in lines if line.startswith("effect")]
+    new_id = effect.rsplit(" ", 1)[1].split(":")[0]
+    assert effect == f"effect   post [http]  key {new_id}:post:1" and new_id != eid
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "result", "--dry")
+    assert code == 0, err
+    assert out.splitlines()[:2] == ["reuse    a, b", "run      result, post"]
+    assert "effect   post [http]" in out, "a failed node is not reused: it runs again"
+    records = await log.read(eid)
+    code, out, err = await cli(nats_server, "fork", eid, "--at", str(len(records)), "--dry")
+    assert code == 0, err
+    assert "effect   post [http]" in out, "the refused request is not reused: it runs again"
+    assert set(await log.execution_ids()) == before, "a dry run started an execution"
+
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "b")
+    started = out.splitlines()[0]
+    assert f"effect   post [http]  key {started}:post:1" in err.splitlines()
+    assert set(await log.execution_ids()) == before | {started}
