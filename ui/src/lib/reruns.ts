@@ -126,9 +126,10 @@ export function effectsPath(executionId: string, from: string): string {
 
 /** The nodes a re-run starts from: those no edge leads into (every node runs from them).
  * A graph without one (a cycle throughout) gives every node, which covers it too. */
-export function entryNodes(definition: { nodes?: Record<string, unknown>; edges?: { target: string }[] } | null | undefined): string[] {
-  const ids = Object.keys(definition?.nodes ?? {});
-  const targets = new Set((definition?.edges ?? []).map((e) => e.target));
+export function entryNodes(definition: unknown): string[] {
+  const graph = definition as { nodes?: Record<string, unknown>; edges?: { target: string }[] } | null | undefined;
+  const ids = Object.keys(graph?.nodes ?? {});
+  const targets = new Set((graph?.edges ?? []).map((e) => e.target));
   const entries = ids.filter((id) => !targets.has(id));
   return entries.length ? entries : ids;
 }
@@ -152,4 +153,14 @@ export function mergeEffects(previews: EffectsPreview[]): { effects: EffectNode[
 export function effectLabel(effect: EffectNode): string {
   const inside = effect.via?.length ? ` inside ${effect.via.join("/")}` : "";
   return `${effect.node_id} (${effect.type})${inside}`;
+}
+
+/** The nodes whose previews together cover what "Retry from here" on `nodeId` runs again:
+ * the node (with everything downstream) and every other node that failed, since only
+ * completed results are reused. */
+export function retryFrom(detail: Record<string, unknown> | undefined, nodeId: string): string[] {
+  const failed = Object.entries(nodesOf(detail))
+    .filter(([id, node]) => id !== nodeId && node.status === "failed")
+    .map(([id]) => id);
+  return [nodeId, ...failed.sort()];
 }
