@@ -63,7 +63,7 @@ export function EffectsConfirm({ pending, onClose }: { pending: PendingRun | nul
         <Dialog.Content className="panel fixed left-1/2 top-1/2 z-50 max-h-[85vh] w-[34rem] -translate-x-1/2 -translate-y-1/2 overflow-y-auto rounded-lg border p-4 shadow-xl" data-testid="effects-confirm">
           <Dialog.Title className="mb-1 font-semibold">{pending?.title}</Dialog.Title>
           <Dialog.Description className="muted mb-3 text-xs">
-            The new run calls the outside world again from these nodes. Their idempotency keys are new ({NEW_RUN} stands for the new run's id), so a service that deduplicates by key still sees a new request.
+            The nodes with external effects (requests, writes, messages) the new run runs again, with the idempotency keys their commands carry ({NEW_RUN} stands for the new run's id, given when it starts): a service that deduplicates by key sees each as new.
           </Dialog.Description>
           {!loaded && !error && <p className="muted">Checking side effects…</p>}
           {loaded &&
