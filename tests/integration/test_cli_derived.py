@@ -3,7 +3,10 @@ and a running engine: which nodes ran and which were completed from the record."
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +144,38 @@ async def test_retry_and_fork_preview_their_side_effects_and_dry_starts_nothing(
     assert "effect   post [http]" in out, "the refused request is not reused: it runs again"
     assert set(await log.execution_ids()) == before, "a dry run started an execution"
 
-    code, out, err = await cli(nats_server, "retry", eid, "--from", "b")
+    code, out, err = await on_terminal(nats_server, "n\n", "retry", eid, "--from", "b")
+    assert code == 2 and "run these again? [y/N]" in err and "not started" in err
+    assert set(await log.execution_ids()) == before, "a refused retry started"
+
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "b")  # no terminal: no question
     started = out.splitlines()[0]
     assert f"effect   post [http]  key {started}:post:1" in err.splitlines()
+    assert "[y/N]" not in err
     assert set(await log.execution_ids()) == before | {started}
+    code, out, err = await on_terminal(nats_server, "", "retry", eid, "--from", "b", "--yes")
+    assert code != 2 and "[y/N]" not in err, err
+    assert len(set(await log.execution_ids()) - before) == 2
+
+
+async def on_terminal(nats: EmbeddedNats, typed: str, *args: str) -> tuple[int, str, str]:
+    """`flowmaestro ARGS` with a terminal as its standard input, on which `typed` is typed."""
+    leader, follower = os.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "flowmaestro.cli.main",
+            *args,
+            env={**os.environ, "FLOWMAESTRO_NATS_URL": nats.url},
+            stdin=follower,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        os.write(leader, typed.encode())
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

@@ -31,6 +31,7 @@ export function EffectsConfirm({ pending, onClose }: { pending: PendingRun | nul
     void (async () => {
       try {
         const from = typeof pending.from === "function" ? await pending.from() : pending.from;
+        if (!from.length) throw new Error("The run's definition could not be read: its side effects are not known.");
         const previews = await Promise.all(from.map((node) => api<EffectsPreview>(effectsPath(pending.executionId, node))));
         if (live) setLoaded(mergeEffects(previews));
       } catch (e) {

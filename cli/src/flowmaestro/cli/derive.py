@@ -3,8 +3,10 @@ earlier one recorded, started by the operator straight on the log (like `run`).
 
 Each first prints its side-effect preview: the nodes with external effects the new run
 runs again, with the idempotency keys their commands will carry (`events.effects`), on
-the standard error so the standard output still begins with the new id; `--dry` prints
-the plan and the preview on the standard output and starts nothing.
+the standard error so the standard output still begins with the new id. On a terminal a
+preview that is not empty asks before starting (`--yes` does not ask; without a terminal
+nothing asks, so scripts run as before). `--dry` prints the plan and the preview on the
+standard output and starts nothing.
 
 The new execution keeps the earlier one's owner, inputs and called workflows, so it stays
 in its owner's namespace and shows in their history, linked to the original.
@@ -12,6 +14,7 @@ in its owner's namespace and shows in their history, linked to the original.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -175,11 +178,13 @@ async def derive(
     sets: list[str] | None = None,
     against: Path | None = None,
     dry: bool = False,
+    yes: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
     """Start a `kind` (rerun, retry, fork, replay) of `execution_id` and follow it: first
     the side-effect preview (standard error); a replay prints its plan first and, once it
-    ended, the per-node report. `dry`: the plan and the preview (standard output) only."""
+    ended, the per-node report. `dry`: the plan and the preview (standard output) only.
+    On a terminal, a preview with effects is confirmed first unless `yes`."""
     replaced = parse_set(sets or [])
     definition = _load_definition(against) if against is not None else None
     nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
@@ -223,6 +228,11 @@ async def derive(
             print(f"over the reuse bound, run again: {', '.join(left_out)}", file=out)
         if dry:
             return 0
+        if (effects or unknown) and not yes and sys.stdin.isatty():
+            print("run these again? [y/N] ", end="", file=sys.stderr, flush=True)
+            answer = await asyncio.to_thread(sys.stdin.readline)
+            if answer.strip().lower() not in ("y", "yes"):
+                raise CommandError("not started (--yes starts without asking)")
         await log.start(started)
         print(new_id, file=out, flush=True)
         status = ExecutionStatus.RUNNING
