@@ -1,10 +1,13 @@
 """Runs derived from an earlier one, in the browser: "Retry from here" on the node that
-failed (the node before it is reused: the fake model is not called for it), and "Test
-this node" in the builder, on a recorded run's inputs and on inputs typed in."""
+failed (the node before it is reused: the fake model is not called for it), after the
+side-effect preview (an http node downstream is listed with its key); "Re-run" from the
+executions list; and "Test this node" in the builder, on a recorded run's inputs and on
+inputs typed in."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,6 +114,9 @@ async def test_retry_from_a_failed_node_and_test_one_node(
     await expect(page.get_by_role("button", name="Re-run")).to_be_visible()
     await shot("failed-run-retry-from-here")
     await retry.click()
+    confirm = page.get_by_test_id("effects-confirm")
+    await expect(confirm.get_by_test_id("no-effects")).to_be_visible()
+    await confirm.get_by_role("button", name="Start").click()
     await expect(page).not_to_have_url(f"/executions/{original['id']}")
     await expect(page.locator("header [data-status]").first).to_have_attribute(
         "data-status", "completed", timeout=20_000
@@ -137,3 +143,50 @@ async def test_retry_from_a_failed_node_and_test_one_node(
     await expect(result).to_contain_text("echo: Polish typed by hand", timeout=20_000)
     await shot("node-tested-on-edited-inputs")
     assert prompts(model)[3:] == ["Polish three parts", "Polish typed by hand"]
+
+
+async def test_side_effects_are_confirmed_before_a_retry_and_a_rerun_from_the_list(
+    page: Page, shot: Shot, model: FakeOpenAI
+) -> None:
+    await register(page, "Effects", new_email("effects"))
+    definition = chain(model.base_url)
+    hook = {"url": f"{model.url}/hook", "method": "POST", "body": "${a.output.text}"}
+    definition["nodes"]["b"] = {
+        "id": "b",
+        "type": "http",
+        "data": hook,
+        "position": {"x": 500, "y": 0},
+    }
+    body = {"name": "notify", "definition": definition}
+    wid = (await call(page, "POST", "/api/workflows", body))["id"]
+    model.script(Reply(status=401))
+    run = await call(page, "POST", "/api/workflows/execute", {"workflow_id": wid, "inputs": {}})
+    original = await ended(page, run["execution_id"])
+    assert original["status"] == "failed" and original["nodes"]["a"]["status"] == "failed"
+
+    await page.goto(f"/executions/{original['id']}")
+    await select(page, "a")
+    await page.get_by_role("button", name="Retry from here").click()
+    confirm = page.get_by_test_id("effects-confirm")
+    effect = confirm.get_by_test_id("effects").locator("[data-node='b']")
+    await expect(effect).to_contain_text("b (http)")
+    await expect(effect).to_contain_text("key new-run:b:1")
+    await expect(confirm.get_by_role("heading")).to_have_text("Retry from a")
+    await shot("retry-effects-confirmation")
+    await confirm.get_by_role("button", name="Cancel").click()
+    await expect(confirm).to_have_count(0)
+    await expect(page).to_have_url(f"/executions/{original['id']}")
+
+    await page.get_by_role("link", name="Executions").click()
+    row = page.get_by_test_id("executions").locator(f"[data-execution='{original['id']}']")
+    await row.get_by_role("button", name="Re-run").click()
+    await expect(confirm.get_by_test_id("effects").locator("[data-node='b']")).to_contain_text(
+        "key new-run:b:1"
+    )
+    await shot("rerun-effects-confirmation-from-the-list")
+    await confirm.get_by_role("button", name="Start").click()
+    await expect(page).not_to_have_url(f"/executions/{original['id']}")
+    await expect(page).to_have_url(re.compile(r"/executions/[A-Za-z0-9_-]+$"))
+    await expect(page.get_by_test_id("run-origin")).to_contain_text(original["id"][-8:])
+    await expect(page.get_by_test_id("run-origin")).to_contain_text("re-run of")
+    await shot("rerun-started-from-the-list")

@@ -3,7 +3,10 @@ and a running engine: which nodes ran and which were completed from the record."
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,9 @@ async def test_replay_against_a_changed_file_prints_the_plan_and_the_report(
     code, out, err = await cli(nats_server, "replay", eid, "--against", str(changed), "--dry")
     assert code == 0, err
     assert out.splitlines()[:3] == ["reuse    a", "run      b, result", "changed  b"]
-    assert len(out.splitlines()) == 5, "a dry replay started a run"
+    assert out.splitlines()[5:] == ["effects  - (no node with external effects runs)"], (
+        "a dry replay started a run"
+    )
 
     code, out, err = await cli(nats_server, "replay", eid, "--against", str(changed))
     assert code == 0, err
@@ -103,3 +108,74 @@ async def test_fork_with_set_rerun_and_retry(
 
     code, _, err = await cli(nats_server, "fork", eid, "--at", "2", "--set", "a=1")
     assert code == 2 and "NODE.output=JSON" in err
+
+
+async def test_retry_and_fork_preview_their_side_effects_and_dry_starts_nothing(
+    engine: Client, nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    workflow = chain()
+    workflow["nodes"]["post"] = {
+        "id": "post",
+        "type": "http",
+        "data": {"url": "http://127.0.0.1:9/hook", "method": "POST"},  # refused: preview only
+    }
+    workflow["edges"].append({"id": "e3", "source": "b", "target": "post"})
+    path = tmp_path / "effects.json"
+    path.write_text(json.dumps(workflow))
+    code, out, err = await cli(nats_server, "run", str(path))
+    eid = out.splitlines()[0]
+    log = ExecutionLog(engine)
+    before = set(await log.execution_ids())
+
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "a", "--dry")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["reuse    -", "run      a, b, result, post"]
+    (effect,) = [line for line in lines if line.startswith("effect")]
+    new_id = effect.rsplit(" ", 1)[1].split(":")[0]
+    assert effect == f"effect   post [http]  key {new_id}:post:1" and new_id != eid
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "result", "--dry")
+    assert code == 0, err
+    assert out.splitlines()[:2] == ["reuse    a, b", "run      result, post"]
+    assert "effect   post [http]" in out, "a failed node is not reused: it runs again"
+    records = await log.read(eid)
+    code, out, err = await cli(nats_server, "fork", eid, "--at", str(len(records)), "--dry")
+    assert code == 0, err
+    assert "effect   post [http]" in out, "the refused request is not reused: it runs again"
+    assert set(await log.execution_ids()) == before, "a dry run started an execution"
+
+    code, out, err = await on_terminal(nats_server, "n\n", "retry", eid, "--from", "b")
+    assert code == 2 and "run these again? [y/N]" in err and "not started" in err
+    assert set(await log.execution_ids()) == before, "a refused retry started"
+
+    code, out, err = await cli(nats_server, "retry", eid, "--from", "b")  # no terminal: no question
+    started = out.splitlines()[0]
+    assert f"effect   post [http]  key {started}:post:1" in err.splitlines()
+    assert "[y/N]" not in err
+    assert set(await log.execution_ids()) == before | {started}
+    code, out, err = await on_terminal(nats_server, "", "retry", eid, "--from", "b", "--yes")
+    assert code != 2 and "[y/N]" not in err, err
+    assert len(set(await log.execution_ids()) - before) == 2
+
+
+async def on_terminal(nats: EmbeddedNats, typed: str, *args: str) -> tuple[int, str, str]:
+    """`flowmaestro ARGS` with a terminal as its standard input, on which `typed` is typed."""
+    leader, follower = os.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "flowmaestro.cli.main",
+            *args,
+            env={**os.environ, "FLOWMAESTRO_NATS_URL": nats.url},
+            stdin=follower,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        os.write(leader, typed.encode())
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

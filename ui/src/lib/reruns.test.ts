@@ -1,5 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { ancestors, canRerun, canRetryFrom, originOf, parseUpstream, testOutcome, upstreamTemplate } from "./reruns";
+import {
+  ancestors,
+  canRerun,
+  canRetryFrom,
+  effectLabel,
+  effectsPath,
+  entryNodes,
+  mergeEffects,
+  NEW_RUN,
+  originOf,
+  parseUpstream,
+  retryFrom,
+  testOutcome,
+  upstreamTemplate,
+  type EffectsPreview,
+} from "./reruns";
 
 const run = (status: string, nodes: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ status, nodes, ...extra });
 
@@ -48,5 +63,50 @@ describe("origin", () => {
     expect(originOf({ origin: { execution_id: "e1", kind: "rerun" } })?.label).toBe("re-run of");
     expect(originOf({ origin: { execution_id: null, kind: "test" } })).toBeNull();
     expect(originOf({ origin: null })).toBeNull();
+  });
+});
+
+describe("side-effect preview", () => {
+  const preview = (from: string, effects: EffectsPreview["effects"], unknown: string[] = []): EffectsPreview => ({
+    execution_id: "e1",
+    from_node: from,
+    into: NEW_RUN,
+    rerun: [],
+    effects,
+    unknown,
+  });
+  const post = { node_id: "post", type: "http", idempotency_key: `${NEW_RUN}:post:1`, attempt: 1 };
+
+  it("asks for a preview of the run as a new one", () => {
+    expect(effectsPath("e 1", "b")).toBe(`/api/executions/e%201/effects?from=b&into=${NEW_RUN}`);
+  });
+
+  it("re-runs from the nodes no edge leads into", () => {
+    const definition = {
+      nodes: { start: {}, a: {}, side: {}, b: {} },
+      edges: [
+        { source: "start", target: "a" },
+        { source: "a", target: "b" },
+      ],
+    };
+    expect(entryNodes(definition)).toEqual(["start", "side"]);
+    expect(entryNodes({ nodes: { a: {}, b: {} }, edges: [{ source: "a", target: "b" }, { source: "b", target: "a" }] })).toEqual(["a", "b"]);
+    expect(entryNodes(undefined)).toEqual([]);
+  });
+
+  it("retries from the node and every other failed node", () => {
+    const failed = run("failed", { a: { status: "failed" }, b: { status: "failed" }, c: { status: "completed" } });
+    expect(retryFrom(failed, "b")).toEqual(["b", "a"]);
+    expect(retryFrom(undefined, "b")).toEqual(["b"]);
+  });
+
+  it("lists each effect node once across previews", () => {
+    const inLoop = { ...post, via: ["loop"], idempotency_key: "x" };
+    const merged = mergeEffects([preview("a", [post, inLoop], ["sub"]), preview("b", [post], ["sub"])]);
+    expect(merged.effects).toEqual([post, inLoop]);
+    expect(merged.unknown).toEqual(["sub"]);
+    expect(mergeEffects([])).toEqual({ effects: [], unknown: [] });
+    expect(effectLabel(post)).toBe("post (http)");
+    expect(effectLabel(inLoop)).toBe("post (http) inside loop");
   });
 });

@@ -92,3 +92,75 @@ export function originOf(detail: Record<string, unknown> | undefined): { label: 
   const label = origin.kind === "test" ? "node test on" : `${origin.kind === "rerun" ? "re-run" : origin.kind} of`;
   return { label, executionId: origin.execution_id };
 }
+
+/** `GET /api/executions/:id/effects`: the nodes with external effects a run from one node
+ * would run again, with the idempotency key each would carry. */
+export interface EffectNode {
+  node_id: string;
+  type: string;
+  idempotency_key: string;
+  attempt: number;
+  status?: string | null;
+  via?: string[];
+}
+
+export interface EffectsPreview {
+  execution_id: string;
+  from_node: string;
+  into: string;
+  rerun: string[];
+  effects: EffectNode[];
+  unknown?: string[];
+}
+
+/** The `into` of a preview for a run that does not exist yet: a re-run, retry, replay or
+ * fork is a new execution whose id the server gives when it starts, so its keys are shown
+ * with this in place of that id (each node at its first attempt). */
+export const NEW_RUN = "new-run";
+
+/** The effects preview's address for a run of `executionId` from `from` as a new run. */
+export function effectsPath(executionId: string, from: string): string {
+  const query = new URLSearchParams({ from, into: NEW_RUN });
+  return `/api/executions/${encodeURIComponent(executionId)}/effects?${query}`;
+}
+
+/** The nodes a re-run starts from: those no edge leads into (every node runs from them).
+ * A graph without one (a cycle throughout) gives every node, which covers it too. */
+export function entryNodes(definition: unknown): string[] {
+  const graph = definition as { nodes?: Record<string, unknown>; edges?: { target: string }[] } | null | undefined;
+  const ids = Object.keys(graph?.nodes ?? {});
+  const targets = new Set((graph?.edges ?? []).map((e) => e.target));
+  const entries = ids.filter((id) => !targets.has(id));
+  return entries.length ? entries : ids;
+}
+
+/** One list out of the previews from several nodes: each effect node once, in the order
+ * first seen; composites whose body is unknown once. */
+export function mergeEffects(previews: EffectsPreview[]): { effects: EffectNode[]; unknown: string[] } {
+  const effects = new Map<string, EffectNode>();
+  const unknown = new Set<string>();
+  for (const preview of previews) {
+    for (const effect of preview.effects) {
+      const key = [...(effect.via ?? []), effect.node_id].join("/");
+      if (!effects.has(key)) effects.set(key, effect);
+    }
+    for (const id of preview.unknown ?? []) unknown.add(id);
+  }
+  return { effects: [...effects.values()], unknown: [...unknown] };
+}
+
+/** The line shown for one effect node: where it runs and its key. */
+export function effectLabel(effect: EffectNode): string {
+  const inside = effect.via?.length ? ` inside ${effect.via.join("/")}` : "";
+  return `${effect.node_id} (${effect.type})${inside}`;
+}
+
+/** The nodes whose previews together cover what "Retry from here" on `nodeId` runs again:
+ * the node (with everything downstream) and every other node that failed, since only
+ * completed results are reused. */
+export function retryFrom(detail: Record<string, unknown> | undefined, nodeId: string): string[] {
+  const failed = Object.entries(nodesOf(detail))
+    .filter(([id, node]) => id !== nodeId && node.status === "failed")
+    .map(([id]) => id);
+  return [nodeId, ...failed.sort()];
+}

@@ -1,25 +1,50 @@
 /** Every execution of the user's workflows: filter by workflow, status and how it started;
- * open or cancel one. */
-import { Link, useSearchParams } from "react-router";
+ * open, re-run or cancel one. */
+import { useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
+import { api } from "../api/client";
 import { useCancelExecution, useExecutionPage, useWorkflows } from "../api/hooks";
-import type { ExecutionSummary } from "../api/types";
+import type { ExecutionDetail, ExecutionSummary } from "../api/types";
 import { TopBar } from "../App";
+import { EffectsConfirm, type PendingRun } from "../components/EffectsConfirm";
 import { StatusBadge } from "../components/StatusBadge";
+import { canRerun, entryNodes, type DerivedStart } from "../lib/reruns";
 import { apiQuery, cancellable, readFilters, SOURCES, STATUSES, withFilter, writeFilters, type ExecutionFilters } from "../lib/executionFilters";
 
-/** A row's actions. Further ones (re-run) go here beside cancel. */
+/** A row's actions: open, re-run (after the side-effect preview; opens the new run),
+ * cancel. */
 function RowActions({ execution }: { execution: ExecutionSummary }) {
   const cancel = useCancelExecution();
+  const navigate = useNavigate();
+  const [pending, setPending] = useState<PendingRun | null>(null);
+  const id = encodeURIComponent(execution.id);
+  const rerun = () =>
+    setPending({
+      title: "Re-run",
+      executionId: execution.id,
+      // the list has no definitions: the run's own says where a re-run starts
+      from: async () => entryNodes((await api<ExecutionDetail>(`/api/executions/${id}`)).definition),
+      start: async () => {
+        const started = await api<DerivedStart>(`/api/executions/${id}/rerun`, { method: "POST" });
+        navigate(`/executions/${started.execution_id}`);
+      },
+    });
   return (
     <div className="flex gap-1" data-testid={`actions-${execution.id}`}>
       <Link className="btn" to={`/executions/${execution.id}`}>
         Open
       </Link>
+      {canRerun({ status: execution.status }) && (
+        <button className="btn" onClick={rerun}>
+          Re-run
+        </button>
+      )}
       {cancellable(execution.status) && (
         <button className="btn btn-danger" disabled={cancel.isPending} onClick={() => cancel.mutate(execution.id)}>
           Cancel
         </button>
       )}
+      <EffectsConfirm pending={pending} onClose={() => setPending(null)} />
     </div>
   );
 }

@@ -1,13 +1,22 @@
 """`flowmaestro rerun | retry | fork | replay --against`: new executions that reuse what an
 earlier one recorded, started by the operator straight on the log (like `run`).
 
+Each first prints its side-effect preview: the nodes with external effects the new run
+runs again, with the idempotency keys their commands will carry (`events.effects`), on
+the standard error so the standard output still begins with the new id. On a terminal a
+preview that is not empty asks before starting (`--yes` does not ask; without a terminal
+nothing asks, so scripts run as before). `--dry` prints the plan and the preview on the
+standard output and starts nothing.
+
 The new execution keeps the earlier one's owner, inputs and called workflows, so it stays
 in its owner's namespace and shows in their history, linked to the original.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,6 +39,7 @@ from flowmaestro.events import (
     WorkflowDefinition,
     fold,
 )
+from flowmaestro.events.effects import EffectNode, preview_effects
 from flowmaestro.events.events import TERMINAL_EVENTS
 from flowmaestro.events.reuse import (
     NodeReport,
@@ -45,7 +55,14 @@ from flowmaestro.runtime import ExecutionLog, connect, new_execution_id, tail
 from flowmaestro.runtime.config import reuse_bytes_from_env
 from flowmaestro.runtime.tracing import new_traceparent
 
-__all__ = ["derive", "parse_set", "plan_lines", "report_lines"]
+__all__ = [
+    "derive",
+    "effect_lines",
+    "parse_set",
+    "plan_lines",
+    "report_lines",
+    "run_effects",
+]
 
 
 def parse_set(pairs: list[str]) -> dict[str, Any]:
@@ -74,6 +91,42 @@ def plan_lines(plan: ReplayPlan) -> list[str]:
         f"added    {', '.join(plan.added) or '-'}",
         f"removed  {', '.join(plan.removed) or '-'}",
     ]
+
+
+def run_effects(
+    started: ExecutionStarted, reuse: Collection[str]
+) -> tuple[list[EffectNode], list[str]]:
+    """The effect nodes the execution `started` begins runs (every top-level node not in
+    `reuse`, each at its first attempt, with the keys of its new id), and the composites
+    whose body is not known here."""
+    state = fold([(1, started)])
+    run = [n for n in state.definition.nodes if n not in reuse]
+    running = set(run)
+    fed = {e.target for e in state.definition.edges if e.source in running}
+    effects: dict[tuple[str, ...], EffectNode] = {}
+    unknown: list[str] = []
+    for root in (n for n in run if n not in fed):
+        preview = preview_effects(state, root)
+        for effect in preview.effects:
+            if (effect.via[0] if effect.via else effect.node_id) in running:
+                effects.setdefault((*effect.via, effect.node_id), effect)
+        for path in preview.unknown:
+            if path.split("/")[0] in running and path not in unknown:
+                unknown.append(path)
+    return list(effects.values()), unknown
+
+
+def effect_lines(effects: list[EffectNode], unknown: list[str]) -> list[str]:
+    """The side-effect preview: one `effect` line per node with its key (`effects -` for
+    none), one `unknown` line per composite whose body is not known here."""
+    lines = [] if effects or unknown else ["effects  - (no node with external effects runs)"]
+    for effect in effects:
+        inside = f" inside {'/'.join(effect.via)}" if effect.via else ""
+        lines.append(
+            f"effect   {effect.node_id} [{effect.type}]{inside}  key {effect.idempotency_key}"
+        )
+    lines.extend(f"unknown  {path}: its body is not known here" for path in unknown)
+    return lines
 
 
 def report_lines(reports: list[NodeReport]) -> list[str]:
@@ -125,10 +178,13 @@ async def derive(
     sets: list[str] | None = None,
     against: Path | None = None,
     dry: bool = False,
+    yes: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Start a `kind` (rerun, retry, fork, replay) of `execution_id` and follow it; a
-    replay prints its plan first and, once it ended, the per-node report."""
+    """Start a `kind` (rerun, retry, fork, replay) of `execution_id` and follow it: first
+    the side-effect preview (standard error); a replay prints its plan first and, once it
+    ended, the per-node report. `dry`: the plan and the preview (standard output) only.
+    On a terminal, a preview with effects is confirmed first unless `yes`."""
     replaced = parse_set(sets or [])
     definition = _load_definition(against) if against is not None else None
     nc = await connect(nats_url, name="flowmaestro-cli", persistent=False)
@@ -142,14 +198,10 @@ async def derive(
         if plan is not None:
             for line in plan_lines(plan):
                 print(line, file=out)
-            if dry:
-                return 0
         try:
             origin, left_out = bounded(origin, reuse_bytes_from_env())
         except OriginError as exc:
             raise CommandError(str(exc)) from exc
-        if left_out:
-            print(f"over the reuse bound, run again: {', '.join(left_out)}", file=out)
         new_id = new_execution_id()
         started = msgspec.structs.replace(
             first,
@@ -163,6 +215,24 @@ async def derive(
             trigger=None,
             traceparent=new_traceparent(),
         )
+        effects, unknown = run_effects(started, origin.reuse)
+        preview_out = out if dry else sys.stderr
+        if plan is None and dry:
+            reused = [n for n in started.definition.nodes if n in origin.reuse]
+            runs = [n for n in started.definition.nodes if n not in origin.reuse]
+            print(f"reuse    {', '.join(reused) or '-'}", file=out)
+            print(f"run      {', '.join(runs) or '-'}", file=out)
+        for line in effect_lines(effects, unknown):
+            print(line, file=preview_out, flush=True)
+        if left_out:
+            print(f"over the reuse bound, run again: {', '.join(left_out)}", file=out)
+        if dry:
+            return 0
+        if (effects or unknown) and not yes and sys.stdin.isatty():
+            print("run these again? [y/N] ", end="", file=sys.stderr, flush=True)
+            answer = await asyncio.to_thread(sys.stdin.readline)
+            if answer.strip().lower() not in ("y", "yes"):
+                raise CommandError("not started (--yes starts without asking)")
         await log.start(started)
         print(new_id, file=out, flush=True)
         status = ExecutionStatus.RUNNING

@@ -61,15 +61,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="WORKFLOW",
         help="a workflow file: unchanged nodes reuse their recorded results, the rest run",
     )
-    replay.add_argument("--dry", action="store_true", help="with --against: only the plan")
+    replay.add_argument("--yes", action="store_true", help="with --against: start without asking")
+    replay.add_argument(
+        "--dry", action="store_true", help="with --against: only the plan and side effects"
+    )
 
     rerun = sub.add_parser("rerun", help="run an execution again (same version and inputs)")
     rerun.add_argument("execution_id")
+    rerun.add_argument("--yes", action="store_true", help="start without asking")
+    rerun.add_argument("--dry", action="store_true", help="only the side-effect preview")
     retry = sub.add_parser(
         "retry", help="run a node and what depends on it again, reusing every other result"
     )
     retry.add_argument("execution_id")
     retry.add_argument("--from", dest="node_id", required=True, metavar="NODE")
+    retry.add_argument("--yes", action="store_true", help="start without asking")
+    retry.add_argument("--dry", action="store_true", help="only the plan and side effects")
     fork = sub.add_parser(
         "fork", help="a new execution from the first SEQ events of a log, reusing their results"
     )
@@ -78,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     fork.add_argument(
         "--set", action="append", default=[], metavar="NODE.output=JSON", help="replace an output"
     )
+    fork.add_argument("--yes", action="store_true", help="start without asking")
+    fork.add_argument("--dry", action="store_true", help="only the plan and side effects")
 
     cancel = sub.add_parser("cancel", help="cancel a running execution")
     cancel.add_argument("execution_id")
@@ -229,7 +238,14 @@ def main(argv: list[str] | None = None) -> int:
                     raise commands.CommandError("--against replays a stored execution, not --file")
                 from flowmaestro.cli.derive import derive
 
-                run = derive(url, "replay", args.execution_id, against=args.against, dry=args.dry)
+                run = derive(
+                    url,
+                    "replay",
+                    args.execution_id,
+                    against=args.against,
+                    dry=args.dry,
+                    yes=args.yes,
+                )
                 return asyncio.run(run)
             return asyncio.run(commands.replay_cmd(url, args.execution_id, args.file))
         url = find_nats_url(args.nats)
@@ -244,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                     node_id=getattr(args, "node_id", None),
                     at=getattr(args, "at", None),
                     sets=getattr(args, "set", None),
+                    dry=args.dry,
+                    yes=args.yes,
                 )
             )
         if args.command == "setup":
