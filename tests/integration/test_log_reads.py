@@ -88,3 +88,32 @@ async def test_the_leader_answers_what_a_replica_behind_misses(own_nc: Client) -
     assert [seq for seq, *_ in await leader_read(own_nc, subject, 0, up_to=direct[1][0])] == [
         seq for seq, _ in direct[:2]
     ]
+
+
+async def test_a_timer_is_pending_until_it_fires(own_nc: Client) -> None:
+    """A fired timer's schedule goes as its event is stored: what tells a scheduler that a
+    wait handled again needs no timer armed again."""
+    from datetime import timedelta
+
+    log = ExecutionLog(own_nc)
+    execution_id = new_execution_id()
+    started = ExecutionStarted(
+        execution_id=execution_id,
+        definition=load_example("transform-chain"),
+        started_at=datetime.now(UTC),
+    )
+    await log.start(started)
+    later = NodeCompleted(node_id="n", attempt=1, completed_at=datetime.now(UTC))
+    at = datetime.now(UTC) + timedelta(seconds=60)
+    await (await log.schedule(execution_id, "later", at, later))  # stored
+    assert await log.timer_pending(execution_id, "later")
+    await log.cancel_timer(execution_id, "later")
+    assert not await log.timer_pending(execution_id, "later")
+
+    soon = NodeCompleted(node_id="s", attempt=1, completed_at=datetime.now(UTC))
+    await (await log.schedule(execution_id, "soon", datetime.now(UTC), soon))
+    deadline = asyncio.get_running_loop().time() + 5
+    while not any(e == soon for _, e in await log.read(execution_id)):
+        assert asyncio.get_running_loop().time() < deadline, "the timer never fired"
+        await asyncio.sleep(0.1)
+    assert not await log.timer_pending(execution_id, "soon")

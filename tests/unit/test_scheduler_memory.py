@@ -193,3 +193,49 @@ async def test_a_forged_start_on_an_outcome_subject_is_never_run() -> None:
         await ended(log, "real")
     assert await log.read("forged") == []
     assert log.commands["echo"].empty()
+
+
+class _Redelivered:
+    """A message handled before (redelivered, or read back in a take-over)."""
+
+    deliveries = 2
+
+    def __init__(self, log: MemoryEventLog, seq: int) -> None:
+        self.seq = seq
+        self.subject, self.data = log.record(seq)
+
+
+async def test_a_wait_handled_again_after_its_timer_fired_is_not_armed_again() -> None:
+    """A redelivered wait, handled on a state behind the log (its timer's completion is
+    stored but not folded yet), must not arm the timer again: it would fire a second
+    completion. One whose timer was never armed is armed."""
+    from datetime import UTC, datetime
+
+    from flowmaestro.events import NodeWaiting, fold
+    from flowmaestro.events.names import node_timer_id
+
+    log = MemoryEventLog()
+    run = started(definition({"pause": ("wait", {"seconds": 1})}, []))
+    execution_id = run.execution_id
+    await log.start(run)
+    now = datetime.now(UTC)
+    fire = NodeCompleted(node_id="pause", attempt=1, completed_at=now)
+    waiting = NodeWaiting(node_id="pause", attempt=1, waiting_since=now, until=now, fire=fire)
+    waited = await log.outcomes().append(execution_id, waiting)
+    scheduler = Scheduler(log)
+    behind = fold(await log.read(execution_id))  # the wait folded, its completion not yet
+    timer = (execution_id, node_timer_id("pause", 1))
+
+    await log.append(execution_id, fire)  # the timer fired: its completion is stored
+    scheduler.states[execution_id] = behind
+    await scheduler._apply(execution_id, _Redelivered(log, waited))  # type: ignore[arg-type]
+    assert timer not in log._timers
+
+    never = MemoryEventLog()  # the scheduler stopped before it armed the timer
+    await never.start(run)
+    waited = await never.outcomes().append(execution_id, waiting)
+    fresh = Scheduler(never)
+    fresh.states[execution_id] = fold(await never.read(execution_id))
+    await fresh._apply(execution_id, _Redelivered(never, waited))  # type: ignore[arg-type]
+    assert timer in never._timers
+    never.close()

@@ -88,7 +88,7 @@ async def test_older_executions_learn_how_they_started() -> None:
                 "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            for older in (m for m in migrations() if m.version < 10):
+            for older in (m for m in migrations() if m.version < 9):
                 await conn.execute(older.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations VALUES ($1, $2)", older.version, older.name
@@ -105,7 +105,7 @@ async def test_older_executions_learn_how_they_started() -> None:
         db = Database(url)
         await db.open()
         try:
-            assert 10 in await migrate(db)
+            assert 9 in await migrate(db)
             rows = await db.fetch("SELECT id, source FROM executions")
         finally:
             await db.close()

@@ -206,6 +206,10 @@ class SchedulerLog(EventLog, Protocol):
         """Drop every pending timer of the execution."""
         ...
 
+    async def timer_pending(self, execution_id: str, timer_id: str) -> bool:
+        """Whether the timer is armed and has not fired."""
+        ...
+
     async def notify_stop(self, execution_id: str) -> None:
         """Tell executors to abandon the execution's running nodes."""
         ...
@@ -371,6 +375,10 @@ class JetStreamEventLog:
     async def cancel_timers(self, execution_id: str) -> None:
         """See `SchedulerLog.cancel_timers`."""
         await self.log.cancel_timers(execution_id)
+
+    async def timer_pending(self, execution_id: str, timer_id: str) -> bool:
+        """See `SchedulerLog.timer_pending` (asked of the stream's leader)."""
+        return await self.log.timer_pending(execution_id, timer_id)
 
     async def notify_stop(self, execution_id: str) -> None:
         """See `SchedulerLog.notify_stop`."""
@@ -678,6 +686,10 @@ class MemoryEventLog:
     ) -> Any:
         """See `SchedulerLog.schedule_async`."""
         await self.schedule(execution_id, timer_id, at, event)
+
+    async def timer_pending(self, execution_id: str, timer_id: str) -> bool:
+        """See `SchedulerLog.timer_pending`."""
+        return (execution_id, timer_id) in self._timers
 
     async def cancel_timers(self, execution_id: str) -> None:
         """See `SchedulerLog.cancel_timers`."""

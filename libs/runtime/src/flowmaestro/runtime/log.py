@@ -204,6 +204,12 @@ class ExecutionLog:
             timer_subject(execution_id, timer_id), encode(event), headers
         )
 
+    async def timer_pending(self, execution_id: str, timer_id: str) -> bool:
+        """Whether the timer's schedule is stored (armed, not fired: a fired one is removed
+        as its event is stored), as the stream's leader holds it."""
+        subject = timer_subject(execution_id, timer_id)
+        return await _leader_get(self.nc, {"last_by_subj": subject}) is not None
+
     async def cancel_timer(self, execution_id: str, timer_id: str) -> None:
         """Drop one pending timer."""
         await self.js.purge_stream(EXEC_STREAM, subject=timer_subject(execution_id, timer_id))
@@ -342,8 +348,9 @@ class ExecutionLog:
                 status = headers.get(Header.STATUS)
                 if status == "404":
                     return records, False, reached
-                if status == "204":
-                    return records, pending > 0, reached
+                if status == "204":  # the end of the batch says what is left after it
+                    left = headers.get(Header.NUM_PENDING)
+                    return records, (int(left) if left else pending) > 0, reached
                 if status:
                     raise APIError(
                         description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"

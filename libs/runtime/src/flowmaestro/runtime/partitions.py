@@ -67,7 +67,8 @@ class _Recovered:
     acknowledged with the first message acknowledged after it)."""
 
     __slots__ = ("data", "seq", "subject")
-    deliveries = 1
+    deliveries = 2
+    """Read back: handed before (to the previous holder, or lost on the way)."""
 
     def __init__(self, subject: str, data: bytes, seq: int) -> None:
         self.subject = subject

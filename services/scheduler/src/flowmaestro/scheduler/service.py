@@ -247,6 +247,7 @@ class Scheduler:
                     node is not None
                     and node.status is NodeStatus.WAITING
                     and node.attempt == event.attempt
+                    and (msg.deliveries == 1 or await self._unarmed(execution_id, event))
                 ):
                     await self._arm(execution_id, event)  # failures: like unreadable logs
         except (CodecError, FoldError) as exc:
@@ -366,6 +367,23 @@ class Scheduler:
             return True
         await self.log.drop_outcomes(execution_id)
         return False
+
+    async def _unarmed(self, execution_id: str, waiting: NodeWaiting) -> bool:
+        """Whether a wait handled before (redelivered, or read back in a take-over) still
+        needs its timer: none pending, and no completion in the log as the stream's leader
+        holds it. A fired timer's schedule is removed as its event is stored, so a timer
+        armed again after it fired (a state behind the log, or the event on its way) would
+        fire a second completion."""
+        timer_id = node_timer_id(waiting.node_id, waiting.attempt)
+        if await self.log.timer_pending(execution_id, timer_id):
+            return False
+        state = await self._load(execution_id, 0)
+        node = state.nodes.get(waiting.node_id) if state else None
+        return (
+            node is not None
+            and node.status is NodeStatus.WAITING
+            and node.attempt == waiting.attempt
+        )
 
     async def _arm(self, execution_id: str, waiting: NodeWaiting) -> None:
         """Arm a parked attempt's timer; replacing a timer of the same id, it is idempotent."""
