@@ -5,19 +5,35 @@ modified copy republished) fails and names where; two runs are compared node by 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
 
-from flowmaestro.events import decode_event, encode
+from flowmaestro.events import CATALOGUE, decode_event, encode
 from flowmaestro.events.events import ExecutionCompleted
 from flowmaestro.events.names import EXEC_STREAM, command_key, exec_subject
-from flowmaestro.runtime import EmbeddedNats, ExecutionLog
+from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
 from tests.integration.test_cli import cli
-from tests.support.engine import EXAMPLES, wait_for_end
+from tests.support.engine import EXAMPLES, running_engine, wait_for_end
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def own(tmp_path: Path) -> AsyncIterator[tuple[Client, EmbeddedNats]]:
+    """An engine on a server of its own: tampering with its logs touches no other test's
+    (the read model's tests compare every log of the shared server with its projection)."""
+    server = EmbeddedNats(tmp_path / "nats").start()
+    nc = await connect(server.url, name="history-test")
+    try:
+        await ensure_topology(nc.jetstream(), CATALOGUE)
+        async with running_engine(server.url):
+            yield nc, server
+    finally:
+        await nc.close()
+        server.stop()
 
 
 async def finished(engine: Client, nats: EmbeddedNats, amount: int) -> str:
@@ -31,8 +47,9 @@ async def finished(engine: Client, nats: EmbeddedNats, amount: int) -> str:
 
 
 async def test_verify_passes_an_untouched_log_and_fails_a_deleted_message(
-    engine: Client, nats_server: EmbeddedNats
+    own: tuple[Client, EmbeddedNats],
 ) -> None:
+    engine, nats_server = own
     execution_id = await finished(engine, nats_server, 150)
     code, out, err = await cli(nats_server, "verify", execution_id)
     assert code == 0, err
@@ -54,8 +71,9 @@ async def test_verify_passes_an_untouched_log_and_fails_a_deleted_message(
 
 
 async def test_verify_fails_a_modified_copy_republished_after_the_end(
-    engine: Client, nats_server: EmbeddedNats
+    own: tuple[Client, EmbeddedNats],
 ) -> None:
+    engine, nats_server = own
     execution_id = await finished(engine, nats_server, 150)
     entries = await ExecutionLog(engine).read_log(execution_id)
     end = next(e for e in entries if isinstance(decode_event(e.data), ExecutionCompleted))

@@ -104,6 +104,16 @@ async def test_a_schedule_fires_once_per_time_across_a_gateway_restart(
 
             await eventually(after_restart, timeout=20, every=0.2)
             for trigger in (skip, once):
+
+                async def projected(trigger: dict[str, Any] = trigger) -> bool:
+                    """Every run a fire started is in the read model (projected a moment
+                    after it starts)."""
+                    fires = await fires_of(client, user, trigger["id"])
+                    runs = await runs_of(client, user, trigger["id"])
+                    ran = {f["execution_id"] for f in fires if f["outcome"] == "started"}
+                    return ran <= {r["id"] for r in runs}
+
+                await eventually(projected, timeout=20, every=0.2)
                 fires = await fires_of(client, user, trigger["id"])
                 started = [f for f in fires if f["outcome"] == "started"]
                 runs = await runs_of(client, user, trigger["id"])
