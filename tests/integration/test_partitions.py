@@ -118,3 +118,47 @@ async def test_deliveries_lost_on_the_way_are_handed_before_a_later_one(tmp_path
             await consumer.stop()
         await nc.close()
         server.stop()
+
+
+async def test_a_redelivery_arriving_after_a_newer_delivery_leaves_nothing_out(
+    tmp_path: Path,
+) -> None:
+    """During a take-over, a redelivered older message can arrive after a newer one: the
+    gap is read up to the newest delivery waiting, not up to the last to arrive."""
+    server = EmbeddedNats(tmp_path / "nats").start()
+    nc = await connect(server.url, name="reordered")
+    consumer = PartitionedConsumer(nc, SCHEDULER_PARTITIONS, 100)
+    try:
+        await ensure_topology(nc.jetstream(), CATALOGUE)
+        log = ExecutionLog(nc)
+        execution_id = new_execution_id()
+        started = ExecutionStarted(
+            execution_id=execution_id,
+            definition=load_example("transform-chain"),
+            started_at=datetime.now(UTC),
+        )
+        await consumer.start()
+        first = await log.start(started)
+        handed = await asyncio.wait_for(consumer.next_batch(), 5)
+        handed[-1].ack_now()
+        await consumer.done(len(handed))
+        pull = consumer._pulls[consumer.held[0]]
+        arrive = pull.on_message
+        assert arrive is not None
+        held: list[WireMsg] = []
+        pull.on_message = held.append  # the next deliveries are held back
+        appended = []
+        for _ in range(3):
+            cancel = ExecutionCancelRequested(requested_at=datetime.now(UTC))
+            appended.append((await log.append(execution_id, cancel)).seq)
+        while len(held) < 3:  # noqa: ASYNC110 - waiting for the deliveries to be held
+            await asyncio.sleep(0.01)
+        arrive(held[2])  # the newest first (a gap: a take-over starts)
+        arrive(held[0])  # then an older one, as a redelivery would come
+        handed = await asyncio.wait_for(consumer.next_batch(), 5)
+        assert sorted({m.seq for m in handed} - {first}) == appended
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        await nc.close()
+        server.stop()

@@ -230,7 +230,9 @@ class PartitionedConsumer:
         tries = 0
         end = 0
         while True:
-            end = self._taking_over[partition][-1].seq
+            # the latest delivery waiting, by sequence: a redelivery of an older message
+            # may arrive after a newer one
+            end = max(msg.seq for msg in self._taking_over[partition])
             self._reread.discard(partition)
             try:
                 floor = await self._ack_floor(partition)
@@ -251,7 +253,7 @@ class PartitionedConsumer:
             "partitions.taken_over", partition=partition, recovered=len(recovered), held=self.held
         )
         if waiting:
-            self._latest[partition] = waiting[-1]
+            self._latest[partition] = max(waiting, key=lambda msg: msg.seq)
         self._arrived.extend(recovered)
         # what the gap holds came before `end`; what was delivered from `end` on follows
         self._arrived.extend(msg for msg in waiting if msg.seq >= end)
