@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from flowmaestro.executors.egress import ALLOW_ENV
 from tests.e2e.conftest import Shot
-from tests.e2e.ui import new_email, register, select
+from tests.e2e.ui import call, new_email, register, select
 from tests.fakes.openai_server import MODELS, FakeOpenAI
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -28,26 +28,6 @@ def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
     monkeypatch.setenv(ALLOW_ENV, "127.0.0.1")
     yield server
     server.stop()
-
-
-async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
-    """The API as the signed-in user (the page's token); returns the envelope's data."""
-    answer = await page.evaluate(
-        """async ([method, path, body]) => {
-            const response = await fetch(path, {
-                method,
-                headers: {
-                    "Content-Type": "application/json",
-                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-                },
-                body: body === null ? undefined : JSON.stringify(body),
-            });
-            return { status: response.status, body: await response.json() };
-        }""",
-        [method, path, body],
-    )
-    assert answer["status"] < 300, answer
-    return answer["body"]["data"]
 
 
 async def workflow(page: Page, name: str, example: str) -> str:

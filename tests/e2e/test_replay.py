@@ -6,7 +6,6 @@ node's output diff; the fake model is not called again."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from flowmaestro.executors.egress import ALLOW_ENV
 from tests.e2e.conftest import Shot
-from tests.e2e.ui import new_email, register, select
+from tests.e2e.ui import call, ended, new_email, register, select
 from tests.fakes.http import FakeHttpServer, Request, Response
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -66,33 +65,6 @@ def outline(base_url: str, far_side: str, v: str) -> dict[str, Any]:
 
 def _answer(request: Request) -> Response:
     return Response(body={"got": request.query.get("v", [""])[0]})
-
-
-async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
-    """A request as the signed-in person; the envelope's data."""
-    return await page.evaluate(
-        """async ([method, path, body]) => {
-            const response = await fetch(path, {
-                method,
-                headers: {
-                    "Content-Type": "application/json",
-                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-                },
-                body: body === null ? undefined : JSON.stringify(body),
-            });
-            return (await response.json()).data;
-        }""",
-        [method, path, body],
-    )
-
-
-async def ended(page: Page, execution_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(20):
-        while True:
-            detail = await call(page, "GET", f"/api/executions/{execution_id}")
-            if detail["status"] in ("completed", "failed", "cancelled"):
-                return detail
-            await asyncio.sleep(0.2)
 
 
 async def test_replay_against_a_new_version_from_the_run_page(

@@ -6,7 +6,6 @@ inputs typed in."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,7 @@ from playwright.async_api import Page, expect
 
 from flowmaestro.executors.egress import ALLOW_ENV
 from tests.e2e.conftest import Shot
-from tests.e2e.ui import new_email, register, select
+from tests.e2e.ui import call, ended, new_email, register, select
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -63,33 +62,6 @@ def chain(base_url: str) -> dict[str, Any]:
             {"id": "3", "source": "b", "target": "result"},
         ],
     }
-
-
-async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
-    """A request as the signed-in person; the envelope's data."""
-    return await page.evaluate(
-        """async ([method, path, body]) => {
-            const response = await fetch(path, {
-                method,
-                headers: {
-                    "Content-Type": "application/json",
-                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-                },
-                body: body === null ? undefined : JSON.stringify(body),
-            });
-            return (await response.json()).data;
-        }""",
-        [method, path, body],
-    )
-
-
-async def ended(page: Page, execution_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(20):
-        while True:
-            detail = await call(page, "GET", f"/api/executions/{execution_id}")
-            if detail["status"] in ("completed", "failed", "cancelled"):
-                return detail
-            await asyncio.sleep(0.2)
 
 
 def prompts(model: FakeOpenAI) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -100,3 +101,33 @@ async def save(page: Page) -> None:
 async def draft_saved(page: Page) -> None:
     """Wait until the editor's draft has reached the server."""
     await expect(page.get_by_test_id("draft-status")).to_have_attribute("data-sync", "saved")
+
+
+async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
+    """The API as the signed-in user (the page's token); returns the envelope's data."""
+    answer = await page.evaluate(
+        """async ([method, path, body]) => {
+            const response = await fetch(path, {
+                method,
+                headers: {
+                    "Content-Type": "application/json",
+                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
+                },
+                body: body === null ? undefined : JSON.stringify(body),
+            });
+            return { status: response.status, body: await response.json() };
+        }""",
+        [method, path, body],
+    )
+    assert answer["status"] < 300, answer
+    return answer["body"]["data"]
+
+
+async def ended(page: Page, execution_id: str) -> dict[str, Any]:
+    """The execution once it has ended (within 20 s)."""
+    async with asyncio.timeout(20):
+        while True:
+            detail = await call(page, "GET", f"/api/executions/{execution_id}")
+            if detail["status"] in ("completed", "failed", "cancelled"):
+                return detail
+            await asyncio.sleep(0.2)
