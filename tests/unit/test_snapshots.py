@@ -227,7 +227,7 @@ async def test_another_executions_snapshot_is_ignored() -> None:
 @pytest.mark.asyncio
 async def test_a_scheduler_replaced_mid_run_recovers_from_the_snapshot() -> None:
     log = MemoryEventLog()
-    first = loop_started("swap", 150, concurrency=2)  # ~300 events: stopped well before
+    first = loop_started("swap", 600, concurrency=2)  # ~1,200 events: stopped well before
     settings = Settings(effect_attempts=3, snapshot_every=EVERY)
     async with engine(log, settings) as scheduler:
         await log.start(first)
@@ -240,4 +240,4 @@ async def test_a_scheduler_replaced_mid_run_recovers_from_the_snapshot() -> None
     async with engine(log, settings):
         end = await ended(log, "swap")
     assert isinstance(end, ExecutionCompleted)
-    assert end.outputs["result"]["results"] == list(range(150))
+    assert end.outputs["result"]["results"] == list(range(600))
