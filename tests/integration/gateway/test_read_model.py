@@ -27,24 +27,31 @@ from tests.support.postgres import fresh_database, private_postgres
 pytestmark = pytest.mark.integration
 
 
-async def _rows(database_url: str) -> tuple[list[tuple], list[tuple]]:
+async def _rows(database_url: str, ids: list[str]) -> tuple[list[tuple], list[tuple]]:
+    """The rows of these executions (other tests on the shared server may tamper with
+    their logs on purpose: a rebuild then differs for theirs)."""
     conn = await asyncpg.connect(database_url)
     try:
-        executions = await conn.fetch("SELECT * FROM executions ORDER BY id")
-        logs = await conn.fetch("SELECT * FROM execution_logs ORDER BY execution_id, seq")
+        executions = await conn.fetch(
+            "SELECT * FROM executions WHERE id = ANY($1) ORDER BY id", ids
+        )
+        logs = await conn.fetch(
+            "SELECT * FROM execution_logs WHERE execution_id = ANY($1) ORDER BY execution_id, seq",
+            ids,
+        )
     finally:
         await conn.close()
     return [tuple(r) for r in executions], [tuple(r) for r in logs]
 
 
-async def _caught_up(nc: Client, database_url: str) -> bool:
+async def _caught_up(nc: Client, database_url: str, ids: list[str]) -> bool:
     log = ExecutionLog(nc)
     conn = await asyncpg.connect(database_url)
     try:
         projected = dict(await conn.fetch("SELECT id, last_seq FROM executions"))
     finally:
         await conn.close()
-    for execution_id in await log.execution_ids():
+    for execution_id in ids:
         records = await log.read_raw(execution_id)
         if not records or projected.get(execution_id) != records[-1][0]:
             return False
@@ -55,11 +62,13 @@ async def test_rebuild_gives_identical_rows(
     client: httpx.AsyncClient, nats_server: EmbeddedNats, engine: Client, database_url: str
 ) -> None:
     user = await register(client, "Rebuilder")
+    ids = []
     for name, inputs in (("branch", {"amount": 500}), ("retry", {})):
         wid = await workflow(client, user, name)
-        await finished(client, user, (await execute(client, user, wid, inputs))["execution_id"])
-    await eventually(lambda: _caught_up(engine, database_url), timeout=20)
-    before = await _rows(database_url)
+        ids.append((await execute(client, user, wid, inputs))["execution_id"])
+        await finished(client, user, ids[-1])
+    await eventually(lambda: _caught_up(engine, database_url, ids), timeout=20)
+    before = await _rows(database_url, ids)
     assert before[0] and before[1]
 
     env = {**os.environ, "FLOWMAESTRO_DATABASE_URL": database_url}
@@ -81,11 +90,16 @@ async def test_rebuild_gives_identical_rows(
     )
     assert result.returncode == 0, result.stderr
     assert "rebuilt the projection" in result.stdout
-    await eventually(lambda: _caught_up(engine, database_url), timeout=20)
-    assert await _rows(database_url) == before
+    await eventually(lambda: _caught_up(engine, database_url, ids), timeout=20)
+    assert await _rows(database_url, ids) == before
     conn = await asyncpg.connect(database_url)
     try:
-        levels = {r["level"] for r in await conn.fetch("SELECT DISTINCT level FROM execution_logs")}
+        levels = {
+            r["level"]
+            for r in await conn.fetch(
+                "SELECT DISTINCT level FROM execution_logs WHERE execution_id = ANY($1)", ids
+            )
+        }
     finally:
         await conn.close()
     assert levels == {"info", "warn", "error"}  # the retry run's retries warn, failures err
