@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from flowmaestro.events.names import SCHEDULER_PARTITIONS
 from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topology
 from flowmaestro.runtime.ids import new_execution_id
 from flowmaestro.runtime.partitions import PartitionedConsumer
+from flowmaestro.runtime.pull import ContinuousPull
 from flowmaestro.runtime.topology import PIN_TTL_S
 from flowmaestro.runtime.wire import WireMsg
 from tests.support.engine import load_example
@@ -69,96 +71,95 @@ async def test_the_next_holder_handles_what_a_killed_one_did_not_acknowledge(
         server.stop()
 
 
-async def test_deliveries_lost_on_the_way_are_handed_before_a_later_one(tmp_path: Path) -> None:
+class _Pinned:
+    """A consumer pinned to the partition of one execution whose start it has handled
+    and acknowledged; `cancels(n)` appends n more events to that execution."""
+
+    def __init__(self, consumer: PartitionedConsumer, log: ExecutionLog, execution_id: str):
+        self.consumer = consumer
+        self.log = log
+        self.execution_id = execution_id
+        self.first = 0
+
+    @property
+    def pull(self) -> ContinuousPull:
+        return self.consumer._pulls[self.consumer.held[0]]
+
+    async def cancels(self, n: int) -> list[int]:
+        appended = []
+        for _ in range(n):
+            cancel = ExecutionCancelRequested(requested_at=datetime.now(UTC))
+            appended.append((await self.log.append(self.execution_id, cancel)).seq)
+        return appended
+
+
+@pytest.fixture
+async def pinned(tmp_path: Path) -> AsyncIterator[_Pinned]:
+    server = EmbeddedNats(tmp_path / "nats").start()
+    nc = await connect(server.url, name="pinned")
+    consumer = PartitionedConsumer(nc, SCHEDULER_PARTITIONS, 100)
+    try:
+        await ensure_topology(nc.jetstream(), CATALOGUE)
+        log = ExecutionLog(nc)
+        run = _Pinned(consumer, log, new_execution_id())
+        started = ExecutionStarted(
+            execution_id=run.execution_id,
+            definition=load_example("transform-chain"),
+            started_at=datetime.now(UTC),
+        )
+        await consumer.start()
+        run.first = await log.start(started)
+        handed = await asyncio.wait_for(consumer.next_batch(), 5)
+        assert [m.seq for m in handed] == [run.first] and consumer.generation == 1
+        handed[-1].ack_now()
+        await consumer.done(len(handed))
+        yield run
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        await nc.close()
+        server.stop()
+
+
+async def test_deliveries_lost_on_the_way_are_handed_before_a_later_one(
+    pinned: _Pinned,
+) -> None:
     """With acknowledgements covering everything before them, a delivery lost with a
     connection (a server killed mid-delivery) would be acknowledged by the next one and
     never handled: a gap in the consumer's delivery sequence is read back from the log."""
-    server = EmbeddedNats(tmp_path / "nats").start()
-    nc = await connect(server.url, name="lossy")
-    consumer = PartitionedConsumer(nc, SCHEDULER_PARTITIONS, 100)
-    try:
-        await ensure_topology(nc.jetstream(), CATALOGUE)
-        log = ExecutionLog(nc)
-        execution_id = new_execution_id()
-        started = ExecutionStarted(
-            execution_id=execution_id,
-            definition=load_example("transform-chain"),
-            started_at=datetime.now(UTC),
-        )
-        await consumer.start()
-        first = await log.start(started)
-        handed = await asyncio.wait_for(consumer.next_batch(), 5)
-        assert [m.seq for m in handed] == [first] and consumer.generation == 1
-        handed[-1].ack_now()
-        await consumer.done(len(handed))
+    pull = pinned.pull
+    arrive = pull.on_message
+    assert arrive is not None
+    lost: list[int] = []
 
-        # the next two deliveries never reach the consumer
-        pull = consumer._pulls[consumer.held[0]]
-        arrive = pull.on_message
-        assert arrive is not None
-        lost: list[int] = []
+    def lossy(msg: WireMsg) -> None:  # the next two deliveries never reach the consumer
+        if len(lost) < 2:
+            lost.append(msg.seq)
+            return
+        arrive(msg)
 
-        def lossy(msg: WireMsg) -> None:
-            if len(lost) < 2:
-                lost.append(msg.seq)
-                return
-            arrive(msg)
-
-        pull.on_message = lossy
-        appended = []
-        for _ in range(3):
-            cancel = ExecutionCancelRequested(requested_at=datetime.now(UTC))
-            appended.append((await log.append(execution_id, cancel)).seq)
-        handed = await asyncio.wait_for(consumer.next_batch(), 5)
-        assert lost == appended[:2]
-        assert [m.seq for m in handed if m.seq != first] == appended
-        assert consumer.generation == 2  # what it holds may be stale: dropped
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
-        await nc.close()
-        server.stop()
+    pull.on_message = lossy
+    appended = await pinned.cancels(3)
+    handed = await asyncio.wait_for(pinned.consumer.next_batch(), 5)
+    assert lost == appended[:2]
+    assert [m.seq for m in handed if m.seq != pinned.first] == appended
+    assert pinned.consumer.generation == 2  # what it holds may be stale: dropped
 
 
 async def test_a_redelivery_arriving_after_a_newer_delivery_leaves_nothing_out(
-    tmp_path: Path,
+    pinned: _Pinned,
 ) -> None:
     """During a take-over, a redelivered older message can arrive after a newer one: the
     gap is read up to the newest delivery waiting, not up to the last to arrive."""
-    server = EmbeddedNats(tmp_path / "nats").start()
-    nc = await connect(server.url, name="reordered")
-    consumer = PartitionedConsumer(nc, SCHEDULER_PARTITIONS, 100)
-    try:
-        await ensure_topology(nc.jetstream(), CATALOGUE)
-        log = ExecutionLog(nc)
-        execution_id = new_execution_id()
-        started = ExecutionStarted(
-            execution_id=execution_id,
-            definition=load_example("transform-chain"),
-            started_at=datetime.now(UTC),
-        )
-        await consumer.start()
-        first = await log.start(started)
-        handed = await asyncio.wait_for(consumer.next_batch(), 5)
-        handed[-1].ack_now()
-        await consumer.done(len(handed))
-        pull = consumer._pulls[consumer.held[0]]
-        arrive = pull.on_message
-        assert arrive is not None
-        held: list[WireMsg] = []
-        pull.on_message = held.append  # the next deliveries are held back
-        appended = []
-        for _ in range(3):
-            cancel = ExecutionCancelRequested(requested_at=datetime.now(UTC))
-            appended.append((await log.append(execution_id, cancel)).seq)
-        while len(held) < 3:  # noqa: ASYNC110 - waiting for the deliveries to be held
-            await asyncio.sleep(0.01)
-        arrive(held[2])  # the newest first (a gap: a take-over starts)
-        arrive(held[0])  # then an older one, as a redelivery would come
-        handed = await asyncio.wait_for(consumer.next_batch(), 5)
-        assert sorted({m.seq for m in handed} - {first}) == appended
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
-        await nc.close()
-        server.stop()
+    pull = pinned.pull
+    arrive = pull.on_message
+    assert arrive is not None
+    held: list[WireMsg] = []
+    pull.on_message = held.append  # the next deliveries are held back
+    appended = await pinned.cancels(3)
+    while len(held) < 3:  # noqa: ASYNC110 - waiting for the deliveries to be held
+        await asyncio.sleep(0.01)
+    arrive(held[2])  # the newest first (a gap: a take-over starts)
+    arrive(held[0])  # then an older one, as a redelivery would come
+    handed = await asyncio.wait_for(pinned.consumer.next_batch(), 5)
+    assert sorted({m.seq for m in handed} - {pinned.first}) == appended
