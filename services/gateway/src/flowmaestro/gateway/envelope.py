@@ -6,19 +6,25 @@ This module is the only place that chooses HTTP statuses for errors.
 from __future__ import annotations
 
 import math
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import nats.errors
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.params import Parameter
 from litestar.types import ExceptionHandlersMap
 
 from flowmaestro.gateway.errors import GatewayError
 from flowmaestro.gateway.models import Envelope, Pagination
 from flowmaestro.runtime.errors import PayloadTooLargeError
 
-__all__ = ["exception_handlers", "ok", "pagination"]
+__all__ = ["PageLimit", "PageNumber", "exception_handlers", "ok", "pagination"]
+
+PageNumber = Annotated[int, Parameter(query="page", ge=1, le=1_000_000)]
+"""A list route's `?page=` (1-based)."""
+PageLimit = Annotated[int, Parameter(ge=1, le=100)]
+"""A list route's `?limit=` (at most 100 a page)."""
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep
-from flowmaestro.gateway.envelope import ok, pagination
+from flowmaestro.gateway.envelope import PageLimit, PageNumber, ok, pagination
 from flowmaestro.gateway.models import AuditPage, AuditResource, Envelope
 from flowmaestro.gateway.openapi import BEARER, errors
 
@@ -31,8 +31,8 @@ class AuditController(Controller):
         resource_type: AuditResource | None = None,
         resource_id: Annotated[str | None, Parameter(max_length=100)] = None,
         actor: Annotated[str | None, Parameter(max_length=100)] = None,
-        page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        page_number: PageNumber = 1,
+        limit: PageLimit = 20,
     ) -> Envelope[AuditPage]:
         """Who did what to which of the user's workflows, integrations and executions, from
         which address and when; newest first. Filter by resource and by actor (a user id)."""

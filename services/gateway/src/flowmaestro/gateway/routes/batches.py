@@ -36,7 +36,7 @@ from flowmaestro.gateway.batches import (
     rows_from_json,
 )
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
-from flowmaestro.gateway.envelope import ok, pagination
+from flowmaestro.gateway.envelope import PageLimit, PageNumber, ok, pagination
 from flowmaestro.gateway.errors import NotFoundError, TooLargeError, ValidationFailedError
 from flowmaestro.gateway.models import (
     BatchCancelResult,
@@ -270,8 +270,8 @@ class BatchController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         workflow_id: Annotated[str | None, Parameter(max_length=100)] = None,
-        page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        page_number: PageNumber = 1,
+        limit: PageLimit = 20,
     ) -> Envelope[BatchPage]:
         """A page of batches (of one workflow with `workflow_id`), newest first."""
         items, total = await services.batches.list(user.user_id, page_number, limit, workflow_id)
@@ -291,7 +291,7 @@ class BatchController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         status: BatchRowStatusName | None = None,
-        page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
+        page_number: PageNumber = 1,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     ) -> Envelope[BatchRowPage]:
         """A page of rows in order: inputs, status, and outputs or error once ended."""

@@ -13,7 +13,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from flowmaestro.events import fold
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
-from flowmaestro.gateway.envelope import ok, pagination
+from flowmaestro.gateway.envelope import PageLimit, PageNumber, ok, pagination
 from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
 from flowmaestro.gateway.live import live_tail
 from flowmaestro.gateway.models import (
@@ -90,8 +90,8 @@ class ExecutionController(Controller):
         batch_id: Annotated[str | None, Parameter(max_length=100)] = None,
         trigger_id: Annotated[str | None, Parameter(max_length=100)] = None,
         source: ExecutionSource | None = None,
-        page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        page_number: PageNumber = 1,
+        limit: PageLimit = 20,
     ) -> Envelope[ExecutionPage]:
         """A page of runs, newest first; test runs only with `test=true`; the rows of one
         batch with `batch_id`; `trigger_id` keeps the runs one trigger started; `source`
@@ -261,8 +261,8 @@ class InboxController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         workflow_id: Annotated[str | None, Parameter(max_length=100)] = None,
-        page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        page_number: PageNumber = 1,
+        limit: PageLimit = 20,
     ) -> Envelope[WaitingInputPage]:
         """Human-input nodes waiting for an answer across the user's workflows (test runs
         included), oldest first, each with its request (prompt, mode, form schema). Answer

@@ -20,7 +20,7 @@ from flowmaestro.events import (
 from flowmaestro.events.catalogue import workflow_key
 from flowmaestro.events.composite import called_workflows
 from flowmaestro.gateway.deps import AUTHENTICATED, CurrentUser, ServicesDep, actor_of
-from flowmaestro.gateway.envelope import ok, pagination
+from flowmaestro.gateway.envelope import PageLimit, PageNumber, ok, pagination
 from flowmaestro.gateway.errors import NotFoundError, ValidationFailedError
 from flowmaestro.gateway.models import (
     Deleted,
@@ -40,8 +40,6 @@ from flowmaestro.gateway.runs import start_execution
 
 __all__ = ["WorkflowController", "called_definitions", "checked_definition"]
 
-PageNumber = Annotated[int, Parameter(query="page", ge=1, le=1_000_000)]
-Limit = Annotated[int, Parameter(ge=1, le=100)]
 Version = Annotated[int, Parameter(ge=1, le=2_147_483_647)]
 
 
@@ -71,7 +69,7 @@ class WorkflowController(Controller):
         user: CurrentUser,
         services: ServicesDep,
         page_number: PageNumber = 1,
-        limit: Limit = 20,
+        limit: PageLimit = 20,
         sort: Literal["name", "created_at", "updated_at"] = "created_at",
         order: Literal["asc", "desc"] = "desc",
     ) -> Envelope[WorkflowPage]:
