@@ -19,10 +19,30 @@ from flowmaestro.executors.errors import TerminalNodeError
 from flowmaestro.executors.files import OwnerFiles
 from flowmaestro.runtime import ExecutionLog
 from flowmaestro.runtime.files import FileStore
-from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
+from flowmaestro.runtime.secrets import (
+    IntegrationDirectory,
+    IntegrationRecord,
+    KeyRing,
+    SecretError,
+)
 from flowmaestro.runtime.wire import WireMsg
 
-__all__ = ["Capabilities"]
+__all__ = ["Capabilities", "open_integration"]
+
+
+def open_integration(record: IntegrationRecord, keys: KeyRing) -> Integration:
+    """An integration record with its credentials opened (a node's or a probe's view)."""
+    try:
+        credentials = keys.open(record.credentials, record.id) if record.credentials else {}
+    except SecretError as exc:
+        raise TerminalNodeError(f"integration {record.name!r}: {exc}", kind="integration") from exc
+    return Integration(
+        id=record.id,
+        type=record.type,
+        name=record.name,
+        config=dict(record.config),
+        credentials=dict(credentials),
+    )
 
 
 class Capabilities:
@@ -66,21 +86,7 @@ class Capabilities:
             raise TerminalNodeError(f"no integration {integration_id!r}", kind="integration")
         if not record.enabled:
             raise TerminalNodeError(f"integration {record.name!r} is disabled", kind="integration")
-        try:
-            credentials = (
-                self._keys.open(record.credentials, record.id) if record.credentials else {}
-            )
-        except SecretError as exc:
-            raise TerminalNodeError(
-                f"integration {record.name!r}: {exc}", kind="integration"
-            ) from exc
-        return Integration(
-            id=record.id,
-            type=record.type,
-            name=record.name,
-            config=dict(record.config),
-            credentials=dict(credentials),
-        )
+        return open_integration(record, self._keys)
 
     async def _stream(self, command: ExecuteNode, chunk: str) -> None:
         await self._nc.publish(live_subject(command.execution_id, command.node_id), chunk.encode())

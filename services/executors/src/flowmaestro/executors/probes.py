@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 
 from flowmaestro.events.names import PROBE_QUEUE, probe_subject
 from flowmaestro.events.probes import MAX_PROBE_TIMEOUT_S, ModelInfo, ProbeReply, ProbeRequest
+from flowmaestro.executors.capabilities import open_integration
 from flowmaestro.executors.context import Integration
 from flowmaestro.executors.egress import HttpReply, send
 from flowmaestro.executors.errors import NodeError, TerminalNodeError
@@ -29,7 +30,7 @@ from flowmaestro.executors.nodes.email import check_smtp
 from flowmaestro.executors.nodes.http import auth_headers
 from flowmaestro.executors.nodes.notion import NOTION_API, NOTION_VERSION
 from flowmaestro.executors.nodes.slack import SLACK_API, bearer
-from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing, SecretError
+from flowmaestro.runtime.secrets import IntegrationDirectory, KeyRing
 
 __all__ = ["MAX_MODELS", "MAX_PROBES", "Probes"]
 
@@ -252,18 +253,4 @@ class Probes:
             raise TerminalNodeError(
                 f"no integration {request.integration_id!r}", kind="integration"
             )
-        try:
-            credentials = (
-                self._keys.open(record.credentials, record.id) if record.credentials else {}
-            )
-        except SecretError as exc:
-            raise TerminalNodeError(
-                f"integration {record.name!r}: {exc}", kind="integration"
-            ) from exc
-        return Integration(
-            id=record.id,
-            type=record.type,
-            name=record.name,
-            config=dict(record.config),
-            credentials=dict(credentials),
-        )
+        return open_integration(record, self._keys)
