@@ -26,6 +26,7 @@ from flowmaestro.events.chain import (
 from flowmaestro.events.names import control_key, result_key
 from flowmaestro.runtime import Settings
 from flowmaestro.runtime.eventlog import MemoryEventLog
+from flowmaestro.scheduler import Scheduler
 from tests.support.long_loop import loop_started
 from tests.unit.sim import T0, started
 from tests.unit.test_scheduler_memory import CHAIN, ended, engine, until
@@ -135,6 +136,23 @@ async def test_a_run_verifies_across_a_scheduler_replaced_mid_run_and_snapshots(
     for execution_id in {e for e in log._by_execution}:
         report = await verify(log, execution_id)
         assert report.ok, report
+
+
+@pytest.mark.asyncio
+async def test_a_start_handed_again_after_its_records_were_stored_keeps_the_chain() -> None:
+    """A scheduler handles a start and stores its dispatch records, then stops before it
+    acknowledges: the next one is handed the start again and must chain those records."""
+    log = MemoryEventLog()
+    await log.start(started(CHAIN, execution_id="again"))
+    first = Scheduler(log, settings=Settings(effect_attempts=3))
+    pull = first.log.scheduler_consumer(10)
+    await first.handle(await pull.next_batch())  # stored, never acknowledged
+    assert any(e.kind == "r" for e in await log.read_log("again"))
+    await pull.stop()
+    async with engine(log):
+        await ended(log, "again")
+    report = await verify(log, "again")
+    assert report.ok, report
 
 
 def test_stamps_and_heads() -> None:

@@ -229,7 +229,9 @@ class Scheduler:
                 log.error("scheduler.refused_outcome", seq=seq, **_scope(execution_id, state))
                 return None
             if state is None:
-                if isinstance(event, ExecutionStarted):
+                if isinstance(event, ExecutionStarted) and msg.deliveries == 1:
+                    # handed for the first time: nothing can follow it in the log yet
+                    # (handed again, a scheduler may have stored its records: loaded)
                     state = evolve(None, event, seq)
                     digest = message_digest(log_kind(msg.subject), msg.data)
                     self.chains[execution_id] = genesis(execution_id).extend(seq, digest)
