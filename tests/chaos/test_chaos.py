@@ -145,6 +145,7 @@ def engine_process(role: str, url: str, password: str, logs: Path, index: int) -
         # acknowledgement, delivers it again: here that is the point, not a crash loop,
         # so the poison bound (5 by default) is set well above the kills one run makes.
         "FLOWMAESTRO_MAX_DELIVERIES": "30",
+        "FLOWMAESTRO_LOG_LEVEL": os.environ.get("FLOWMAESTRO_CHAOS_LOG_LEVEL", "INFO"),
     }
     command = [sys.executable, "-m", f"flowmaestro.{role}", "--nats", url]
     return ServiceProcess(role, command, logs, env, name=f"{role}-{index}")

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from flowmaestro.runtime import EmbeddedNats, ExecutionLog, connect, ensure_topo
 from flowmaestro.runtime.ids import new_execution_id
 from flowmaestro.runtime.partitions import PartitionedConsumer
 from flowmaestro.runtime.pull import ContinuousPull
-from flowmaestro.runtime.topology import PIN_TTL_S
+from flowmaestro.runtime.topology import PARTITION_ACK_WAIT_S, PIN_TTL_S
 from flowmaestro.runtime.wire import WireMsg
 from tests.support.engine import load_example
 
@@ -61,6 +62,73 @@ async def test_the_next_holder_handles_what_a_killed_one_did_not_acknowledge(
         assert heir.generation == 1 and heir.held == doomed.held
         handed[-1].ack_now()
         await heir.done(len(handed))
+        await heir.stop()
+        await heir_nc.close()
+        await setup.close()
+    finally:
+        for consumer in consumers:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        server.stop()
+
+
+async def test_a_redelivery_still_to_come_is_not_acknowledged_unhandled(
+    tmp_path: Path,
+) -> None:
+    """The previous holder was handed one event, then two more a moment later, and died.
+    The heir's first delivery is the first one's redelivery; a new event comes before the
+    other two are due again: acknowledging it would acknowledge them unhandled, so the
+    heir reads back through everything the consumer delivered."""
+    server = EmbeddedNats(tmp_path / "nats").start()
+    consumers: list[PartitionedConsumer] = []
+    try:
+        setup = await connect(server.url, name="setup")
+        await ensure_topology(setup.jetstream(), CATALOGUE)
+        log = ExecutionLog(setup)
+        doomed_nc = await connect(server.url, name="doomed")
+        doomed = PartitionedConsumer(doomed_nc, SCHEDULER_PARTITIONS, 100)
+        consumers.append(doomed)
+        await doomed.start()
+        run = _Pinned(doomed, log, new_execution_id())
+        started = ExecutionStarted(
+            execution_id=run.execution_id,
+            definition=load_example("transform-chain"),
+            started_at=datetime.now(UTC),
+        )
+        await log.start(started)
+        handed = await asyncio.wait_for(doomed.next_batch(), 5)
+        handed[-1].ack_now()
+        await doomed.done(len(handed))
+        unhandled = await run.cancels(1)
+        await asyncio.wait_for(doomed.next_batch(), 5)
+        await asyncio.sleep(PARTITION_ACK_WAIT_S / 2)  # the next two are due again later
+        unhandled += await run.cancels(2)
+        got: list[Any] = []
+        while len(got) < 2:
+            got += await asyncio.wait_for(doomed.next_batch(), 5)
+        await doomed_nc.close()  # gone with three events handed and not acknowledged
+
+        heir_nc = await connect(server.url, name="heir")
+        heir = PartitionedConsumer(heir_nc, SCHEDULER_PARTITIONS, 100)
+        consumers.append(heir)
+        await heir.start()
+        seen: set[int] = set()
+
+        async def handle() -> None:  # as the scheduler does: acknowledge what is handed
+            batch = await heir.next_batch()
+            seen.update(m.seq for m in batch)
+            batch[-1].ack_now()
+            await heir.done(len(batch))
+
+        async with asyncio.timeout(PIN_TTL_S + PARTITION_ACK_WAIT_S + 5):
+            while unhandled[0] not in seen:
+                await handle()
+        newer = await run.cancels(1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PARTITION_ACK_WAIT_S + 1):  # past their redelivery
+                while True:
+                    await handle()
+        assert {*unhandled, *newer} <= seen, (unhandled, newer, sorted(seen))
         await heir.stop()
         await heir_nc.close()
         await setup.close()

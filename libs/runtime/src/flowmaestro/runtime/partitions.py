@@ -10,9 +10,11 @@ pins the next replica waiting.
 
 Two things are done here besides:
 - Taking over. A replica pinned to a partition first reads, from the log, what the
-  partition's previous holder was handed and did not acknowledge (between the consumer's
-  acknowledgement floor and the first message delivered here): acknowledging a later
-  message acknowledges those too (`AckPolicy.ALL`), so they must be handled first. The
+  partition's previous holder was handed and did not acknowledge (from the consumer's
+  acknowledgement floor through the last message it delivered, or the first delivered
+  here if later): acknowledging a later message acknowledges those too
+  (`AckPolicy.ALL`), even one whose redelivery is still on its way, so they must be
+  handled first. The
   same goes for a gap in the consumer's delivery sequence while pinned: deliveries lost
   with a connection (a server killed mid-delivery), or handed to another replica while
   this one did not know it had lost the pin. `generation` changes, so the scheduler
@@ -223,19 +225,21 @@ class PartitionedConsumer:
         self._ready.set()
 
     async def _take_over(self, partition: int) -> None:
-        """Read what was delivered and not acknowledged before the latest delivery waiting
-        here (the previous holder's, or deliveries lost on the way), then hand it over
-        ahead of what arrived meanwhile."""
+        """Read what was delivered and not acknowledged (the previous holder's, or
+        deliveries lost on the way), then hand it over ahead of what arrived meanwhile."""
         recovered: list[Any] = []
         tries = 0
         end = 0
         while True:
-            # the latest delivery waiting, by sequence: a redelivery of an older message
-            # may arrive after a newer one
-            end = max(msg.seq for msg in self._taking_over[partition])
             self._reread.discard(partition)
             try:
-                floor = await self._ack_floor(partition)
+                floor, delivered = await self._ack_state(partition)
+                # Through the latest delivery waiting, by sequence (a redelivery of an
+                # older message may arrive after a newer one), and through everything the
+                # consumer ever delivered: what the previous holder was handed may come
+                # again after newer messages, and acknowledging one of those would
+                # acknowledge it unhandled.
+                end = max(delivered + 1, *(msg.seq for msg in self._taking_over[partition]))
                 recovered = []
                 if floor + 1 < end:
                     recovered = await self._read_gap(partition, floor + 1, end)
@@ -260,12 +264,14 @@ class PartitionedConsumer:
         if self._arrived:
             self._ready.set()
 
-    async def _ack_floor(self, partition: int) -> int:
+    async def _ack_state(self, partition: int) -> tuple[int, int]:
+        """The partition consumer's acknowledgement floor and the last stream sequence
+        it delivered (to any replica)."""
         subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{scheduler_partition(partition)}"
         info = json.loads((await self.nc.request(subject, b"", timeout=2.0)).data)
         if info.get("error"):
             raise RuntimeError(str(info["error"]))
-        return int(info["ack_floor"]["stream_seq"])
+        return int(info["ack_floor"]["stream_seq"]), int(info["delivered"]["stream_seq"])
 
     async def _read_gap(self, partition: int, first: int, end: int) -> list[Any]:
         """The partition's events and outcomes with sequences in `[first, end)`.

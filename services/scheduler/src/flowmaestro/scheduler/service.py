@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from bisect import insort
 from collections import OrderedDict
@@ -150,6 +151,11 @@ class Scheduler:
         self._unsettled_at: float | None = None
         """When this replica last took over an unsettled partition (`_RESYNC_WINDOW_S`)."""
         self.snapshots = Snapshots(log, self.settings.snapshot_every)
+        self._trace = (
+            structlog.get_logger("flowmaestro.scheduler").bind().is_enabled_for(logging.DEBUG)
+        )
+        """At `FLOWMAESTRO_LOG_LEVEL=debug`: a line for each message handled, each
+        execution's decisions and each effect stored (for tracing a stuck execution)."""
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Process events until `stop` is set (or forever); a crash of the loop is raised."""
@@ -264,6 +270,15 @@ class Scheduler:
             return None
         if state is None:
             return None
+        if self._trace:
+            log.debug(
+                "scheduler.handled",
+                execution_id=execution_id,
+                seq=seq,
+                deliveries=msg.deliveries,
+                last_seq=state.last_seq,
+                status=state.status.value,
+            )
         self.states[execution_id] = state
         self.states.move_to_end(execution_id)
         self.snapshots.observe(execution_id, state)
@@ -448,6 +463,8 @@ class Scheduler:
                     log.warning("scheduler.effect_failed", key=key, error=repr(result), **fields)
                     failed.setdefault(execution_id, (key, result))
                 else:
+                    if self._trace:
+                        log.debug("scheduler.effect", execution_id=execution_id, key=key)
                     self.issued[execution_id].add(key)
             todo = {execution_id: touched[execution_id] for execution_id in undecided}
             answers: list[bool] = []
@@ -493,6 +510,9 @@ class Scheduler:
             with log_scope(lambda: _scope(execution_id, state)):
                 log.exception("scheduler.decide_failed")
             return await self._isolate(execution_id, "decide", exc, 1)
+        if self._trace:
+            keys = [decision.key for decision in decisions]
+            log.debug("scheduler.decided", execution_id=execution_id, keys=keys)
         for decision in decisions:
             pending.append(
                 (
