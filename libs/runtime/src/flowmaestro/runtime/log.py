@@ -7,7 +7,7 @@ import base64
 import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,13 +46,23 @@ from flowmaestro.runtime.errors import (
 )
 from flowmaestro.runtime.publisher import JetStreamPublisher, PublishAck
 
-__all__ = ["ExecutionLog", "RawRecord", "admissible", "leader_read", "tail"]
+__all__ = [
+    "ExecutionLog",
+    "RawRecord",
+    "StoredMessage",
+    "admissible",
+    "leader_read",
+    "read_stored",
+    "tail",
+]
 
 _WRONG_LAST_SEQUENCE = 10071
 _READ_BATCH = 5000
 _LEADER_TIMEOUT_S = 5.0
 
 RawRecord = tuple[int, bytes]
+StoredMessage = tuple[int, str, bytes, str | None]
+"""`(seq, stored subject, payload, chain stamp)` of one message of the stream."""
 
 
 def _at(when: datetime) -> str:
@@ -101,12 +111,12 @@ def _header(message: dict[str, Any], name: str) -> str | None:
 
 async def leader_read(
     nc: Client, subject: str, after_seq: int, limit: int | None = None, up_to: int | None = None
-) -> list[tuple[int, str, bytes, str | None]]:
+) -> list[StoredMessage]:
     """`(seq, subject, payload, chain stamp)` of the messages on `subject` (a wildcard
     too) after `after_seq` (up to `up_to`), from the stream's leader: what a direct get
     answered by a replica behind it misses. One request per message: for the few a
     replica lags by."""
-    read: list[tuple[int, str, bytes, str | None]] = []
+    read: list[StoredMessage] = []
     seq = after_seq + 1
     while (limit is None or len(read) < limit) and (up_to is None or seq <= up_to):
         message = await _leader_get(nc, {"seq": seq, "next_by_subj": subject})
@@ -119,6 +129,91 @@ async def leader_read(
         read.append((stored, message["subject"], data, _header(message, Header.CHAIN)))
         seq = stored + 1
     return read
+
+
+async def read_stored(
+    nc: Client,
+    subject: str,
+    after_seq: int = 0,
+    *,
+    through: int = 0,
+    up_to: int | None = None,
+    limit: int | None = None,
+    keep: Callable[[str, bytes], bool] | None = None,
+) -> list[StoredMessage]:
+    """The messages on `subject` (a wildcard too) after `after_seq`, up to `up_to`, in
+    order: those `keep(stored subject, payload)` accepts (all without it), at most `limit`.
+
+    Batched direct gets: one request returns up to a few thousand messages. A replicated
+    stream's followers answer direct gets too (the one on the server the client is
+    connected to first), and one may lag behind: what it holds is always a beginning of
+    the stream. `through`, the sequence of a message on `subject`, makes the read include
+    it and so everything before it: what a replica behind it did not have is read from
+    the stream's leader (`leader_read`).
+    """
+    read: list[StoredMessage] = []
+    reached = after_seq
+    more = True
+    while more and (limit is None or len(read) < limit) and (up_to is None or reached < up_to):
+        batch = _READ_BATCH if limit is None else min(_READ_BATCH, limit - len(read))
+        got, more, last = await _direct_batch(nc, subject, reached + 1, batch, up_to, keep)
+        read.extend(got)
+        more = more and last > reached  # a batch that brings nothing ends the read
+        reached = max(reached, last)
+    if reached < through and (limit is None or len(read) < limit):
+        left = None if limit is None else limit - len(read)
+        for message in await leader_read(nc, subject, reached, left, up_to):
+            if keep is None or keep(message[1], message[2]):
+                read.append(message)
+    return read
+
+
+async def _direct_batch(
+    nc: Client,
+    subject: str,
+    seq: int,
+    batch: int,
+    up_to: int | None,
+    keep: Callable[[str, bytes], bool] | None,
+) -> tuple[list[StoredMessage], bool, int]:
+    """One batched direct get from `seq`: what it kept, whether more is stored after it,
+    and the highest sequence it read (kept or not)."""
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    try:
+        request: dict[str, Any] = {"seq": seq, "next_by_subj": subject, "batch": batch}
+        if up_to is not None:
+            request["up_to_seq"] = up_to
+        await nc.publish(f"$JS.API.DIRECT.GET.{EXEC_STREAM}", json.dumps(request).encode(), inbox)
+        read: list[StoredMessage] = []
+        reached = seq - 1
+        pending = 0
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=5.0)
+            except nats.errors.TimeoutError:
+                raise TimeoutError(f"reading {subject} timed out") from None
+            headers = msg.headers or {}
+            status = headers.get(Header.STATUS)
+            if status == "404":
+                return read, False, reached
+            if status == "204":  # the end of the batch says what is left after it
+                left = headers.get(Header.NUM_PENDING)
+                return read, (int(left) if left else pending) > 0, reached
+            if status:
+                raise APIError(
+                    description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"
+                )
+            stored_seq = int(headers[Header.SEQUENCE])
+            if up_to is not None and stored_seq > up_to:
+                return read, False, reached
+            reached = stored_seq
+            stored = headers.get(Header.SUBJECT, "")
+            if keep is None or keep(stored, msg.data):
+                read.append((stored_seq, stored, msg.data, headers.get(Header.CHAIN)))
+            pending = int(headers.get(Header.NUM_PENDING, "0") or 0)
+    finally:
+        await sub.unsubscribe()
 
 
 class ExecutionLog:
@@ -227,14 +322,9 @@ class ExecutionLog:
     ) -> list[RawRecord]:
         """Every stored `(seq, payload)` of the execution after `after_seq`, in order.
 
-        Uses batched direct gets: one request returns up to a few thousand messages. The
+        Batched direct gets, with `through` as in `read_stored`: a read through the
+        sequence of a message of this log includes it and everything before it. The
         executors' log reads only the execution's outcome subject (`_read_outcomes`).
-
-        A replicated stream's followers answer direct gets too (the one on the server the
-        client is connected to first), and one may lag behind: what it holds is always a
-        beginning of the stream. `through`, the sequence of a message of this log, makes
-        the read include it and so everything before it: what a replica behind it did not
-        have is read from the stream's leader, one message at a time.
         """
         if self._outcomes:
             return await self._read_outcomes(execution_id, after_seq, limit)
@@ -252,38 +342,21 @@ class ExecutionLog:
         """Every stored message of the execution after `after_seq`, in order, as the hash
         chain covers them: forged outcomes included, with subject kind and chain stamp
         (see `read_raw` for `through`; not for the executors' log)."""
-        subject = log_subjects(execution_id)
-        entries, reached = await self._read_direct(subject, after_seq, limit, admissible_only)
-        if reached < through and (limit is None or len(entries) < limit):
-            left = None if limit is None else limit - len(entries)
-            for seq, stored, data, chain in await leader_read(self.nc, subject, reached, left):
-                if not admissible_only or admissible(stored, data):
-                    entries.append(LogEntry(seq, log_kind(stored), data, chain))
-        return entries
+        read = await read_stored(
+            self.nc,
+            log_subjects(execution_id),
+            after_seq,
+            through=through,
+            limit=limit,
+            keep=admissible if admissible_only else None,
+        )
+        return [LogEntry(seq, log_kind(stored), data, chain) for seq, stored, data, chain in read]
 
     async def last_seq(self, execution_id: str) -> int:
         """The sequence of the log's last message (0 for none), as the stream's leader
         holds it: with `read_raw(through=...)`, a read of the whole log as of now."""
         answer = await _leader_get(self.nc, {"last_by_subj": log_subjects(execution_id)})
         return 0 if answer is None else int(answer["seq"])
-
-    async def _read_direct(
-        self, subject: str, after_seq: int, limit: int | None, admissible_only: bool
-    ) -> tuple[list[LogEntry], int]:
-        """The records after `after_seq`, and the highest sequence the replica answering
-        had of `subject` (records a reader skips included)."""
-        records: list[LogEntry] = []
-        next_seq = after_seq + 1
-        reached = after_seq
-        while True:
-            batch = _READ_BATCH if limit is None else min(_READ_BATCH, limit - len(records))
-            got, more, reached = await self._direct_batch(
-                subject, next_seq, batch, reached, admissible_only
-            )
-            records.extend(got)
-            if not more or (limit is not None and len(records) >= limit):
-                return records, reached
-            next_seq = reached + 1
 
     async def _read_outcomes(
         self, execution_id: str, after_seq: int, limit: int | None
@@ -326,41 +399,6 @@ class ExecutionLog:
                 if admissible(msg.subject, msg.data):
                     records.append((meta.sequence.stream, msg.data))
             return records
-        finally:
-            await sub.unsubscribe()
-
-    async def _direct_batch(
-        self, subject: str, seq: int, batch: int, reached: int, admissible_only: bool
-    ) -> tuple[list[LogEntry], bool, int]:
-        inbox = self.nc.new_inbox()
-        sub = await self.nc.subscribe(inbox)
-        try:
-            request = json.dumps({"seq": seq, "next_by_subj": subject, "batch": batch}).encode()
-            await self.nc.publish(f"$JS.API.DIRECT.GET.{EXEC_STREAM}", request, reply=inbox)
-            records: list[LogEntry] = []
-            pending = 0
-            while True:
-                try:
-                    msg = await sub.next_msg(timeout=5.0)
-                except nats.errors.TimeoutError:
-                    raise TimeoutError(f"reading {subject} timed out") from None
-                headers = msg.headers or {}
-                status = headers.get(Header.STATUS)
-                if status == "404":
-                    return records, False, reached
-                if status == "204":  # the end of the batch says what is left after it
-                    left = headers.get(Header.NUM_PENDING)
-                    return records, (int(left) if left else pending) > 0, reached
-                if status:
-                    raise APIError(
-                        description=f"direct get {status} {headers.get(Header.DESCRIPTION, '')}"
-                    )
-                reached = int(headers[Header.SEQUENCE])
-                stored = headers.get(Header.SUBJECT, "")
-                if not admissible_only or admissible(stored, msg.data):
-                    kind = log_kind(stored)
-                    records.append(LogEntry(reached, kind, msg.data, headers.get(Header.CHAIN)))
-                pending = int(headers.get(Header.NUM_PENDING, "0") or 0)
         finally:
             await sub.unsubscribe()
 

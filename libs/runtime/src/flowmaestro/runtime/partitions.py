@@ -42,12 +42,11 @@ from flowmaestro.events.names import (
     EXEC_STREAM,
     SCHEDULER_GROUP,
     SCHEDULER_PRESENCE,
-    Header,
     is_scheduler_input,
     partition_wildcard,
     scheduler_partition,
 )
-from flowmaestro.runtime.log import leader_read
+from flowmaestro.runtime.log import read_stored
 from flowmaestro.runtime.pull import ContinuousPull
 from flowmaestro.runtime.wire import WireMsg
 
@@ -60,7 +59,6 @@ _REQUEST_EXPIRES_S = 0.8
 _BALANCE_EVERY_S = 0.5
 _RELEASE_HOLD_S = 3.0
 """After unpinning a partition, a replica waits this long before asking for it again."""
-_GAP_BATCH = 1000
 _COUNTS_KEPT = 4
 
 
@@ -274,56 +272,17 @@ class PartitionedConsumer:
         return int(info["ack_floor"]["stream_seq"]), int(info["delivered"]["stream_seq"])
 
     async def _read_gap(self, partition: int, first: int, end: int) -> list[Any]:
-        """The partition's events and outcomes with sequences in `[first, end)`.
-
-        A replica of a replicated stream may lag behind: what the one answering the
-        direct gets did not hold is read from the stream's leader (`leader_read`).
-        """
-        subject = partition_wildcard(partition)
-        gap: list[Any] = []
-        reached = first - 1
-        inbox = self.nc.new_inbox()
-        sub = await self.nc.subscribe(inbox)
-        try:
-            more = True
-            while more and reached < end - 1:
-                request = {
-                    "seq": reached + 1,
-                    "next_by_subj": subject,
-                    "batch": _GAP_BATCH,
-                    "up_to_seq": end - 1,
-                }
-                await self.nc.publish(
-                    f"$JS.API.DIRECT.GET.{EXEC_STREAM}", json.dumps(request).encode(), inbox
-                )
-                more = False
-                while True:
-                    msg = await sub.next_msg(timeout=5.0)
-                    headers = msg.headers or {}
-                    status = headers.get(Header.STATUS)
-                    if status == "204":  # the end of a batch: more when it was full
-                        break
-                    if status == "404":
-                        more = False
-                        break
-                    if status:
-                        raise RuntimeError(f"direct get {status}")
-                    seq = int(headers[Header.SEQUENCE])
-                    if seq >= end:  # `up_to_seq` is a bound of the batch only
-                        more = False
-                        break
-                    reached, more = seq, True
-                    subject_of = headers.get(Header.SUBJECT, "")
-                    if is_scheduler_input(subject_of):
-                        gap.append(_Recovered(subject_of, msg.data, reached))
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-        if reached < end - 1:
-            for seq, stored, data, _ in await leader_read(self.nc, subject, reached, up_to=end - 1):
-                if is_scheduler_input(stored):
-                    gap.append(_Recovered(stored, data, seq))
-        return gap
+        """The partition's events and outcomes with sequences in `[first, end)`, all of
+        them even where the replica answering lags behind (`read_stored`)."""
+        read = await read_stored(
+            self.nc,
+            partition_wildcard(partition),
+            first - 1,
+            through=end - 1,
+            up_to=end - 1,
+            keep=lambda subject, _: is_scheduler_input(subject),
+        )
+        return [_Recovered(subject, data, seq) for seq, subject, data, _ in read]
 
     async def next_batch(self) -> list[Any]:
         """The messages that have arrived, in order per partition (at least one); the
