@@ -13,7 +13,7 @@ import pytest
 from nats.aio.client import Client
 
 from flowmaestro.events import CATALOGUE, ExecutionStarted, NodeCompleted
-from flowmaestro.events.names import log_subjects
+from flowmaestro.events.names import log_subjects, wait_timer_key
 from flowmaestro.runtime import (
     EmbeddedNats,
     ExecutionLog,
@@ -117,3 +117,16 @@ async def test_a_timer_is_pending_until_it_fires(own_nc: Client) -> None:
         assert asyncio.get_running_loop().time() < deadline, "the timer never fired"
         await asyncio.sleep(0.1)
     assert not await log.timer_pending(execution_id, "soon")
+
+    # armed again with the same key after it fired (a wait handed again as if for the
+    # first time, as a consumer may after a server's restart): stored once, fired once
+    again = NodeCompleted(node_id="k", attempt=1, completed_at=datetime.now(UTC))
+    key = wait_timer_key(execution_id, "keyed", again.completed_at)
+    for _ in range(2):
+        await (await log.schedule(execution_id, "keyed", datetime.now(UTC), again, key))
+        deadline = asyncio.get_running_loop().time() + 5
+        while not any(e == again for _, e in await log.read(execution_id)):
+            assert asyncio.get_running_loop().time() < deadline, "the timer never fired"
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # a second fire would have come by now
+    assert [e for _, e in await log.read(execution_id)].count(again) == 1

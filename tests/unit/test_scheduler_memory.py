@@ -239,3 +239,33 @@ async def test_a_wait_handled_again_after_its_timer_fired_is_not_armed_again() -
     await fresh._apply(execution_id, _Redelivered(never, waited))  # type: ignore[arg-type]
     assert timer in never._timers
     never.close()
+
+
+async def test_a_wait_handed_twice_as_if_for_the_first_time_fires_once() -> None:
+    """A consumer whose leader moved may hand a message again with a delivery count of 1:
+    the timer is armed with a dedupe key, so the second arming after it fired is a no-op."""
+    from datetime import UTC, datetime
+
+    from flowmaestro.events import NodeWaiting, fold
+
+    log = MemoryEventLog()
+    run = started(definition({"pause": ("wait", {"seconds": 1})}, []))
+    execution_id = run.execution_id
+    await log.start(run)
+    now = datetime.now(UTC)
+    fire = NodeCompleted(node_id="pause", attempt=1, completed_at=now)
+    waiting = NodeWaiting(node_id="pause", attempt=1, waiting_since=now, until=now, fire=fire)
+    waited = await log.outcomes().append(execution_id, waiting)
+    first = _Redelivered(log, waited)
+    first.deliveries = 1
+    for _ in range(2):
+        scheduler = Scheduler(log)
+        before = [record for record in await log.read(execution_id) if record[0] < waited]
+        scheduler.states[execution_id] = fold(before)  # as a fresh holder would have it
+        await scheduler._apply(execution_id, first)  # type: ignore[arg-type]
+        async with asyncio.timeout(5):
+            while fire not in [e for _, e in await log.read(execution_id)]:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    await asyncio.sleep(1.2)  # a second fire would have come by now
+    assert (await completions(log, execution_id))[("pause", 1)] == 1
+    log.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime
 from enum import StrEnum
 
 __all__ = [
@@ -104,6 +105,7 @@ __all__ = [
     "trigger_fire_wildcard",
     "trigger_schedule_subject",
     "trigger_schedule_wildcard",
+    "wait_timer_key",
 ]
 
 EXEC_STREAM = "FM_EXEC"
@@ -403,6 +405,13 @@ def retrying_key(execution_id: str, node_id: str, attempt: int) -> str:
 def retry_timer_key(execution_id: str, node_id: str, attempt: int) -> str:
     """The dedupe key of the timer that makes a retrying node due after `attempt` failed."""
     return f"{command_key(execution_id, node_id, attempt)}:retry-timer"
+
+
+def wait_timer_key(execution_id: str, timer_id: str, at: datetime) -> str:
+    """The dedupe key of arming a parked attempt's timer (`node_timer_id`) for one time:
+    armed again for the same time (its wait handled again, even one a consumer hands as
+    if for the first time after a server's restart), it is stored once and fires once."""
+    return f"{execution_id}:{timer_id}:at:{at.astimezone(UTC).isoformat()}"
 
 
 def skipped_key(execution_id: str, node_id: str) -> str:

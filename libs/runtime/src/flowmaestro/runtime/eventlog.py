@@ -110,8 +110,16 @@ class EventLog(Protocol):
         redelivers at once)."""
         ...
 
-    async def schedule(self, execution_id: str, timer_id: str, at: datetime, event: Event) -> None:
-        """Append `event` at `at` (whole seconds); replaces the timer of the same id."""
+    async def schedule(
+        self,
+        execution_id: str,
+        timer_id: str,
+        at: datetime,
+        event: Event,
+        key: str | None = None,
+    ) -> None:
+        """Append `event` at `at` (whole seconds); replaces the timer of the same id.
+        `key`: the arming's dedupe key (armed again with it, the timer is not)."""
         ...
 
     async def cancel_timer(self, execution_id: str, timer_id: str) -> None:
@@ -197,7 +205,12 @@ class SchedulerLog(EventLog, Protocol):
         ...
 
     async def schedule_async(
-        self, execution_id: str, timer_id: str, at: datetime, event: Event
+        self,
+        execution_id: str,
+        timer_id: str,
+        at: datetime,
+        event: Event,
+        key: str | None = None,
     ) -> Any:
         """`EventLog.schedule`, answering before the timer is stored."""
         ...
@@ -318,9 +331,16 @@ class JetStreamEventLog:
         finally:
             await pull.stop()
 
-    async def schedule(self, execution_id: str, timer_id: str, at: datetime, event: Event) -> None:
+    async def schedule(
+        self,
+        execution_id: str,
+        timer_id: str,
+        at: datetime,
+        event: Event,
+        key: str | None = None,
+    ) -> None:
         """See `EventLog.schedule`."""
-        await (await self.log.schedule(execution_id, timer_id, at, event))
+        await (await self.log.schedule(execution_id, timer_id, at, event, key))
 
     async def cancel_timer(self, execution_id: str, timer_id: str) -> None:
         """See `EventLog.cancel_timer`."""
@@ -367,10 +387,15 @@ class JetStreamEventLog:
         return await self.log.publisher.publish(subject, encode(command), headers)
 
     async def schedule_async(
-        self, execution_id: str, timer_id: str, at: datetime, event: Event
+        self,
+        execution_id: str,
+        timer_id: str,
+        at: datetime,
+        event: Event,
+        key: str | None = None,
     ) -> Any:
         """See `SchedulerLog.schedule_async`."""
-        return await self.log.schedule(execution_id, timer_id, at, event)
+        return await self.log.schedule(execution_id, timer_id, at, event, key)
 
     async def cancel_timers(self, execution_id: str) -> None:
         """See `SchedulerLog.cancel_timers`."""
@@ -610,8 +635,19 @@ class MemoryEventLog:
             execution_id, _, payload = self._records[seq - 1]
             yield _MemoryDelivery(consumer, execution_id, seq, decode_event(payload), deliveries)
 
-    async def schedule(self, execution_id: str, timer_id: str, at: datetime, event: Event) -> None:
+    async def schedule(
+        self,
+        execution_id: str,
+        timer_id: str,
+        at: datetime,
+        event: Event,
+        key: str | None = None,
+    ) -> None:
         """See `EventLog.schedule` (`at` rounded up to whole seconds, as JetStream does)."""
+        if key is not None:
+            if key in self._keys:
+                return
+            self._keys[key] = 0
         await self.cancel_timer(execution_id, timer_id)
         exact = at.astimezone(UTC)
         when = exact.replace(microsecond=0).timestamp() + (1 if exact.microsecond else 0)
@@ -682,10 +718,15 @@ class MemoryEventLog:
         return None
 
     async def schedule_async(
-        self, execution_id: str, timer_id: str, at: datetime, event: Event
+        self,
+        execution_id: str,
+        timer_id: str,
+        at: datetime,
+        event: Event,
+        key: str | None = None,
     ) -> Any:
         """See `SchedulerLog.schedule_async`."""
-        await self.schedule(execution_id, timer_id, at, event)
+        await self.schedule(execution_id, timer_id, at, event, key)
 
     async def timer_pending(self, execution_id: str, timer_id: str) -> bool:
         """See `SchedulerLog.timer_pending`."""

@@ -288,13 +288,21 @@ class ExecutionLog:
         return await self.publisher.publish(subject, payload or encode(event), headers)
 
     async def schedule(
-        self, execution_id: str, timer_id: str, at: datetime, event: Event
+        self,
+        execution_id: str,
+        timer_id: str,
+        at: datetime,
+        event: Event,
+        key: str | None = None,
     ) -> asyncio.Future[PublishAck]:
-        """Have JetStream write `event` into the log at `at`; replaces a timer of the same id."""
+        """Have JetStream write `event` into the log at `at`; replaces a timer of the same
+        id. `key`: the arming's dedupe key (armed again with it, the timer is not)."""
         headers: dict[str, str] = {
             Header.SCHEDULE: f"@at {_at(at)}",
             Header.SCHEDULE_TARGET: exec_subject(execution_id),
         }
+        if key:
+            headers[Header.MSG_ID] = key
         return await self.publisher.publish(
             timer_subject(execution_id, timer_id), encode(event), headers
         )

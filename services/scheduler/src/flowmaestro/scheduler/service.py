@@ -70,6 +70,7 @@ from flowmaestro.events.names import (
     node_timer_id,
     result_key,
     stop_key,
+    wait_timer_key,
 )
 from flowmaestro.events.state import NodeStatus
 from flowmaestro.runtime import PayloadTooLargeError, Settings, tracing
@@ -412,7 +413,10 @@ class Scheduler:
             log.error("scheduler.refused_timer", **fields)
             return
         timer_id = node_timer_id(waiting.node_id, waiting.attempt)
-        await _settled(await self.log.schedule_async(execution_id, timer_id, waiting.until, fire))
+        key = wait_timer_key(execution_id, timer_id, waiting.until)
+        await _settled(
+            await self.log.schedule_async(execution_id, timer_id, waiting.until, fire, key)
+        )
 
     async def _load(
         self, execution_id: str, through: int, hold: bool = False
@@ -603,8 +607,8 @@ class Scheduler:
                     return await self.log.dispatch(command, key, traceparent)
                 except PayloadTooLargeError as exc:
                     return await self._too_large(execution_id, command, exc)
-            case StartTimer(timer_id=timer_id, at=at, event=event):
-                return await self.log.schedule_async(execution_id, timer_id, at, event)
+            case StartTimer(key=key, timer_id=timer_id, at=at, event=event):
+                return await self.log.schedule_async(execution_id, timer_id, at, event, key)
             case ReportChild(finished=finished):
                 return await self.log.report_child(finished)
             case StopExecution():
