@@ -23,7 +23,7 @@ from flowmaestro.events.chain import (
     parse_stamp,
     verify_chain,
 )
-from flowmaestro.events.names import control_key, result_key
+from flowmaestro.events.names import SCHEDULER_CONSUMER, control_key, result_key
 from flowmaestro.runtime import Settings
 from flowmaestro.runtime.eventlog import MemoryEventLog
 from flowmaestro.scheduler import Scheduler
@@ -152,6 +152,27 @@ async def test_a_start_handed_again_after_its_records_were_stored_keeps_the_chai
     async with engine(log):
         await ended(log, "again")
     report = await verify(log, "again")
+    assert report.ok, report
+
+
+@pytest.mark.asyncio
+async def test_a_start_handed_again_as_if_for_the_first_time_keeps_the_chain() -> None:
+    """As above, but the consumer lost its delivery counts (a server restarted): the
+    next scheduler takes the start for a new one, and its first record, a duplicate of
+    the stored one with another timestamp, tells it to read the chain from the log."""
+    log = MemoryEventLog()
+    await log.start(started(CHAIN, execution_id="replayed"))
+    first = Scheduler(log, settings=Settings(effect_attempts=3))
+    pull = first.log.scheduler_consumer(10)
+    await first.handle(await pull.next_batch())
+    await pull.stop()
+    queue = log._consumers[SCHEDULER_CONSUMER].queue
+    handed_again = [queue.get_nowait() for _ in range(queue.qsize())]
+    for seq, _ in handed_again:
+        queue.put_nowait((seq, 1))
+    async with engine(log):
+        await ended(log, "replayed")
+    report = await verify(log, "replayed")
     assert report.ok, report
 
 

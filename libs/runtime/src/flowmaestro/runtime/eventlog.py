@@ -52,6 +52,7 @@ from flowmaestro.runtime.errors import AppendConflictError, PayloadTooLargeError
 from flowmaestro.runtime.kv import LazyBucket
 from flowmaestro.runtime.log import ExecutionLog, admissible
 from flowmaestro.runtime.partitions import PartitionedConsumer
+from flowmaestro.runtime.publisher import PublishAck
 from flowmaestro.runtime.pull import ContinuousPull
 from flowmaestro.runtime.snapshots import JetStreamSnapshotStore, MemorySnapshotStore, SnapshotStore
 from flowmaestro.runtime.topology import streams_available
@@ -689,9 +690,12 @@ class MemoryEventLog:
         payload: bytes | None = None,
         stamp: str | None = None,
     ) -> Any:
-        """See `SchedulerLog.append_async`."""
+        """See `SchedulerLog.append_async` (acknowledged as JetStream does: a repeated key
+        is a duplicate, answered with the first one's sequence)."""
         kind = "r" if record else "e"
-        return await self.append(execution_id, event, key, kind, payload, stamp)
+        duplicate = key is not None and key in self._keys
+        seq = await self.append(execution_id, event, key, kind, payload, stamp)
+        return PublishAck(stream="memory", seq=seq, duplicate=duplicate)
 
     async def read_log(
         self, execution_id: str, after_seq: int = 0, through: int = 0

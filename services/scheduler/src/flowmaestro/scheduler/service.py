@@ -147,6 +147,9 @@ class Scheduler:
         does not hand them back, so they join the chain before the next input after them."""
         self.issued: dict[str, set[str]] = {}
         self.finished: OrderedDict[str, None] = OrderedDict()
+        self._resync_due: set[str] = set()
+        """Executions whose chain is brought up to date from the log before their next
+        round of appends (a record of theirs was acknowledged as a duplicate)."""
         self._unacked: LogMessage | None = None
         self._generation = 0
         self._unsettled_at: float | None = None
@@ -185,6 +188,7 @@ class Scheduler:
                 self.chains.clear()
                 self.records.clear()
                 self.issued.clear()
+                self._resync_due.clear()
             tries = 0
             while True:
                 try:
@@ -300,15 +304,19 @@ class Scheduler:
     async def _resync(self, execution_id: str) -> None:
         """Extend the execution's chain with every message stored after it (inputs not
         delivered yet are skipped when they come): after a takeover, the records the
-        previous holder stored late join it before this one stamps."""
-        chain = self.chains.get(execution_id)
-        if chain is None:
+        previous holder stored late join it before this one stamps. After a duplicate
+        record (`_resync_due`), the chain is made again from the whole log: what another
+        holder stored may lie before inputs already chained here."""
+        held = self.chains.get(execution_id)
+        if held is None:
             return
-        try:
-            entries = await self.log.read_log(execution_id, chain.through)
+        chain = genesis(execution_id) if execution_id in self._resync_due else held
+        try:  # through what is chained here, even from a replica behind it
+            entries = await self.log.read_log(execution_id, chain.through, held.through)
         except Exception as exc:  # stamps go on from what is known; verify would tell
             log.warning("scheduler.chain_resync_failed", execution_id=execution_id, error=repr(exc))
             return
+        self._resync_due.discard(execution_id)
         for entry in entries:
             if entry.seq > chain.through:
                 chain = chain.extend(entry.seq, message_digest(entry.kind, entry.data))
@@ -318,7 +326,13 @@ class Scheduler:
             self.records[execution_id] = [r for r in records if r[0] > chain.through]
 
     def _recorded(self, execution_id: str, stored: Any, digest: bytes) -> None:
-        """A dispatch record was stored (`stored`: its sequence or acknowledgement)."""
+        """A dispatch record was stored (`stored`: its sequence or acknowledgement). One
+        acknowledged as a duplicate was stored before (an earlier try, or a holder that
+        handled the same input), perhaps with other bytes (a timestamp): the chain takes
+        it, and whatever else that holder stored, from the log before the next stamp."""
+        if getattr(stored, "duplicate", False):
+            self._resync_due.add(execution_id)
+            return
         seq = stored if isinstance(stored, int) else getattr(stored, "seq", 0)
         chain = self.chains.get(execution_id)
         if chain is not None and seq > chain.through:
@@ -503,7 +517,7 @@ class Scheduler:
         when `decide` failed and even the execution's failure could not be appended."""
         issued = self.issued.setdefault(execution_id, set())
         unsettled = self._unsettled_at
-        if (
+        if execution_id in self._resync_due or (
             unsettled is not None
             and asyncio.get_running_loop().time() - unsettled < _RESYNC_WINDOW_S
         ):
@@ -574,6 +588,7 @@ class Scheduler:
         return True
 
     def _forget(self, execution_id: str, finished: bool = True) -> None:
+        self._resync_due.discard(execution_id)
         self.states.pop(execution_id, None)
         self.chains.pop(execution_id, None)
         self.records.pop(execution_id, None)
