@@ -256,7 +256,10 @@ class PartitionedConsumer:
         )
         if waiting:
             self._latest[partition] = max(waiting, key=lambda msg: msg.seq)
-        self._arrived.extend(recovered)
+        # a message read back that also arrived here is handed as delivered (a first
+        # delivery stays one: the scheduler trusts it more than a message read back)
+        delivered_here = {msg.seq: msg for msg in waiting}
+        self._arrived.extend(delivered_here.get(msg.seq, msg) for msg in recovered)
         # what the gap holds came before `end`; what was delivered from `end` on follows
         self._arrived.extend(msg for msg in waiting if msg.seq >= end)
         if self._arrived:
