@@ -54,8 +54,8 @@ pytestmark = pytest.mark.integration
 
 EXECUTIONS = int(os.environ.get("FLOWMAESTRO_CHAOS_EXECUTIONS", "200"))
 CHAOS_SECONDS = float(os.environ.get("FLOWMAESTRO_CHAOS_SECONDS", "20"))
-SCHEDULER_REPLICAS = int(os.environ.get("FLOWMAESTRO_CHAOS_SCHEDULERS", "1"))
-"""2: the schedulers share the partitions, and every kill of one moves some."""
+SCHEDULER_REPLICAS = int(os.environ.get("FLOWMAESTRO_CHAOS_SCHEDULERS", "2"))
+"""The schedulers share the partitions, and every kill of one moves some."""
 EXECUTOR_REPLICAS = 2
 BIG = 2_000_000
 
