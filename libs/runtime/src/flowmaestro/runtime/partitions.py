@@ -60,6 +60,8 @@ _BALANCE_EVERY_S = 0.5
 _RELEASE_HOLD_S = 3.0
 """After unpinning a partition, a replica waits this long before asking for it again."""
 _COUNTS_KEPT = 4
+_ARRIVAL_WAIT_S = 0.5
+"""How long a take-over waits for the deliveries to it still on their way."""
 
 
 class _Recovered:
@@ -231,7 +233,8 @@ class PartitionedConsumer:
         while True:
             self._reread.discard(partition)
             try:
-                floor, delivered = await self._ack_state(partition)
+                floor, delivered, last_delivery = await self._ack_state(partition)
+                await self._arrivals(partition, last_delivery)
                 # Through the latest delivery waiting, by sequence (a redelivery of an
                 # older message may arrive after a newer one), and through everything the
                 # consumer ever delivered: what the previous holder was handed may come
@@ -248,31 +251,47 @@ class PartitionedConsumer:
                 continue
             if partition not in self._reread:
                 break
-        if recovered:
-            self.unsettled_at = asyncio.get_running_loop().time()
         waiting = self._taking_over.pop(partition, [])
+        # a message read back that also arrived here is handed as delivered (a first
+        # delivery stays one: the scheduler trusts it more than a message read back)
+        delivered_here = {msg.seq: msg for msg in waiting}
+        if any(msg.seq not in delivered_here for msg in recovered):
+            self.unsettled_at = asyncio.get_running_loop().time()
         log.info(
             "partitions.taken_over", partition=partition, recovered=len(recovered), held=self.held
         )
         if waiting:
             self._latest[partition] = max(waiting, key=lambda msg: msg.seq)
-        # a message read back that also arrived here is handed as delivered (a first
-        # delivery stays one: the scheduler trusts it more than a message read back)
-        delivered_here = {msg.seq: msg for msg in waiting}
         self._arrived.extend(delivered_here.get(msg.seq, msg) for msg in recovered)
         # what the gap holds came before `end`; what was delivered from `end` on follows
         self._arrived.extend(msg for msg in waiting if msg.seq >= end)
         if self._arrived:
             self._ready.set()
 
-    async def _ack_state(self, partition: int) -> tuple[int, int]:
-        """The partition consumer's acknowledgement floor and the last stream sequence
-        it delivered (to any replica)."""
+    async def _ack_state(self, partition: int) -> tuple[int, int, int]:
+        """The partition consumer's acknowledgement floor, and the stream and delivery
+        sequences of the last message it delivered (to any replica)."""
         subject = f"$JS.API.CONSUMER.INFO.{EXEC_STREAM}.{scheduler_partition(partition)}"
         info = json.loads((await self.nc.request(subject, b"", timeout=2.0)).data)
         if info.get("error"):
             raise RuntimeError(str(info["error"]))
-        return int(info["ack_floor"]["stream_seq"]), int(info["delivered"]["stream_seq"])
+        delivered = info["delivered"]
+        return (
+            int(info["ack_floor"]["stream_seq"]),
+            int(delivered["stream_seq"]),
+            int(delivered["consumer_seq"]),
+        )
+
+    async def _arrivals(self, partition: int, last_delivery: int) -> None:
+        """Wait a moment for the deliveries to this replica still on their way, up to
+        `last_delivery`: what arrives is handed as delivered, not as read back (a
+        delivery that does not come is read back)."""
+        deadline = asyncio.get_running_loop().time() + _ARRIVAL_WAIT_S
+        while (  # noqa: ASYNC110 - arrivals come by callback
+            self._next_delivery.get(partition, 0) <= last_delivery
+            and asyncio.get_running_loop().time() < deadline
+        ):
+            await asyncio.sleep(0.005)
 
     async def _read_gap(self, partition: int, first: int, end: int) -> list[Any]:
         """The partition's events and outcomes with sequences in `[first, end)`, all of
