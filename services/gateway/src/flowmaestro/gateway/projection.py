@@ -178,10 +178,12 @@ def _metadata(event: Event) -> dict[str, Any]:
     return storable(data)
 
 
-def log_rows(execution_id: str, records: list[tuple[int, Event]]) -> list[LogRow]:
-    """One row per event; events without a time take the previous event's."""
+def log_rows(
+    execution_id: str, records: list[tuple[int, Event]], last_time: datetime | None = None
+) -> list[LogRow]:
+    """One row per event; events without a time take the previous event's (`last_time`
+    for the first, when the records continue a log)."""
     rows: list[LogRow] = []
-    last_time: datetime | None = None
     for seq, event in records:
         last_time = event_time(event) or last_time
         assert last_time is not None, "a log begins with execution.started, which has a time"

@@ -1,22 +1,30 @@
 """The projector: a durable consumer on the execution stream that writes the read model.
 
-Idempotent: each touched execution's row is recomputed by folding its whole log, log rows
-are keyed by stream sequence, and the last applied sequence is recorded in the same
-transaction. A row never goes back to an older state, so redeliveries in any order are
-harmless. While PostgreSQL is down, messages stay unacknowledged and are applied when it
-returns.
+Idempotent: each touched execution's row is recomputed from its log, log rows are keyed
+by stream sequence, and the last applied sequence is recorded in the same transaction. A
+row never goes back to an older state, so redeliveries in any order are harmless. While
+PostgreSQL is down, messages stay unacknowledged and are applied when it returns.
+
+Incremental: the states of running executions projected here are kept (a bounded number,
+`max_cached`), so a batch reads and folds only what their logs gained since, and writes
+only the new log rows; an execution not held (new here, ended, evicted, or after a
+restart) is read and folded whole. The log stays the only source: a state held here is
+never behind what it is extended with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
+from datetime import datetime
+from typing import NamedTuple
 
 import structlog
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from flowmaestro.events import EventsError, fold
+from flowmaestro.events import EventsError, ExecutionState, fold
 from flowmaestro.events.names import (
     EXEC_STREAM,
     PROJECTOR_CONSUMER,
@@ -70,6 +78,13 @@ async def ensure_projector_consumer(
     )
 
 
+class _Held(NamedTuple):
+    """A running execution's state as projected, and the time of its last event."""
+
+    state: ExecutionState
+    last_time: datetime
+
+
 class Projector:
     """Applies execution logs to PostgreSQL."""
 
@@ -79,28 +94,38 @@ class Projector:
         db: Database,
         name: str = PROJECTOR_CONSUMER,
         max_in_flight: int = 500,
+        max_cached: int = 5_000,
     ) -> None:
         self.nc = nc
         self.name = name
         self.db = db
         self.log = ExecutionLog(nc)
         self.max_in_flight = max_in_flight
+        self.max_cached = max_cached
+        self._held: OrderedDict[str, _Held] = OrderedDict()
 
     async def project(self, executions: dict[str, int]) -> int:
-        """Recompute the rows of these executions from their logs, each read through the
+        """Bring the rows of these executions up to their logs, each read through the
         sequence given (the last of its messages delivered here: a replica behind it is
         not read from); returns the last seq."""
         rows = []
+        folded: dict[str, _Held] = {}
         for execution_id, through in executions.items():
-            records = await self.log.read(execution_id, 0, through)
+            held = self._held.get(execution_id)
+            after = held.state.last_seq if held else 0
+            if held is not None and 0 < through <= after:
+                continue  # projected through it already
+            records = await self.log.read(execution_id, after, through)
             if not records:
                 continue
             try:
-                state = fold(records)
+                state = fold(records, held.state if held else None)
             except EventsError as exc:
                 log.error("projector.unfoldable", execution_id=execution_id, error=str(exc))
                 continue
-            rows.append((execution_row(state), log_rows(execution_id, records), records[-1][0]))
+            logs = log_rows(execution_id, records, held.last_time if held else None)
+            rows.append((execution_row(state), logs, records[-1][0]))
+            folded[execution_id] = _Held(state, logs[-1].created_at)
         if not rows:
             return 0
         last_seq = max(seq for _, _, seq in rows)
@@ -109,10 +134,22 @@ class Projector:
                 await conn.execute(_UPSERT_EXECUTION, *execution)
                 await conn.executemany(_INSERT_LOG, logs)
             await conn.execute(_CHECKPOINT, self.name, last_seq)
+        self._hold(folded)  # only once written: a failed write is read again in full
         return last_seq
+
+    def _hold(self, folded: dict[str, _Held]) -> None:
+        for execution_id, held in folded.items():
+            if held.state.status.terminal:  # late messages are rare: read whole then
+                self._held.pop(execution_id, None)
+                continue
+            self._held[execution_id] = held
+            self._held.move_to_end(execution_id)
+        while len(self._held) > self.max_cached:
+            self._held.popitem(last=False)
 
     async def rebuild(self) -> int:
         """Drop the projection and recompute it from every log; returns executions written."""
+        self._held.clear()
         async with self.db.transaction() as conn:
             await conn.execute("TRUNCATE executions, execution_logs")
             await conn.execute("DELETE FROM projector_checkpoints WHERE name = $1", self.name)
