@@ -14,11 +14,11 @@ Two things are done here besides:
   acknowledgement floor through the last message it delivered, or the first delivered
   here if later): acknowledging a later message acknowledges those too
   (`AckPolicy.ALL`), even one whose redelivery is still on its way, so they must be
-  handled first. The
-  same goes for a gap in the consumer's delivery sequence while pinned: deliveries lost
-  with a connection (a server killed mid-delivery), or handed to another replica while
-  this one did not know it had lost the pin. `generation` changes, so the scheduler
-  drops the states it holds (they may be stale).
+  handled first; deliveries to this replica still on their way are waited for a moment
+  and handed as delivered. The same goes for a gap in the consumer's delivery sequence
+  while pinned: deliveries lost with a connection (a server killed mid-delivery), or
+  handed to another replica while this one did not know it had lost the pin.
+  `generation` changes, so the scheduler drops the states it holds (they may be stale).
 - Sharing out. Each replica keeps one pull request waiting on the presence consumer, whose
   `num_waiting` is then the number of replicas. A replica holding more than its share
   (`ceil(partitions / replicas)`) unpins the excess (JetStream pins each to a replica
