@@ -108,3 +108,44 @@ async def test_a_log_projected_in_batches_gives_the_rows_of_one_pass(
         await db.close()
     executions, logs = in_batches
     assert len(executions) == 1 and len(logs) == 4
+
+
+async def test_the_states_held_stay_within_their_budget(own_nc: Client, database_url: str) -> None:
+    """A tenant's many or huge runs cannot make the gateway hold more than the budget:
+    the least recently projected are let go (and read whole when they come again)."""
+    log = ExecutionLog(own_nc)
+    ids = [new_execution_id() for _ in range(3)]
+    for execution_id in ids:
+        await log.start(
+            ExecutionStarted(
+                execution_id=execution_id,
+                definition=parse_definition(example("branch")),
+                inputs={"amount": 5},
+                started_at=T0,
+            )
+        )
+    one_log = sum(len(data) for _, data in await log.read_raw(ids[0]))
+    await migrate_database(database_url)
+    db = Database(database_url, 10.0)
+    await db.open()
+    try:
+        projector = Projector(own_nc, db, name="projector-budget-test", max_held_bytes=2 * one_log)
+        for execution_id in ids:
+            await projector.project({execution_id: 0})
+        assert projector._held_bytes <= 2 * one_log
+        assert list(projector._held) == ids[1:]  # the least recently projected let go
+
+        done = NodeCompleted(node_id="start", attempt=1, completed_at=T0 + timedelta(seconds=1))
+        last = (await log.append(ids[0], done)).seq
+        assert await projector.project({ids[0]: last}) == last  # read whole again
+        assert projector._held_bytes <= 2 * one_log
+        rows = await _rows(database_url, ids[0])
+        await _forget(database_url, ids[0])
+        await Projector(own_nc, db, name="projector-budget-test").project({ids[0]: last})
+        assert await _rows(database_url, ids[0]) == rows
+
+        tiny = Projector(own_nc, db, name="projector-budget-test", max_held_bytes=one_log // 2)
+        await tiny.project({ids[1]: 0})
+        assert not tiny._held  # larger than the whole budget: never held
+    finally:
+        await db.close()

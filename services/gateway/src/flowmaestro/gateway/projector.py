@@ -5,11 +5,12 @@ by stream sequence, and the last applied sequence is recorded in the same transa
 row never goes back to an older state, so redeliveries in any order are harmless. While
 PostgreSQL is down, messages stay unacknowledged and are applied when it returns.
 
-Incremental: the states of running executions projected here are kept (a bounded number,
-`max_cached`), so a batch reads and folds only what their logs gained since, and writes
-only the new log rows; an execution not held (new here, ended, evicted, or after a
-restart) is read and folded whole. The log stays the only source: a state held here is
-never behind what it is extended with.
+Incremental: the states of running executions projected here are kept, within a budget
+of their logs' stored bytes (`max_held_bytes`; the least recently projected go first, and
+a log larger than the budget is never held), so a batch reads and folds only what their
+logs gained since and writes only the new log rows; an execution not held (new here,
+ended, evicted, or after a restart) is read and folded whole. The log stays the only
+source: a state held here is never behind what it is extended with.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import structlog
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from flowmaestro.events import EventsError, ExecutionState, fold
+from flowmaestro.events import EventsError, ExecutionState, decode_event, fold
 from flowmaestro.events.names import (
     EXEC_STREAM,
     PROJECTOR_CONSUMER,
@@ -79,10 +80,12 @@ async def ensure_projector_consumer(
 
 
 class _Held(NamedTuple):
-    """A running execution's state as projected, and the time of its last event."""
+    """A running execution's state as projected, the time of its last event, and the
+    stored bytes of the log it was folded from (what the budget counts)."""
 
     state: ExecutionState
     last_time: datetime
+    size: int
 
 
 class Projector:
@@ -94,15 +97,16 @@ class Projector:
         db: Database,
         name: str = PROJECTOR_CONSUMER,
         max_in_flight: int = 500,
-        max_cached: int = 5_000,
+        max_held_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.nc = nc
         self.name = name
         self.db = db
         self.log = ExecutionLog(nc)
         self.max_in_flight = max_in_flight
-        self.max_cached = max_cached
+        self.max_held_bytes = max_held_bytes
         self._held: OrderedDict[str, _Held] = OrderedDict()
+        self._held_bytes = 0
 
     async def project(self, executions: dict[str, int]) -> int:
         """Bring the rows of these executions up to their logs, each read through the
@@ -115,17 +119,19 @@ class Projector:
             after = held.state.last_seq if held else 0
             if held is not None and 0 < through <= after:
                 continue  # projected through it already
-            records = await self.log.read(execution_id, after, through)
-            if not records:
+            raw = await self.log.read_raw(execution_id, after, None, through)
+            if not raw:
                 continue
             try:
+                records = [(seq, decode_event(data)) for seq, data in raw]
                 state = fold(records, held.state if held else None)
             except EventsError as exc:
                 log.error("projector.unfoldable", execution_id=execution_id, error=str(exc))
                 continue
             logs = log_rows(execution_id, records, held.last_time if held else None)
             rows.append((execution_row(state), logs, records[-1][0]))
-            folded[execution_id] = _Held(state, logs[-1].created_at)
+            size = (held.size if held else 0) + sum(len(data) for _, data in raw)
+            folded[execution_id] = _Held(state, logs[-1].created_at, size)
         if not rows:
             return 0
         last_seq = max(seq for _, _, seq in rows)
@@ -139,17 +145,23 @@ class Projector:
 
     def _hold(self, folded: dict[str, _Held]) -> None:
         for execution_id, held in folded.items():
-            if held.state.status.terminal:  # late messages are rare: read whole then
-                self._held.pop(execution_id, None)
+            before = self._held.pop(execution_id, None)
+            if before is not None:
+                self._held_bytes -= before.size
+            # an ended one is let go (late messages are rare: read whole then), and so is
+            # one too large for the budget
+            if held.state.status.terminal or held.size > self.max_held_bytes:
                 continue
             self._held[execution_id] = held
-            self._held.move_to_end(execution_id)
-        while len(self._held) > self.max_cached:
-            self._held.popitem(last=False)
+            self._held_bytes += held.size
+        while self._held_bytes > self.max_held_bytes:
+            _, evicted = self._held.popitem(last=False)
+            self._held_bytes -= evicted.size
 
     async def rebuild(self) -> int:
         """Drop the projection and recompute it from every log; returns executions written."""
         self._held.clear()
+        self._held_bytes = 0
         async with self.db.transaction() as conn:
             await conn.execute("TRUNCATE executions, execution_logs")
             await conn.execute("DELETE FROM projector_checkpoints WHERE name = $1", self.name)
