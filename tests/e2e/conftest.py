@@ -20,7 +20,9 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from flowmaestro.events import CATALOGUE
+from flowmaestro.executors.egress import ALLOW_ENV
 from flowmaestro.runtime import EmbeddedNats, connect, ensure_topology
+from tests.fakes.openai_server import FakeOpenAI
 from tests.support.engine import running_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,3 +158,13 @@ def shot(page: Page, screenshots_dir: Path, request: pytest.FixtureRequest) -> S
         return path
 
     return take
+
+
+@pytest.fixture
+def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """A fake model server the executors may reach."""
+    server = FakeOpenAI().start()
+    monkeypatch.setenv(ALLOW_ENV, "127.0.0.1")
+    monkeypatch.setenv("FLOWMAESTRO_OPENAI_BASE_URL", server.base_url)
+    yield server
+    server.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import Shot
-from tests.e2e.ui import new_email, register
+from tests.e2e.ui import call, new_email, register
 
 DEFINITION = {
     "nodes": {
@@ -43,20 +43,9 @@ DEFINITION = {
 
 async def test_a_csv_batch_from_the_canvas(page: Page, shot: Shot, tmp_path: Path) -> None:
     await register(page, "Batcher", new_email("batcher"))
-    created = await page.evaluate(
-        """async (definition) => {
-            const response = await fetch("/api/workflows", {
-                method: "POST",
-                headers: {
-                    "Content-Type": "application/json",
-                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-                },
-                body: JSON.stringify({ name: "doubler", definition }),
-            });
-            return (await response.json()).data.id;
-        }""",
-        DEFINITION,
-    )
+    created = (
+        await call(page, "POST", "/api/workflows", {"name": "doubler", "definition": DEFINITION})
+    )["id"]
     await page.goto(f"/workflows/{created}")
     await page.get_by_role("link", name="Batches").click()
     await expect(page.get_by_test_id("batch-form")).to_be_visible()

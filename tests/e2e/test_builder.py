@@ -3,30 +3,19 @@ completed and previewed from a recorded run."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import Shot
-from tests.e2e.ui import draft_saved, new_email, new_workflow, node, register, save, select
-
-
-async def call_api(page: Page, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    """The API as the signed-in page sees it: `{status, body}`."""
-    return await page.evaluate(
-        """async ([method, path, body]) => {
-            const response = await fetch(path, {
-                method,
-                headers: {
-                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-                    "Content-Type": "application/json",
-                },
-                body: body === null ? undefined : JSON.stringify(body),
-            });
-            return { status: response.status, body: await response.json() };
-        }""",
-        [method, path, body],
-    )
+from tests.e2e.ui import (
+    draft_saved,
+    new_email,
+    new_workflow,
+    node,
+    register,
+    request,
+    save,
+    select,
+)
 
 
 def workflow_id(page: Page) -> str:
@@ -113,7 +102,7 @@ async def test_palette_search_and_quick_add(page: Page, shot: Shot) -> None:
     await page.locator("#cfg-transform-expression").fill("$")
     await save(page)
 
-    stored = await call_api(page, "GET", f"/api/workflows/{workflow_id(page)}")
+    stored = await request(page, "GET", f"/api/workflows/{workflow_id(page)}")
     edges = {(e["source"], e["target"]) for e in stored["body"]["data"]["definition"]["edges"]}
     assert edges == {("input", "transform"), ("transform", "http"), ("http", "output")}, edges
 
@@ -143,7 +132,7 @@ async def test_sticky_note_saved_and_reloaded(page: Page, shot: Shot) -> None:
         "Calls the pricing API; ${echo.output} is not resolved here"
     )
     await shot("reloaded")
-    stored = (await call_api(page, "GET", f"/api/workflows/{workflow_id(page)}"))["body"]
+    stored = (await request(page, "GET", f"/api/workflows/{workflow_id(page)}"))["body"]
     definition = stored["data"]["definition"]
     assert list(definition["nodes"]) == ["echo"], definition
     assert [n["text"] for n in definition["notes"]] == [
@@ -152,7 +141,7 @@ async def test_sticky_note_saved_and_reloaded(page: Page, shot: Shot) -> None:
 
     # The server bounds notes: an oversized one is refused, naming the field.
     definition["notes"][0]["text"] = "x" * 4001
-    refused = await call_api(
+    refused = await request(
         page, "PUT", f"/api/workflows/{workflow_id(page)}", {"definition": definition}
     )
     assert refused["status"] == 400, refused
@@ -206,7 +195,7 @@ async def test_expression_completion_and_preview_from_a_recorded_run(
     page: Page, shot: Shot
 ) -> None:
     await register(page, "Katherine", new_email("Katherine"))
-    created = await call_api(
+    created = await request(
         page, "POST", "/api/workflows", {"name": "Preview", "definition": PIPELINE}
     )
     assert created["status"] == 201, created

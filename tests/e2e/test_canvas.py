@@ -15,6 +15,7 @@ from playwright.async_api import Page, expect
 from flowmaestro.executors.egress import ALLOW_ENV
 from tests.e2e.conftest import Shot
 from tests.e2e.ui import (
+    call,
     configure,
     connect,
     drag_node,
@@ -283,15 +284,7 @@ async def test_live_status_survives_a_network_drop_and_cancel_stops_a_run(
     await shot("resumed-and-completed")
     # Every event arrived exactly once: the page holds as many as the server's log.
     execution_id = await page.get_by_test_id("execution-id").inner_text()
-    detail = await page.evaluate(
-        """async (id) => {
-            const token = localStorage.getItem("fm.token");
-            const headers = {Authorization: `Bearer ${token}`};
-            const r = await fetch(`/api/executions/${id}`, {headers});
-            return (await r.json()).data;
-        }""",
-        execution_id,
-    )
+    detail = await call(page, "GET", f"/api/executions/{execution_id}")
     assert await run.get_attribute("data-events") == str(detail["event_count"]), detail
 
     await _import(page, tmp_path, _waiting_workflow(3600))

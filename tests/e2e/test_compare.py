@@ -7,44 +7,25 @@ from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import Shot
 from tests.e2e.test_batches import DEFINITION
-from tests.e2e.ui import new_email, register
+from tests.e2e.ui import call, ended, new_email, register
 
-START_AND_WAIT = """async ([workflowId, n]) => {
-    const headers = {
-        "Content-Type": "application/json",
-        Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-    };
-    const started = await fetch("/api/workflows/execute", {
-        method: "POST", headers, body: JSON.stringify({ workflow_id: workflowId, inputs: { n } }),
-    });
-    const id = (await started.json()).data.execution_id;
-    for (let i = 0; i < 200; i++) {
-        const detail = (await (await fetch(`/api/executions/${id}`, { headers })).json()).data;
-        if (detail && detail.status === "completed") return id;
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`run ${id} did not complete`);
-}"""
+
+async def completed_run(page: Page, workflow_id: str, n: int) -> str:
+    started = await call(
+        page, "POST", "/api/workflows/execute", {"workflow_id": workflow_id, "inputs": {"n": n}}
+    )
+    execution_id = started["execution_id"]
+    assert (await ended(page, execution_id))["status"] == "completed", execution_id
+    return execution_id
 
 
 async def test_two_runs_compared_from_the_execution_page(page: Page, shot: Shot) -> None:
     await register(page, "Comparer", new_email("comparer"))
-    workflow_id = await page.evaluate(
-        """async (definition) => {
-            const response = await fetch("/api/workflows", {
-                method: "POST",
-                headers: {
-                    "Content-Type": "application/json",
-                    Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-                },
-                body: JSON.stringify({ name: "doubler", definition }),
-            });
-            return (await response.json()).data.id;
-        }""",
-        DEFINITION,
+    created = await call(
+        page, "POST", "/api/workflows", {"name": "doubler", "definition": DEFINITION}
     )
-    first = await page.evaluate(START_AND_WAIT, [workflow_id, 2])
-    second = await page.evaluate(START_AND_WAIT, [workflow_id, 5])
+    first = await completed_run(page, created["id"], 2)
+    second = await completed_run(page, created["id"], 5)
 
     await page.goto(f"/executions/{first}")
     await page.get_by_role("link", name="Compare").click()

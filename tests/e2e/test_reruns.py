@@ -7,27 +7,14 @@ inputs typed in."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.async_api import Page, expect
 
-from flowmaestro.executors.egress import ALLOW_ENV
 from tests.e2e.conftest import Shot
 from tests.e2e.ui import call, ended, new_email, register, select
 from tests.fakes.base import Reply
 from tests.fakes.openai_server import FakeOpenAI
-
-
-@pytest.fixture
-def model(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    """A fake model server the executors may reach."""
-    server = FakeOpenAI().start()
-    monkeypatch.setenv(ALLOW_ENV, "127.0.0.1")
-    monkeypatch.setenv("FLOWMAESTRO_OPENAI_BASE_URL", server.base_url)
-    yield server
-    server.stop()
 
 
 def chain(base_url: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import Shot
-from tests.e2e.ui import drag_node, new_email, new_workflow, register, save
+from tests.e2e.ui import drag_node, new_email, new_workflow, register, request, save
 
 
 async def test_schedules_and_webhooks_from_the_triggers_panel(
@@ -58,18 +58,8 @@ async def test_schedules_and_webhooks_from_the_triggers_panel(
     await expect(hint).to_contain_text("/api/events/orders.example")
     published = re.search(r"POST (\S+)", await hint.inner_text())
     assert published is not None
-    status = await page.evaluate(
-        """async (url) => (await fetch(url, {
-            method: "POST",
-            headers: {
-                "Content-Type": "application/json",
-                Authorization: `Bearer ${localStorage.getItem("fm.token")}`,
-            },
-            body: JSON.stringify({ amount: 3 }),
-        })).status""",
-        published.group(1),
-    )
-    assert status == 202
+    sent = await request(page, "POST", published.group(1), {"amount": 3})
+    assert sent["status"] == 202
     await expect(event).to_contain_text("started", timeout=15_000)
     await shot("triggers-event")
 

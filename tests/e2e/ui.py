@@ -103,9 +103,9 @@ async def draft_saved(page: Page) -> None:
     await expect(page.get_by_test_id("draft-status")).to_have_attribute("data-sync", "saved")
 
 
-async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
-    """The API as the signed-in user (the page's token); returns the envelope's data."""
-    answer = await page.evaluate(
+async def request(page: Page, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """The API as the signed-in user (the page's token): `{status, body}`."""
+    return await page.evaluate(
         """async ([method, path, body]) => {
             const response = await fetch(path, {
                 method,
@@ -119,6 +119,11 @@ async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
         }""",
         [method, path, body],
     )
+
+
+async def call(page: Page, method: str, path: str, body: Any = None) -> Any:
+    """The API as the signed-in user, answering success; returns the envelope's data."""
+    answer = await request(page, method, path, body)
     assert answer["status"] < 300, answer
     return answer["body"]["data"]
 
