@@ -78,6 +78,7 @@ from flowmaestro.runtime.errors import NatsUnreachableError
 from flowmaestro.runtime.eventlog import LogConsumer, LogMessage, SchedulerLog
 from flowmaestro.runtime.logs import log_scope
 from flowmaestro.runtime.metrics import SchedulerMetrics
+from flowmaestro.runtime.publisher import PublishAck
 from flowmaestro.runtime.service import run_until_stopped
 from flowmaestro.scheduler.snapshots import Snapshots
 
@@ -325,18 +326,17 @@ class Scheduler:
         if records:
             self.records[execution_id] = [r for r in records if r[0] > chain.through]
 
-    def _recorded(self, execution_id: str, stored: Any, digest: bytes) -> None:
-        """A dispatch record was stored (`stored`: its sequence or acknowledgement). One
+    def _recorded(self, execution_id: str, stored: PublishAck, digest: bytes) -> None:
+        """A dispatch record was stored (`stored`: its acknowledgement). One
         acknowledged as a duplicate was stored before (an earlier try, or a holder that
         handled the same input), perhaps with other bytes (a timestamp): the chain takes
         it, and whatever else that holder stored, from the log before the next stamp."""
-        if getattr(stored, "duplicate", False):
+        if stored.duplicate:
             self._resync_due.add(execution_id)
             return
-        seq = stored if isinstance(stored, int) else getattr(stored, "seq", 0)
         chain = self.chains.get(execution_id)
-        if chain is not None and seq > chain.through:
-            insort(self.records.setdefault(execution_id, []), (seq, digest))
+        if chain is not None and stored.seq > chain.through:
+            insort(self.records.setdefault(execution_id, []), (stored.seq, digest))
 
     async def _append(
         self,
